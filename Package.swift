@@ -1,0 +1,40 @@
+// swift-tools-version:6.0
+// leader — LEADER medication recommendation: C-ABI library (libleader.so), CLI and kernels.
+// All OpenMP and optimisation flags live here (see ../shared/reference/swift-c-abi-recipes.md).
+import PackageDescription
+
+// Debian's libomp-dev ships libomp5.so in the multiarch dir; omp.h is never included (kernels declare
+// the few omp_* calls they use), so no version-specific include path is needed.
+let kernelC: [CSetting] = [
+    .unsafeFlags(["-fopenmp", "-O3", "-std=c11", "-fvisibility=hidden", "-Wall", "-Wextra"]),
+]
+let kernelLink: [LinkerSetting] = [.linkedLibrary("omp5"), .linkedLibrary("m")]
+
+let package = Package(
+    name: "leader",
+    products: [
+        .library(name: "leader", type: .dynamic, targets: ["Leader"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // MARK: - Kernels (C11 + OpenMP; internal, hidden visibility)
+        .target(name: "CLeaderKernels", cSettings: kernelC, linkerSettings: kernelLink),
+        // MARK: - Public C ABI support: thread-local error buffer; re-exports include/leader.h
+        .target(name: "CLeader", cSettings: [.unsafeFlags(["-O2", "-std=c11", "-Wall", "-Wextra"])]),
+        // MARK: - Swift core
+        .target(name: "LeaderCore", dependencies: ["CLeaderKernels"]),
+        // MARK: - The C ABI (only the functions of include/leader.h)
+        .target(name: "Leader", dependencies: ["CLeader", "LeaderCore"]),
+        // MARK: - CLI
+        .executableTarget(name: "leader-cli", dependencies: [
+            "LeaderCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // MARK: - Tests
+        .testTarget(name: "KernelTests", dependencies: ["CLeaderKernels"]),
+        .testTarget(name: "LeaderCoreTests", dependencies: ["LeaderCore", "CLeaderKernels"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "ABITests", dependencies: ["Leader"]),
+    ]
+)

@@ -1,0 +1,8 @@
+/* Umbrella header of the kernel target (internal; not API). */
+#ifndef CLEADERKERNELS_H
+#define CLEADERKERNELS_H
+#include "lk_isa.h"
+#include "lk_gemm.h"
+#include "lk_quant.h"
+#include "lk_ops.h"
+#endif

@@ -1,0 +1,19 @@
+import ArgumentParser
+import LeaderCore
+
+@main
+struct LeaderCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "leader",
+        abstract: "LEADER medication recommendation: data preparation, teacher, student, evaluation.",
+        version: "\(LeaderVersion.string)",
+        subcommands: [Info.self]
+    )
+}
+
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the library version and kernel ISA.")
+    func run() throws {
+        print("leader \(LeaderVersion.string) (ABI \(LeaderVersion.abi)), kernels: \(Threads.isaName), cpus: \(Threads.online)")
+    }
+}
