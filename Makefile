@@ -8,8 +8,9 @@ DIST := $(ROOT)/.build-dist
 LIBDIR := $(DIST)/release
 LEADER := $(LIBDIR)/leader-cli
 PYTHON ?= python3
-# Dist build: static Swift runtime, SONAME, only leader_* exported (recipes §2).
-DIST_FLAGS := -c release --scratch-path $(DIST) -Xswiftc -static-stdlib \
+# Dist build: static Swift runtime, SONAME, only leader_* exported (recipes §2). lld, because gold leaves
+# local Swift metadata symbols in .dynsym.
+DIST_FLAGS := -c release --scratch-path $(DIST) -Xswiftc -static-stdlib -Xswiftc -use-ld=lld \
               -Xlinker -soname=libleader.so -Xlinker --version-script=$(ROOT)/leader.map
 
 .PHONY: build deps deps-system deps-python demo test test-swift test-host bench clean
