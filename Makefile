@@ -17,11 +17,13 @@ DIST_FLAGS := -c release --scratch-path $(DIST) -Xswiftc -static-stdlib -Xswiftc
 
 deps: deps-system deps-python
 
-# Debian packages: libomp-dev (OpenMP runtime for the kernels), libopenblas-dev (GEMM reference in bench/).
+# Debian packages: libomp-dev (OpenMP runtime for the kernels), zlib1g-dev (.csv.gz input),
+# libopenblas-dev (GEMM reference in bench/), g++ (the C++ example).
 deps-system:
 	@missing=""; \
 	[ -e /usr/lib/x86_64-linux-gnu/libomp5.so ] || missing="$$missing libomp-dev"; \
 	[ -e /usr/lib/x86_64-linux-gnu/libopenblas.so ] || missing="$$missing libopenblas-dev"; \
+	[ -e /usr/include/zlib.h ] || missing="$$missing zlib1g-dev"; \
 	command -v g++ >/dev/null || missing="$$missing g++"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing" >&2; \
