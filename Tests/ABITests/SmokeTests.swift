@@ -1,4 +1,7 @@
+import CLeader
 import Testing
 @testable import Leader
 
-@Test func abiVersion() { #expect(leader_abi_version() == 1) }
+@Test func abiVersionMatchesHeader() {
+    #expect(leader_abi_version() == LEADER_ABI_VERSION)
+}
