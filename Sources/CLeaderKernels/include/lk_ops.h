@@ -14,6 +14,14 @@
 #define LK_OPS_H
 #include <stdint.h>
 
+/* ---- ISA selection for tests ------------------------------------------------------------------------
+ * The optimised kernels below dispatch their row-level math to an AVX-512, AVX2+FMA or portable build
+ * (lk_isa.h). By default they use lk_isa_active(). lk_ops_set_isa_for_thread(isa) overrides that for the
+ * CALLING thread only (thread-local, so concurrent tests do not interfere; the choice is read once per call
+ * in the calling thread and handed to the OpenMP workers): isa is an LK_ISA_* value, clamped with
+ * lk_isa_clamp; -1 removes the override. Returns the previous override (-1 = none). */
+int lk_ops_set_isa_for_thread(int isa);
+
 /* ---- LayerNorm over the last dim: out = (x-mean)*rstd*weight + bias -------------------------------- */
 void lk_layernorm_forward(float *out,             /* (rows,C) */
                           float *mean, float *rstd, /* (rows) saved for backward */
