@@ -39,6 +39,13 @@ static inline float r_exp(float x) {
 /* Numerically stable logistic function. */
 static inline float r_sigmoid(float x) { return 1.0f / (1.0f + r_exp(-x)); }
 
+/* s = sigmoid(x) and 1-s = e*s with e = exp(-x): 1-s stays accurate where s rounds to 1. */
+static inline float r_sigmoid_pair(float x, float *one_minus) {
+    float e = r_exp(-x), s = 1.0f / (1.0f + e);
+    *one_minus = e * s;
+    return s;
+}
+
 /* tanh: odd Taylor polynomial for |u| < 0.4, (1-e)/(1+e) with e = exp(-2|u|) otherwise. */
 static inline float r_tanh(float u) {
     float a = u < 0.0f ? -u : u;
@@ -53,6 +60,14 @@ static inline float r_tanh(float u) {
     float big = (1.0f - e) / (1.0f + e);
     float t = a < 0.4f ? small : big;
     return u < 0.0f ? -t : t;
+}
+
+/* 1 - tanh(u)^2, accurate also where |tanh(u)| rounds to 1: 4e/(1+e)^2 with e = exp(-2|u|). */
+static inline float r_tanh_grad(float u) {
+    float a = u < 0.0f ? -u : u;
+    float e = r_exp(-2.0f * a), q = 1.0f / (1.0f + e);
+    float t = r_tanh(u);
+    return a < 0.4f ? 1.0f - t * t : 4.0f * e * q * q;
 }
 
 static inline float r_hsum(const float acc[L]) {
@@ -237,9 +252,10 @@ static void r_act_fwd(float *out, const float *in, int64_t n, int act) {
         for (int64_t i = 0; i < n; i++) out[i] = in[i] > 0.0f ? in[i] : 0.0f;
         break;
     case LK_ACT_GELU_TANH:
+        /* 0.5*(1 + tanh(u)) == sigmoid(2u): no cancellation for negative x */
         for (int64_t i = 0; i < n; i++) {
             float x = in[i];
-            out[i] = 0.5f * x * (1.0f + r_tanh(GELU_K * (x + GELU_C * x * x * x)));
+            out[i] = x * r_sigmoid(2.0f * GELU_K * (x + GELU_C * x * x * x));
         }
         break;
     case LK_ACT_SILU:
@@ -263,28 +279,26 @@ static void r_act_bwd(float *din, const float *dout, const float *in, int64_t n,
         break;
     case LK_ACT_GELU_TANH:
         for (int64_t i = 0; i < n; i++) {
+            /* with s = sigmoid(2u): 0.5*(1+tanh u) = s, 0.5*(1 - tanh^2 u) = 2*s*(1-s) */
             float x = in[i];
-            float t = r_tanh(GELU_K * (x + GELU_C * x * x * x));
-            float d = 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * GELU_K * (1.0f + 3.0f * GELU_C * x * x);
+            float oms, s = r_sigmoid_pair(2.0f * GELU_K * (x + GELU_C * x * x * x), &oms);
+            float d = s + 2.0f * x * s * oms * GELU_K * (1.0f + 3.0f * GELU_C * x * x);
             din[i] += dout[i] * d;
         }
         break;
     case LK_ACT_SILU:
         for (int64_t i = 0; i < n; i++) {
-            float s = r_sigmoid(in[i]);
-            din[i] += dout[i] * (s * (1.0f + in[i] * (1.0f - s)));
+            float oms, s = r_sigmoid_pair(in[i], &oms);
+            din[i] += dout[i] * (s * (1.0f + in[i] * oms));
         }
         break;
     case LK_ACT_TANH:
-        for (int64_t i = 0; i < n; i++) {
-            float t = r_tanh(in[i]);
-            din[i] += dout[i] * (1.0f - t * t);
-        }
+        for (int64_t i = 0; i < n; i++) din[i] += dout[i] * r_tanh_grad(in[i]);
         break;
     case LK_ACT_SIGMOID:
         for (int64_t i = 0; i < n; i++) {
-            float s = r_sigmoid(in[i]);
-            din[i] += dout[i] * (s * (1.0f - s));
+            float oms, s = r_sigmoid_pair(in[i], &oms);
+            din[i] += dout[i] * (s * oms);
         }
         break;
     default:
@@ -299,9 +313,9 @@ static void r_swiglu_fwd(float *out, const float *gate, const float *up, int64_t
 static void r_swiglu_bwd(float *dgate, float *dup, const float *dout, const float *gate, const float *up,
                          int64_t n) {
     for (int64_t i = 0; i < n; i++) {
-        float g = gate[i], s = r_sigmoid(g);
+        float g = gate[i], oms, s = r_sigmoid_pair(g, &oms);
         float go = dout[i];
-        dgate[i] += go * up[i] * (s * (1.0f + g * (1.0f - s)));
+        dgate[i] += go * up[i] * (s * (1.0f + g * oms));
         dup[i] += go * (g * s);
     }
 }
