@@ -46,6 +46,9 @@ typedef struct {
     void (*swiglu_bwd)(float *dgate, float *dup, const float *dout, const float *gate, const float *up, int64_t n);
     void (*adam)(float *p, float *m, float *v, const float *g, int64_t n, const ops_adam_consts *k);
     double (*sum_squares)(const float *x, int64_t n);   /* in double, fixed lane order */
+    /* BCE with logits: sum of w_i * loss_i in double (w may be NULL); backward d += k*w*(sigmoid(x)-t). */
+    double (*bce_sum)(const float *x, const float *t, const float *w, int64_t n);
+    void (*bce_bwd)(float *d, const float *x, const float *t, const float *w, int64_t n, float k);
 } ops_rows;
 
 extern const ops_rows lk_ops_rows_avx512;

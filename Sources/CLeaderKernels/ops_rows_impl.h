@@ -70,6 +70,40 @@ static inline float r_tanh_grad(float u) {
     return a < 0.4f ? 1.0f - t * t : 4.0f * e * q * q;
 }
 
+/* log(y) for finite y >= 1 (cephes logf polynomial), branch-free. */
+static inline float r_log_ge1(float y) {
+    int32_t bits;
+    memcpy(&bits, &y, sizeof bits);
+    int32_t k = (bits >> 23) - 127;
+    int32_t mb = (bits & 0x007FFFFF) | 0x3F800000;
+    float m;
+    memcpy(&m, &mb, sizeof m);                       /* y = m * 2^k, m in [1,2) */
+    int big = m > 1.41421356f;
+    m = big ? 0.5f * m : m;
+    float e = (float)(k + big);
+    float f = m - 1.0f, z = f * f;
+    float p = 7.0376836292e-2f;
+    p = p * f - 1.1514610310e-1f;
+    p = p * f + 1.1676998740e-1f;
+    p = p * f - 1.2420140846e-1f;
+    p = p * f + 1.4249322787e-1f;
+    p = p * f - 1.6668057665e-1f;
+    p = p * f + 2.0000714765e-1f;
+    p = p * f - 2.4999993993e-1f;
+    p = p * f + 3.3333331174e-1f;
+    float r = p * f * z;
+    r += -2.12194440e-4f * e;
+    r += -0.5f * z;
+    return f + r + 0.693359375f * e;
+}
+
+/* log(1+e) for e in [0,1], accurate for tiny e: log(u)*e/(u-1) with u = 1+e (Goldberg's trick). */
+static inline float r_log1p_01(float e) {
+    float u = 1.0f + e;
+    float d = u - 1.0f;
+    return d == 0.0f ? e : r_log_ge1(u) * (e / d);
+}
+
 static inline float r_hsum(const float acc[L]) {
     float s8[8];
     for (int l = 0; l < 8; l++) s8[l] = acc[l] + acc[l + 8];
@@ -358,6 +392,38 @@ static double r_sum_squares(const float *x, int64_t n) {
     return s;
 }
 
+/* ---- losses ------------------------------------------------------------------------------------- */
+/* sum_i w_i*[max(x,0) - x*t + log1p(exp(-|x|))]: per element in float (a vectorised pass over a block),
+ * then summed in 8 double lanes in a fixed order. */
+static double r_bce_sum(const float *x, const float *t, const float *w, int64_t n) {
+    enum { BLK = 256 };
+    float buf[BLK];
+    double acc[8] = {0};
+    for (int64_t i0 = 0; i0 < n; i0 += BLK) {
+        int64_t len = n - i0 < BLK ? n - i0 : BLK;
+        const float *xb = x + i0, *tb = t + i0;
+        for (int64_t j = 0; j < len; j++) {
+            float xi = xb[j], a = xi < 0.0f ? -xi : xi;
+            buf[j] = (xi > 0.0f ? xi : 0.0f) - xi * tb[j] + r_log1p_01(r_exp(-a));
+        }
+        if (w)
+            for (int64_t j = 0; j < len; j++) buf[j] *= w[i0 + j];
+        int64_t j = 0;
+        for (; j + 8 <= len; j += 8)
+            for (int l = 0; l < 8; l++) acc[l] += (double)buf[j + l];
+        for (int l = 0; j + l < len; l++) acc[l] += (double)buf[j + l];
+    }
+    return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+}
+
+/* d += k * w * (sigmoid(x) - t) */
+static void r_bce_bwd(float *d, const float *x, const float *t, const float *w, int64_t n, float k) {
+    if (w)
+        for (int64_t i = 0; i < n; i++) d[i] += w[i] * (k * (r_sigmoid(x[i]) - t[i]));
+    else
+        for (int64_t i = 0; i < n; i++) d[i] += k * (r_sigmoid(x[i]) - t[i]);
+}
+
 #undef L
 
 const ops_rows OPS_ROWS_TABLE = {
@@ -376,4 +442,6 @@ const ops_rows OPS_ROWS_TABLE = {
     .swiglu_bwd = r_swiglu_bwd,
     .adam = r_adam,
     .sum_squares = r_sum_squares,
+    .bce_sum = r_bce_sum,
+    .bce_bwd = r_bce_bwd,
 };
