@@ -424,6 +424,27 @@ static void r_bce_bwd(float *d, const float *x, const float *t, const float *w, 
         for (int64_t i = 0; i < n; i++) d[i] += k * (r_sigmoid(x[i]) - t[i]);
 }
 
+/* ---- random numbers ------------------------------------------------------------------------------ */
+static void r_dropout(float *out, const float *in, int64_t n, float p, float scale, uint64_t seed, uint64_t offset,
+                      int accumulate) {
+#pragma clang fp contract(off) /* out += in*f rounds like the _ref on every ISA */
+    if (accumulate)
+        for (int64_t i = 0; i < n; i++) {
+            float f = ops_rng_u24(ops_rng_hash(seed, offset + (uint64_t)i)) >= p ? scale : 0.0f;
+            out[i] += in[i] * f;
+        }
+    else
+        for (int64_t i = 0; i < n; i++) {
+            float f = ops_rng_u24(ops_rng_hash(seed, offset + (uint64_t)i)) >= p ? scale : 0.0f;
+            out[i] = in[i] * f;
+        }
+}
+
+static void r_fill_uniform(float *out, int64_t n, float lo, float w, uint64_t seed, uint64_t offset) {
+#pragma clang fp contract(off) /* lo + w*u: same rounding on every ISA */
+    for (int64_t i = 0; i < n; i++) out[i] = lo + w * ops_rng_u24(ops_rng_hash(seed, offset + (uint64_t)i));
+}
+
 #undef L
 
 const ops_rows OPS_ROWS_TABLE = {
@@ -444,4 +465,6 @@ const ops_rows OPS_ROWS_TABLE = {
     .sum_squares = r_sum_squares,
     .bce_sum = r_bce_sum,
     .bce_bwd = r_bce_bwd,
+    .dropout = r_dropout,
+    .fill_uniform = r_fill_uniform,
 };

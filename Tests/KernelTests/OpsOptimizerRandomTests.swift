@@ -92,6 +92,13 @@ private func adam(_ p0: [Float], _ m0: [Float], _ v0: [Float], _ g: [Float], dec
     lk_rng_fill_uniform(&b, Int64(n), -2, 3, 1234, 0, 1)
     lk_rng_fill_uniform(&c, Int64(n), -2, 3, 1234, 1000, 3)
     #expect(bits(a) == bits(b))
+    for isa in allISAs {
+        withISA(isa) {
+            var ai = [Float](repeating: 0, count: 5000)
+            lk_rng_fill_uniform(&ai, 5000, -2, 3, 1234, 0, 2)
+            #expect(bits(ai) == bits(Array(a[..<5000])), "fill_uniform \(isaName(isa))")
+        }
+    }
     #expect(Array(a[1000...]) == Array(c[..<(n - 1000)]), "offset shifts the stream")
     #expect(a.allSatisfy { $0 >= -2 && $0 < 3 })
     let mean = a.reduce(0.0) { $0 + Double($1) } / Double(n)
@@ -129,6 +136,15 @@ func dropoutKeepRateMaskAndScaling(_ p: Float) {
     for i in stride(from: 0, to: n, by: 97) {
         #expect((din[i] != 1) == (y[i] != 0), "mask mismatch at \(i)")
         if y[i] != 0 { #expect(din[i] == 1 + dout[i] * (1 / (1 - p))) }
+    }
+    // every ISA build gives bitwise the ref's mask and values
+    for isa in allISAs {
+        withISA(isa) {
+            var yi = [Float](repeating: .nan, count: n), di = [Float](repeating: 1, count: n)
+            lk_dropout_forward(&yi, x, Int64(n), p, 42, 17, 2)
+            lk_dropout_backward(&di, dout, Int64(n), p, 42, 17, 2)
+            #expect(bits(yi) == bits(yRef) && bits(di) == bits(dinRef), "dropout \(isaName(isa)) differs from _ref")
+        }
     }
     // same (seed, offset) -> same mask; another offset or seed -> another mask
     var y2 = y, y3 = y, y4 = y
