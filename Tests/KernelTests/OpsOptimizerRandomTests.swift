@@ -118,7 +118,7 @@ private func adam(_ p0: [Float], _ m0: [Float], _ v0: [Float], _ g: [Float], dec
 
 @Test(arguments: [0.0, 0.1, 0.5, 0.9] as [Float])
 func dropoutKeepRateMaskAndScaling(_ p: Float) {
-    let n = 60_001
+    let n = 30_011
     let x = bulkFloats(n, 0.5, 1.5, seed: 31), dout = bulkFloats(n, 0.5, 1.5, seed: 32)
     var y = [Float](repeating: .nan, count: n), yRef = y
     lk_dropout_forward(&y, x, Int64(n), p, 42, 17, 2)
@@ -127,16 +127,14 @@ func dropoutKeepRateMaskAndScaling(_ p: Float) {
     let kept = y.indices.filter { y[$0] != 0 }
     let rate = Double(kept.count) / Double(n), q = 1 - Double(p)
     #expect(abs(rate - q) <= 4 * sqrt(q * (1 - q) / Double(n)) + 1e-12, "keep rate \(rate) for p=\(p)")
-    for i in kept.prefix(1000) { #expect(y[i] == x[i] * (1 / (1 - p))) }
+    #expect(kept.allSatisfy { y[$0] == x[$0] * (1 / (1 - p)) }, "kept values scaled by 1/(1-p)")
     // backward uses the same mask and scale, and accumulates
     var din = [Float](repeating: 1, count: n), dinRef = din
     lk_dropout_backward(&din, dout, Int64(n), p, 42, 17, 3)
     lk_dropout_backward_ref(&dinRef, dout, Int64(n), p, 42, 17)
     #expect(bits(din) == bits(dinRef))
-    for i in stride(from: 0, to: n, by: 97) {
-        #expect((din[i] != 1) == (y[i] != 0), "mask mismatch at \(i)")
-        if y[i] != 0 { #expect(din[i] == 1 + dout[i] * (1 / (1 - p))) }
-    }
+    let sameMask = (0..<n).allSatisfy { i in y[i] != 0 ? din[i] == 1 + dout[i] * (1 / (1 - p)) : din[i] == 1 }
+    #expect(sameMask, "backward mask/scale differ from forward")
     // every ISA build gives bitwise the ref's mask and values
     for isa in allISAs {
         withISA(isa) {
