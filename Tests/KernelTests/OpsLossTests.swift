@@ -35,9 +35,14 @@ func bceMatchesReference(_ n: Int) {
     let x = rng.floats(n, -10, 10), t = (0..<n).map { _ in rng.float(0, 1) > 0.5 ? Float(1) : 0 }
     let w = rng.floats(n, 0.2, 2), d0 = rng.floats(n)
     for weights in [nil, w] as [[Float]?] {
-        expectClose(bce(x, t, weights, threads: 2), bce(x, t, weights), rtol: 2e-6, atol: 1e-7, "bce n=\(n)")
-        expectClose(bceBackward(d0, 0.7, x, t, weights, threads: 2), bceBackward(d0, 0.7, x, t, weights),
-                    rtol: 1e-5, atol: 1e-8, "bce backward n=\(n)")
+        let ref = bce(x, t, weights), refB = bceBackward(d0, 0.7, x, t, weights)
+        for isa in allISAs {
+            withISA(isa) {
+                let tag = "bce n=\(n) weighted=\(weights != nil) \(isaName(isa))"
+                expectClose(bce(x, t, weights, threads: 2), ref, rtol: 2e-6, atol: 1e-7, tag)
+                expectClose(bceBackward(d0, 0.7, x, t, weights, threads: 2), refB, rtol: 1e-5, atol: 1e-8, "\(tag) backward")
+            }
+        }
     }
 }
 
@@ -149,12 +154,16 @@ func crossEntropyMatchesReference(_ si: Int) {
     let n = 100_007
     let x = bulkFloats(n, -8, 8, seed: 1), t = bulkFloats(n, 0, 1, seed: 2), w = bulkFloats(n, 0.5, 1.5, seed: 3)
     let z = [Float](repeating: 0, count: n)
-    expectThreadInvariant("bce/mse") { nt in
-        var lm: Float = 0
-        lk_mse_forward(&lm, x, t, Int64(n), nt)
-        var da = z, db = z
-        lk_mse_backward(&da, &db, 1, x, t, Int64(n), nt)
-        return [[bce(x, t, w, threads: nt)], bceBackward(z, 1, x, t, w, threads: nt), [lm], da, db]
+    for isa in allISAs {
+        withISA(isa) {
+            expectThreadInvariant("bce/mse \(isaName(isa))") { nt in
+                var lm: Float = 0
+                lk_mse_forward(&lm, x, t, Int64(n), nt)
+                var da = z, db = z
+                lk_mse_backward(&da, &db, 1, x, t, Int64(n), nt)
+                return [[bce(x, t, w, threads: nt)], bceBackward(z, 1, x, t, w, threads: nt), [lm], da, db]
+            }
+        }
     }
     let (rows, C) = (3001, 37)
     let logits = bulkFloats(rows * C, -5, 5, seed: 4), tg = targets(rows, C, seed: 92)

@@ -190,10 +190,15 @@ func dropoutKeepRateMaskAndScaling(_ p: Float) {
         var expected = [Double](repeating: 0, count: C)
         for i in 0..<n { expected[i % C] += Double(a[i]) }
         expectClose(db, zip(bias, expected).map { $0 + Float($1) }, rtol: 1e-5, atol: 1e-5, "sum_rows \(rows)x\(C)")
-        expectThreadInvariant("sum_rows \(rows)x\(C)") { nt in
-            var d = [Float](repeating: 0, count: C)
+        expectThreadInvariant("helpers \(rows)x\(C)") { nt in
+            var d = [Float](repeating: 0, count: C), y = b, s = a, p = a, q = a, r = a
             lk_sum_rows(&d, a, Int64(rows), Int64(C), nt)
-            return [d]
+            lk_axpy(&y, a, 0.5, Int64(n), nt)
+            lk_add(&s, a, b, Int64(n), nt)
+            lk_mul(&p, a, b, Int64(n), nt)
+            lk_scale(&q, a, 0.7, Int64(n), nt)
+            lk_add_bias(&r, bias, Int64(rows), Int64(C), nt)
+            return [d, y, s, p, q, r]
         }
     }
 }
