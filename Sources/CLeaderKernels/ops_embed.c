@@ -13,19 +13,25 @@ void lk_embedding_forward(float *out, const float *table, const int32_t *ids, in
     }
 }
 
-/* Split over column blocks; within a block ids are visited in order, so every dtable element receives its
- * additions in the same order for any thread count. */
+/* Tasks are (id range) x (column block of 64): a task scans all ids in order and adds the rows whose id falls
+ * in its range. Every dtable element therefore receives its additions in id order, whatever the partition, so
+ * the result is bitwise the same for any thread count; the id ranges keep both threads busy for small dims. */
 void lk_embedding_backward(float *dtable, const float *dout, const int32_t *ids, int64_t n_ids, int64_t dim,
                            int n_threads) {
+    int32_t max_id = -1;
+    for (int64_t i = 0; i < n_ids; i++) max_id = ids[i] > max_id ? ids[i] : max_id;
+    if (max_id < 0) return;
     int nt = ops_threads(n_threads, n_ids * dim);
     const int64_t blk = 64;
-    int64_t nblk = (dim + blk - 1) / blk;
+    int64_t ncb = (dim + blk - 1) / blk, nr = nt, span = ((int64_t)max_id + nr) / nr;
 #pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t b = 0; b < nblk; b++) {
-        int64_t c0 = b * blk, w = dim - c0 < blk ? dim - c0 : blk;
+    for (int64_t task = 0; task < nr * ncb; task++) {
+        int64_t lo = (task / ncb) * span, hi = lo + span, c0 = (task % ncb) * blk;
+        int64_t w = dim - c0 < blk ? dim - c0 : blk;
         for (int64_t i = 0; i < n_ids; i++) {
-            if (ids[i] < 0) continue;
-            float *d = dtable + (int64_t)ids[i] * dim + c0;
+            int64_t id = ids[i];
+            if (id < lo || id >= hi) continue;
+            float *d = dtable + id * dim + c0;
             const float *g = dout + i * dim + c0;
             for (int64_t j = 0; j < w; j++) d[j] += g[j];
         }

@@ -79,8 +79,8 @@ void lk_softmax_backward_ref(float *din, const float *dout, const float *out, in
                              float scale);
 
 /* ---- Embedding: out[i,:] = table[ids[i],:]; ids[i] < 0 gives a zero row (padding) ------------------
- * Backward scatter-adds dout rows into dtable rows (skipping negative ids); split over columns, so the
- * order of additions per element is fixed. */
+ * Backward scatter-adds dout rows into dtable rows (skipping negative ids); split over columns and id ranges,
+ * each part visiting the ids in order, so the order of additions per element is fixed. */
 void lk_embedding_forward(float *out /* (n_ids,dim) */, const float *table /* (vocab,dim) */,
                           const int32_t *ids, int64_t n_ids, int64_t dim, int n_threads);
 void lk_embedding_backward(float *dtable /* (vocab,dim) += */, const float *dout /* (n_ids,dim) */,
