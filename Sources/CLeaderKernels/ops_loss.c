@@ -26,12 +26,11 @@ void lk_bce_logits_backward(float *dlogits, float dloss, const float *logits, co
     if (n <= 0) return;
     const ops_rows *k = ops_rows_current();
     float scale = (float)((double)dloss / (double)n);
-    const int64_t blk = 4096;
-    int64_t nb = (n + blk - 1) / blk;
+    int64_t nb = ops_ew_blocks(n);
     int nt = ops_threads(n_threads, n);
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t b = 0; b < nb; b++) {
-        int64_t i0 = b * blk, len = n - i0 < blk ? n - i0 : blk;
+        int64_t i0 = b * OPS_EW_BLOCK, len = ops_ew_len(n, b);
         k->bce_bwd(dlogits + i0, logits + i0, targets + i0, weights ? weights + i0 : NULL, len, scale);
     }
 }

@@ -29,12 +29,11 @@ void lk_adam_step(float *param, float *m, float *v, const float *grad, int64_t n
         .grad_scale = grad_scale, .step_size = (float)((double)lr / bc1), .bc2_sqrt = (float)sqrt(bc2),
         .decay_factor = (float)(1.0 - (double)lr * weight_decay), .decoupled = decoupled != 0,
     };
-    const int64_t blk = 4096;
-    int64_t nb = (n + blk - 1) / blk;
+    int64_t nb = ops_ew_blocks(n);
     int nt = ops_threads(n_threads, n);
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t b = 0; b < nb; b++) {
-        int64_t i0 = b * blk, len = n - i0 < blk ? n - i0 : blk;
+        int64_t i0 = b * OPS_EW_BLOCK, len = ops_ew_len(n, b);
         k->adam(param + i0, m + i0, v + i0, grad + i0, len, &c);
     }
 }

@@ -3,15 +3,13 @@
 #include "lk_ops.h"
 #include "ops_rows.h"
 
-#define EW_BLOCK 4096 /* elements per parallel block of the elementwise kernels */
-
 void lk_activation_forward(float *out, const float *in, int64_t n, int act, int n_threads) {
     const ops_rows *k = ops_rows_current();
     int nt = ops_threads(n_threads, n);
-    int64_t nb = (n + EW_BLOCK - 1) / EW_BLOCK;
+    int64_t nb = ops_ew_blocks(n);
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t b = 0; b < nb; b++) {
-        int64_t i0 = b * EW_BLOCK, len = n - i0 < EW_BLOCK ? n - i0 : EW_BLOCK;
+        int64_t i0 = b * OPS_EW_BLOCK, len = ops_ew_len(n, b);
         k->act_fwd(out + i0, in + i0, len, act);
     }
 }
@@ -19,10 +17,10 @@ void lk_activation_forward(float *out, const float *in, int64_t n, int act, int 
 void lk_activation_backward(float *din, const float *dout, const float *in, int64_t n, int act, int n_threads) {
     const ops_rows *k = ops_rows_current();
     int nt = ops_threads(n_threads, n);
-    int64_t nb = (n + EW_BLOCK - 1) / EW_BLOCK;
+    int64_t nb = ops_ew_blocks(n);
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t b = 0; b < nb; b++) {
-        int64_t i0 = b * EW_BLOCK, len = n - i0 < EW_BLOCK ? n - i0 : EW_BLOCK;
+        int64_t i0 = b * OPS_EW_BLOCK, len = ops_ew_len(n, b);
         k->act_bwd(din + i0, dout + i0, in + i0, len, act);
     }
 }
@@ -30,10 +28,10 @@ void lk_activation_backward(float *din, const float *dout, const float *in, int6
 void lk_swiglu_forward(float *out, const float *gate, const float *up, int64_t n, int n_threads) {
     const ops_rows *k = ops_rows_current();
     int nt = ops_threads(n_threads, n);
-    int64_t nb = (n + EW_BLOCK - 1) / EW_BLOCK;
+    int64_t nb = ops_ew_blocks(n);
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t b = 0; b < nb; b++) {
-        int64_t i0 = b * EW_BLOCK, len = n - i0 < EW_BLOCK ? n - i0 : EW_BLOCK;
+        int64_t i0 = b * OPS_EW_BLOCK, len = ops_ew_len(n, b);
         k->swiglu_fwd(out + i0, gate + i0, up + i0, len);
     }
 }
@@ -42,10 +40,10 @@ void lk_swiglu_backward(float *dgate, float *dup, const float *dout, const float
                         int64_t n, int n_threads) {
     const ops_rows *k = ops_rows_current();
     int nt = ops_threads(n_threads, n);
-    int64_t nb = (n + EW_BLOCK - 1) / EW_BLOCK;
+    int64_t nb = ops_ew_blocks(n);
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t b = 0; b < nb; b++) {
-        int64_t i0 = b * EW_BLOCK, len = n - i0 < EW_BLOCK ? n - i0 : EW_BLOCK;
+        int64_t i0 = b * OPS_EW_BLOCK, len = ops_ew_len(n, b);
         k->swiglu_bwd(dgate + i0, dup + i0, dout + i0, gate + i0, up + i0, len);
     }
 }

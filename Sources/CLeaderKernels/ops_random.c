@@ -6,15 +6,13 @@
 
 float lk_rng_uniform(uint64_t seed, uint64_t counter) { return ops_rng_u24(ops_rng_hash(seed, counter)); }
 
-#define RNG_BLOCK 4096 /* elements per parallel block */
-
 void lk_rng_fill_uniform(float *out, int64_t n, float lo, float hi, uint64_t seed, uint64_t offset, int n_threads) {
     const ops_rows *k = ops_rows_current();
     int nt = ops_threads(n_threads, n);
-    int64_t nb = (n + RNG_BLOCK - 1) / RNG_BLOCK;
+    int64_t nb = ops_ew_blocks(n);
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t b = 0; b < nb; b++) {
-        int64_t i0 = b * RNG_BLOCK, len = n - i0 < RNG_BLOCK ? n - i0 : RNG_BLOCK;
+        int64_t i0 = b * OPS_EW_BLOCK, len = ops_ew_len(n, b);
         k->fill_uniform(out + i0, len, lo, hi - lo, seed, offset + (uint64_t)i0);
     }
 }
@@ -38,10 +36,10 @@ static void dropout_run(float *out, const float *in, int64_t n, float p, uint64_
     const ops_rows *k = ops_rows_current();
     float scale = 1.0f / (1.0f - p);
     int nt = ops_threads(n_threads, n);
-    int64_t nb = (n + RNG_BLOCK - 1) / RNG_BLOCK;
+    int64_t nb = ops_ew_blocks(n);
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t b = 0; b < nb; b++) {
-        int64_t i0 = b * RNG_BLOCK, len = n - i0 < RNG_BLOCK ? n - i0 : RNG_BLOCK;
+        int64_t i0 = b * OPS_EW_BLOCK, len = ops_ew_len(n, b);
         k->dropout(out + i0, in + i0, len, p, scale, seed, offset + (uint64_t)i0, acc);
     }
 }

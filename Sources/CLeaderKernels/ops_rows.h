@@ -85,6 +85,14 @@ void ops_rope_cos_sin(float *c, float *s, int32_t p, int64_t i, int64_t D, float
 /* Column block of the column-split backward passes (dweight, dbias, embedding, sum_rows). */
 #define OPS_COL_BLOCK 256
 
+/* Elementwise kernels run in parallel over blocks of OPS_EW_BLOCK elements; block b starts at b*OPS_EW_BLOCK. */
+#define OPS_EW_BLOCK 4096
+static inline int64_t ops_ew_blocks(int64_t n) { return (n + OPS_EW_BLOCK - 1) / OPS_EW_BLOCK; }
+static inline int64_t ops_ew_len(int64_t n, int64_t b) {
+    int64_t r = n - b * OPS_EW_BLOCK;
+    return r < OPS_EW_BLOCK ? r : OPS_EW_BLOCK;
+}
+
 /* Fixed-size reduction chunks: at most OPS_MAX_CHUNKS partial sums (kept on the stack), each over
  * ops_chunk_size(n) elements, a function of n only, so results do not depend on the thread count. */
 #define OPS_MIN_CHUNK 4096
