@@ -14,6 +14,14 @@
 #define LK_OPS_H
 #include <stdint.h>
 
+/* ---- ISA selection for tests ------------------------------------------------------------------------
+ * The optimised kernels below dispatch their row-level math to an AVX-512, AVX2+FMA or portable build
+ * (lk_isa.h). By default they use lk_isa_active(). lk_ops_set_isa_for_thread(isa) overrides that for the
+ * CALLING thread only (thread-local, so concurrent tests do not interfere; the choice is read once per call
+ * in the calling thread and handed to the OpenMP workers): isa is an LK_ISA_* value, clamped with
+ * lk_isa_clamp; -1 removes the override. Returns the previous override (-1 = none). */
+int lk_ops_set_isa_for_thread(int isa);
+
 /* ---- LayerNorm over the last dim: out = (x-mean)*rstd*weight + bias -------------------------------- */
 void lk_layernorm_forward(float *out,             /* (rows,C) */
                           float *mean, float *rstd, /* (rows) saved for backward */
@@ -71,8 +79,8 @@ void lk_softmax_backward_ref(float *din, const float *dout, const float *out, in
                              float scale);
 
 /* ---- Embedding: out[i,:] = table[ids[i],:]; ids[i] < 0 gives a zero row (padding) ------------------
- * Backward scatter-adds dout rows into dtable rows (skipping negative ids); split over columns, so the
- * order of additions per element is fixed. */
+ * Backward scatter-adds dout rows into dtable rows (skipping negative ids); split over columns and id ranges,
+ * each part visiting the ids in order, so the order of additions per element is fixed. */
 void lk_embedding_forward(float *out /* (n_ids,dim) */, const float *table /* (vocab,dim) */,
                           const int32_t *ids, int64_t n_ids, int64_t dim, int n_threads);
 void lk_embedding_backward(float *dtable /* (vocab,dim) += */, const float *dout /* (n_ids,dim) */,
