@@ -23,6 +23,12 @@ void lk_iota_i32_ref(int32_t *out, int64_t n) {
     for (int64_t i = 0; i < n; i++) out[i] = (int32_t)i;
 }
 
+int64_t lk_find_out_of_range_i32(const int32_t *x, int64_t n, int32_t lo, int32_t hi) {
+    for (int64_t i = 0; i < n; i++)
+        if (x[i] < lo || x[i] >= hi) return i;
+    return -1;
+}
+
 /* ---- column block copy (concat / split) ------------------------------------------------------------ */
 void lk_copy_cols(float *out, int64_t ld_out, const float *in, int64_t ld_in, int64_t rows, int64_t cols,
                   int accumulate, int n_threads) {

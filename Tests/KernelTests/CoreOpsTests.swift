@@ -111,3 +111,11 @@ func swap12MatchesRefAndInverts(_ dims: (Int, Int, Int, Int)) {
     lk_attention_row_len(&rh, [3, 1], 2, 2, 3, 1, 1)
     #expect(rh == [1, 2, 3, 1, 2, 3, 1, 1, 1, 1, 1, 1])
 }
+
+@Test func findOutOfRange() {
+    let x: [Int32] = [0, 3, 2, -1, 9]
+    #expect(lk_find_out_of_range_i32(x, 5, -1, 10) == -1)
+    #expect(lk_find_out_of_range_i32(x, 5, 0, 10) == 3)
+    #expect(lk_find_out_of_range_i32(x, 5, -1, 9) == 4)
+    #expect(lk_find_out_of_range_i32(x, 0, 0, 1) == -1)
+}

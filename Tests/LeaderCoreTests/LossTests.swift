@@ -67,3 +67,15 @@ private func scalar(_ v: Float) throws -> Tensor { try Tensor(shape: [1], values
                               backward: { dOut, dIn in try pool.backward(dOut, into: #require(dIn), ctx) })
     #expect(try #require(r["input"]).relError < 1e-3)
 }
+
+@Test func concatForwardAndBackward() throws {
+    let ctx = try Context()
+    let cat = Concat()
+    let a = try Tensor(shape: [2, 1], values: [1, 2]), b = try Tensor(shape: [2, 2], values: [3, 4, 5, 6])
+    let y = try cat.forward([a, b], ctx)
+    #expect(y.shape == [2, 3] && y.toArray() == [1, 3, 4, 2, 5, 6])
+    let da = try Tensor(zeros: [2, 1]), db = try Tensor(shape: [2, 2], values: [1, 1, 1, 1])
+    try cat.backward(Tensor(shape: [2, 3], values: [10, 20, 30, 40, 50, 60]), into: [da, db], ctx)
+    #expect(da.toArray() == [10, 40] && db.toArray() == [21, 31, 51, 61])
+    #expect(throws: LeaderError.self) { try cat.forward([a, Tensor(zeros: [3, 2])], ctx) }
+}

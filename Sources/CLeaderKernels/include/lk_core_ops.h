@@ -18,6 +18,10 @@ void lk_fill_ref(float *out, float value, int64_t n);
 void lk_iota_i32(int32_t *out, int64_t n, int n_threads);
 void lk_iota_i32_ref(int32_t *out, int64_t n);
 
+/* Index of the first x[i] outside [lo, hi), or -1 when all are inside (validating ids, lengths, targets
+ * without a Swift loop). Serial: the answer is the first index whatever the thread count. */
+int64_t lk_find_out_of_range_i32(const int32_t *x, int64_t n, int32_t lo, int32_t hi);
+
 /* Column block copy: out[r*ld_out + c] = in[r*ld_in + c] for r<rows, c<cols (concat / split along the last
  * dim: pass pointers already offset to the column block). accumulate != 0 adds instead (the backward). */
 void lk_copy_cols(float *out, int64_t ld_out, const float *in, int64_t ld_in, int64_t rows, int64_t cols,

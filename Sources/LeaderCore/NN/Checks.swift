@@ -8,6 +8,10 @@ enum Checks {
         return x.count / lastDim
     }
 
+    static func sumSize(_ a: Int, _ b: Int, _ what: @autoclosure () -> String) throws(LeaderError) -> Int {
+        try Checked.sum(a, b, what())
+    }
+
     static func same(_ a: Tensor, _ b: [Int], _ what: @autoclosure () -> String) throws(LeaderError) {
         guard a.shape == b else { throw .invalidArgument("\(what()): expected shape \(b), got \(a.shape)") }
     }
@@ -28,7 +32,8 @@ enum Checks {
             throw .invalidArgument("\(what()): lengths shape \(lengths.shape) does not match batch \(x.shape[0])")
         }
         let t = x.shape[1]
-        for l in UnsafeBufferPointer(start: lengths.pointer, count: lengths.count) where l < 0 || Int(l) > t {
+        guard t < Int(Int32.max) else { throw .invalidArgument("\(what()): sequence length \(t) too large") }
+        if let l = lengths.firstValue(outside: 0, Int32(t) + 1) {
             throw .invalidArgument("\(what()): sequence length \(l) outside [0, \(t)]")
         }
         return (x.shape[0], t)

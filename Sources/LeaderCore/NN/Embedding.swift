@@ -22,7 +22,7 @@ public final class Embedding {
     }
 
     public func forward(_ ids: IndexTensor, _ ctx: Context) throws(LeaderError) -> Tensor {
-        for id in UnsafeBufferPointer(start: ids.pointer, count: ids.count) where Int(id) >= vocab {
+        if let id = ids.firstValue(outside: Int32.min, Int32(clamping: vocab)) {
             throw .invalidArgument("\(weight.name): id \(id) outside vocabulary of \(vocab)")
         }
         let y = try Workspace.ensure(&output, ids.shape + [dim])

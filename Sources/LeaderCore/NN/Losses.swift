@@ -73,7 +73,7 @@ public final class CrossEntropyLoss {
             throw .invalidArgument("cross-entropy: logits \(logits.shape) and targets \(targets.shape) disagree")
         }
         let classes = logits.shape[1]
-        for t in UnsafeBufferPointer(start: targets.pointer, count: targets.count) where Int(t) >= classes {
+        if let t = targets.firstValue(outside: Int32.min, Int32(clamping: classes)) {
             throw .invalidArgument("cross-entropy: target \(t) outside \(classes) classes")
         }
         let p = try Workspace.ensure(&probs, logits.shape)
