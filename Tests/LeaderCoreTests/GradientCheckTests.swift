@@ -190,3 +190,25 @@ private func expectGradients(_ r: [String: (relError: Double, norm: Double)], to
     let trainOut = try block.forward(x, lengths: lengths, ctx).toArray()
     #expect(evalOut != trainOut)
 }
+
+@Test func sharedBlockInstancesAccumulateIntoOneStore() throws {
+    // One block applied to two inputs (two instances over the same parameters) has the gradient of the sum.
+    let store = try ParameterStore(seed: 29)
+    let cfg = TransformerBlockConfig(attention: AttentionConfig(channels: 8, heads: 2), hidden: 12, normEps: 1e-5)
+    let first = try TransformerBlock(store, "block", cfg)
+    let second = try TransformerBlock(sharingParametersOf: first)
+    #expect(store.parameters.count == 13)  // registered once
+    let ctx = try Context()
+    let x = try testTensor([2, 3, 8], seed: 30), z = try testTensor([1, 2, 8], seed: 31)
+    let l1 = try IndexTensor(shape: [2], values: [3, 2]), l2 = try IndexTensor(shape: [1], values: [2])
+    let r = try gradientCheck(store: store, input: x, eps: 3e-3, forward: {
+        let a = try first.forward(x, lengths: l1, ctx).toArray()
+        let b = try second.forward(z, lengths: l2, ctx).toArray()
+        return try Tensor(shape: [a.count + b.count], values: a + b)
+    }, backward: { dOut, dIn in
+        let n = x.count
+        try first.backward(Tensor(shape: x.shape, values: Array(dOut.toArray()[0..<n])), into: #require(dIn), ctx)
+        try second.backward(Tensor(shape: z.shape, values: Array(dOut.toArray()[n...])), into: Tensor(zeros: z.shape), ctx)
+    })
+    expectGradients(r)
+}

@@ -21,6 +21,15 @@ public final class Embedding {
         weight = try store.register("\(name).weight", shape: [vocab, dim], initializer: initializer)
     }
 
+    /// A second instance over the SAME parameters with its own forward caches (weight sharing: apply one
+    /// module to several inputs in one step; gradients of all instances accumulate into the same store).
+    public init(sharingParametersOf other: Embedding) {
+        store = other.store
+        vocab = other.vocab
+        dim = other.dim
+        weight = other.weight
+    }
+
     public func forward(_ ids: IndexTensor, _ ctx: Context) throws(LeaderError) -> Tensor {
         if let id = ids.firstValue(outside: Int32.min, Int32(clamping: vocab)) {
             throw .invalidArgument("\(weight.name): id \(id) outside vocabulary of \(vocab)")

@@ -17,6 +17,15 @@ public final class FeedForward: Layer {
         fc2 = try Linear(store, "\(name).fc2", inFeatures: hidden, outFeatures: channels, bias: bias)
     }
 
+    /// A second instance over the SAME parameters with its own forward caches (weight sharing: apply one
+    /// module to several inputs in one step; gradients of all instances accumulate into the same store).
+    public init(sharingParametersOf other: FeedForward) throws(LeaderError) {
+        fc1 = Linear(sharingParametersOf: other.fc1)
+        act = Activation(other.act.kind)
+        dropout = try Dropout(p: other.dropout.p)
+        fc2 = Linear(sharingParametersOf: other.fc2)
+    }
+
     public func forward(_ x: Tensor, _ ctx: Context) throws(LeaderError) -> Tensor {
         let h = try fc1.forward(x, ctx)
         let a = try act.forward(h, ctx)

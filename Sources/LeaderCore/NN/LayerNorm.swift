@@ -22,6 +22,16 @@ public final class LayerNorm: Layer {
         bias = try store.register("\(name).bias", shape: [channels], initializer: .zeros)
     }
 
+    /// A second instance over the SAME parameters with its own forward caches (weight sharing: apply one
+    /// module to several inputs in one step; gradients of all instances accumulate into the same store).
+    public init(sharingParametersOf other: LayerNorm) {
+        store = other.store
+        channels = other.channels
+        eps = other.eps
+        weight = other.weight
+        bias = other.bias
+    }
+
     public func forward(_ x: Tensor, _ ctx: Context) throws(LeaderError) -> Tensor {
         let rows = try Checks.rows(x, lastDim: channels, weight.name)
         let y = try Workspace.ensure(&output, x.shape)

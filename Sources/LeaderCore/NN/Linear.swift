@@ -26,6 +26,16 @@ public final class Linear {
         self.bias = bias ? try store.register("\(name).bias", shape: [outFeatures], initializer: initializer) : nil
     }
 
+    /// A second instance over the SAME parameters with its own forward caches (weight sharing: apply one
+    /// module to several inputs in one step; gradients of all instances accumulate into the same store).
+    public init(sharingParametersOf other: Linear) {
+        store = other.store
+        inFeatures = other.inFeatures
+        outFeatures = other.outFeatures
+        weight = other.weight
+        bias = other.bias
+    }
+
     /// Caches `x` (which must stay unchanged until `backward`); the result is valid until the next forward.
     public func forward(_ x: Tensor, _ ctx: Context) throws(LeaderError) -> Tensor {
         let rows = try Checks.rows(x, lastDim: inFeatures, weight.name)

@@ -38,6 +38,18 @@ public final class MultiHeadAttention {
         probDropout = try Dropout(p: config.probDropout)
     }
 
+    /// A second instance over the SAME parameters with its own forward caches (weight sharing: apply one
+    /// module to several inputs in one step; gradients of all instances accumulate into the same store).
+    public init(sharingParametersOf other: MultiHeadAttention) throws(LeaderError) {
+        config = other.config
+        name = other.name
+        q = Linear(sharingParametersOf: other.q)
+        k = Linear(sharingParametersOf: other.k)
+        v = Linear(sharingParametersOf: other.v)
+        o = Linear(sharingParametersOf: other.o)
+        probDropout = try Dropout(p: config.probDropout)
+    }
+
     /// x (B,T,C), lengths (B) in [0,T], positions (B,T) (required with RoPE) → (B,T,C).
     public func forward(_ x: Tensor, lengths: IndexTensor, positions: IndexTensor? = nil, _ ctx: Context)
         throws(LeaderError) -> Tensor

@@ -19,6 +19,15 @@ public final class RMSNorm: Layer {
         weight = try store.register("\(name).weight", shape: [channels], initializer: .ones)
     }
 
+    /// A second instance over the SAME parameters with its own forward caches (weight sharing: apply one
+    /// module to several inputs in one step; gradients of all instances accumulate into the same store).
+    public init(sharingParametersOf other: RMSNorm) {
+        store = other.store
+        channels = other.channels
+        eps = other.eps
+        weight = other.weight
+    }
+
     public func forward(_ x: Tensor, _ ctx: Context) throws(LeaderError) -> Tensor {
         let rows = try Checks.rows(x, lastDim: channels, weight.name)
         let y = try Workspace.ensure(&output, x.shape)

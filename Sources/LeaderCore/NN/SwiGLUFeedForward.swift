@@ -19,6 +19,14 @@ public final class SwiGLUFeedForward: Layer {
         down = try Linear(store, "\(name).down", inFeatures: hidden, outFeatures: channels, bias: false)
     }
 
+    /// A second instance over the SAME parameters with its own forward caches (weight sharing: apply one
+    /// module to several inputs in one step; gradients of all instances accumulate into the same store).
+    public init(sharingParametersOf other: SwiGLUFeedForward) {
+        gate = Linear(sharingParametersOf: other.gate)
+        up = Linear(sharingParametersOf: other.up)
+        down = Linear(sharingParametersOf: other.down)
+    }
+
     public func forward(_ x: Tensor, _ ctx: Context) throws(LeaderError) -> Tensor {
         let g = try gate.forward(x, ctx)
         let u = try up.forward(x, ctx)

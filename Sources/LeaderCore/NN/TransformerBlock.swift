@@ -63,6 +63,30 @@ public final class TransformerBlock {
         dropOut = try Dropout(p: config.finalDropout ? config.dropout : 0)
     }
 
+    /// A second instance over the SAME parameters with its own forward caches (weight sharing: apply one
+    /// module to several inputs in one step; gradients of all instances accumulate into the same store).
+    public init(sharingParametersOf other: TransformerBlock) throws(LeaderError) {
+        config = other.config
+        name = other.name
+        norm1 = try Self.share(other.norm1)
+        attn = try MultiHeadAttention(sharingParametersOf: other.attn)
+        norm2 = try Self.share(other.norm2)
+        ffn = try Self.share(other.ffn)
+        drop1 = try Dropout(p: config.dropout)
+        drop2 = try Dropout(p: config.dropout)
+        dropOut = try Dropout(p: config.finalDropout ? config.dropout : 0)
+    }
+
+    private static func share(_ layer: any Layer) throws(LeaderError) -> any Layer {
+        switch layer {
+        case let l as LayerNorm: return LayerNorm(sharingParametersOf: l)
+        case let l as RMSNorm: return RMSNorm(sharingParametersOf: l)
+        case let l as FeedForward: return try FeedForward(sharingParametersOf: l)
+        case let l as SwiGLUFeedForward: return SwiGLUFeedForward(sharingParametersOf: l)
+        default: throw .internalError("TransformerBlock: cannot share a \(type(of: layer))")
+        }
+    }
+
     private static func makeNorm(_ store: ParameterStore, _ name: String, _ config: TransformerBlockConfig)
         throws(LeaderError) -> any Layer
     {
