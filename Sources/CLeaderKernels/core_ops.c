@@ -2,6 +2,7 @@
  * Each parallel loop splits over independent outputs with schedule(static), so every output element is
  * computed by one thread in a fixed order and results do not depend on n_threads. */
 #include "lk_core_ops.h"
+#include <math.h>
 #include <string.h>
 
 static inline int nt(int n_threads) { return n_threads < 1 ? 1 : n_threads; }
@@ -134,6 +135,43 @@ void lk_masked_mean_backward_ref(float *din, const float *dout, const int32_t *l
             for (int64_t c = 0; c < C; c++)
                 din[(b * T + t) * C + c] += dout[b * C + c] * (1.0f / (float)(n > 0 ? n : 1));
     }
+}
+
+/* ---- row L2 normalisation ------------------------------------------------------------------------- */
+static void l2n_row_forward(float *o, float *norm, const float *x, int64_t C, float eps) {
+    double ss = 0.0;
+    for (int64_t c = 0; c < C; c++) ss += (double)x[c] * (double)x[c];
+    float n = (float)sqrt(ss);
+    float inv = 1.0f / (n > eps ? n : eps);
+    for (int64_t c = 0; c < C; c++) o[c] = x[c] * inv;
+    *norm = n;
+}
+static void l2n_row_backward(float *di, const float *g, const float *o, float n, int64_t C, float eps) {
+    if (n > eps) {
+        double dot = 0.0;
+        for (int64_t c = 0; c < C; c++) dot += (double)o[c] * (double)g[c];
+        float inv = 1.0f / n, d = (float)dot;
+        for (int64_t c = 0; c < C; c++) di[c] += (g[c] - o[c] * d) * inv;
+    } else {
+        for (int64_t c = 0; c < C; c++) di[c] += g[c] / eps;
+    }
+}
+void lk_l2_normalize_forward(float *out, float *norm, const float *in, int64_t rows, int64_t C, float eps,
+                             int n_threads) {
+    #pragma omp parallel for num_threads(nt(n_threads)) schedule(static) if (rows * C > 16384)
+    for (int64_t r = 0; r < rows; r++) l2n_row_forward(out + r * C, norm + r, in + r * C, C, eps);
+}
+void lk_l2_normalize_backward(float *din, const float *dout, const float *out, const float *norm, int64_t rows,
+                              int64_t C, float eps, int n_threads) {
+    #pragma omp parallel for num_threads(nt(n_threads)) schedule(static) if (rows * C > 16384)
+    for (int64_t r = 0; r < rows; r++) l2n_row_backward(din + r * C, dout + r * C, out + r * C, norm[r], C, eps);
+}
+void lk_l2_normalize_forward_ref(float *out, float *norm, const float *in, int64_t rows, int64_t C, float eps) {
+    for (int64_t r = 0; r < rows; r++) l2n_row_forward(out + r * C, norm + r, in + r * C, C, eps);
+}
+void lk_l2_normalize_backward_ref(float *din, const float *dout, const float *out, const float *norm,
+                                  int64_t rows, int64_t C, float eps) {
+    for (int64_t r = 0; r < rows; r++) l2n_row_backward(din + r * C, dout + r * C, out + r * C, norm[r], C, eps);
 }
 
 /* ---- attention row lengths ------------------------------------------------------------------------- */

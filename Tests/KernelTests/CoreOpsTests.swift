@@ -119,3 +119,22 @@ func swap12MatchesRefAndInverts(_ dims: (Int, Int, Int, Int)) {
     #expect(lk_find_out_of_range_i32(x, 5, -1, 9) == 4)
     #expect(lk_find_out_of_range_i32(x, 0, 0, 1) == -1)
 }
+
+@Test func l2NormalizeMatchesRefAndThreadInvariant() {
+    let (rows, C) = (300, 64)
+    var x = randomFloats(rows * C, seed: 7)
+    for c in 0..<C { x[5 * C + c] = 0 }  // a zero row: below eps
+    var o1 = [Float](repeating: 0, count: rows * C), o2 = o1, orf = o1
+    var n1 = [Float](repeating: 0, count: rows), n2 = n1, nr = n1
+    lk_l2_normalize_forward(&o1, &n1, x, Int64(rows), Int64(C), 1e-12, 1)
+    lk_l2_normalize_forward(&o2, &n2, x, Int64(rows), Int64(C), 1e-12, 2)
+    lk_l2_normalize_forward_ref(&orf, &nr, x, Int64(rows), Int64(C), 1e-12)
+    #expect(o1 == o2 && o1 == orf && n1 == nr && n2 == nr)
+    #expect(o1[5 * C..<6 * C].allSatisfy { $0 == 0 })
+    let g = randomFloats(rows * C, seed: 8)
+    var d1 = [Float](repeating: 0, count: rows * C), d2 = d1, dr = d1
+    lk_l2_normalize_backward(&d1, g, o1, n1, Int64(rows), Int64(C), 1e-12, 1)
+    lk_l2_normalize_backward(&d2, g, o1, n1, Int64(rows), Int64(C), 1e-12, 2)
+    lk_l2_normalize_backward_ref(&dr, g, o1, n1, Int64(rows), Int64(C), 1e-12)
+    #expect(d1 == d2 && d1 == dr)
+}

@@ -79,3 +79,16 @@ private func scalar(_ v: Float) throws -> Tensor { try Tensor(shape: [1], values
     #expect(da.toArray() == [10, 40] && db.toArray() == [21, 31, 51, 61])
     #expect(throws: LeaderError.self) { try cat.forward([a, Tensor(zeros: [3, 2])], ctx) }
 }
+
+@Test func l2NormalizeGradients() throws {
+    let store = try ParameterStore(seed: 1)
+    let ctx = try Context()
+    let norm = try L2Normalize()
+    let x = try testTensor([3, 5], seed: 6)
+    let y = try norm.forward(x, ctx).toArray()
+    let rowNorm = (0..<5).reduce(Float(0)) { $0 + y[$1] * y[$1] }
+    #expect(abs(rowNorm - 1) < 1e-6)
+    let r = try gradientCheck(store: store, input: x, eps: 3e-3, forward: { try norm.forward(x, ctx) },
+                              backward: { try norm.backward($0, into: $1, ctx) })
+    #expect(try #require(r["input"]).relError < 2e-3)
+}

@@ -47,6 +47,16 @@ void lk_masked_mean_forward_ref(float *out, const float *in, const int32_t *len,
 void lk_masked_mean_backward_ref(float *din, const float *dout, const int32_t *len, int64_t B, int64_t T,
                                  int64_t C);
 
+/* Row L2 normalisation (PyTorch F.normalize, p=2): out[r] = in[r] / max(|in[r]|, eps); norm (rows) saved.
+ * Backward: din[r] += (dout[r] - out[r]*<out[r],dout[r]>) / norm[r] when norm[r] > eps, else dout[r]/eps. */
+void lk_l2_normalize_forward(float *out, float *norm, const float *in, int64_t rows, int64_t C, float eps,
+                             int n_threads);
+void lk_l2_normalize_backward(float *din, const float *dout, const float *out, const float *norm, int64_t rows,
+                              int64_t C, float eps, int n_threads);
+void lk_l2_normalize_forward_ref(float *out, float *norm, const float *in, int64_t rows, int64_t C, float eps);
+void lk_l2_normalize_backward_ref(float *din, const float *dout, const float *out, const float *norm,
+                                  int64_t rows, int64_t C, float eps);
+
 /* Softmax row lengths for attention scores laid out (B,H,T,T): row (b,h,t) gets len[b] (key padding), or
  * min(t+1, len[b]) when causal != 0. row_len is (B*H*T). */
 void lk_attention_row_len(int32_t *row_len, const int32_t *len, int64_t B, int64_t H, int64_t T, int causal,

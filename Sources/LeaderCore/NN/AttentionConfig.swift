@@ -1,7 +1,7 @@
 import CLeaderKernels
 
 /// Rotary position embedding settings for q and k.
-public struct RoPEConfig: Sendable, Equatable, Codable {
+public struct RoPEConfig: Sendable, Equatable {
     /// Which pairs rotate together: `x[2i], x[2i+1]` (GGUF / Meta) or `x[i], x[i+D/2]` (Hugging Face).
     public enum Layout: Int32, Sendable, Codable { case adjacent = 0, half = 1 }
     public var theta: Float
@@ -14,7 +14,7 @@ public struct RoPEConfig: Sendable, Equatable, Codable {
 }
 
 /// Shape and options of a `MultiHeadAttention`.
-public struct AttentionConfig: Sendable, Equatable, Codable {
+public struct AttentionConfig: Sendable, Equatable {
     public var channels: Int
     public var heads: Int
     /// Key/value heads (grouped-query attention when < heads; must divide heads).

@@ -1,9 +1,9 @@
 import CLeaderKernels
 
 /// Options of a pre-norm `TransformerBlock`.
-public struct TransformerBlockConfig: Sendable, Equatable, Codable {
+public struct TransformerBlockConfig: Sendable, Equatable {
     public enum Norm: String, Sendable, Codable { case layerNorm, rmsNorm }
-    public enum FeedForwardKind: Sendable, Equatable, Codable {
+    public enum FeedForwardKind: Sendable, Equatable {
         /// Linear → activation → dropout → Linear, with biases (BERT / LEADER student).
         case mlp(ActivationKind)
         /// down(silu(gate) * up), no biases (LLaMA).

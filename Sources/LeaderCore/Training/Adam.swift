@@ -5,7 +5,7 @@ import CLeaderKernels
 /// State: first and second moments `m`, `v` (same flat layout as the parameters) and the 1-based `step`
 /// count of the last update; all three are public so a train-state file can save and restore them.
 public final class Adam {
-    public struct Options: Sendable, Equatable, Codable {
+    public struct Options: Sendable, Equatable {
         public var learningRate: Float
         public var beta1: Float
         public var beta2: Float

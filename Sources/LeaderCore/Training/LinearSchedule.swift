@@ -1,6 +1,6 @@
 /// Linear warm-up then linear decay to zero (Hugging Face `get_linear_schedule_with_warmup`):
 /// lr(s) = base·s/warmup for s < warmup, then base·(total - s)/(total - warmup), s = updates done so far.
-public struct LinearSchedule: Sendable, Equatable, Codable {
+public struct LinearSchedule: Sendable, Equatable {
     public var baseLearningRate: Float
     public var warmupSteps: Int
     public var totalSteps: Int
