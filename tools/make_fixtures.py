@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Generates Tests/LeaderCoreTests/Fixtures/set_model_training.json: a tiny set model built and trained in
-PyTorch, which LeaderCoreTests rebuilds in Swift, loads by parameter name, trains and compares.
+"""Generates the PyTorch reference fixtures of LeaderCoreTests (KB-sized JSON in Tests/LeaderCoreTests/Fixtures):
+
+set_model_training.json: a tiny set model built and trained in PyTorch, which the Swift test rebuilds, loads
+by parameter name, trains and compares.
 
 Model (the LEADER student's building blocks, dropout off):
     ids (B,T), -1 = padding  ->  Embedding(V,C) with zero rows for padding
@@ -10,6 +12,9 @@ Model (the LEADER student's building blocks, dropout off):
     -> masked mean-pool over valid positions -> Linear(C,L) -> BCEWithLogits (mean) vs multi-hot targets.
 Training: full batch, 20 steps, gradient clipping (global norm), linear warm-up/decay schedule, run once with
 Adam and once with AdamW from the same initial weights.
+
+llama_block.json: one LLaMA-style decoder block (RMSNorm, causal grouped-query attention with rotate-half RoPE
+as Hugging Face applies it, SwiGLU) on a right-padded batch: its output and the gradients of sum(out * R).
 
 Deterministic and re-runnable: `python3 tools/make_fixtures.py` (torch CPU, single thread) rewrites the file
 byte-identically.
@@ -27,8 +32,8 @@ B, T = 5, 6
 LN_EPS = 1e-12
 STEPS, LR, WARMUP, TOTAL, MAX_NORM = 20, 1e-2, 3, 25, 0.5
 ADAMW_WD = 0.1
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "LeaderCoreTests", "Fixtures",
-                   "set_model_training.json")
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "LeaderCoreTests", "Fixtures")
+OUT = os.path.join(FIXTURES, "set_model_training.json")
 
 
 class Attention(nn.Module):
@@ -125,6 +130,118 @@ def train(model, ids, targets, opt_name):
     return {"losses": losses, "grad_norms": norms, "final_loss": final_loss, "final": final}, first_grads
 
 
+# ---- LLaMA-style block -------------------------------------------------------------------------------
+LC, LH, LKV, LHID, LB, LT, THETA, RMS_EPS = 16, 4, 2, 24, 2, 5, 500.0, 1e-6
+
+
+def rotate_half(x):
+    x1, x2 = x[..., : x.shape[-1] // 2], x[..., x.shape[-1] // 2:]
+    return torch.cat((-x2, x1), dim=-1)
+
+
+def apply_rope(x, pos):  # x (B,H,T,D), pos (B,T): Hugging Face LlamaRotaryEmbedding + apply_rotary_pos_emb
+    d = x.shape[-1]
+    inv_freq = 1.0 / (THETA ** (torch.arange(0, d, 2, dtype=torch.int64).float() / d))
+    freqs = pos[:, :, None].float() * inv_freq[None, None, :]
+    emb = torch.cat((freqs, freqs), dim=-1)
+    cos, sin = emb.cos()[:, None], emb.sin()[:, None]
+    return x * cos + rotate_half(x) * sin
+
+
+class RMSNorm(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(LC))
+
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + RMS_EPS) * self.weight
+
+
+class LlamaAttention(nn.Module):
+    def __init__(self):
+        super().__init__()
+        d = LC // LH
+        self.q = nn.Linear(LC, LH * d, bias=False)
+        self.k = nn.Linear(LC, LKV * d, bias=False)
+        self.v = nn.Linear(LC, LKV * d, bias=False)
+        self.o = nn.Linear(LH * d, LC, bias=False)
+
+    def forward(self, x, pos, lengths):
+        b, t, _ = x.shape
+        d = LC // LH
+        q = apply_rope(self.q(x).view(b, t, LH, d).transpose(1, 2), pos)
+        k = apply_rope(self.k(x).view(b, t, LKV, d).transpose(1, 2), pos)
+        v = self.v(x).view(b, t, LKV, d).transpose(1, 2)
+        k = k.repeat_interleave(LH // LKV, dim=1)  # Hugging Face repeat_kv
+        v = v.repeat_interleave(LH // LKV, dim=1)
+        s = (q @ k.transpose(-2, -1)) / math.sqrt(d)
+        key = torch.arange(t)[None, None, None, :]
+        query = torch.arange(t)[None, None, :, None]
+        allowed = (key <= query) & (key < torch.tensor(lengths)[:, None, None, None])
+        s = s.masked_fill(~allowed, float("-inf"))
+        y = (F.softmax(s, dim=-1) @ v).transpose(1, 2).reshape(b, t, LH * d)
+        return self.o(y)
+
+
+class LlamaMLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gate = nn.Linear(LC, LHID, bias=False)
+        self.up = nn.Linear(LC, LHID, bias=False)
+        self.down = nn.Linear(LHID, LC, bias=False)
+
+    def forward(self, x):
+        return self.down(F.silu(self.gate(x)) * self.up(x))
+
+
+class LlamaBlock(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.norm1 = RMSNorm()
+        self.attn = LlamaAttention()
+        self.norm2 = RMSNorm()
+        self.ffn = LlamaMLP()
+
+    def forward(self, x, pos, lengths):
+        x = x + self.attn(self.norm1(x), pos, lengths)
+        return x + self.ffn(self.norm2(x))
+
+
+def llama_block_fixture():
+    torch.manual_seed(99)
+    blk = LlamaBlock()
+    with torch.no_grad():
+        for n, p in blk.named_parameters():
+            if "norm" in n:
+                p.add_(0.1 * torch.randn_like(p))
+    lengths = [5, 3]
+    pos = torch.tensor([[0, 1, 2, 3, 4], [3, 4, 5, 6, 7]])
+    x = torch.randn(LB, LT, LC, requires_grad=True)
+    r = torch.randn(LB, LT, LC)
+    out = blk(x, pos, lengths)
+    (out * r).sum().backward()
+    return {
+        "description": "tools/make_fixtures.py: LLaMA-style block, causal GQA + rotate-half RoPE + SwiGLU",
+        "torch_version": torch.__version__,
+        "config": {"channels": LC, "heads": LH, "kv_heads": LKV, "hidden": LHID, "batch": LB, "seq": LT,
+                   "theta": THETA, "rms_eps": RMS_EPS},
+        "lengths": lengths,
+        "positions": pos.reshape(-1).tolist(),
+        "x": floats(x),
+        "r": floats(r),
+        "params": {n: {"shape": list(p.shape), "values": floats(p)} for n, p in blk.named_parameters()},
+        "out": floats(out),
+        "dx": floats(x.grad),
+        "grads": {n: floats(p.grad) for n, p in blk.named_parameters()},
+    }
+
+
+def write(path, obj):
+    with open(path, "w") as f:
+        json.dump(obj, f, separators=(",", ":"), sort_keys=True)
+        f.write("\n")
+
+
 def main():
     torch.manual_seed(1234)
     torch.set_num_threads(1)
@@ -160,9 +277,10 @@ def main():
         "first_grads": first_grads,  # gradients of the first step (same for both runs)
         "runs": runs,
     }
-    with open(OUT, "w") as f:
-        json.dump(fixture, f, separators=(",", ":"), sort_keys=True)
-        f.write("\n")
+    write(OUT, fixture)
+    llama = os.path.join(FIXTURES, "llama_block.json")
+    write(llama, llama_block_fixture())
+    print(f"wrote {llama} ({os.path.getsize(llama)} bytes)")
     print(f"wrote {OUT} ({os.path.getsize(OUT)} bytes); adam losses {runs['adam']['losses'][0]:.6f} -> "
           f"{runs['adam']['losses'][-1]:.6f}")
 
