@@ -95,8 +95,8 @@ public final class ParameterStore {
         let capacity = max(needed, values.count > Int.max / 2 ? needed : values.count * 2, 1024)
         let v = try AlignedBuffer<Float>(count: capacity)
         let g = try AlignedBuffer<Float>(count: capacity)
-        v.base.update(from: values.base, count: count)
-        g.base.update(from: grads.base, count: count)
+        Memory.copy(v.base, from: values.base, count: count)
+        Memory.copy(g.base, from: grads.base, count: count)
         values = v
         grads = g
     }

@@ -9,8 +9,8 @@ public final class AlignedBuffer<Element: BitwiseCopyable> {
         guard count >= 0 else { throw .invalidArgument("buffer size must be >= 0, got \(count)") }
         let bytes = try Checked.product(max(count, 1), MemoryLayout<Element>.stride, "buffer size in bytes")
         let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
-        raw.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
         self.base = raw.bindMemory(to: Element.self, capacity: max(count, 1))
+        Memory.zero(base, count: max(count, 1))
         self.count = count
     }
 
@@ -18,7 +18,6 @@ public final class AlignedBuffer<Element: BitwiseCopyable> {
 
     /// Sets every element to zero bytes.
     public func zero() {
-        UnsafeMutableRawPointer(base).initializeMemory(as: UInt8.self, repeating: 0,
-                                                       count: count * MemoryLayout<Element>.stride)
+        Memory.zero(base, count: count)
     }
 }

@@ -26,7 +26,7 @@ public struct Tensor {
         }
         try self.init(zeros: shape)
         values.withUnsafeBufferPointer { src in
-            if let s = src.baseAddress { storage.base.update(from: s, count: n) }
+            if let s = src.baseAddress { Memory.copy(storage.base, from: s, count: n) }
         }
     }
 
@@ -75,7 +75,7 @@ public struct Tensor {
             throw .invalidArgument("tensor of shape \(shape) needs \(count) values, got \(values.count)")
         }
         values.withUnsafeBufferPointer { src in
-            if let s = src.baseAddress { pointer.update(from: s, count: count) }
+            if let s = src.baseAddress { Memory.copy(pointer, from: s, count: count) }
         }
     }
 
@@ -84,13 +84,12 @@ public struct Tensor {
         guard other.count == count else {
             throw .invalidArgument("cannot copy \(other.shape) into \(shape)")
         }
-        pointer.update(from: other.pointer, count: count)
+        Memory.copy(pointer, from: other.pointer, count: count)
     }
 
     /// Sets every element to zero.
     public func zero() {
-        UnsafeMutableRawPointer(pointer).initializeMemory(as: UInt8.self, repeating: 0,
-                                                          count: count * MemoryLayout<Float>.stride)
+        Memory.zero(pointer, count: count)
     }
 }
 
@@ -113,7 +112,7 @@ public struct IndexTensor {
             throw .invalidArgument("index tensor of shape \(shape) needs \(count) values, got \(values.count)")
         }
         values.withUnsafeBufferPointer { src in
-            if let s = src.baseAddress { storage.base.update(from: s, count: count) }
+            if let s = src.baseAddress { Memory.copy(storage.base, from: s, count: count) }
         }
     }
 
