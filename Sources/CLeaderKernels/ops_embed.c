@@ -35,46 +35,58 @@ void lk_embedding_backward(float *dtable, const float *dout, const int32_t *ids,
 /* ---- RoPE: per token, cos/sin of up to ROPE_CHUNK frequencies are computed once and applied to all heads */
 #define ROPE_CHUNK 128
 
+/* Tokens are visited t-major (idx = t*B + b), so consecutive tokens of a thread usually share a position and
+ * reuse the cached cos/sin (when D/2 <= ROPE_CHUNK). The cache holds exactly what would be recomputed, so the
+ * result does not depend on the thread count. */
 static void rope_opt(float *out, const float *in, const int32_t *pos, int64_t B, int64_t T, int64_t H, int64_t D,
                      float theta, int layout, int inverse, int n_threads) {
-    int64_t half = D / 2;
-    int nt = ops_threads(n_threads, B * T * H * D);
-#pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t bt = 0; bt < B * T; bt++) {
+    int64_t half = D / 2, ntok = B * T;
+    int cacheable = half <= ROPE_CHUNK;
+    int nt = ops_threads(n_threads, ntok * H * D);
+#pragma omp parallel num_threads(nt)
+    {
         float cs[ROPE_CHUNK], sn[ROPE_CHUNK];
-        for (int64_t i0 = 0; i0 < half; i0 += ROPE_CHUNK) {
-            int64_t w = half - i0 < ROPE_CHUNK ? half - i0 : ROPE_CHUNK;
-            for (int64_t i = 0; i < w; i++) {
-                ops_rope_cos_sin(&cs[i], &sn[i], pos[bt], i0 + i, D, theta);
-                if (inverse) sn[i] = -sn[i];
-            }
-            for (int64_t h = 0; h < H; h++) {
-                const float *x = in + (bt * H + h) * D;
-                float *o = out + (bt * H + h) * D;
-                if (layout == LK_ROPE_HALF) {
+        int64_t cached = INT64_MIN; /* position whose cos/sin are in cs/sn, if cacheable */
+#pragma omp for schedule(static)
+        for (int64_t idx = 0; idx < ntok; idx++) {
+            int64_t bt = (idx % B) * T + idx / B;
+            for (int64_t i0 = 0; i0 < half; i0 += ROPE_CHUNK) {
+                int64_t w = half - i0 < ROPE_CHUNK ? half - i0 : ROPE_CHUNK;
+                if (!cacheable || cached != pos[bt]) {
                     for (int64_t i = 0; i < w; i++) {
-                        float x0 = x[i0 + i], x1 = x[i0 + i + half];
-                        float y0 = x0 * cs[i] - x1 * sn[i], y1 = x0 * sn[i] + x1 * cs[i];
-                        if (inverse) { o[i0 + i] += y0; o[i0 + i + half] += y1; }
-                        else { o[i0 + i] = y0; o[i0 + i + half] = y1; }
+                        ops_rope_cos_sin(&cs[i], &sn[i], pos[bt], i0 + i, D, theta);
+                        if (inverse) sn[i] = -sn[i];
                     }
-                } else {
-                    for (int64_t i = 0; i < w; i++) {
-                        int64_t j = 2 * (i0 + i);
-                        float x0 = x[j], x1 = x[j + 1];
-                        float y0 = x0 * cs[i] - x1 * sn[i], y1 = x0 * sn[i] + x1 * cs[i];
-                        if (inverse) { o[j] += y0; o[j + 1] += y1; }
-                        else { o[j] = y0; o[j + 1] = y1; }
+                    cached = cacheable ? pos[bt] : INT64_MIN;
+                }
+                for (int64_t h = 0; h < H; h++) {
+                    const float *x = in + (bt * H + h) * D;
+                    float *o = out + (bt * H + h) * D;
+                    if (layout == LK_ROPE_HALF) {
+                        for (int64_t i = 0; i < w; i++) {
+                            float x0 = x[i0 + i], x1 = x[i0 + i + half];
+                            float y0 = x0 * cs[i] - x1 * sn[i], y1 = x0 * sn[i] + x1 * cs[i];
+                            if (inverse) { o[i0 + i] += y0; o[i0 + i + half] += y1; }
+                            else { o[i0 + i] = y0; o[i0 + i + half] = y1; }
+                        }
+                    } else {
+                        for (int64_t i = 0; i < w; i++) {
+                            int64_t j = 2 * (i0 + i);
+                            float x0 = x[j], x1 = x[j + 1];
+                            float y0 = x0 * cs[i] - x1 * sn[i], y1 = x0 * sn[i] + x1 * cs[i];
+                            if (inverse) { o[j] += y0; o[j + 1] += y1; }
+                            else { o[j] = y0; o[j + 1] = y1; }
+                        }
                     }
                 }
             }
+            if (D % 2) /* odd D: the last element is not rotated */
+                for (int64_t h = 0; h < H; h++) {
+                    int64_t e = (bt * H + h) * D + D - 1;
+                    if (inverse) out[e] += in[e];
+                    else out[e] = in[e];
+                }
         }
-        if (D % 2) /* odd D: the last element is not rotated */
-            for (int64_t h = 0; h < H; h++) {
-                int64_t e = (bt * H + h) * D + D - 1;
-                if (inverse) out[e] += in[e];
-                else out[e] = in[e];
-            }
     }
 }
 

@@ -1,25 +1,20 @@
 /* Losses (lk_ops.h). Forward reductions run over fixed-size chunks (a function of the size only), each summed
  * in double, then combined serially in chunk order: bitwise identical for any thread count. */
-#include <math.h>
+#include <stddef.h>
 #include "lk_ops.h"
 #include "ops_rows.h"
 
 void lk_bce_logits_forward(float *loss, const float *logits, const float *targets, const float *weights,
                            int64_t n, int n_threads) {
     if (n <= 0) { *loss = 0.0f; return; }
+    const ops_rows *k = ops_rows_current();
     double part[OPS_MAX_CHUNKS];
     int64_t ch = ops_chunk_size(n), nc = (n + ch - 1) / ch;
     int nt = ops_threads(n_threads, n);
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t c = 0; c < nc; c++) {
-        int64_t i1 = (c + 1) * ch < n ? (c + 1) * ch : n;
-        double s = 0.0;
-        for (int64_t i = c * ch; i < i1; i++) {
-            float x = logits[i];
-            double l = (double)(x > 0.0f ? x : 0.0f) - (double)x * targets[i] + (double)log1pf(expf(-fabsf(x)));
-            s += weights ? weights[i] * l : l;
-        }
-        part[c] = s;
+        int64_t i0 = c * ch, len = n - i0 < ch ? n - i0 : ch;
+        part[c] = k->bce_sum(logits + i0, targets + i0, weights ? weights + i0 : NULL, len);
     }
     double s = 0.0;
     for (int64_t c = 0; c < nc; c++) s += part[c];
@@ -29,14 +24,15 @@ void lk_bce_logits_forward(float *loss, const float *logits, const float *target
 void lk_bce_logits_backward(float *dlogits, float dloss, const float *logits, const float *targets,
                             const float *weights, int64_t n, int n_threads) {
     if (n <= 0) return;
-    float k = (float)((double)dloss / (double)n);
+    const ops_rows *k = ops_rows_current();
+    float scale = (float)((double)dloss / (double)n);
+    const int64_t blk = 4096;
+    int64_t nb = (n + blk - 1) / blk;
     int nt = ops_threads(n_threads, n);
 #pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t i = 0; i < n; i++) {
-        float x = logits[i], e = expf(-fabsf(x));
-        float s = x >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
-        float g = k * (s - targets[i]);
-        dlogits[i] += weights ? weights[i] * g : g;
+    for (int64_t b = 0; b < nb; b++) {
+        int64_t i0 = b * blk, len = n - i0 < blk ? n - i0 : blk;
+        k->bce_bwd(dlogits + i0, logits + i0, targets + i0, weights ? weights + i0 : NULL, len, scale);
     }
 }
 

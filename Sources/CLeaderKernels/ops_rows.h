@@ -46,6 +46,15 @@ typedef struct {
     void (*swiglu_bwd)(float *dgate, float *dup, const float *dout, const float *gate, const float *up, int64_t n);
     void (*adam)(float *p, float *m, float *v, const float *g, int64_t n, const ops_adam_consts *k);
     double (*sum_squares)(const float *x, int64_t n);   /* in double, fixed lane order */
+    /* BCE with logits: sum of w_i * loss_i in double (w may be NULL); backward d += k*w*(sigmoid(x)-t). */
+    double (*bce_sum)(const float *x, const float *t, const float *w, int64_t n);
+    void (*bce_bwd)(float *d, const float *x, const float *t, const float *w, int64_t n, float k);
+    /* Dropout of n elements with counters offset+i: out = in*f, or out += in*f when accumulate, f = scale if
+     * ops_rng_u24(...) >= p else 0. Bitwise the same for every ISA (integer hash, no FMA contraction). */
+    void (*dropout)(float *out, const float *in, int64_t n, float p, float scale, uint64_t seed, uint64_t offset,
+                    int accumulate);
+    /* out[i] = lo + w*u_i, u_i the uniform of counter offset+i */
+    void (*fill_uniform)(float *out, int64_t n, float lo, float w, uint64_t seed, uint64_t offset);
 } ops_rows;
 
 extern const ops_rows lk_ops_rows_avx512;
@@ -54,6 +63,20 @@ extern const ops_rows lk_ops_rows_generic;
 
 /* The table for this thread: the lk_ops_set_isa_for_thread override if set, else lk_isa_active(). */
 const ops_rows *ops_rows_current(void);
+
+/* Counter-based RNG: splitmix64-style mixing of (seed, counter), full 64-bit avalanche; plain integer code, so
+ * every ISA build gives the same bits. */
+static inline uint64_t ops_rng_hash(uint64_t seed, uint64_t counter) {
+    uint64_t z = counter * 0x9E3779B97F4A7C15ull + (seed ^ 0xD1B54A32D192ED03ull) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    z = (z ^ (z >> 32)) * 0xD6E8FEB86659FD93ull;
+    return z ^ (z >> 32);
+}
+
+/* The top 24 bits of the hash as a float in [0,1) (exact). */
+static inline float ops_rng_u24(uint64_t h) { return (float)(int32_t)(h >> 40) * 0x1.0p-24f; }
 
 /* cos/sin of RoPE frequency i at position p (computed in double), shared by the ref and optimised RoPE so
  * both rotate by bitwise the same values. Defined in ops_ref.c. */

@@ -39,6 +39,13 @@ static inline float r_exp(float x) {
 /* Numerically stable logistic function. */
 static inline float r_sigmoid(float x) { return 1.0f / (1.0f + r_exp(-x)); }
 
+/* s = sigmoid(x) and 1-s = e*s with e = exp(-x): 1-s stays accurate where s rounds to 1. */
+static inline float r_sigmoid_pair(float x, float *one_minus) {
+    float e = r_exp(-x), s = 1.0f / (1.0f + e);
+    *one_minus = e * s;
+    return s;
+}
+
 /* tanh: odd Taylor polynomial for |u| < 0.4, (1-e)/(1+e) with e = exp(-2|u|) otherwise. */
 static inline float r_tanh(float u) {
     float a = u < 0.0f ? -u : u;
@@ -53,6 +60,48 @@ static inline float r_tanh(float u) {
     float big = (1.0f - e) / (1.0f + e);
     float t = a < 0.4f ? small : big;
     return u < 0.0f ? -t : t;
+}
+
+/* 1 - tanh(u)^2, accurate also where |tanh(u)| rounds to 1: 4e/(1+e)^2 with e = exp(-2|u|). */
+static inline float r_tanh_grad(float u) {
+    float a = u < 0.0f ? -u : u;
+    float e = r_exp(-2.0f * a), q = 1.0f / (1.0f + e);
+    float t = r_tanh(u);
+    return a < 0.4f ? 1.0f - t * t : 4.0f * e * q * q;
+}
+
+/* log(y) for finite y >= 1 (cephes logf polynomial), branch-free. */
+static inline float r_log_ge1(float y) {
+    int32_t bits;
+    memcpy(&bits, &y, sizeof bits);
+    int32_t k = (bits >> 23) - 127;
+    int32_t mb = (bits & 0x007FFFFF) | 0x3F800000;
+    float m;
+    memcpy(&m, &mb, sizeof m);                       /* y = m * 2^k, m in [1,2) */
+    int big = m > 1.41421356f;
+    m = big ? 0.5f * m : m;
+    float e = (float)(k + big);
+    float f = m - 1.0f, z = f * f;
+    float p = 7.0376836292e-2f;
+    p = p * f - 1.1514610310e-1f;
+    p = p * f + 1.1676998740e-1f;
+    p = p * f - 1.2420140846e-1f;
+    p = p * f + 1.4249322787e-1f;
+    p = p * f - 1.6668057665e-1f;
+    p = p * f + 2.0000714765e-1f;
+    p = p * f - 2.4999993993e-1f;
+    p = p * f + 3.3333331174e-1f;
+    float r = p * f * z;
+    r += -2.12194440e-4f * e;
+    r += -0.5f * z;
+    return f + r + 0.693359375f * e;
+}
+
+/* log(1+e) for e in [0,1], accurate for tiny e: log(u)*e/(u-1) with u = 1+e (Goldberg's trick). */
+static inline float r_log1p_01(float e) {
+    float u = 1.0f + e;
+    float d = u - 1.0f;
+    return d == 0.0f ? e : r_log_ge1(u) * (e / d);
 }
 
 static inline float r_hsum(const float acc[L]) {
@@ -237,9 +286,10 @@ static void r_act_fwd(float *out, const float *in, int64_t n, int act) {
         for (int64_t i = 0; i < n; i++) out[i] = in[i] > 0.0f ? in[i] : 0.0f;
         break;
     case LK_ACT_GELU_TANH:
+        /* 0.5*(1 + tanh(u)) == sigmoid(2u): no cancellation for negative x */
         for (int64_t i = 0; i < n; i++) {
             float x = in[i];
-            out[i] = 0.5f * x * (1.0f + r_tanh(GELU_K * (x + GELU_C * x * x * x)));
+            out[i] = x * r_sigmoid(2.0f * GELU_K * (x + GELU_C * x * x * x));
         }
         break;
     case LK_ACT_SILU:
@@ -263,28 +313,26 @@ static void r_act_bwd(float *din, const float *dout, const float *in, int64_t n,
         break;
     case LK_ACT_GELU_TANH:
         for (int64_t i = 0; i < n; i++) {
+            /* with s = sigmoid(2u): 0.5*(1+tanh u) = s, 0.5*(1 - tanh^2 u) = 2*s*(1-s) */
             float x = in[i];
-            float t = r_tanh(GELU_K * (x + GELU_C * x * x * x));
-            float d = 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * GELU_K * (1.0f + 3.0f * GELU_C * x * x);
+            float oms, s = r_sigmoid_pair(2.0f * GELU_K * (x + GELU_C * x * x * x), &oms);
+            float d = s + 2.0f * x * s * oms * GELU_K * (1.0f + 3.0f * GELU_C * x * x);
             din[i] += dout[i] * d;
         }
         break;
     case LK_ACT_SILU:
         for (int64_t i = 0; i < n; i++) {
-            float s = r_sigmoid(in[i]);
-            din[i] += dout[i] * (s * (1.0f + in[i] * (1.0f - s)));
+            float oms, s = r_sigmoid_pair(in[i], &oms);
+            din[i] += dout[i] * (s * (1.0f + in[i] * oms));
         }
         break;
     case LK_ACT_TANH:
-        for (int64_t i = 0; i < n; i++) {
-            float t = r_tanh(in[i]);
-            din[i] += dout[i] * (1.0f - t * t);
-        }
+        for (int64_t i = 0; i < n; i++) din[i] += dout[i] * r_tanh_grad(in[i]);
         break;
     case LK_ACT_SIGMOID:
         for (int64_t i = 0; i < n; i++) {
-            float s = r_sigmoid(in[i]);
-            din[i] += dout[i] * (s * (1.0f - s));
+            float oms, s = r_sigmoid_pair(in[i], &oms);
+            din[i] += dout[i] * (s * oms);
         }
         break;
     default:
@@ -299,9 +347,9 @@ static void r_swiglu_fwd(float *out, const float *gate, const float *up, int64_t
 static void r_swiglu_bwd(float *dgate, float *dup, const float *dout, const float *gate, const float *up,
                          int64_t n) {
     for (int64_t i = 0; i < n; i++) {
-        float g = gate[i], s = r_sigmoid(g);
+        float g = gate[i], oms, s = r_sigmoid_pair(g, &oms);
         float go = dout[i];
-        dgate[i] += go * up[i] * (s * (1.0f + g * (1.0f - s)));
+        dgate[i] += go * up[i] * (s * (1.0f + g * oms));
         dup[i] += go * (g * s);
     }
 }
@@ -344,6 +392,59 @@ static double r_sum_squares(const float *x, int64_t n) {
     return s;
 }
 
+/* ---- losses ------------------------------------------------------------------------------------- */
+/* sum_i w_i*[max(x,0) - x*t + log1p(exp(-|x|))]: per element in float (a vectorised pass over a block),
+ * then summed in 8 double lanes in a fixed order. */
+static double r_bce_sum(const float *x, const float *t, const float *w, int64_t n) {
+    enum { BLK = 256 };
+    float buf[BLK];
+    double acc[8] = {0};
+    for (int64_t i0 = 0; i0 < n; i0 += BLK) {
+        int64_t len = n - i0 < BLK ? n - i0 : BLK;
+        const float *xb = x + i0, *tb = t + i0;
+        for (int64_t j = 0; j < len; j++) {
+            float xi = xb[j], a = xi < 0.0f ? -xi : xi;
+            buf[j] = (xi > 0.0f ? xi : 0.0f) - xi * tb[j] + r_log1p_01(r_exp(-a));
+        }
+        if (w)
+            for (int64_t j = 0; j < len; j++) buf[j] *= w[i0 + j];
+        int64_t j = 0;
+        for (; j + 8 <= len; j += 8)
+            for (int l = 0; l < 8; l++) acc[l] += (double)buf[j + l];
+        for (int l = 0; j + l < len; l++) acc[l] += (double)buf[j + l];
+    }
+    return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+}
+
+/* d += k * w * (sigmoid(x) - t) */
+static void r_bce_bwd(float *d, const float *x, const float *t, const float *w, int64_t n, float k) {
+    if (w)
+        for (int64_t i = 0; i < n; i++) d[i] += w[i] * (k * (r_sigmoid(x[i]) - t[i]));
+    else
+        for (int64_t i = 0; i < n; i++) d[i] += k * (r_sigmoid(x[i]) - t[i]);
+}
+
+/* ---- random numbers ------------------------------------------------------------------------------ */
+static void r_dropout(float *out, const float *in, int64_t n, float p, float scale, uint64_t seed, uint64_t offset,
+                      int accumulate) {
+#pragma clang fp contract(off) /* out += in*f rounds like the _ref on every ISA */
+    if (accumulate)
+        for (int64_t i = 0; i < n; i++) {
+            float f = ops_rng_u24(ops_rng_hash(seed, offset + (uint64_t)i)) >= p ? scale : 0.0f;
+            out[i] += in[i] * f;
+        }
+    else
+        for (int64_t i = 0; i < n; i++) {
+            float f = ops_rng_u24(ops_rng_hash(seed, offset + (uint64_t)i)) >= p ? scale : 0.0f;
+            out[i] = in[i] * f;
+        }
+}
+
+static void r_fill_uniform(float *out, int64_t n, float lo, float w, uint64_t seed, uint64_t offset) {
+#pragma clang fp contract(off) /* lo + w*u: same rounding on every ISA */
+    for (int64_t i = 0; i < n; i++) out[i] = lo + w * ops_rng_u24(ops_rng_hash(seed, offset + (uint64_t)i));
+}
+
 #undef L
 
 const ops_rows OPS_ROWS_TABLE = {
@@ -362,4 +463,8 @@ const ops_rows OPS_ROWS_TABLE = {
     .swiglu_bwd = r_swiglu_bwd,
     .adam = r_adam,
     .sum_squares = r_sum_squares,
+    .bce_sum = r_bce_sum,
+    .bce_bwd = r_bce_bwd,
+    .dropout = r_dropout,
+    .fill_uniform = r_fill_uniform,
 };
