@@ -92,3 +92,33 @@ import Testing
     let lin = try Linear(store, "lin", inFeatures: 8, outFeatures: 2)
     #expect(throws: LeaderError.self) { try lin.forward(Tensor(zeros: [3, 4]), ctx) }
 }
+
+@Test func frozenStoreSkipsParameterGradientsButPassesInputGradients() throws {
+    // Same weights in a trainable and a frozen store: identical dx, and the frozen one has no gradients.
+    let cfg = TransformerBlockConfig(attention: AttentionConfig(channels: 8, heads: 2), hidden: 12)
+    let ctx = try Context()
+    let x = try testTensor([2, 3, 8], seed: 1), dOut = try testTensor([2, 3, 8], seed: 2)
+    let lengths = try IndexTensor(shape: [2], values: [3, 2])
+    var dxs: [[Float]] = []
+    for trainable in [true, false] {
+        let store = try ParameterStore(seed: 5, trainable: trainable)
+        let block = try TransformerBlock(store, "block", cfg)
+        let rms = try RMSNorm(store, "rms", channels: 8)
+        let emb = try Embedding(store, "emb", vocab: 4, dim: 8)
+        let y = try block.forward(x, lengths: lengths, ctx)
+        let z = try rms.forward(y, ctx)
+        let dz = try Tensor(zeros: z.shape)
+        try rms.backward(dOut, into: dz, ctx)
+        let dx = try Tensor(zeros: x.shape)
+        try block.backward(dz, into: dx, ctx)
+        _ = try emb.forward(IndexTensor(shape: [2], values: [1, 3]), ctx)
+        try emb.backward(Tensor(zeros: [2, 8]), ctx)
+        dxs.append(dx.toArray())
+        #expect(store.flatGrads.count == (trainable ? store.count : 0))
+        if !trainable {
+            #expect(throws: LeaderError.self) { try Adam(store) }
+            #expect(GradientClipping.globalNorm(store, ctx) == 0)
+        }
+    }
+    #expect(dxs[0] == dxs[1] && dxs[0].contains { $0 != 0 })
+}

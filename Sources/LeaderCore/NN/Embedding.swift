@@ -45,6 +45,7 @@ public final class Embedding {
     public func backward(_ dOut: Tensor, _ ctx: Context) throws(LeaderError) {
         let ids = try Checks.cached(ids, weight.name)
         try Checks.same(dOut, ids.shape + [dim], "\(weight.name) dOut")
+        guard store.trainable else { return }
         lk_embedding_backward(store.grad(weight).pointer, dOut.pointer, ids.pointer, Int64(ids.count),
                               Int64(dim), ctx.t32)
     }

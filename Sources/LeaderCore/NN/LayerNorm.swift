@@ -10,6 +10,7 @@ public final class LayerNorm: Layer {
     private var input: Tensor?
     private var output: Tensor?
     private var scratch: Tensor?
+    private var frozenGrads: Tensor?
     private var mean: Tensor?
     private var rstd: Tensor?
 
@@ -53,7 +54,17 @@ public final class LayerNorm: Layer {
         if let dIn { try Checks.same(dIn, x.shape, "\(weight.name) dIn"); din = dIn } else {
             din = try Workspace.ensure(&scratch, x.shape)
         }
-        lk_layernorm_backward(din.pointer, store.grad(weight).pointer, store.grad(bias).pointer, dOut.pointer,
+        // A frozen store has no gradients: the kernel's parameter gradients go to a discarded scratch.
+        let dWeight: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>
+        if store.trainable {
+            dWeight = store.grad(weight).pointer
+            dBias = store.grad(bias).pointer
+        } else {
+            let s = try Workspace.ensure(&frozenGrads, [2, channels])
+            dWeight = s.pointer
+            dBias = s.pointer + channels
+        }
+        lk_layernorm_backward(din.pointer, dWeight, dBias, dOut.pointer,
                               x.pointer, store.value(weight).pointer, m.pointer, r.pointer,
                               Int64(rows), Int64(channels), ctx.t32)
     }

@@ -49,7 +49,7 @@ public final class Linear {
         return y
     }
 
-    /// Accumulates dW, db and (when `dIn` is given) dx += dOut W.
+    /// Accumulates dW, db (trainable store only) and, when `dIn` is given, dx += dOut W.
     public func backward(_ dOut: Tensor, into dIn: Tensor?, _ ctx: Context) throws(LeaderError) {
         let x = try Checks.cached(input, weight.name)
         try Checks.same(dOut, Array(x.shape.dropLast()) + [outFeatures], "\(weight.name) dOut")
@@ -59,6 +59,7 @@ public final class Linear {
             Gemm.run(dIn.pointer, dOut.pointer, store.value(weight).pointer, m: rows, n: inFeatures,
                      k: outFeatures, beta: 1, threads: ctx.threads)
         }
+        guard store.trainable else { return }
         Gemm.run(store.grad(weight).pointer, dOut.pointer, x.pointer, m: outFeatures, n: inFeatures, k: rows,
                  transA: true, beta: 1, threads: ctx.threads)
         if let bias {

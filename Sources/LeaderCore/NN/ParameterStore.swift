@@ -14,7 +14,9 @@ public struct Parameter: Sendable, Equatable {
 /// zero in values and gradients, so it never moves.
 ///
 /// Names are dotted paths (`encoder.layers.0.attn.q.weight`), unique, kept in registration order.
-/// Frozen weights belong in a separate store that no optimiser updates.
+/// Frozen weights (a teacher's base model) go in a store made with `trainable: false`: it has no gradient
+/// buffer, modules over it skip their parameter-gradient work (they still pass gradients to their inputs),
+/// and optimisers refuse it.
 public final class ParameterStore {
     public private(set) var parameters: [Parameter] = []
     private var byName: [String: Int] = [:]
@@ -24,12 +26,15 @@ public final class ParameterStore {
     public private(set) var grads: AlignedBuffer<Float>
     public let seed: UInt64
     public let threads: Int
+    /// false: frozen weights, no gradient buffer.
+    public let trainable: Bool
 
     static let alignment = 16
 
     /// `seed` keys the random initialisers (parameter i uses `SplitMix64.derive(seed, i)`).
-    public init(seed: UInt64, threads: Int = 1) throws(LeaderError) {
+    public init(seed: UInt64, threads: Int = 1, trainable: Bool = true) throws(LeaderError) {
         self.seed = seed
+        self.trainable = trainable
         self.threads = try Threads.resolve(threads)
         self.values = try AlignedBuffer<Float>(count: 0)
         self.grads = try AlignedBuffer<Float>(count: 0)
@@ -64,14 +69,21 @@ public final class ParameterStore {
         Tensor(uncheckedView: values, offset: p.offset, shape: p.shape, count: p.count)
     }
 
-    /// View of a parameter's gradient (valid until the next `register`).
+    /// View of a parameter's gradient (valid until the next `register`). Only for trainable stores.
     public func grad(_ p: Parameter) -> Tensor {
-        Tensor(uncheckedView: grads, offset: p.offset, shape: p.shape, count: p.count)
+        precondition(trainable, "gradient of \(p.name) requested from a frozen parameter store")
+        return Tensor(uncheckedView: grads, offset: p.offset, shape: p.shape, count: p.count)
     }
 
     /// Flat views over everything (what optimisers and clipping use).
     public var flatValues: Tensor { Tensor(uncheckedView: values, offset: 0, shape: [count], count: count) }
-    public var flatGrads: Tensor { Tensor(uncheckedView: grads, offset: 0, shape: [count], count: count) }
+    /// All gradients; empty for a frozen store.
+    public var flatGrads: Tensor {
+        Tensor(uncheckedView: grads, offset: 0, shape: [gradCount], count: gradCount)
+    }
+
+    /// Floats in the gradient buffer: `count`, or 0 for a frozen store.
+    public var gradCount: Int { trainable ? count : 0 }
 
     public func zeroGrad() { grads.zero() }
 
@@ -94,10 +106,12 @@ public final class ParameterStore {
         guard needed > values.count else { return }
         let capacity = max(needed, values.count > Int.max / 2 ? needed : values.count * 2, 1024)
         let v = try AlignedBuffer<Float>(count: capacity)
-        let g = try AlignedBuffer<Float>(count: capacity)
         Memory.copy(v.base, from: values.base, count: count)
-        Memory.copy(g.base, from: grads.base, count: count)
         values = v
-        grads = g
+        if trainable {
+            let g = try AlignedBuffer<Float>(count: capacity)
+            Memory.copy(g.base, from: grads.base, count: count)
+            grads = g
+        }
     }
 }

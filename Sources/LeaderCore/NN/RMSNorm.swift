@@ -46,7 +46,8 @@ public final class RMSNorm: Layer {
         if let dIn { try Checks.same(dIn, x.shape, "\(weight.name) dIn"); din = dIn } else {
             din = try Workspace.ensure(&scratch, x.shape)
         }
-        lk_rmsnorm_backward(din.pointer, store.grad(weight).pointer, dOut.pointer, x.pointer,
+        let dWeight = store.trainable ? store.grad(weight).pointer : nil
+        lk_rmsnorm_backward(din.pointer, dWeight, dOut.pointer, x.pointer,
                             store.value(weight).pointer, r.pointer, Int64(rows(x)), Int64(channels), ctx.t32)
     }
 

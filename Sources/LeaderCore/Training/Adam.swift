@@ -47,6 +47,7 @@ public final class Adam {
     /// The store must be complete (all parameters registered) before the optimiser is created.
     public init(_ store: ParameterStore, _ options: Options = Options()) throws(LeaderError) {
         try options.validate()
+        guard store.trainable else { throw .invalidArgument("Adam: the parameter store is frozen") }
         self.options = options
         self.store = store
         m = try Tensor(zeros: [store.count])

@@ -5,7 +5,7 @@ import CLeaderKernels
 public enum GradientClipping {
     /// L2 norm of all gradients of the store (summed in double over fixed chunks: thread-invariant).
     public static func globalNorm(_ store: ParameterStore, _ ctx: Context) -> Float {
-        Float(lk_sum_squares(store.grads.base, Int64(store.count), ctx.t32).squareRoot())
+        Float(lk_sum_squares(store.grads.base, Int64(store.gradCount), ctx.t32).squareRoot())
     }
 
     /// The factor that brings the global norm to at most `maxNorm`, and the norm itself.
