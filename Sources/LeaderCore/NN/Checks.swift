@@ -8,10 +8,6 @@ enum Checks {
         return x.count / lastDim
     }
 
-    static func sumSize(_ a: Int, _ b: Int, _ what: @autoclosure () -> String) throws(LeaderError) -> Int {
-        try Checked.sum(a, b, what())
-    }
-
     static func same(_ a: Tensor, _ b: [Int], _ what: @autoclosure () -> String) throws(LeaderError) {
         guard a.shape == b else { throw .invalidArgument("\(what()): expected shape \(b), got \(a.shape)") }
     }

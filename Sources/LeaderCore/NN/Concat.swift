@@ -17,7 +17,7 @@ public final class Concat {
             guard x.rank == first.rank, Array(x.shape.dropLast()) == lead, let w = x.shape.last else {
                 throw .invalidArgument("concat: shape \(x.shape) does not match \(first.shape) before the last dim")
             }
-            total = try Checks.sumSize(total, w, "concat width")
+            total = try Checked.sum(total, w, "concat width")
         }
         let y = try Workspace.ensure(&output, lead + [total])
         let rows = try Shape.count(lead)
