@@ -5,4 +5,5 @@
 #include "lk_gemm.h"
 #include "lk_quant.h"
 #include "lk_ops.h"
+#include "lk_core_ops.h"
 #endif
