@@ -10,6 +10,9 @@ let kernelC: [CSetting] = [
 ]
 let kernelLink: [LinkerSetting] = [.linkedLibrary("omp5"), .linkedLibrary("m")]
 
+// One-paragraph READMEs beside the sources (STYLE.md §1); not build inputs.
+let leaderCoreDocs = ["README.md", "Tensor/README.md", "NN/README.md", "Training/README.md", "Random/README.md"]
+
 let package = Package(
     name: "leader",
     products: [
@@ -20,17 +23,17 @@ let package = Package(
     ],
     targets: [
         // MARK: - Kernels (C11 + OpenMP; internal, hidden visibility)
-        .target(name: "CLeaderKernels", cSettings: kernelC, linkerSettings: kernelLink),
+        .target(name: "CLeaderKernels", exclude: ["README.md"], cSettings: kernelC, linkerSettings: kernelLink),
         // MARK: - Public C ABI support: thread-local error buffer; re-exports include/leader.h
-        .target(name: "CLeader", cSettings: [.unsafeFlags(["-O2", "-std=c11", "-Wall", "-Wextra"])]),
+        .target(name: "CLeader", exclude: ["README.md"], cSettings: [.unsafeFlags(["-O2", "-std=c11", "-Wall", "-Wextra"])]),
         // MARK: - Swift core
-        .target(name: "LeaderCore", dependencies: ["CLeaderKernels"]),
+        .target(name: "LeaderCore", dependencies: ["CLeaderKernels"], exclude: leaderCoreDocs),
         // MARK: - The C ABI (only the functions of include/leader.h)
-        .target(name: "Leader", dependencies: ["CLeader", "LeaderCore"]),
+        .target(name: "Leader", dependencies: ["CLeader", "LeaderCore"], exclude: ["README.md"]),
         // MARK: - CLI
         .executableTarget(name: "leader-cli", dependencies: [
             "LeaderCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ], exclude: ["README.md"]),
         // MARK: - Tests
         .testTarget(name: "KernelTests", dependencies: ["CLeaderKernels"]),
         .testTarget(name: "LeaderCoreTests", dependencies: ["LeaderCore", "CLeaderKernels"],
