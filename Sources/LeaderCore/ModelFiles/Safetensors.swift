@@ -179,6 +179,12 @@ public struct SafetensorsFile: Sendable {
         case tensor(dtype: String, shape: [Int], offsets: [Int])
 
         enum Keys: String, CodingKey { case dtype, shape, dataOffsets = "data_offsets" }
+        struct AnyKey: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
 
         init(from decoder: Decoder) throws {
             if decoder.codingPath.last?.stringValue == "__metadata__" {
@@ -186,8 +192,7 @@ public struct SafetensorsFile: Sendable {
                 return
             }
             let c = try decoder.container(keyedBy: Keys.self)
-            let extra = c.allKeys.count
-            guard extra == 3 else {
+            guard try decoder.container(keyedBy: AnyKey.self).allKeys.count == 3 else {
                 throw LeaderError.badFile("tensor '\(decoder.codingPath.last?.stringValue ?? "?")': expected exactly "
                     + "the keys dtype, shape, data_offsets")
             }
