@@ -99,7 +99,8 @@ struct ByteCursor {
     mutating func count(_ what: @autoclosure () -> String, limit: Int) throws(LeaderError) -> Int {
         let v = try u64(what())
         guard v <= UInt64(Int.max), Int(v) <= limit else {
-            throw .badFile("\(file): \(what()): value \(v) exceeds the limit \(limit) implied by the file size (truncated or corrupt?)")
+            throw .badFile("\(file): \(what()): value \(v) exceeds the limit \(limit) implied by the file size "
+                + "(truncated or corrupt?)")
         }
         return Int(v)
     }

@@ -26,6 +26,7 @@ extension BPETokenizer {
                 + (Self.ggufDigitPre.union(Self.ggufGPT2Pre)).sorted().joined(separator: ", ") + ")")
         }
         let tokens = try gguf.strings("tokenizer.ggml.tokens")
+        guard tokens.count <= Int(Int32.max) else { throw .badFile("\(path): \(tokens.count) tokens are too many") }
         let rawMerges = try gguf.strings("tokenizer.ggml.merges")
         var merges: [(String, String)] = []
         merges.reserveCapacity(rawMerges.count)

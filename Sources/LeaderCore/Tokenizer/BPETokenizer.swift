@@ -42,6 +42,7 @@ public struct BPETokenizer: Sendable {
         guard !tokens.isEmpty, tokens.count <= Int(Int32.max) else {
             throw .badFile("\(source): vocabulary size \(tokens.count) is out of range")
         }
+        guard merges.count <= Int(Int32.max) else { throw .badFile("\(source): \(merges.count) merges are too many") }
         var vocab: [String: Int32] = [:]
         vocab.reserveCapacity(tokens.count)
         for (i, t) in tokens.enumerated() where vocab[t] == nil { vocab[t] = Int32(i) }
