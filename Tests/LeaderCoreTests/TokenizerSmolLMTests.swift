@@ -79,6 +79,22 @@ struct TokenizerSmolLMTests {
         #expect(t.bpe(Array(" patient".utf8)) == [3158])
     }
 
+    /// Copies of one tokenizer share its word cache; concurrent use gives the sequential answers.
+    @Test func concurrentEncodeMatchesSequential() async throws {
+        let t = try tok
+        let doc = try #require(try TeacherFixtures.json("tokenizer/smollm2_prompts.json") as? [String: Any])
+        let texts = try #require(doc["prompts"] as? [[String: Any]]).compactMap { $0["text"] as? String }
+        let fresh = try BPETokenizer(gguf: try #require(TeacherFixtures.smolLMFile))
+        let sequential = texts.map { fresh.encode($0, parseSpecialTokens: true) }
+        let parallel = await withTaskGroup(of: (Int, [Int32]).self) { group in
+            for (i, text) in texts.enumerated() { group.addTask { (i, t.encode(text, parseSpecialTokens: true)) } }
+            var out = [[Int32]](repeating: [], count: texts.count)
+            for await (i, ids) in group { out[i] = ids }
+            return out
+        }
+        #expect(parallel == sequential)
+    }
+
     @Test func throughput() throws {
         let t = try tok
         let doc = try #require(try TeacherFixtures.json("tokenizer/smollm2_prompts.json") as? [String: Any])
