@@ -80,6 +80,22 @@ import Testing
         }
     }
 
+    @Test func configJSONRoundTripRejectsUnknownKeys() throws {
+        let c = LlamaConfig(layers: 2, dModel: 64, ffnDim: 96, heads: 4, kvHeads: 2, headDim: 16, vocabSize: 300,
+                            contextLength: 256, ropeTheta: 1e4, rmsEps: 1e-5, tiedEmbeddings: true, ropeLayout: .halves)
+        let data = try JSONEncoder().encode(c)
+        #expect(try JSONDecoder().decode(LlamaConfig.self, from: data) == c)
+        var j = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(j["rope_layout"] as? String == "halves" && j["d_model"] as? Int == 64)
+        j["rope_scaling"] = "linear"
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode(LlamaConfig.self, from: try JSONSerialization.data(withJSONObject: j))
+        }
+        var bad = c
+        bad.kvHeads = 3
+        #expect(throws: LeaderError.self) { try bad.validate("x") }
+    }
+
     @Test func ropePermutation() {
         // head_dim 4: GGUF rows (0,1,2,3) hold HF rows (0,2,1,3); the second head is offset by 4.
         #expect((0..<8).map { RopeLayout.huggingFaceRow(forGGUFRow: $0, headDim: 4) } == [0, 2, 1, 3, 4, 6, 5, 7])

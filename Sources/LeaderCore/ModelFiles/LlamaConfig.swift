@@ -51,6 +51,37 @@ public struct LlamaConfig: Codable, Equatable, Sendable {
         self.ropeLayout = ropeLayout
     }
 
+    private enum CodingKeys: String, CodingKey, CaseIterable {
+        case layers, dModel = "d_model", ffnDim = "ffn_dim", heads, kvHeads = "kv_heads", headDim = "head_dim"
+        case vocabSize = "vocab_size", contextLength = "context_length", ropeTheta = "rope_theta"
+        case rmsEps = "rms_eps", tiedEmbeddings = "tied_embeddings", ropeLayout = "rope_layout"
+    }
+
+    private struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    /// Decodes our own JSON form (snake_case keys, as stored in checkpoints); unknown keys are an error.
+    public init(from decoder: Decoder) throws {
+        let known = Set(CodingKeys.allCases.map(\.stringValue))
+        if let extra = try decoder.container(keyedBy: AnyKey.self).allKeys.first(where: { !known.contains($0.stringValue) }) {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath + [extra],
+                                                    debugDescription: "unknown key '\(extra.stringValue)' in LlamaConfig"))
+        }
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(layers: try c.decode(Int.self, forKey: .layers), dModel: try c.decode(Int.self, forKey: .dModel),
+                  ffnDim: try c.decode(Int.self, forKey: .ffnDim), heads: try c.decode(Int.self, forKey: .heads),
+                  kvHeads: try c.decode(Int.self, forKey: .kvHeads), headDim: try c.decode(Int.self, forKey: .headDim),
+                  vocabSize: try c.decode(Int.self, forKey: .vocabSize),
+                  contextLength: try c.decode(Int.self, forKey: .contextLength),
+                  ropeTheta: try c.decode(Double.self, forKey: .ropeTheta), rmsEps: try c.decode(Double.self, forKey: .rmsEps),
+                  tiedEmbeddings: try c.decode(Bool.self, forKey: .tiedEmbeddings),
+                  ropeLayout: try c.decode(RopeLayout.self, forKey: .ropeLayout))
+    }
+
     /// Checks that the numbers describe a buildable model; `.badFile` naming `source` otherwise.
     public func validate(_ source: String) throws(LeaderError) {
         func need(_ ok: Bool, _ what: String) throws(LeaderError) {
