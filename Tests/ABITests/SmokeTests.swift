@@ -1,5 +1,4 @@
 import Testing
-import CLeader
 @testable import Leader
 
 @Test func abiVersion() { #expect(leader_abi_version() == 1) }
