@@ -1,6 +1,7 @@
 // swift-tools-version:6.0
 // leader — LEADER medication recommendation: C-ABI library (libleader.so), CLI and kernels.
 // All OpenMP and optimisation flags live here (see ../shared/reference/swift-c-abi-recipes.md).
+import Foundation
 import PackageDescription
 
 // Debian's libomp-dev ships libomp5.so in the multiarch dir; omp.h is never included (kernels declare
@@ -10,8 +11,12 @@ let kernelC: [CSetting] = [
 ]
 let kernelLink: [LinkerSetting] = [.linkedLibrary("omp5"), .linkedLibrary("m")]
 
-// One-paragraph READMEs beside the sources (STYLE.md §1); not build inputs.
-let leaderCoreDocs = ["README.md", "Tensor/README.md", "NN/README.md", "Training/README.md", "Random/README.md"]
+// One-paragraph READMEs beside the sources (STYLE.md §1) are not build inputs: exclude every README.md.
+func readmes(_ target: String) -> [String] {
+    let root = URL(fileURLWithPath: Context.packageDirectory).appendingPathComponent("Sources/\(target)")
+    guard let walk = FileManager.default.enumerator(atPath: root.path) else { return [] }
+    return walk.compactMap { $0 as? String }.filter { $0.hasSuffix("README.md") }.sorted()
+}
 
 let package = Package(
     name: "leader",
@@ -23,17 +28,17 @@ let package = Package(
     ],
     targets: [
         // MARK: - Kernels (C11 + OpenMP; internal, hidden visibility)
-        .target(name: "CLeaderKernels", exclude: ["README.md"], cSettings: kernelC, linkerSettings: kernelLink),
+        .target(name: "CLeaderKernels", exclude: readmes("CLeaderKernels"), cSettings: kernelC, linkerSettings: kernelLink),
         // MARK: - Public C ABI support: thread-local error buffer; re-exports include/leader.h
-        .target(name: "CLeader", exclude: ["README.md"], cSettings: [.unsafeFlags(["-O2", "-std=c11", "-Wall", "-Wextra"])]),
+        .target(name: "CLeader", exclude: readmes("CLeader"), cSettings: [.unsafeFlags(["-O2", "-std=c11", "-Wall", "-Wextra"])]),
         // MARK: - Swift core
-        .target(name: "LeaderCore", dependencies: ["CLeaderKernels"], exclude: leaderCoreDocs),
+        .target(name: "LeaderCore", dependencies: ["CLeaderKernels"], exclude: readmes("LeaderCore")),
         // MARK: - The C ABI (only the functions of include/leader.h)
-        .target(name: "Leader", dependencies: ["CLeader", "LeaderCore"], exclude: ["README.md"]),
+        .target(name: "Leader", dependencies: ["CLeader", "LeaderCore"], exclude: readmes("Leader")),
         // MARK: - CLI
         .executableTarget(name: "leader-cli", dependencies: [
             "LeaderCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], exclude: ["README.md"]),
+        ], exclude: readmes("leader-cli")),
         // MARK: - Tests
         .testTarget(name: "KernelTests", dependencies: ["CLeaderKernels"]),
         .testTarget(name: "LeaderCoreTests", dependencies: ["LeaderCore", "CLeaderKernels"],
