@@ -3,6 +3,8 @@
 /// `ICD9Catalog` / `DrugCatalog` (a test checks it; `tools/synth/make_catalog.py` builds those tables from the
 /// codes used here). `docs/synthetic-cohort.md` explains the rules in prose.
 ///
+/// A rule's `boost` may name only chronic rules listed before it (chronic conditions are drawn in list order).
+///
 /// The first alternative of a chronic family is its common code; the others are rare variants whose titles share
 /// words with it (e.g. 25000 "DMII wo cmp nt st uncntr" vs 25002 "DMII wo cmp uncntrld") and get the same drugs.
 enum ClinicalRules {
@@ -28,7 +30,7 @@ enum ClinicalRules {
         ClinicalRule(.chronic, "diabetes1", base: 0.012, risks: [Risk(young, 3)],
                      dx: "25001*80|25003*10|25041*5|25011*5", rx: "A10A@0.98"),
         ClinicalRule(.chronic, "hyperlipidemia", base: 0.22, risks: [Risk(old, 1.5), Risk(young, 0.4)],
-                     boost: "diabetes2*1.5 cad*2",
+                     boost: "diabetes2*1.5",
                      dx: "2724*85|2720*9|2722*5|2721*1", rx: "C10A@0.85"),
         ClinicalRule(.chronic, "cad", base: 0.17, risks: [Risk(old, 1.8), Risk(young, 0.25), Risk(.male, 1.4)],
                      boost: "diabetes2*1.6 hyperlipidemia*1.5",
@@ -42,6 +44,8 @@ enum ClinicalRules {
                      boost: "cad*2 hypertension*1.3 afib*1.6",
                      dx: "4280*78|42832*5|42822*4|42833*4|42823*3|42842*2|42830*2|42820*1|42821*1",
                      rx: "C03C@0.9 C07A@0.6 C09A@0.5 C03D@0.25 C01A@0.15"),
+        ClinicalRule(.chronic, "tobacco", base: 0.14, risks: [Risk(poor, 1.6), Risk(veryOld, 0.5)],
+                     dx: "3051*70|V1582*30", rx: "N07B@0.3"),
         ClinicalRule(.chronic, "copd", base: 0.08, risks: [Risk(old, 1.6), Risk(young, 0.2)], boost: "tobacco*2.5",
                      dx: "496*80|49120*8|4928*8|49122*4", rx: "R03A@0.85 R03B@0.6 H02A@0.3"),
         ClinicalRule(.chronic, "asthma", base: 0.04, risks: [Risk(young, 1.8), Risk(.ethnic(.black), 1.4), Risk(.female, 1.3)],
@@ -65,8 +69,6 @@ enum ClinicalRules {
                      dx: "30500*60|30390*25|30391*8|30501*7", rx: "A11D@0.8 B03B@0.5 A11A@0.4"),
         ClinicalRule(.chronic, "opioid", base: 0.025, risks: [Risk(poor, 3.0), Risk(young, 2.0), Risk(old, 0.3)],
                      dx: "30400*60|30550*30|30401*10", rx: "N07B@0.7"),
-        ClinicalRule(.chronic, "tobacco", base: 0.14, risks: [Risk(poor, 1.6), Risk(veryOld, 0.5)],
-                     dx: "3051*70|V1582*30", rx: "N07B@0.3"),
         ClinicalRule(.chronic, "hiv", base: 0.008,
                      risks: [Risk(poor, 3.0), Risk(.ethnic(.black), 3.0), Risk(old, 0.3)],
                      dx: "042", rx: "J05A@0.9 J01E@0.4"),
@@ -182,7 +184,7 @@ enum ClinicalRules {
                      px: "9604@0.8 9672*45|9671*55@0.85 3893@0.6 311@0.15 4311@0.1 4432@0.05 9607@0.3 966@0.2 8741@0.15",
                      rx: "N01A@0.65 N02A@0.6 A02B@0.6 M03A@0.2 N05C@0.3",
                      label: "RESPIRATORY FAILURE", mortality: 0.2),
-        ClinicalRule(.episode, "pe", base: 2, boost: "cancer_solid*3",
+        ClinicalRule(.episode, "pe", base: 2, risks: [Risk(.female, 1.2)],
                      dx: "41519 45341*50|45340*30|45342*20@0.3", px: "3893@0.2 8741@0.4 3979@0.05",
                      rx: "B01A@1.0", label: "PULMONARY EMBOLISM", mortality: 0.04),
         ClinicalRule(.episode, "cancer_solid", base: 3, risks: [Risk(old, 1.5), Risk(young, 0.3)], boost: "tobacco*1.8",

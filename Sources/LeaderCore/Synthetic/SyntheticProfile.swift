@@ -4,7 +4,7 @@ struct SyntheticProfile: Sendable {
     enum Gender: Sendable { case female, male }
     enum Ethnic: Int, Sendable, CaseIterable { case white, black, hispanic, asian, other, unknown }
     enum Insurance: Int, Sendable, CaseIterable { case medicare, medicaid, privateIns, government, selfPay }
-    enum Marital: Int, Sendable, CaseIterable { case married, single, widowed, divorced, separated, unknown }
+    enum Marital: Int, Sendable, CaseIterable { case married, single, widowed, divorced, separated, unknown, notRecorded }
 
     var gender: Gender
     /// Age in whole years at the first admission (18...89).
@@ -73,5 +73,6 @@ enum SyntheticProfileValues {
                               "WHITE - OTHER EUROPEAN", "ASIAN - VIETNAMESE", "BLACK/HAITIAN",
                               "HISPANIC/LATINO - DOMINICAN", "MULTI RACE ETHNICITY", "PORTUGUESE"]
     static let insurances = ["Medicare", "Medicaid", "Private", "Government", "Self Pay"]
-    static let maritals = ["MARRIED", "SINGLE", "WIDOWED", "DIVORCED", "SEPARATED", "UNKNOWN (DEFAULT)"]
+    /// Indexed by `SyntheticProfile.Marital.rawValue`.
+    static let maritals = ["MARRIED", "SINGLE", "WIDOWED", "DIVORCED", "SEPARATED", "UNKNOWN (DEFAULT)", ""]
 }
