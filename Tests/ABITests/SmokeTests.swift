@@ -1,4 +1,5 @@
 import Testing
+import CLeader
 @testable import Leader
 
 @Test func abiVersion() { #expect(leader_abi_version() == 1) }
