@@ -106,7 +106,7 @@ import Testing
         let now = PromptVisit(diagnoses: ["now"], procedures: ["pn"])
         let builder = try PromptBuilder(template: .leaderMIMIC3Profile)
         let input = PromptInput(history: [a], current: now, profile: ["insurance": "Private"])
-        let bare = try PromptBuilder().build(PromptInput(history: [], current: now)).text
+        let bare = try PromptBuilder().build(PromptInput(history: [], current: now, previousVisits: 1)).text
         let r = try builder.build(input, budget: Self.words(bare), tokenCount: Self.words)
         #expect(r.historyDropped == 1 && r.profileDropped && r.fitsBudget && r.text == bare)
         let withProfile = try builder.build(input, budget: Self.words(bare) + 30, tokenCount: Self.words)

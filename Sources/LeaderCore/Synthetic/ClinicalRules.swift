@@ -31,10 +31,10 @@ enum ClinicalRules {
                      dx: "25001*80|25003*10|25041*5|25011*5", rx: "A10A@0.98"),
         ClinicalRule(.chronic, "hyperlipidemia", base: 0.22, risks: [Risk(old, 1.5), Risk(young, 0.4)],
                      boost: "diabetes2*1.5",
-                     dx: "2724*85|2720*9|2722*5|2721*1", rx: "C10A@0.85"),
+                     dx: "2724*88|2722*12", rx: "C10A@0.85"),
         ClinicalRule(.chronic, "cad", base: 0.17, risks: [Risk(old, 1.8), Risk(young, 0.25), Risk(.male, 1.4)],
                      boost: "diabetes2*1.6 hyperlipidemia*1.5",
-                     dx: "41401*88|41400*6|41402*3|41189*3 V4582@0.25 V4581@0.15 412@0.2",
+                     dx: "41401*88|41400*6|41402*3|41403*2|41406*1 V4582@0.25 V4581@0.15 412@0.2",
                      rx: "B01A@0.92 C07A@0.7 C10A@0.8 C01D@0.25"),
         ClinicalRule(.chronic, "afib", base: 0.12, risks: [Risk(veryOld, 2.2), Risk(young, 0.15)],
                      dx: "42731*90|42732*10 V5861@0.5",
@@ -47,7 +47,7 @@ enum ClinicalRules {
         ClinicalRule(.chronic, "tobacco", base: 0.14, risks: [Risk(poor, 1.6), Risk(veryOld, 0.5)],
                      dx: "3051*70|V1582*30", rx: "N07B@0.3"),
         ClinicalRule(.chronic, "copd", base: 0.08, risks: [Risk(old, 1.6), Risk(young, 0.2)], boost: "tobacco*2.5",
-                     dx: "496*80|49120*8|4928*8|49122*4", rx: "R03A@0.85 R03B@0.6 H02A@0.3"),
+                     dx: "496*80|49120*12|49122*8 4928@0.1", rx: "R03A@0.85 R03B@0.6 H02A@0.3"),
         ClinicalRule(.chronic, "asthma", base: 0.04, risks: [Risk(young, 1.8), Risk(.ethnic(.black), 1.4), Risk(.female, 1.3)],
                      dx: "49390*85|49392*10|49391*5", rx: "R03A@0.9 R03B@0.45 R03D@0.25 H02A@0.25"),
         ClinicalRule(.chronic, "ckd", base: 0.07, risks: [Risk(old, 1.6), Risk(.ethnic(.black), 2.0)],
@@ -59,7 +59,7 @@ enum ClinicalRules {
                      risks: [Risk(.female, 1.6), Risk(.unpartnered, 1.5), Risk(.nonEnglish, 0.5)],
                      dx: "311*85|29630*6|29620*5|3004*4", rx: "N06A@0.8"),
         ClinicalRule(.chronic, "anxiety", base: 0.05, risks: [Risk(.female, 1.5), Risk(young, 1.4)],
-                     dx: "30000*88|30001*7|30002*5", rx: "N05B@0.7"),
+                     dx: "30000*85|30009*8|30002*7", rx: "N05B@0.7"),
         ClinicalRule(.chronic, "gerd", base: 0.12, risks: [Risk(old, 1.3)],
                      dx: "53081*92|53011*8", rx: "A02B@0.9"),
         ClinicalRule(.chronic, "osteoarthritis", base: 0.05, risks: [Risk(old, 2.0), Risk(.female, 1.3)],
@@ -77,11 +77,11 @@ enum ClinicalRules {
         ClinicalRule(.chronic, "hepb", base: 0.004, risks: [Risk(.ethnic(.asian), 12), Risk(.nonEnglish, 1.5)],
                      dx: "07032*80|07030*20", rx: "J05A@0.75"),
         ClinicalRule(.chronic, "cirrhosis", base: 0.02, boost: "alcohol*5 hepc*4 hepb*4",
-                     dx: "5712*50|5715*45|5723*5", rx: "A06A@0.6 C03D@0.5 C07A@0.35 A07A@0.4"),
+                     dx: "5715*70|5712*30 5723@0.3", rx: "A06A@0.6 C03D@0.5 C07A@0.35 A07A@0.4"),
         ClinicalRule(.chronic, "osteoporosis", base: 0.02, risks: [Risk(.female, 4.0), Risk(old, 3.0)],
                      dx: "73300", rx: "M05B@0.55 A12A@0.6 A11C@0.5"),
         ClinicalRule(.chronic, "dementia", base: 0.01, risks: [Risk(veryOld, 6.0), Risk(young, 0.05)],
-                     dx: "3310*60|2900*30|2948*10", rx: "N06D@0.6 N05A@0.3"),
+                     dx: "29410*75|29411*10|2900*15 3310@0.5 2948@0.1", rx: "N06D@0.6 N05A@0.3"),
         ClinicalRule(.chronic, "epilepsy", base: 0.02, dx: "34590", rx: "N03A@0.95"),
         ClinicalRule(.chronic, "parkinson", base: 0.008, risks: [Risk(old, 3.0), Risk(young, 0.05)],
                      dx: "3320", rx: "N04B@0.95"),
@@ -92,9 +92,11 @@ enum ClinicalRules {
         ClinicalRule(.chronic, "obesity", base: 0.06, risks: [Risk(.ethnic(.hispanic), 1.4), Risk(.ethnic(.black), 1.3)],
                      dx: "27800*70|27801*30 32723@0.3"),
         ClinicalRule(.chronic, "pvd", base: 0.04, risks: [Risk(old, 2.0)], boost: "tobacco*2 diabetes2*2",
-                     dx: "4439*80|4400*20", rx: "B01A@0.7 C10A@0.6"),
-        ClinicalRule(.chronic, "psychosis", base: 0.015, risks: [Risk(poor, 2.0), Risk(young, 1.5)],
-                     dx: "29570*50|29680*50", rx: "N05A@0.85 N03A@0.3"),
+                     dx: "4439*85|44381*15 4400@0.2", rx: "B01A@0.7 C10A@0.6"),
+        ClinicalRule(.chronic, "bipolar", base: 0.01, risks: [Risk(poor, 2.0), Risk(young, 1.5)],
+                     dx: "29680*75|29650*15|29640*10", rx: "N05A@0.6 N03A@0.5"),
+        ClinicalRule(.chronic, "schizoaffective", base: 0.006, risks: [Risk(poor, 2.0), Risk(young, 1.5)],
+                     dx: "29570", rx: "N05A@0.9"),
     ]
 
     // MARK: episodes (the reason for one admission; persistence comes from the chronic rules)
@@ -263,8 +265,8 @@ enum ClinicalRules {
     /// external causes, symptoms. Weighted.
     static let fillerDx = "V4986*6|V1251*3|V1046*2|V103*2|V1254*3|V4501*2|V433*2|V4511*1|E8497*2|E8490*2|E8788*2|"
         + "E8798*2|V1011*1|V1005*1|V1083*1|V5866*3|V5867*3|V8741*1|V446*1|V1259*2|4168*2|4162*1|4254*2|4139*2|"
-        + "4373*1|7994*1|78791*2|2639*2|3572*2|43310*1|4359*1|5601*1|5680*1|5762*1|7824*1|7850*2|78057*1|"
-        + "78097*1|78659*2|78650*2|3659*1|36501*1|3669*1|4148*2|2760*1|27652*1|V5865*1|34830*1|V1582*1|4240*1"
+        + "4373*1|7994*1|2720*2|2721*1|41189*1|78791*2|2639*2|3572*2|43310*1|4359*1|5601*1|5680*1|5762*1|7824*1|7850*2|78057*1|"
+        + "78097*1|78659*2|78650*2|3659*1|36501*1|3669*1|4148*2|2760*1|27652*1|V5865*1|34830*1|4240*1"
 
     /// Generic ICU procedures used when a visit has no episode procedure (and sometimes in addition).
     static let icuPx = "3893*30|9604*15|9671*10|3891*10|9390*8|3897*6|9915*6|8872*5|3324*3|9904*7|9907*2|9905*2|"

@@ -74,14 +74,18 @@ enum ICD9Catalog {
 2910	Delirium tremens	Alcohol withdrawal delirium
 29181	Alcohol withdrawal	Alcohol withdrawal
 2930	Delirium d/t other cond	Delirium due to conditions classified elsewhere
+29410	Dementia w/o behav dist	Dementia in conditions classified elsewhere without behavioral disturbance
+29411	Dementia w behavior dist	Dementia in conditions classified elsewhere with behavioral disturbance
 2948	Mental disor NEC oth dis	Other persistent mental disorders due to conditions classified elsewhere
 29570	Schizoaffective dis NOS	Schizoaffective disorder, unspecified
 29620	Depress psychosis-unspec	Major depressive affective disorder, single episode, unspecified
 29630	Recurr depr psychos-unsp	Major depressive affective disorder, recurrent episode, unspecified
+29640	Bipol I currnt manic NOS	Bipolar I disorder, most recent episode (or current) manic, unspecified
+29650	Bipol I cur depres NOS	Bipolar I disorder, most recent episode (or current) depressed, unspecified
 29680	Bipolar disorder NOS	Bipolar disorder, unspecified
 30000	Anxiety state NOS	Anxiety state, unspecified
-30001	Panic dis w/o agorphobia	Panic disorder without agoraphobia
 30002	Generalized anxiety dis	Generalized anxiety disorder
+30009	Anxiety state NEC	Other anxiety states
 3004	Dysthymic disorder	Dysthymic disorder
 30390	Alcoh dep NEC/NOS-unspec	Other and unspecified alcohol dependence, unspecified
 30391	Alcoh dep NEC/NOS-contin	Other and unspecified alcohol dependence, continuous
@@ -120,6 +124,8 @@ enum ICD9Catalog {
 41400	Cor ath unsp vsl ntv/gft	Coronary atherosclerosis of unspecified type of vessel, native or graft
 41401	Crnry athrscl natve vssl	Coronary atherosclerosis of native coronary artery
 41402	Crn ath atlg vn bps grft	Coronary atherosclerosis of autologous vein bypass graft
+41403	Crn ath nonatlg blg grft	Coronary atherosclerosis of nonautologous biological bypass graft
+41406	Cor ath natv art tp hrt	Coronary atherosclerosis of native coronary artery of transplanted heart
 4148	Chr ischemic hrt dis NEC	Other specified forms of chronic ischemic heart disease
 41519	Pulm embol/infarct NEC	Other pulmonary embolism and infarction
 4162	Chr pulmonary embolism	Chronic pulmonary embolism
@@ -150,6 +156,7 @@ enum ICD9Catalog {
 4359	Trans cereb ischemia NOS	Unspecified transient cerebral ischemia
 4373	Nonrupt cerebral aneurym	Cerebral aneurysm, nonruptured
 4400	Aortic atherosclerosis	Atherosclerosis of aorta
+44381	Angiopathy in other dis	Peripheral angiopathy in diseases classified elsewhere
 4439	Periph vascular dis NOS	Peripheral vascular disease, unspecified
 45340	Ac DVT/embl low ext NOS	Acute venous embolism and thrombosis of unspecified deep vessels of lower extremity
 45341	Ac DVT/emb prox low ext	Acute venous embolism and thrombosis of deep vessels of proximal lower extremity
