@@ -34,12 +34,14 @@ import Testing
         var families = 0
         for rule in g.rules.chronic {
             // A rare-variant family: several codes, the first carrying at least 70 % of the weight.
-            guard let item = rule.dx.items.first, item.codes.count > 1,
-                  item.cumulativeWeights[0] >= 0.7 * (item.cumulativeWeights.last ?? 0) else { continue }
+            guard rule.dx.itemCount > 0 else { continue }
+            let codes = Array(rule.dx.codes(ofItem: 0))
+            let weights = Array(rule.dx.cumulativeWeights[rule.dx.itemStart[0]..<rule.dx.itemStart[1]])
+            guard codes.count > 1, weights[0] >= 0.7 * (weights.last ?? 0) else { continue }
             families += 1
-            let common = item.codes[0]
-            let rare = item.codes.dropFirst()
-            let n = item.codes.map { counts[$0, default: 0] }
+            let common = codes[0]
+            let rare = codes.dropFirst()
+            let n = codes.map { counts[$0, default: 0] }
             let total = n.reduce(0, +)
             #expect(total > 0, "\(rule.source.id) never occurs")
             if total >= 50 {

@@ -5,10 +5,14 @@ import Darwin
 #endif
 
 /// A buffered, append-only output file written with `fwrite`: the fast path for streaming CSV rows.
-final class ByteSink {
+/// Non-copyable and used as a local `var`: appends go straight into an owned raw buffer, with no reference
+/// counting, uniqueness or exclusivity checks.
+struct ByteSink: ~Copyable {
     private let file: UnsafeMutablePointer<FILE>
     private let path: String
-    private var buffer: [UInt8] = []
+    private var base: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    private var count = 0
     private static let flushAt = 1 << 20
     private(set) var bytesWritten = 0
 
@@ -19,89 +23,137 @@ final class ByteSink {
         }
         file = f
         self.path = path
-        buffer.reserveCapacity(Self.flushAt + 4096)
+        capacity = Self.flushAt + (1 << 16)
+        base = .allocate(capacity: capacity)
     }
 
-    deinit { fclose(file) }
+    deinit {
+        fclose(file)
+        base.deallocate()
+    }
 
-    @inline(__always) func bytes(_ b: [UInt8]) { buffer.append(contentsOf: b) }
-    @inline(__always) func byte(_ b: UInt8) { buffer.append(b) }
-    @inline(__always) func comma() { buffer.append(0x2C) }
-    @inline(__always) func newline() { buffer.append(0x0A) }
-    func text(_ s: String) { buffer.append(contentsOf: s.utf8) }
-    /// A string field, quoted if needed.
-    func field(_ s: String) { buffer.append(contentsOf: CSV.escaped(s)) }
+    /// Makes room for `n` more bytes (grows the buffer; rows are flushed by `flushIfFull`).
+    @inline(__always) private mutating func reserve(_ n: Int) {
+        if count + n > capacity { grow(count + n) }
+    }
 
-    /// A non-negative or negative integer in decimal.
-    func int(_ v: Int) {
-        if v < 0 { buffer.append(UInt8(ascii: "-")) }
-        let x = v.magnitude
-        var div: UInt = 1
-        while div <= x / 10 { div *= 10 }
-        while div > 0 {
-            buffer.append(UInt8(truncatingIfNeeded: (x / div) % 10) &+ 0x30)
-            div /= 10
+    private mutating func grow(_ needed: Int) {
+        let newCapacity = max(2 * capacity, needed)
+        let newBase = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        newBase.update(from: base, count: count)
+        base.deallocate()
+        base = newBase
+        capacity = newCapacity
+    }
+
+    @inline(__always) mutating func bytes(_ b: [UInt8]) {
+        b.withUnsafeBufferPointer { src in
+            reserve(src.count)
+            if let p = src.baseAddress { (base + count).update(from: p, count: src.count) }
+            count += src.count
         }
     }
 
+    @inline(__always) mutating func byte(_ b: UInt8) {
+        reserve(1)
+        base[count] = b
+        count += 1
+    }
+
+    @inline(__always) mutating func comma() { byte(0x2C) }
+    @inline(__always) mutating func newline() { byte(0x0A) }
+    mutating func text(_ s: String) { bytes(Array(s.utf8)) }
+    /// A string field, quoted if needed.
+    mutating func field(_ s: String) { bytes(CSV.escaped(s)) }
+
+    /// An integer in decimal.
+    mutating func int(_ v: Int) {
+        reserve(21)
+        if v < 0 { base[count] = UInt8(ascii: "-"); count += 1 }
+        var x = v.magnitude
+        var digits = 1
+        var p: UInt = 10
+        while digits < 20 && x >= p {
+            digits += 1
+            if p > UInt.max / 10 { break }
+            p *= 10
+        }
+        var i = count + digits - 1
+        repeat {
+            base[i] = UInt8(truncatingIfNeeded: x % 10) &+ 0x30
+            x /= 10
+            i -= 1
+        } while x > 0
+        count += digits
+    }
+
     /// `YYYY-MM-DD HH:MM:SS` for minutes since 1970-01-01.
-    func dateTime(minute: Int) {
+    mutating func dateTime(minute: Int) {
         let day = minute >= 0 ? minute / 1440 : (minute - 1439) / 1440
         let m = minute - day * 1440
         date(day: day)
-        byte(0x20)
+        reserve(9)
+        base[count] = 0x20
+        count += 1
         two(m / 60)
-        byte(0x3A)
+        base[count] = 0x3A
+        count += 1
         two(m % 60)
-        bytes(Self.zeroSeconds)
+        base[count] = 0x3A
+        base[count + 1] = 0x30
+        base[count + 2] = 0x30
+        count += 3
     }
 
     /// `YYYY-MM-DD 00:00:00` for days since 1970-01-01.
-    func dateMidnight(day: Int) {
+    mutating func dateMidnight(day: Int) {
         date(day: day)
         bytes(Self.midnight)
     }
 
-    private static let zeroSeconds: [UInt8] = Array(":00".utf8)
     private static let midnight: [UInt8] = Array(" 00:00:00".utf8)
 
-    private func date(day: Int) {
+    private mutating func date(day: Int) {
         let c = CivilTime.civil(days: day)
-        four(c.year)
-        byte(0x2D)
+        guard c.year >= 0 && c.year < 10000 else {
+            int(c.year); byte(0x2D); int(c.month); byte(0x2D); int(c.day)
+            return
+        }
+        reserve(10)
+        two(c.year / 100)
+        two(c.year % 100)
+        base[count] = 0x2D
+        count += 1
         two(c.month)
-        byte(0x2D)
+        base[count] = 0x2D
+        count += 1
         two(c.day)
     }
 
-    @inline(__always) private func two(_ v: Int) {
-        buffer.append(UInt8(truncatingIfNeeded: v / 10) &+ 0x30)
-        buffer.append(UInt8(truncatingIfNeeded: v % 10) &+ 0x30)
-    }
-
-    private func four(_ v: Int) {
-        guard v >= 0 && v < 10000 else { int(v); return }
-        two(v / 100)
-        two(v % 100)
+    /// Two digits; the caller has reserved room.
+    @inline(__always) private mutating func two(_ v: Int) {
+        base[count] = UInt8(truncatingIfNeeded: v / 10) &+ 0x30
+        base[count + 1] = UInt8(truncatingIfNeeded: v % 10) &+ 0x30
+        count += 2
     }
 
     /// Writes the buffer out when it is large; call after each row group.
-    func flushIfFull() throws(LeaderError) {
-        if buffer.count >= Self.flushAt { try flush() }
+    mutating func flushIfFull() throws(LeaderError) {
+        if count >= Self.flushAt { try flush() }
     }
 
-    func flush() throws(LeaderError) {
-        guard !buffer.isEmpty else { return }
-        let n = buffer.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
-        guard n == buffer.count else {
+    mutating func flush() throws(LeaderError) {
+        guard count > 0 else { return }
+        let n = fwrite(base, 1, count, file)
+        guard n == count else {
             throw .io("write to '\(path)' failed: \(String(cString: strerror(errno)))")
         }
         bytesWritten += n
-        buffer.removeAll(keepingCapacity: true)
+        count = 0
     }
 
-    /// Flushes and closes the stream's buffers to the OS, reporting errors (e.g. disk full).
-    func finish() throws(LeaderError) {
+    /// Flushes the buffer and the stream to the OS, reporting errors (e.g. disk full).
+    mutating func finish() throws(LeaderError) {
         try flush()
         guard fflush(file) == 0 else { throw .io("write to '\(path)' failed: \(String(cString: strerror(errno)))") }
     }

@@ -1,6 +1,7 @@
 /// `ClinicalRules` compiled against the catalog: specs as index lists, boosts as chronic-rule indices.
 struct CompiledRules: Sendable {
-    struct Rule: Sendable {
+    /// A class, so that reading one from the rule arrays costs one retain, not one per field.
+    final class Rule: Sendable {
         let source: ClinicalRule
         let dx: CompiledSpec
         /// `dx` without its first item (a chronic rule's per-visit extra diagnoses).
@@ -14,6 +15,13 @@ struct CompiledRules: Sendable {
         /// The ADMISSIONS.DIAGNOSIS label as CSV bytes.
         let labelCSV: [UInt8]
 
+        init(source: ClinicalRule, dx: CompiledSpec, dxRest: CompiledSpec, px: CompiledSpec, rx: CompiledSpec,
+             rxWhen: [(ProfileTest, CompiledSpec)], pxWhen: [(ProfileTest, CompiledSpec)], boosts: [(Int, Double)],
+             labelCSV: [UInt8]) {
+            self.source = source; self.dx = dx; self.dxRest = dxRest; self.px = px; self.rx = rx
+            self.rxWhen = rxWhen; self.pxWhen = pxWhen; self.boosts = boosts; self.labelCSV = labelCSV
+        }
+
         /// The base rate after profile multipliers.
         func rate(_ p: SyntheticProfile) -> Double {
             var r = source.base
@@ -22,8 +30,11 @@ struct CompiledRules: Sendable {
         }
 
         /// The rate after profile multipliers and boosts from the chronic conditions in `active`.
-        func rate(_ p: SyntheticProfile, active: [Bool]) -> Double {
-            var r = rate(p)
+        func rate(_ p: SyntheticProfile, active: [Bool]) -> Double { boosted(rate(p), active: active) }
+
+        /// `profileRate` (from `rate(_:)`) times the boosts of the chronic conditions in `active`.
+        func boosted(_ profileRate: Double, active: [Bool]) -> Double {
+            var r = profileRate
             for (i, f) in boosts where active[i] { r *= f }
             return r
         }

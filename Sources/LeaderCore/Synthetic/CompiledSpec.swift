@@ -1,19 +1,22 @@
 /// A code spec (see `ClinicalRule`) compiled to catalog indices: items of weighted alternatives, each item taken
-/// with its probability.
-struct CompiledSpec: Sendable {
-    struct Item: Sendable {
-        let codes: [Int]
-        let cumulativeWeights: [Double]
-        let probability: Double
-    }
+/// with its probability. Stored flat (one array per field) and as a class, so sampling touches no per-item
+/// reference counts.
+final class CompiledSpec: Sendable {
+    /// Alternatives of all items, back to back; item `i` owns `itemStart[i] ..< itemStart[i + 1]`.
+    let codes: [Int]
+    /// Cumulative weights within each item, aligned with `codes`.
+    let cumulativeWeights: [Double]
+    let itemStart: [Int]
+    let probability: [Double]
 
-    let items: [Item]
-
-    static let empty = CompiledSpec(items: [])
+    var itemCount: Int { probability.count }
 
     /// Compiles `spec`, resolving codes through `index`; `what` names the rule in errors.
-    init(_ spec: String, index: [String: Int], what: String) throws(LeaderError) {
-        var items: [Item] = []
+    convenience init(_ spec: String, index: [String: Int], what: String) throws(LeaderError) {
+        var codes: [Int] = []
+        var cumulative: [Double] = []
+        var starts: [Int] = [0]
+        var probabilities: [Double] = []
         for token in spec.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
             let parts = token.split(separator: "@", omittingEmptySubsequences: false)
             guard parts.count <= 2 else { throw .internalError("\(what): bad item '\(token)'") }
@@ -24,8 +27,7 @@ struct CompiledSpec: Sendable {
                 }
                 probability = p
             }
-            var codes: [Int] = []
-            var cumulative: [Double] = []
+            var total = 0.0
             for alt in parts[0].split(separator: "|") {
                 let cw = alt.split(separator: "*", omittingEmptySubsequences: false)
                 guard cw.count <= 2, let code = index[String(cw[0])] else {
@@ -36,36 +38,55 @@ struct CompiledSpec: Sendable {
                     guard let w = Double(cw[1]), w > 0 else { throw .internalError("\(what): bad weight in '\(alt)'") }
                     weight = w
                 }
+                total += weight
                 codes.append(code)
-                cumulative.append((cumulative.last ?? 0) + weight)
+                cumulative.append(total)
             }
-            guard !codes.isEmpty else { throw .internalError("\(what): empty item in '\(spec)'") }
-            items.append(Item(codes: codes, cumulativeWeights: cumulative, probability: probability))
+            guard codes.count > starts[starts.count - 1] else { throw .internalError("\(what): empty item in '\(spec)'") }
+            starts.append(codes.count)
+            probabilities.append(probability)
         }
-        self.items = items
+        self.init(codes: codes, cumulativeWeights: cumulative, itemStart: starts, probability: probabilities)
     }
 
-    private init(items: [Item]) { self.items = items }
+    private init(codes: [Int], cumulativeWeights: [Double], itemStart: [Int], probability: [Double]) {
+        self.codes = codes
+        self.cumulativeWeights = cumulativeWeights
+        self.itemStart = itemStart
+        self.probability = probability
+    }
 
     /// Appends the sampled codes of every item to `out`.
     func sample(into out: inout [Int], _ rng: inout Xoshiro256) {
-        for item in items where item.probability >= 1 || rng.chance(item.probability) {
-            out.append(Self.pick(item.codes, item.cumulativeWeights, &rng))
+        for i in 0..<probability.count where probability[i] >= 1 || rng.chance(probability[i]) {
+            out.append(pick(item: i, &rng))
         }
     }
 
     /// One alternative of the first item (the code family of a chronic rule).
     func sampleFirst(_ rng: inout Xoshiro256) -> Int? {
-        guard let item = items.first else { return nil }
-        return Self.pick(item.codes, item.cumulativeWeights, &rng)
+        probability.isEmpty ? nil : pick(item: 0, &rng)
     }
 
+    /// The alternatives of item `i`.
+    func codes(ofItem i: Int) -> ArraySlice<Int> { codes[itemStart[i]..<itemStart[i + 1]] }
+
     /// The spec without its first item.
-    var droppingFirst: CompiledSpec { CompiledSpec(items: Array(items.dropFirst())) }
+    var droppingFirst: CompiledSpec {
+        guard let end = itemStart.dropFirst().first else { return self }
+        return CompiledSpec(codes: Array(codes[end...]), cumulativeWeights: Array(cumulativeWeights[end...]),
+                            itemStart: itemStart.dropFirst().map { $0 - end }, probability: Array(probability.dropFirst()))
+    }
 
-    /// Every code the spec can produce.
-    var allCodes: [Int] { items.flatMap(\.codes) }
+    private func pick(item i: Int, _ rng: inout Xoshiro256) -> Int {
+        let lo = itemStart[i], hi = itemStart[i + 1]
+        if hi - lo == 1 { return codes[lo] }
+        let u = rng.unit() * cumulativeWeights[hi - 1]
+        for k in lo..<hi where u < cumulativeWeights[k] { return codes[k] }
+        return codes[hi - 1]
+    }
 
+    /// Index drawn from `codes` by cumulative weights (used for products).
     static func pick(_ codes: [Int], _ cumulative: [Double], _ rng: inout Xoshiro256) -> Int {
         guard codes.count > 1, let total = cumulative.last else { return codes[0] }
         let u = rng.unit() * total

@@ -55,6 +55,10 @@ struct PatientGenerator: Sendable {
             regimen[i] = classes.map { pickProduct(class: $0, &rng) }
         }
 
+        // Profile part of the per-admission rates, once per patient.
+        let episodeRates = rules.episodes.map { $0.rate(profile) }
+        let complicationRates = rules.complications.map { $0.rate(profile) }
+
         var admissions: [SyntheticPatient.Admission] = []
         admissions.reserveCapacity(nVisits)
         var day = Self.firstDay + rng.below(100 * 365)
@@ -63,7 +67,8 @@ struct PatientGenerator: Sendable {
         for v in 0..<nVisits {
             for i in 0..<nChronic { activeNow[i] = active[i] && onset[i] <= v }
             let adm = admission(v: v, last: v == nVisits - 1, day: day, profile: profile, activeNow: activeNow,
-                                family: family, regimen: regimen, &rng)
+                                family: family, regimen: regimen, episodeRates: episodeRates,
+                                complicationRates: complicationRates, &rng)
             admissions.append(adm)
             let dischargeDay = adm.dischargeMinute / 1440
             if adm.died { deathDay = dischargeDay }
@@ -81,9 +86,11 @@ struct PatientGenerator: Sendable {
     // MARK: - one admission
 
     private func admission(v: Int, last: Bool, day: Int, profile: SyntheticProfile, activeNow: [Bool],
-                           family: [Int], regimen: [[Int]], _ rng: inout Xoshiro256) -> SyntheticPatient.Admission {
+                           family: [Int], regimen: [[Int]], episodeRates: [Double], complicationRates: [Double],
+                           _ rng: inout Xoshiro256) -> SyntheticPatient.Admission {
         // Episodes: one main reason, a second one with probability 0.2.
-        var weights = rules.episodes.map { $0.rate(profile, active: activeNow) }
+        var weights = [Double](repeating: 0, count: episodeRates.count)
+        for (e, rule) in rules.episodes.enumerated() { weights[e] = rule.boosted(episodeRates[e], active: activeNow) }
         let main = rng.weighted(weights)
         var episodes = [main]
         if rng.chance(0.2) {
@@ -114,7 +121,8 @@ struct PatientGenerator: Sendable {
             if family[i] >= 0 && rng.chance(0.9) { dx.append(family[i]) }
             rules.chronic[i].dxRest.sample(into: &dx, &rng)
         }
-        for rule in rules.complications where rng.chance(min(0.8, rule.rate(profile, active: activeNow))) {
+        for (c, rule) in rules.complications.enumerated()
+        where rng.chance(min(0.8, rule.boosted(complicationRates[c], active: activeNow))) {
             rule.dx.sample(into: &dx, &rng)
             rule.procedures(for: profile).sample(into: &px, &rng)
             rule.drugs(for: profile).sample(into: &ruleClasses, &rng)
@@ -146,7 +154,7 @@ struct PatientGenerator: Sendable {
         }
         let keep = 1 - config.omissionRate
         for i in activeNow.indices where activeNow[i] {
-            for product in regimen[i] where rng.chance(0.9 * keep) { add(catalog.products[product].classIndex, product) }
+            for product in regimen[i] where rng.chance(0.9 * keep) { add(catalog.productClass[product], product) }
         }
         for cls in ruleClasses where rng.chance(keep) { add(cls, pickProduct(class: cls, &rng)) }
         var extra: [Int] = []
@@ -191,8 +199,7 @@ struct PatientGenerator: Sendable {
     }
 
     private func pickProduct(class cls: Int, _ rng: inout Xoshiro256) -> Int {
-        let c = catalog.classes[cls]
-        return CompiledSpec.pick(c.products, c.cumulativeWeights, &rng)
+        catalog.productChoice[cls].pick(&rng)
     }
 
     // MARK: - profile

@@ -34,6 +34,10 @@ struct SyntheticCatalog: Sendable {
     let procedures: [Code]
     let classes: [DrugClass]
     let products: [Product]
+    /// `products[i].classIndex`, flat (read per prescription).
+    let productClass: [Int]
+    /// Per class: its products and cumulative weights (read per drawn drug).
+    let productChoice: [WeightedChoice]
     let diagnosisIndex: [String: Int]
     let procedureIndex: [String: Int]
     let classIndex: [String: Int]
@@ -81,6 +85,8 @@ struct SyntheticCatalog: Sendable {
         }
         self.classes = classes
         self.products = products
+        productClass = products.map(\.classIndex)
+        productChoice = classes.map { WeightedChoice(items: $0.products, cumulativeWeights: $0.cumulativeWeights) }
         self.classIndex = classIndex
     }
 
@@ -99,6 +105,17 @@ struct SyntheticCatalog: Sendable {
         for (i, k) in keys.enumerated() { d[k] = i }
         return d
     }
+}
+
+/// Items with cumulative weights, drawn by weight.
+final class WeightedChoice: Sendable {
+    let items: [Int]
+    let cumulativeWeights: [Double]
+    init(items: [Int], cumulativeWeights: [Double]) {
+        self.items = items
+        self.cumulativeWeights = cumulativeWeights
+    }
+    func pick(_ rng: inout Xoshiro256) -> Int { CompiledSpec.pick(items, cumulativeWeights, &rng) }
 }
 
 /// Minimal RFC 4180 field escaping, as MIMIC-III's CSVs need it: a field containing a comma, quote, CR or LF is

@@ -48,11 +48,11 @@ public enum SyntheticCohort {
         let catalog = generator.catalog
 
         var summary = SyntheticSummary()
-        let patients = try ByteSink(path: directory + "/PATIENTS.csv")
-        let admissions = try ByteSink(path: directory + "/ADMISSIONS.csv")
-        let diagnoses = try ByteSink(path: directory + "/DIAGNOSES_ICD.csv")
-        let procedures = try ByteSink(path: directory + "/PROCEDURES_ICD.csv")
-        let prescriptions = try ByteSink(path: directory + "/PRESCRIPTIONS.csv")
+        var patients = try ByteSink(path: directory + "/PATIENTS.csv")
+        var admissions = try ByteSink(path: directory + "/ADMISSIONS.csv")
+        var diagnoses = try ByteSink(path: directory + "/DIAGNOSES_ICD.csv")
+        var procedures = try ByteSink(path: directory + "/PROCEDURES_ICD.csv")
+        var prescriptions = try ByteSink(path: directory + "/PRESCRIPTIONS.csv")
         patients.text("ROW_ID,SUBJECT_ID,GENDER,DOB,DOD,DOD_HOSP,DOD_SSN,EXPIRE_FLAG\n")
         admissions.text("ROW_ID,SUBJECT_ID,HADM_ID,ADMITTIME,DISCHTIME,DEATHTIME,ADMISSION_TYPE,ADMISSION_LOCATION,"
             + "DISCHARGE_LOCATION,INSURANCE,LANGUAGE,RELIGION,MARITAL_STATUS,ETHNICITY,EDREGTIME,EDOUTTIME,"
@@ -140,8 +140,7 @@ public enum SyntheticCohort {
                 }
                 for rx in a.prescriptions {
                     usedProducts[rx.product] = true
-                    let product = catalog.products[rx.product]
-                    if !product.mapped { summary.prescriptionsUnmappedNDC += 1 }
+                    if !catalog.products[rx.product].mapped { summary.prescriptionsUnmappedNDC += 1 }
                     summary.prescriptionsRows += 1
                     prescriptions.int(summary.prescriptionsRows); prescriptions.comma()
                     prescriptions.int(subject); prescriptions.comma()
@@ -149,7 +148,7 @@ public enum SyntheticCohort {
                     prescriptions.int(icustay); prescriptions.comma()
                     prescriptions.dateMidnight(day: rx.startDay); prescriptions.comma()
                     prescriptions.dateMidnight(day: rx.endDay); prescriptions.comma()
-                    prescriptions.bytes(product.csvTail); prescriptions.newline()
+                    prescriptions.bytes(catalog.products[rx.product].csvTail); prescriptions.newline()
                 }
             }
             try patients.flushIfFull(); try admissions.flushIfFull(); try diagnoses.flushIfFull()
@@ -158,10 +157,10 @@ public enum SyntheticCohort {
                 throw .cancelled("synthetic cohort: cancelled after \(index + 1) patients")
             }
         }
-        for sink in [patients, admissions, diagnoses, procedures, prescriptions] {
-            try sink.finish()
-            summary.bytes += sink.bytesWritten
-        }
+        try patients.finish(); try admissions.finish(); try diagnoses.finish()
+        try procedures.finish(); try prescriptions.finish()
+        summary.bytes += patients.bytesWritten + admissions.bytesWritten + diagnoses.bytesWritten
+            + procedures.bytesWritten + prescriptions.bytesWritten
         if let progress, config.patients % 1000 != 0, !progress(config.patients) {
             throw .cancelled("synthetic cohort: cancelled after \(config.patients) patients")
         }
@@ -177,7 +176,7 @@ public enum SyntheticCohort {
     private static func writeDictionaries(_ c: SyntheticCatalog, to directory: String) throws(LeaderError) -> Int {
         var bytes = 0
         for (name, codes) in [("D_ICD_DIAGNOSES.csv", c.diagnoses), ("D_ICD_PROCEDURES.csv", c.procedures)] {
-            let s = try ByteSink(path: directory + "/" + name)
+            var s = try ByteSink(path: directory + "/" + name)
             s.text("ROW_ID,ICD9_CODE,SHORT_TITLE,LONG_TITLE\n")
             for (i, code) in codes.enumerated() {
                 s.int(i + 1); s.comma(); s.bytes(code.csv); s.comma(); s.field(code.shortTitle); s.comma()
@@ -189,14 +188,14 @@ public enum SyntheticCohort {
         // ndc -> atc3 for the mapped products (sorted, unique).
         var ndcs: [String: String] = [:]
         for p in c.products where p.mapped { ndcs[p.ndc] = c.classes[p.classIndex].atc3 }
-        let ndcSink = try ByteSink(path: directory + "/maps/ndc2atc3.csv")
+        var ndcSink = try ByteSink(path: directory + "/maps/ndc2atc3.csv")
         ndcSink.text("ndc,atc3\n")
         for ndc in ndcs.keys.sorted() { ndcSink.field(ndc); ndcSink.comma(); ndcSink.text(ndcs[ndc] ?? ""); ndcSink.newline() }
         try ndcSink.finish()
         // drug name -> ATC5 for every product (the fallback that resolves the unmapped NDCs).
         var names: [String: String] = [:]
         for p in c.products where names[p.drug] == nil { names[p.drug] = p.atc5 }
-        let nameSink = try ByteSink(path: directory + "/maps/drug_to_atc.csv")
+        var nameSink = try ByteSink(path: directory + "/maps/drug_to_atc.csv")
         nameSink.text("drug,atc_code\n")
         for name in names.keys.sorted() { nameSink.field(name); nameSink.comma(); nameSink.text(names[name] ?? ""); nameSink.newline() }
         try nameSink.finish()
@@ -204,7 +203,7 @@ public enum SyntheticCohort {
         var who: [String: String] = [:]
         for cls in c.classes { who[cls.atc3] = cls.whoName }
         for p in c.products where !p.ingredient.isEmpty && p.atc5.count > 4 { who[p.atc5] = p.ingredient }
-        let whoSink = try ByteSink(path: directory + "/maps/WHO_ATC-DDD_2021-12-03.csv")
+        var whoSink = try ByteSink(path: directory + "/maps/WHO_ATC-DDD_2021-12-03.csv")
         whoSink.text("atc_code,atc_name,ddd,uom,adm_r,note\n")
         for code in who.keys.sorted() {
             whoSink.text(code); whoSink.comma(); whoSink.field(who[code] ?? ""); whoSink.text(",NA,NA,NA,NA\n")
