@@ -6,7 +6,8 @@ struct Synth: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write the built-in synthetic cohort as a MIMIC-III v1.4 folder (+ maps/).",
         discussion: """
-            Deterministic from --seed: the same seed and patient count give byte-identical files. Read it back with
+            Deterministic: the same seed and patient count give byte-identical files, and patient i is the same for
+            any count. Read it back with
             `leader prepare --source mimic3 --input DIR --maps DIR/maps`. Rules: docs/synthetic-cohort.md.
             """)
 
@@ -17,6 +18,7 @@ struct Synth: ParsableCommand {
 
     func run() throws {
         let config = SyntheticConfig(patients: patients, seed: seed)
+        do { try config.validate() } catch { throw ValidationError(error.message) }
         let start = Date()
         let json = self.json
         let total = patients
@@ -34,8 +36,8 @@ struct Synth: ParsableCommand {
                 return true
             }
         } catch {
-            if !json { FileHandle.standardError.write(Data("\n".utf8)) }
-            throw ValidationError(error.message)
+            FileHandle.standardError.write(Data("\(json ? "" : "\n")error: \(error.message)\n".utf8))
+            throw ExitCode(error.status)
         }
         let seconds = Date().timeIntervalSince(start)
         if json {
