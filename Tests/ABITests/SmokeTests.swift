@@ -1,5 +1,6 @@
 import CLeader
 import Testing
+import CLeader
 @testable import Leader
 
 @Test func abiVersionMatchesHeader() {

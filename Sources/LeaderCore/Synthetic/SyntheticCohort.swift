@@ -1,0 +1,243 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What one run of the synthetic cohort wrote.
+public struct SyntheticSummary: Codable, Sendable, Equatable {
+    public var patients = 0
+    public var admissions = 0
+    public var singleVisitPatients = 0
+    public var maxVisits = 0
+    public var patientsRows = 0
+    public var admissionsRows = 0
+    public var diagnosesRows = 0
+    public var proceduresRows = 0
+    public var prescriptionsRows = 0
+    /// PRESCRIPTIONS rows whose NDC is absent from `maps/ndc2atc3.csv` (resolved by `maps/drug_to_atc.csv`).
+    public var prescriptionsUnmappedNDC = 0
+    public var diagnosisCodes = 0
+    public var procedureCodes = 0
+    public var drugClasses = 0
+    public var drugProducts = 0
+    public var bytes = 0
+
+    /// Share of patients with exactly one admission.
+    public var singleVisitShare: Double { patients == 0 ? 0 : Double(singleVisitPatients) / Double(patients) }
+}
+
+/// The synthetic cohort: writes a MIMIC-III v1.4-format folder (upper-case headers) plus `maps/`, streaming one
+/// patient at a time, byte-identical for the same `SyntheticConfig`. See `docs/synthetic-cohort.md`.
+public enum SyntheticCohort {
+    /// Table files in the output folder.
+    public static let tableFiles = ["PATIENTS.csv", "ADMISSIONS.csv", "DIAGNOSES_ICD.csv", "PROCEDURES_ICD.csv",
+                                    "PRESCRIPTIONS.csv", "D_ICD_DIAGNOSES.csv", "D_ICD_PROCEDURES.csv"]
+    /// Files in `maps/`.
+    public static let mapFiles = ["ndc2atc3.csv", "drug_to_atc.csv", "WHO_ATC-DDD_2021-12-03.csv"]
+
+    /// Generates the cohort into `directory` (created if missing). `progress` gets the number of patients written
+    /// so far every 1000 patients and at the end; returning false cancels (`.cancelled`).
+    public static func write(_ config: SyntheticConfig, to directory: String,
+                             progress: ((Int) -> Bool)? = nil) throws(LeaderError) -> SyntheticSummary {
+        try config.validate()
+        guard !directory.isEmpty else { throw .invalidArgument("synthetic cohort: empty output directory") }
+        try makeDirectories(directory)
+        try makeDirectories(directory + "/maps")
+        let generator = try PatientGenerator(config: config)
+        let catalog = generator.catalog
+
+        var summary = SyntheticSummary()
+        var patients = try ByteSink(path: directory + "/PATIENTS.csv")
+        var admissions = try ByteSink(path: directory + "/ADMISSIONS.csv")
+        var diagnoses = try ByteSink(path: directory + "/DIAGNOSES_ICD.csv")
+        var procedures = try ByteSink(path: directory + "/PROCEDURES_ICD.csv")
+        var prescriptions = try ByteSink(path: directory + "/PRESCRIPTIONS.csv")
+        patients.text("ROW_ID,SUBJECT_ID,GENDER,DOB,DOD,DOD_HOSP,DOD_SSN,EXPIRE_FLAG\n")
+        admissions.text("ROW_ID,SUBJECT_ID,HADM_ID,ADMITTIME,DISCHTIME,DEATHTIME,ADMISSION_TYPE,ADMISSION_LOCATION,"
+            + "DISCHARGE_LOCATION,INSURANCE,LANGUAGE,RELIGION,MARITAL_STATUS,ETHNICITY,EDREGTIME,EDOUTTIME,"
+            + "DIAGNOSIS,HOSPITAL_EXPIRE_FLAG,HAS_CHARTEVENTS_DATA\n")
+        diagnoses.text("ROW_ID,SUBJECT_ID,HADM_ID,SEQ_NUM,ICD9_CODE\n")
+        procedures.text("ROW_ID,SUBJECT_ID,HADM_ID,SEQ_NUM,ICD9_CODE\n")
+        prescriptions.text("ROW_ID,SUBJECT_ID,HADM_ID,ICUSTAY_ID,STARTDATE,ENDDATE,DRUG_TYPE,DRUG,DRUG_NAME_POE,"
+            + "DRUG_NAME_GENERIC,FORMULARY_DRUG_CD,GSN,NDC,PROD_STRENGTH,DOSE_VAL_RX,DOSE_UNIT_RX,FORM_VAL_DISP,"
+            + "FORM_UNIT_DISP,ROUTE\n")
+
+        let strings = ProfileStrings()
+        var usedDx = [Bool](repeating: false, count: catalog.diagnoses.count)
+        var usedPx = [Bool](repeating: false, count: catalog.procedures.count)
+        var usedProducts = [Bool](repeating: false, count: catalog.products.count)
+        var hadm = 100_000
+        for index in 0..<config.patients {
+            let p = generator.patient(index)
+            let subject = 10_000 + index
+            summary.patients += 1
+            summary.admissions += p.admissions.count
+            summary.maxVisits = max(summary.maxVisits, p.admissions.count)
+            if p.admissions.count == 1 { summary.singleVisitPatients += 1 }
+
+            summary.patientsRows += 1
+            patients.int(summary.patientsRows); patients.comma()
+            patients.int(subject); patients.comma()
+            patients.byte(p.profile.gender == .female ? UInt8(ascii: "F") : UInt8(ascii: "M")); patients.comma()
+            patients.dateMidnight(day: p.dobDay); patients.comma()
+            let inHospital = p.admissions.last?.died ?? false
+            if let d = p.deathDay {
+                patients.dateMidnight(day: d); patients.comma()
+                if inHospital { patients.dateMidnight(day: d) }
+                patients.comma()
+                if !inHospital || index % 3 != 0 { patients.dateMidnight(day: d) }
+                patients.comma(); patients.byte(UInt8(ascii: "1"))
+            } else {
+                patients.text(",,,0")
+            }
+            patients.newline()
+
+            for a in p.admissions {
+                hadm += 1
+                let icustay = hadm + 100_000
+                summary.admissionsRows += 1
+                admissions.int(summary.admissionsRows); admissions.comma()
+                admissions.int(subject); admissions.comma()
+                admissions.int(hadm); admissions.comma()
+                admissions.dateTime(minute: a.admitMinute); admissions.comma()
+                admissions.dateTime(minute: a.dischargeMinute); admissions.comma()
+                if a.died { admissions.dateTime(minute: a.dischargeMinute) }
+                admissions.comma()
+                admissions.bytes(strings.types[a.admissionType]); admissions.comma()
+                admissions.bytes(strings.admissionLocations[a.admissionLocation]); admissions.comma()
+                admissions.bytes(strings.dischargeLocations[a.dischargeLocation]); admissions.comma()
+                admissions.bytes(strings.insurances[p.profile.insurance.rawValue]); admissions.comma()
+                admissions.bytes(strings.languages[p.profile.language]); admissions.comma()
+                admissions.bytes(strings.religions[p.profile.religion]); admissions.comma()
+                admissions.bytes(strings.maritals[p.profile.marital.rawValue]); admissions.comma()
+                admissions.bytes(strings.ethnicities[p.profile.ethnicityString]); admissions.comma()
+                if let e = a.edRegMinute { admissions.dateTime(minute: e) }
+                admissions.comma()
+                if let e = a.edOutMinute { admissions.dateTime(minute: e) }
+                admissions.comma()
+                admissions.bytes(generator.rules.episodes[a.episode].labelCSV); admissions.comma()
+                admissions.byte(a.died ? UInt8(ascii: "1") : UInt8(ascii: "0")); admissions.comma()
+                admissions.byte(UInt8(ascii: "1")); admissions.newline()
+
+                for (seq, code) in a.diagnoses.enumerated() {
+                    usedDx[code] = true
+                    summary.diagnosesRows += 1
+                    diagnoses.int(summary.diagnosesRows); diagnoses.comma()
+                    diagnoses.int(subject); diagnoses.comma()
+                    diagnoses.int(hadm); diagnoses.comma()
+                    diagnoses.int(seq + 1); diagnoses.comma()
+                    diagnoses.bytes(catalog.diagnoses[code].csv); diagnoses.newline()
+                }
+                for (seq, code) in a.procedures.enumerated() {
+                    usedPx[code] = true
+                    summary.proceduresRows += 1
+                    procedures.int(summary.proceduresRows); procedures.comma()
+                    procedures.int(subject); procedures.comma()
+                    procedures.int(hadm); procedures.comma()
+                    procedures.int(seq + 1); procedures.comma()
+                    procedures.bytes(catalog.procedures[code].csv); procedures.newline()
+                }
+                for rx in a.prescriptions {
+                    usedProducts[rx.product] = true
+                    if !catalog.products[rx.product].mapped { summary.prescriptionsUnmappedNDC += 1 }
+                    summary.prescriptionsRows += 1
+                    prescriptions.int(summary.prescriptionsRows); prescriptions.comma()
+                    prescriptions.int(subject); prescriptions.comma()
+                    prescriptions.int(hadm); prescriptions.comma()
+                    prescriptions.int(icustay); prescriptions.comma()
+                    prescriptions.dateMidnight(day: rx.startDay); prescriptions.comma()
+                    prescriptions.dateMidnight(day: rx.endDay); prescriptions.comma()
+                    prescriptions.bytes(catalog.products[rx.product].csvTail); prescriptions.newline()
+                }
+            }
+            try patients.flushIfFull(); try admissions.flushIfFull(); try diagnoses.flushIfFull()
+            try procedures.flushIfFull(); try prescriptions.flushIfFull()
+            if let progress, (index + 1) % 1000 == 0, !progress(index + 1) {
+                throw .cancelled("synthetic cohort: cancelled after \(index + 1) patients")
+            }
+        }
+        try patients.finish(); try admissions.finish(); try diagnoses.finish()
+        try procedures.finish(); try prescriptions.finish()
+        summary.bytes += patients.bytesWritten + admissions.bytesWritten + diagnoses.bytesWritten
+            + procedures.bytesWritten + prescriptions.bytesWritten
+        if let progress, config.patients % 1000 != 0, !progress(config.patients) {
+            throw .cancelled("synthetic cohort: cancelled after \(config.patients) patients")
+        }
+        summary.diagnosisCodes = usedDx.filter { $0 }.count
+        summary.procedureCodes = usedPx.filter { $0 }.count
+        summary.drugProducts = usedProducts.filter { $0 }.count
+        summary.drugClasses = Set(catalog.products.indices.filter { usedProducts[$0] }.map { catalog.products[$0].classIndex }).count
+        summary.bytes += try writeDictionaries(catalog, to: directory)
+        return summary
+    }
+
+    /// D_ICD tables and maps/: the whole embedded catalog (a superset of the codes a small cohort uses).
+    private static func writeDictionaries(_ c: SyntheticCatalog, to directory: String) throws(LeaderError) -> Int {
+        var bytes = 0
+        for (name, codes) in [("D_ICD_DIAGNOSES.csv", c.diagnoses), ("D_ICD_PROCEDURES.csv", c.procedures)] {
+            var s = try ByteSink(path: directory + "/" + name)
+            s.text("ROW_ID,ICD9_CODE,SHORT_TITLE,LONG_TITLE\n")
+            for (i, code) in codes.enumerated() {
+                s.int(i + 1); s.comma(); s.bytes(code.csv); s.comma(); s.field(code.shortTitle); s.comma()
+                s.field(code.longTitle); s.newline()
+            }
+            try s.finish()
+            bytes += s.bytesWritten
+        }
+        // ndc -> atc3 for the mapped products (sorted, unique).
+        var ndcs: [String: String] = [:]
+        for p in c.products where p.mapped { ndcs[p.ndc] = c.classes[p.classIndex].atc3 }
+        var ndcSink = try ByteSink(path: directory + "/maps/ndc2atc3.csv")
+        ndcSink.text("ndc,atc3\n")
+        for ndc in ndcs.keys.sorted() { ndcSink.field(ndc); ndcSink.comma(); ndcSink.text(ndcs[ndc] ?? ""); ndcSink.newline() }
+        try ndcSink.finish()
+        // drug name -> ATC5 for every product (the fallback that resolves the unmapped NDCs).
+        var names: [String: String] = [:]
+        for p in c.products where names[p.drug] == nil { names[p.drug] = p.atc5 }
+        var nameSink = try ByteSink(path: directory + "/maps/drug_to_atc.csv")
+        nameSink.text("drug,atc_code\n")
+        for name in names.keys.sorted() { nameSink.field(name); nameSink.comma(); nameSink.text(names[name] ?? ""); nameSink.newline() }
+        try nameSink.finish()
+        // WHO names: ATC3 classes and the ATC5 ingredients of the products, in code order, WHO file columns.
+        var who: [String: String] = [:]
+        for cls in c.classes { who[cls.atc3] = cls.whoName }
+        for p in c.products where !p.ingredient.isEmpty && p.atc5.count > 4 { who[p.atc5] = p.ingredient }
+        var whoSink = try ByteSink(path: directory + "/maps/WHO_ATC-DDD_2021-12-03.csv")
+        whoSink.text("atc_code,atc_name,ddd,uom,adm_r,note\n")
+        for code in who.keys.sorted() {
+            whoSink.text(code); whoSink.comma(); whoSink.field(who[code] ?? ""); whoSink.text(",NA,NA,NA,NA\n")
+        }
+        try whoSink.finish()
+        return bytes + ndcSink.bytesWritten + nameSink.bytesWritten + whoSink.bytesWritten
+    }
+
+    /// `mkdir -p`, with a clear error when a component is a file or not writable.
+    static func makeDirectories(_ path: String) throws(LeaderError) {
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for part in path.split(separator: "/") {
+            prefix += part
+            if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+                throw .io("cannot create directory '\(prefix)': \(String(cString: strerror(errno)))")
+            }
+            prefix += "/"
+        }
+        var st = stat()
+        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
+            throw .io("'\(path)' is not a directory")
+        }
+        guard access(path, W_OK) == 0 else { throw .io("directory '\(path)' is not writable") }
+    }
+}
+
+/// The profile and admission strings as CSV bytes.
+private struct ProfileStrings {
+    let types = SyntheticAdmissionValues.types.map(CSV.escaped)
+    let admissionLocations = SyntheticAdmissionValues.admissionLocations.map(CSV.escaped)
+    let dischargeLocations = SyntheticAdmissionValues.dischargeLocations.map(CSV.escaped)
+    let insurances = SyntheticProfileValues.insurances.map(CSV.escaped)
+    let languages = SyntheticProfileValues.languages.map(CSV.escaped)
+    let religions = SyntheticProfileValues.religions.map(CSV.escaped)
+    let maritals = SyntheticProfileValues.maritals.map(CSV.escaped)
+    let ethnicities = SyntheticProfileValues.ethnicities.map(CSV.escaped)
+}
