@@ -1,6 +1,5 @@
 import CLeader
 import Testing
-import CLeader
 @testable import Leader
 
 @Test func abiVersionMatchesHeader() {
