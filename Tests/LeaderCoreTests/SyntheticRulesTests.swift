@@ -128,7 +128,7 @@ import Testing
         #expect(abs(sum / 100_000 - 0.5) < 0.01)
         #expect(hist.allSatisfy { abs($0 - 10_000) < 500 })
         // SplitMix64 reference value (Vigna's splitmix64.c, seed 0): first output 0xE220A8397B1DCDAF.
-        var sm = SplitMix64(state: 0)
+        var sm = SplitMix64(seed: 0)
         #expect(sm.next() == 0xE220_A839_7B1D_CDAF)
     }
 

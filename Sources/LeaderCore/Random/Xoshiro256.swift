@@ -1,4 +1,4 @@
-/// xoshiro256** (Blackman & Vigna), seeded through SplitMix64: the synthetic cohort's only source of randomness.
+/// xoshiro256** (Blackman & Vigna), seeded through `SplitMix64`: the synthetic cohort's only source of randomness.
 /// Fast, deterministic on every platform, and independent of Swift's `SystemRandomNumberGenerator`.
 struct Xoshiro256: RandomNumberGenerator, Sendable {
     private var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
@@ -6,7 +6,7 @@ struct Xoshiro256: RandomNumberGenerator, Sendable {
     /// A generator for stream `stream` of `seed` (e.g. one stream per patient), so each patient's draws do not
     /// depend on how many patients came before.
     init(seed: UInt64, stream: UInt64 = 0) {
-        var sm = SplitMix64(state: seed ^ (stream &* 0xD1B5_4A32_D192_ED03))
+        var sm = SplitMix64(seed: seed ^ (stream &* 0xD1B5_4A32_D192_ED03))
         _ = sm.next()
         s0 = sm.next(); s1 = sm.next(); s2 = sm.next(); s3 = sm.next()
         if s0 | s1 | s2 | s3 == 0 { s0 = 1 }
@@ -36,16 +36,4 @@ struct Xoshiro256: RandomNumberGenerator, Sendable {
     mutating func inRange(_ lo: Int, _ hi: Int) -> Int { lo + below(hi - lo + 1) }
 
     private func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
-}
-
-/// SplitMix64 (Steele, Lea & Flood), used to expand a seed into xoshiro state.
-struct SplitMix64: Sendable {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
