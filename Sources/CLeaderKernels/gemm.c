@@ -2,7 +2,7 @@
  *
  * GotoBLAS/BLIS loop nest, row-major C = alpha*op(A)*op(B) + beta*C:
  *   for jc in N step NC                      (only when B is packed)
- *     for pc in K step KC
+ *     for pc in K step kc                   (kc = K split evenly into blocks of at most KC)
  *       pack B[pc:pc+kc, jc:jc+nc] into NR-wide k-major panels       (parallel over panels)
  *       pack A[:, pc:pc+kc] into MR-tall k-major panels, alpha folded (parallel over panels)
  *       barrier
@@ -11,7 +11,8 @@
  *       barrier
  * Paths, chosen from the shape only (never from n_threads, so results are thread-count invariant):
  *   M < 4       GEMV-like rows: A copied contiguous (alpha folded), one dot product per C element;
- *   M <= 64     B read in place (no B packing; edge panels and transposed B packed per task);
+ *   M <= 64     B read in place (no B packing; edge panels and transposed B packed per task) and each
+ *               thread packs its own copy of A, so this path has no barrier at all;
  *   otherwise   B packed once per (jc, pc) block, shared by all threads.
  * Every C element is produced by exactly one thread with the same K blocking and the same micro-kernel
  * arithmetic (edge tiles use masked stores, not a different code path), so any n_threads gives the same bits.
@@ -27,10 +28,19 @@
 #endif
 extern int omp_get_thread_num(void);
 
+#ifndef LK_GEMM_KC
+#define LK_GEMM_KC 256
+#endif
+#ifndef LK_GEMM_MC
+#define LK_GEMM_MC 128
+#endif
+#ifndef LK_GEMM_NC
+#define LK_GEMM_NC 2048
+#endif
 enum {
-    KC = 256,         /* k block: an 8x32 micro-panel of B (32 KiB) stays in L1 */
-    MC = 128,         /* rows per A block: the A block (128 KiB) stays in L2 */
-    NC = 2048,        /* columns per packed B block (2 MiB) */
+    KC = LK_GEMM_KC,  /* k block: an 8x32 micro-panel of B (32 KiB) stays in L1 */
+    MC = LK_GEMM_MC,  /* rows per A block: the A block (128 KiB) stays in L2 */
+    NC = LK_GEMM_NC,  /* columns per packed B block (2 MiB) */
     SMALL_M = 64,     /* M <= SMALL_M: B is not packed */
     GEMV_M = 4,       /* M < GEMV_M: dot-product path */
 };
@@ -60,6 +70,9 @@ typedef struct {
 
 static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static inline int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+/* K block size: K split into equal blocks of at most KC (576 -> 2 x 288, not 256+256+64), so no block is
+ * so short that loading and storing C dominates. Depends on K only, never on the thread count. */
+static inline int64_t k_block(int64_t K) { return cdiv(K, cdiv(K, KC)); }
 static inline float elem_a(const gemm_args *g, int64_t i, int64_t p) {
     return g->ta ? g->A[p * g->lda + i] : g->A[i * g->lda + p];
 }
@@ -113,10 +126,11 @@ static void pack_b_panel(const gemm_args *g, int64_t j0, int64_t pc, int64_t kc,
 
 static int use_packed_b(const gemm_args *g) { return g->M > SMALL_M; }
 
-/* Floats of workspace the packed path needs for nt threads. */
+/* Floats of workspace the packed path needs for nt threads: packed A (shared when B is packed, one copy
+ * per thread otherwise, so the small-M path needs no barrier), packed B (shared) and one edge panel per thread. */
 static size_t packed_ws_floats(const gemm_args *g, int nt) {
-    const int64_t mr = g->kn->mr, nr = g->kn->nr, kc = min64(KC, g->K);
-    size_t a = (size_t)(cdiv(g->M, mr) * mr * kc);
+    const int64_t mr = g->kn->mr, nr = g->kn->nr, kc = k_block(g->K);
+    size_t a = (size_t)(cdiv(g->M, mr) * mr * kc) * (use_packed_b(g) ? 1 : (size_t)nt);
     size_t b = use_packed_b(g) ? (size_t)(cdiv(min64(NC, g->N), nr) * nr * kc) : 0;
     size_t edge = (size_t)nt * (size_t)(kc * nr);
     return a + b + edge;
@@ -134,10 +148,11 @@ static void packed_run(const gemm_args *g, float *ws, int tid, int nt) {
     const int mr = kn->mr, nr = kn->nr;
     const int pack_b = use_packed_b(g);
     const int64_t M = g->M, N = g->N, K = g->K;
-    const int64_t kcmax = min64(KC, K);
+    const int64_t kcmax = k_block(K);
     const int64_t nmp = cdiv(M, mr);                       /* A micro-panels */
-    float *Ap = ws;                                        /* (nmp*mr, kc) as nmp panels (kc, mr) */
-    float *Bp = Ap + nmp * mr * kcmax;                     /* (kc, NC) as panels (kc, nr) when pack_b */
+    const int64_t acopies = pack_b ? 1 : nt;               /* private A per thread on the small-M path */
+    float *Ap = ws + (pack_b ? 0 : (int64_t)tid * nmp * mr * kcmax);   /* nmp panels (kc, mr) */
+    float *Bp = ws + acopies * nmp * mr * kcmax;           /* (kc, NC) as panels (kc, nr) when pack_b */
     float *edge = Bp + (pack_b ? cdiv(min64(NC, N), nr) * nr * kcmax : 0) + (int64_t)tid * kcmax * nr;
     const int64_t ncb = pack_b ? NC : N;
 
@@ -150,15 +165,19 @@ static void packed_run(const gemm_args *g, float *ws, int tid, int nt) {
         if (ng < 1) ng = 1;
         while (ng < nbp && (nab * ng) % nt != 0) ng++;
         const int64_t T = nab * ng;
-        for (int64_t pc = 0; pc < K; pc += KC) {
-            const int64_t kc = min64(KC, K - pc);
+        for (int64_t pc = 0; pc < K; pc += kcmax) {
+            const int64_t kc = min64(kcmax, K - pc);
             const int first = pc == 0;
             if (pack_b)
                 for (int64_t q = tid * nbp / nt; q < (tid + 1) * nbp / nt; q++)
                     pack_b_panel(g, jc + q * nr, pc, kc, Bp + q * kc * nr);
-            for (int64_t r = tid * nmp / nt; r < (tid + 1) * nmp / nt; r++)
-                pack_a_panel(g, r * mr, pc, kc, Ap + r * mr * kc);
-            team_barrier(nt);
+            if (pack_b) {
+                for (int64_t r = tid * nmp / nt; r < (tid + 1) * nmp / nt; r++)
+                    pack_a_panel(g, r * mr, pc, kc, Ap + r * mr * kc);
+                team_barrier(nt);
+            } else {
+                for (int64_t r = 0; r < nmp; r++) pack_a_panel(g, r * mr, pc, kc, Ap + r * mr * kc);
+            }
             for (int64_t t = tid * T / nt; t < (tid + 1) * T / nt; t++) {
                 const int64_t ib = t / ng, gq = t % ng;
                 const int64_t r0 = ib * nmp / nab, r1 = (ib + 1) * nmp / nab;
@@ -178,7 +197,7 @@ static void packed_run(const gemm_args *g, float *ws, int tid, int nt) {
                     }
                 }
             }
-            team_barrier(nt);
+            if (pack_b) team_barrier(nt);
         }
     }
 }
@@ -247,11 +266,11 @@ static void run_serial(const gemm_args *g, float *ws) {
     run_share(g, ws, 0, 1);
 }
 
-/* Threads worth using: about 64^3 multiply-adds per thread at least (the result does not depend on it). */
+/* Threads worth using: about 32^3 multiply-adds per thread at least (the result does not depend on it). */
 static int useful_threads(int64_t M, int64_t N, int64_t K, int n_threads) {
     int nt = n_threads < 1 ? 1 : n_threads;
     double work = (double)M * (double)N * (double)K;
-    int64_t cap = (int64_t)(work / (64.0 * 64.0 * 64.0));
+    int64_t cap = (int64_t)(work / (32.0 * 32.0 * 32.0));
     if (cap < 1) cap = 1;
     return nt < cap ? nt : (int)cap;
 }

@@ -24,16 +24,27 @@ static void ukr_8x32(int64_t kc, const float *restrict Ap, const float *restrict
         _mm_prefetch((const char *)(C + i * ldc), _MM_HINT_T0);
         _mm_prefetch((const char *)(C + i * ldc + NR - 1), _MM_HINT_T0);
     }
-    for (int64_t k = 0; k < kc; k++) {
-        __m512 b0 = _mm512_loadu_ps(Bp), b1 = _mm512_loadu_ps(Bp + 16);
-        for (int i = 0; i < MR; i++) {
-            __m512 a = _mm512_set1_ps(Ap[i]);
-            c0[i] = _mm512_fmadd_ps(a, b0, c0[i]);
-            c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);
+#define UKR_STEP                                                                                           \
+    do {                                                                                                   \
+        __m512 b0 = _mm512_loadu_ps(Bp), b1 = _mm512_loadu_ps(Bp + 16);                                    \
+        for (int i = 0; i < MR; i++) {                                                                     \
+            __m512 a = _mm512_set1_ps(Ap[i]);                                                              \
+            c0[i] = _mm512_fmadd_ps(a, b0, c0[i]);                                                         \
+            c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);                                                         \
+        }                                                                                                  \
+        Ap += MR;                                                                                          \
+        Bp += ldbp;                                                                                        \
+    } while (0)
+    if (ldbp == NR) {
+        for (int64_t k = 0; k < kc; k++) UKR_STEP;
+    } else {          /* B read in place, rows ldbp apart: prefetch 8 rows ahead */
+        for (int64_t k = 0; k < kc; k++) {
+            _mm_prefetch((const char *)(Bp + 8 * ldbp), _MM_HINT_T0);
+            _mm_prefetch((const char *)(Bp + 8 * ldbp + 16), _MM_HINT_T0);
+            UKR_STEP;
         }
-        Ap += MR;
-        Bp += ldbp;
     }
+#undef UKR_STEP
     const __mmask16 m0 = lane_mask(nr), m1 = lane_mask(nr - 16);
     const __m512 vb = _mm512_set1_ps(beta);
     for (int i = 0; i < mr; i++) {
@@ -50,34 +61,45 @@ static void ukr_8x32(int64_t kc, const float *restrict Ap, const float *restrict
     }
 }
 
+/* One strip of 16*V columns [j, j+w) for m rows: acc[i][v] += a[i,k] * B[k, j+16v..], k in order. */
+static inline __attribute__((always_inline)) void gemv_strip(int m, int V, int64_t K, const float *restrict a,
+                                                             const float *restrict B, int64_t ldb,
+                                                             float *restrict C, int64_t ldc, int64_t j, int w,
+                                                             float beta) {
+    __mmask16 mk[16];
+    __m512 acc[3][16];
+    for (int v = 0; v < V; v++) mk[v] = lane_mask(w - 16 * v);
+    for (int i = 0; i < m; i++)
+        for (int v = 0; v < V; v++) acc[i][v] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < K; k++) {
+        const float *b = B + k * ldb + j;
+        __m512 ai[3];
+        for (int i = 0; i < m; i++) ai[i] = _mm512_set1_ps(a[i * K + k]);
+        for (int v = 0; v < V; v++) {
+            __m512 bv = _mm512_maskz_loadu_ps(mk[v], b + 16 * v);
+            for (int i = 0; i < m; i++) acc[i][v] = _mm512_fmadd_ps(ai[i], bv, acc[i][v]);
+        }
+    }
+    const __m512 vb = _mm512_set1_ps(beta);
+    for (int i = 0; i < m; i++)
+        for (int v = 0; v < V; v++) {
+            float *p = C + i * ldc + j + 16 * v;
+            __m512 r = acc[i][v];
+            if (beta != 0.0f) r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mk[v], p), r);
+            _mm512_mask_storeu_ps(p, mk[v], r);
+        }
+}
+
 /* C (m,·) columns [j0,j1) = a (m,K) * B. See lk_gemv_fn. */
 static void gemv_rows(int m, int64_t K, const float *restrict a, const float *restrict B, int64_t ldb,
                       int trans_b, float *restrict C, int64_t ldc, int64_t j0, int64_t j1, float beta) {
-    const __m512 vb = _mm512_set1_ps(beta);
-    if (!trans_b) {   /* C row i += a[i,k] * B row k, 64 columns at a time */
-        for (int64_t j = j0; j < j1; j += 64) {
-            int w = (int)(j1 - j < 64 ? j1 - j : 64);
-            __mmask16 mk[4];
-            for (int v = 0; v < 4; v++) mk[v] = lane_mask(w - 16 * v);
-            __m512 acc[3][4];
-            for (int i = 0; i < 3; i++)
-                for (int v = 0; v < 4; v++) acc[i][v] = _mm512_setzero_ps();
-            for (int64_t k = 0; k < K; k++) {
-                const float *b = B + k * ldb + j;
-                __m512 bv[4];
-                for (int v = 0; v < 4; v++) bv[v] = _mm512_maskz_loadu_ps(mk[v], b + 16 * v);
-                for (int i = 0; i < m; i++) {
-                    __m512 ai = _mm512_set1_ps(a[i * K + k]);
-                    for (int v = 0; v < 4; v++) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
-                }
-            }
-            for (int i = 0; i < m; i++)
-                for (int v = 0; v < 4; v++) {
-                    float *p = C + i * ldc + j + 16 * v;
-                    __m512 r = acc[i][v];
-                    if (beta != 0.0f) r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mk[v], p), r);
-                    _mm512_mask_storeu_ps(p, mk[v], r);
-                }
+    if (!trans_b) {   /* C row i += a[i,k] * B row k, in strips of 256 (m = 1) or 128 columns */
+        const int V = m == 1 ? 16 : 8;
+        for (int64_t j = j0; j < j1; j += 16 * V) {
+            int w = (int)(j1 - j < 16 * V ? j1 - j : 16 * V);
+            if (m == 1) gemv_strip(1, 16, K, a, B, ldb, C, ldc, j, w, beta);
+            else if (m == 2) gemv_strip(2, 8, K, a, B, ldb, C, ldc, j, w, beta);
+            else gemv_strip(3, 8, K, a, B, ldb, C, ldc, j, w, beta);
         }
         return;
     }
