@@ -8,7 +8,7 @@
  *       barrier
  *       tasks = (A block of ~MC rows) x (group of B panels), split statically over threads:
  *         for each B panel of the group: for each MR panel of the A block: micro-kernel
- *       barrier
+ *   The packed A and B blocks are double-buffered, so the barrier after packing is the only one per block.
  * Paths, chosen from the shape only (never from n_threads, so results are thread-count invariant):
  *   M < 4       GEMV-like rows: A copied contiguous (alpha folded), one dot product per C element;
  *   M <= 64     B read in place (no B packing; edge panels and transposed B packed per task) and each
@@ -126,14 +126,16 @@ static void pack_b_panel(const gemm_args *g, int64_t j0, int64_t pc, int64_t kc,
 
 static int use_packed_b(const gemm_args *g) { return g->M > SMALL_M; }
 
-/* Floats of workspace the packed path needs for nt threads: packed A (shared when B is packed, one copy
- * per thread otherwise, so the small-M path needs no barrier), packed B (shared) and one edge panel per thread. */
+/* Floats of workspace the packed path needs for nt threads. Large M: packed A and packed B, shared, twice
+ * (double-buffered: block s+1 is packed while slower threads may still multiply block s, so one barrier
+ * per block suffices). Small M: one private copy of packed A per thread (no barrier at all). Plus one edge
+ * panel per thread. */
 static size_t packed_ws_floats(const gemm_args *g, int nt) {
     const int64_t mr = g->kn->mr, nr = g->kn->nr, kc = k_block(g->K);
-    size_t a = (size_t)(cdiv(g->M, mr) * mr * kc) * (use_packed_b(g) ? 1 : (size_t)nt);
-    size_t b = use_packed_b(g) ? (size_t)(cdiv(min64(NC, g->N), nr) * nr * kc) : 0;
-    size_t edge = (size_t)nt * (size_t)(kc * nr);
-    return a + b + edge;
+    const size_t a = (size_t)(cdiv(g->M, mr) * mr * kc);
+    const size_t b = (size_t)(cdiv(min64(NC, g->N), nr) * nr * kc);
+    const size_t edge = (size_t)nt * (size_t)(kc * nr);
+    return (use_packed_b(g) ? 2 * (a + b) : (size_t)nt * a) + edge;
 }
 
 static inline void team_barrier(int nt) {
@@ -150,11 +152,19 @@ static void packed_run(const gemm_args *g, float *ws, int tid, int nt) {
     const int64_t M = g->M, N = g->N, K = g->K;
     const int64_t kcmax = k_block(K);
     const int64_t nmp = cdiv(M, mr);                       /* A micro-panels */
-    const int64_t acopies = pack_b ? 1 : nt;               /* private A per thread on the small-M path */
-    float *Ap = ws + (pack_b ? 0 : (int64_t)tid * nmp * mr * kcmax);   /* nmp panels (kc, mr) */
-    float *Bp = ws + acopies * nmp * mr * kcmax;           /* (kc, NC) as panels (kc, nr) when pack_b */
-    float *edge = Bp + (pack_b ? cdiv(min64(NC, N), nr) * nr * kcmax : 0) + (int64_t)tid * kcmax * nr;
+    const int64_t asize = nmp * mr * kcmax, bsize = cdiv(min64(NC, N), nr) * nr * kcmax;
+    /* pack_b: buffers {A0, B0, A1, B1}, block s uses pair s % 2; else: private A of this thread */
+    float *Abuf[2], *Bbuf[2], *edge;
+    if (pack_b) {
+        Abuf[0] = ws; Bbuf[0] = ws + asize; Abuf[1] = ws + asize + bsize; Bbuf[1] = ws + 2 * asize + bsize;
+        edge = ws + 2 * (asize + bsize) + (int64_t)tid * kcmax * nr;
+    } else {
+        Abuf[0] = Abuf[1] = ws + (int64_t)tid * asize;
+        Bbuf[0] = Bbuf[1] = NULL;
+        edge = ws + (int64_t)nt * asize + (int64_t)tid * kcmax * nr;
+    }
     const int64_t ncb = pack_b ? NC : N;
+    int64_t step = 0;
 
     /* tasks: A blocks of about MC rows (split evenly) x groups of B panels */
     const int64_t nab = cdiv(nmp * mr, MC);
@@ -165,9 +175,10 @@ static void packed_run(const gemm_args *g, float *ws, int tid, int nt) {
         if (ng < 1) ng = 1;
         while (ng < nbp && (nab * ng) % nt != 0) ng++;
         const int64_t T = nab * ng;
-        for (int64_t pc = 0; pc < K; pc += kcmax) {
+        for (int64_t pc = 0; pc < K; pc += kcmax, step++) {
             const int64_t kc = min64(kcmax, K - pc);
             const int first = pc == 0;
+            float *Ap = Abuf[step & 1], *Bp = Bbuf[step & 1];
             if (pack_b)
                 for (int64_t q = tid * nbp / nt; q < (tid + 1) * nbp / nt; q++)
                     pack_b_panel(g, jc + q * nr, pc, kc, Bp + q * kc * nr);
@@ -197,7 +208,6 @@ static void packed_run(const gemm_args *g, float *ws, int tid, int nt) {
                     }
                 }
             }
-            if (pack_b) team_barrier(nt);
         }
     }
 }
