@@ -1,21 +1,22 @@
 /* SGEMM driver (baseline ISA): dispatch, packing, blocking and the OpenMP split.
  *
- * GotoBLAS/BLIS loop nest, row-major C = alpha*op(A)*op(B) + beta*C:
+ * GotoBLAS/BLIS loop nest, row-major C = alpha*op(A)*op(B) + beta*C, run by one thread on its block of C:
  *   for jc in N step NC                      (only when B is packed)
- *     for pc in K step kc                   (kc = K split evenly into blocks of at most KC)
- *       pack B[pc:pc+kc, jc:jc+nc] into NR-wide k-major panels       (parallel over panels)
- *       pack A[:, pc:pc+kc] into MR-tall k-major panels, alpha folded (parallel over panels)
- *       barrier
- *       tasks = (A block of ~MC rows) x (group of B panels), split statically over threads:
- *         for each B panel of the group: for each MR panel of the A block: micro-kernel
- *   The packed A and B blocks are double-buffered, so the barrier after packing is the only one per block.
+ *     for pc in K step kc                    (kc = K split evenly into blocks of at most KC)
+ *       pack B[pc:pc+kc, jc:jc+nc] into NR-wide k-major panels
+ *       pack A[:, pc:pc+kc] into MR-tall k-major panels, alpha folded in
+ *       for each A block of MC rows (L2):  for each B panel (L1):  for each MR panel:  micro-kernel
+ * Threads: C is cut into a pr x pc grid of blocks (whole MR x NR tiles), one per thread, and each thread
+ * runs the loop nest above on its block with its own packing buffers: no barrier, no shared buffer; a
+ * thread that is descheduled on a busy machine delays only the join. The price is that A rows are packed
+ * by pc threads and B columns by pr threads; thread_grid picks the grid that minimises that.
  * Paths, chosen from the shape only (never from n_threads, so results are thread-count invariant):
- *   M < 4       GEMV-like rows: A copied contiguous (alpha folded), one dot product per C element;
- *   M <= 64     B read in place (no B packing; edge panels and transposed B packed per task) and each
- *               thread packs its own copy of A, so this path has no barrier at all;
- *   otherwise   B packed once per (jc, pc) block, shared by all threads.
- * Every C element is produced by exactly one thread with the same K blocking and the same micro-kernel
- * arithmetic (edge tiles use masked stores, not a different code path), so any n_threads gives the same bits.
+ *   M < 4       GEMV-like rows: A copied contiguous (alpha folded), threads split the columns;
+ *   M <= 64     B read in place (no B packing; edge panels and transposed B are packed per panel);
+ *   otherwise   B packed per (jc, pc) block.
+ * Reading B in place or packed gives the same bits (same values, same micro-kernel), so a thread's block
+ * may take either. Every C element is produced by exactly one thread with the same K blocking and the
+ * same micro-kernel arithmetic (edge tiles use masked stores, not a different code path).
  * The vector code lives in gemm_avx512.c / gemm_avx2.c / gemm_generic.c (see gemm_kernels.h).
  * OpenMP regions are only in this baseline file: target attributes do not reach outlined omp bodies. */
 #include "lk_gemm.h"
@@ -122,78 +123,43 @@ static void pack_b_panel(const gemm_args *g, int64_t j0, int64_t pc, int64_t kc,
     }
 }
 
-/* ---- packed path ---------------------------------------------------------------------------------- */
+/* ---- packed path (serial; the parallel driver gives each thread its own block of C) ---------------- */
 
 static int use_packed_b(const gemm_args *g) { return g->M > SMALL_M; }
 
-/* Floats of workspace the packed path needs for nt threads. Large M: packed A and packed B, shared, twice
- * (double-buffered: block s+1 is packed while slower threads may still multiply block s, so one barrier
- * per block suffices). Small M: one private copy of packed A per thread (no barrier at all). Plus one edge
- * panel per thread. */
-static size_t packed_ws_floats(const gemm_args *g, int nt) {
+/* Floats of workspace packed_serial needs: packed A (M x kc), packed B (kc x NC) when B is packed, and
+ * one edge panel (kc x NR) for B panels that cannot be read in place. */
+static size_t packed_ws_floats(const gemm_args *g) {
     const int64_t mr = g->kn->mr, nr = g->kn->nr, kc = k_block(g->K);
     const size_t a = (size_t)(cdiv(g->M, mr) * mr * kc);
-    const size_t b = (size_t)(cdiv(min64(NC, g->N), nr) * nr * kc);
-    const size_t edge = (size_t)nt * (size_t)(kc * nr);
-    return (use_packed_b(g) ? 2 * (a + b) : (size_t)nt * a) + edge;
+    const size_t b = use_packed_b(g) ? (size_t)(cdiv(min64(NC, g->N), nr) * nr * kc) : 0;
+    return a + b + (size_t)(kc * nr);
 }
 
-static inline void team_barrier(int nt) {
-    if (nt > 1) {
-#pragma omp barrier
-    }
-}
-
-/* Thread tid of nt runs its share of the packed algorithm. ws: packed_ws_floats(g, nt) floats, shared. */
-static void packed_run(const gemm_args *g, float *ws, int tid, int nt) {
+/* The whole product g on the calling thread. ws: packed_ws_floats(g) floats. */
+static void packed_serial(const gemm_args *g, float *ws) {
     const lk_gemm_kernels *kn = g->kn;
     const int mr = kn->mr, nr = kn->nr;
     const int pack_b = use_packed_b(g);
     const int64_t M = g->M, N = g->N, K = g->K;
     const int64_t kcmax = k_block(K);
-    const int64_t nmp = cdiv(M, mr);                       /* A micro-panels */
-    const int64_t asize = nmp * mr * kcmax, bsize = cdiv(min64(NC, N), nr) * nr * kcmax;
-    /* pack_b: buffers {A0, B0, A1, B1}, block s uses pair s % 2; else: private A of this thread */
-    float *Abuf[2], *Bbuf[2], *edge;
-    if (pack_b) {
-        Abuf[0] = ws; Bbuf[0] = ws + asize; Abuf[1] = ws + asize + bsize; Bbuf[1] = ws + 2 * asize + bsize;
-        edge = ws + 2 * (asize + bsize) + (int64_t)tid * kcmax * nr;
-    } else {
-        Abuf[0] = Abuf[1] = ws + (int64_t)tid * asize;
-        Bbuf[0] = Bbuf[1] = NULL;
-        edge = ws + (int64_t)nt * asize + (int64_t)tid * kcmax * nr;
-    }
+    const int64_t nmp = cdiv(M, mr);                             /* A micro-panels */
+    const int64_t mcp = MC / mr > 0 ? MC / mr : 1;               /* micro-panels per A block */
     const int64_t ncb = pack_b ? NC : N;
-    int64_t step = 0;
-
-    /* tasks: A blocks of about MC rows (split evenly) x groups of B panels */
-    const int64_t nab = cdiv(nmp * mr, MC);
+    float *Ap = ws;                                              /* nmp panels (kc, mr) */
+    float *Bp = ws + nmp * mr * kcmax;                           /* panels (kc, nr) when pack_b */
+    float *edge = Bp + (pack_b ? cdiv(min64(NC, N), nr) * nr * kcmax : 0);   /* (kc, nr) */
     for (int64_t jc = 0; jc < N; jc += ncb) {
-        const int64_t nc = min64(ncb, N - jc);
-        const int64_t nbp = cdiv(nc, nr);
-        int64_t ng = min64(nbp, cdiv(4 * (int64_t)nt, nab));
-        if (ng < 1) ng = 1;
-        while (ng < nbp && (nab * ng) % nt != 0) ng++;
-        const int64_t T = nab * ng;
-        for (int64_t pc = 0; pc < K; pc += kcmax, step++) {
+        const int64_t nc = min64(ncb, N - jc), nbp = cdiv(nc, nr);
+        for (int64_t pc = 0; pc < K; pc += kcmax) {
             const int64_t kc = min64(kcmax, K - pc);
             const int first = pc == 0;
-            float *Ap = Abuf[step & 1], *Bp = Bbuf[step & 1];
             if (pack_b)
-                for (int64_t q = tid * nbp / nt; q < (tid + 1) * nbp / nt; q++)
-                    pack_b_panel(g, jc + q * nr, pc, kc, Bp + q * kc * nr);
-            if (pack_b) {
-                for (int64_t r = tid * nmp / nt; r < (tid + 1) * nmp / nt; r++)
-                    pack_a_panel(g, r * mr, pc, kc, Ap + r * mr * kc);
-                team_barrier(nt);
-            } else {
-                for (int64_t r = 0; r < nmp; r++) pack_a_panel(g, r * mr, pc, kc, Ap + r * mr * kc);
-            }
-            for (int64_t t = tid * T / nt; t < (tid + 1) * T / nt; t++) {
-                const int64_t ib = t / ng, gq = t % ng;
-                const int64_t r0 = ib * nmp / nab, r1 = (ib + 1) * nmp / nab;
-                const int64_t q0 = gq * nbp / ng, q1 = (gq + 1) * nbp / ng;
-                for (int64_t q = q0; q < q1; q++) {
+                for (int64_t q = 0; q < nbp; q++) pack_b_panel(g, jc + q * nr, pc, kc, Bp + q * kc * nr);
+            for (int64_t r = 0; r < nmp; r++) pack_a_panel(g, r * mr, pc, kc, Ap + r * mr * kc);
+            for (int64_t r0 = 0; r0 < nmp; r0 += mcp) {          /* A block (stays in L2) */
+                const int64_t r1 = min64(nmp, r0 + mcp);
+                for (int64_t q = 0; q < nbp; q++) {              /* B micro-panel (stays in L1) */
                     const int64_t col = jc + q * nr;
                     const int nrr = (int)min64(nr, N - col);
                     const float *bp;
@@ -201,15 +167,55 @@ static void packed_run(const gemm_args *g, float *ws, int tid, int nt) {
                     if (pack_b) bp = Bp + q * kc * nr;
                     else if (!g->tb && nrr == nr) { bp = g->B + pc * g->ldb + col; ldbp = g->ldb; }
                     else { pack_b_panel(g, col, pc, kc, edge); bp = edge; }
-                    for (int64_t r = r0; r < r1; r++) {
-                        const int mrr = (int)min64(mr, M - r * mr);
-                        kn->ukr(kc, Ap + r * mr * kc, bp, ldbp, g->C + r * mr * g->ldc + col, g->ldc, mrr, nrr,
-                                first, g->beta);
-                    }
+                    for (int64_t r = r0; r < r1; r++)
+                        kn->ukr(kc, Ap + r * mr * kc, bp, ldbp, g->C + r * mr * g->ldc + col, g->ldc,
+                                (int)min64(mr, M - r * mr), nrr, first, g->beta);
                 }
             }
         }
     }
+}
+
+/* Thread grid for the packed path: C is cut into pr x pc blocks (in whole MR x NR tiles), one per thread.
+ * Each thread packs its own rows of A and columns of B, so rows x columns of packing are repeated pc and
+ * pr times: choose the grid that minimises pc*M + pr*N (M <= 64: B is not packed, split columns only). */
+static void thread_grid(const gemm_args *g, int nt, int *pr, int *pc) {
+    const int64_t nmp = cdiv(g->M, g->kn->mr), nbp = cdiv(g->N, g->kn->nr);
+    double best = -1.0;
+    *pr = 1; *pc = nt;
+    for (int r = 1; r <= nt; r++) {
+        if (nt % r != 0) continue;
+        const int c = nt / r;
+        if (r > nmp || c > nbp) continue;
+        if (!use_packed_b(g) && r > 1) continue;
+        const double cost = (double)c * (double)g->M + (double)r * (double)g->N;
+        if (best < 0.0 || cost < best) { best = cost; *pr = r; *pc = c; }
+    }
+    if (best < 0.0) { *pr = 1; *pc = 1; }
+}
+
+/* Block of C owned by thread tid in an pr x pc grid, as a sub-product with the same arguments. */
+static gemm_args sub_problem(const gemm_args *g, int tid, int pr, int pc) {
+    const int64_t mr = g->kn->mr, nr = g->kn->nr;
+    const int64_t nmp = cdiv(g->M, mr), nbp = cdiv(g->N, nr);
+    const int ti = tid / pc, tj = tid % pc;
+    const int64_t i0 = min64(g->M, ti * nmp / pr * mr), i1 = min64(g->M, (ti + 1) * nmp / pr * mr);
+    const int64_t j0 = min64(g->N, tj * nbp / pc * nr), j1 = min64(g->N, (tj + 1) * nbp / pc * nr);
+    gemm_args s = *g;
+    s.M = i1 - i0;
+    s.N = j1 - j0;
+    s.C = g->C + i0 * g->ldc + j0;
+    s.A = g->ta ? g->A + i0 : g->A + i0 * g->lda;
+    s.B = g->tb ? g->B + j0 * g->ldb : g->B + j0;
+    return s;
+}
+
+/* Workspace floats of the largest block in the grid (blocks differ by at most one tile each way). */
+static size_t grid_ws_floats(const gemm_args *g, int pr, int pc) {
+    gemm_args s = *g;
+    s.M = min64(g->M, (cdiv(cdiv(g->M, g->kn->mr), pr)) * g->kn->mr);
+    s.N = min64(g->N, (cdiv(cdiv(g->N, g->kn->nr), pc)) * g->kn->nr);
+    return (packed_ws_floats(&s) + 15) & ~(size_t)15;            /* slices stay 64-byte aligned */
 }
 
 /* ---- GEMV-like path (M < 4) ------------------------------------------------------------------------- */
@@ -257,23 +263,16 @@ static void scale_c(const gemm_args *g) {
 
 /* ---- entry points --------------------------------------------------------------------------------- */
 
-static size_t ws_floats(const gemm_args *g, int nt) {
-    return g->M < GEMV_M ? gemv_ws_floats(g) : packed_ws_floats(g, nt);
+/* Whole product on the calling thread, with a workspace of serial_ws_floats(g) floats (NULL: fallback). */
+static size_t serial_ws_floats(const gemm_args *g) {
+    return g->M < GEMV_M ? gemv_ws_floats(g) : packed_ws_floats(g);
 }
-
-/* One thread's share, given a workspace of ws_floats(g, nt) floats (NULL: unpacked fallback). */
-static void run_share(const gemm_args *g, float *ws, int tid, int nt) {
-    if (ws == NULL) unpacked_run(g, tid, nt);
-    else if (g->M < GEMV_M) gemv_run(g, ws, tid, nt);
-    else packed_run(g, ws, tid, nt);
-}
-
-/* Whole product on the calling thread, with the given workspace (ws_floats(g, 1) floats or NULL). */
 static void run_serial(const gemm_args *g, float *ws) {
     if (g->M <= 0 || g->N <= 0) return;
     if (g->K <= 0 || g->alpha == 0.0f) { scale_c(g); return; }
-    if (ws != NULL && g->M < GEMV_M) gemv_pack_a(g, ws);
-    run_share(g, ws, 0, 1);
+    if (ws == NULL) unpacked_run(g, 0, 1);
+    else if (g->M < GEMV_M) { gemv_pack_a(g, ws); gemv_run(g, ws, 0, 1); }
+    else packed_serial(g, ws);
 }
 
 /* Threads worth using: about 32^3 multiply-adds per thread at least (the result does not depend on it). */
@@ -285,17 +284,36 @@ static int useful_threads(int64_t M, int64_t N, int64_t K, int n_threads) {
     return nt < cap ? nt : (int)cap;
 }
 
+/* Whole product over n_threads. No barriers: GEMV columns or packed C blocks are independent per thread. */
 static void run_parallel(const gemm_args *g, int n_threads) {
     if (g->M <= 0 || g->N <= 0) return;
     if (g->K <= 0 || g->alpha == 0.0f) { scale_c(g); return; }
     const int nt = useful_threads(g->M, g->N, g->K, n_threads);
-    float *ws = lk_thread_workspace(LK_WS_GEMM, ws_floats(g, nt));
-    if (ws != NULL && g->M < GEMV_M) gemv_pack_a(g, ws);
-    if (nt == 1) { run_share(g, ws, 0, 1); return; }
+    if (nt == 1) { run_serial(g, lk_thread_workspace(LK_WS_GEMM, serial_ws_floats(g))); return; }
+    if (g->M < GEMV_M) {
+        float *ws = lk_thread_workspace(LK_WS_GEMM, gemv_ws_floats(g));
+        if (ws != NULL) gemv_pack_a(g, ws);
 #pragma omp parallel num_threads(nt)
+        {
+            const int tid = omp_get_thread_num();
+            if (ws == NULL) unpacked_run(g, tid, nt);
+            else gemv_run(g, ws, tid, nt);
+        }
+        return;
+    }
+    int pr, pc;
+    thread_grid(g, nt, &pr, &pc);
+    const int used = pr * pc;
+    const size_t per = grid_ws_floats(g, pr, pc);
+    float *ws = lk_thread_workspace(LK_WS_GEMM, per * (size_t)used);
+#pragma omp parallel num_threads(used)
     {
         const int tid = omp_get_thread_num();
-        run_share(g, ws, tid, nt);
+        if (ws == NULL) unpacked_run(g, tid, used);
+        else {
+            gemm_args s = sub_problem(g, tid, pr, pc);
+            if (s.M > 0 && s.N > 0) packed_serial(&s, ws + per * (size_t)tid);
+        }
     }
 }
 
@@ -322,20 +340,23 @@ void lk_sgemm_batched_isa(int isa, float *C, int64_t ldc, int64_t stride_c,
                           float alpha, float beta, int n_threads) {
     if (batch <= 0 || M <= 0 || N <= 0) return;
     const lk_gemm_kernels *kn = lk_gemm_kernels_for(isa);
-    int nt = n_threads < 1 ? 1 : n_threads;
-    if (nt > batch) nt = (int)batch;
+    const int requested = n_threads < 1 ? 1 : n_threads;
+    /* Few entries, each big enough to split: run them one after another, each over all threads. */
     const int per_entry_parallel =
-        nt > 1 && batch < 2 * (int64_t)nt && useful_threads(M, N, K, n_threads) > 1;
+        requested > 1 && batch < 2 * (int64_t)requested && useful_threads(M, N, K, requested) > 1;
+    int nt = useful_threads(batch * M, N, K, requested);
+    if (nt > batch) nt = (int)batch;
     if (nt == 1 || per_entry_parallel) {
         for (int64_t b = 0; b < batch; b++) {
             gemm_args g = {kn, C + b * stride_c, ldc, A + b * stride_a, lda, B + b * stride_b, ldb,
                            M, N, K, trans_a != 0, trans_b != 0, alpha, beta};
-            run_parallel(&g, per_entry_parallel ? n_threads : 1);
+            run_parallel(&g, per_entry_parallel ? requested : 1);
         }
         return;
     }
+    /* Otherwise whole entries per thread, each a serial product with its slice of the caller's workspace. */
     gemm_args g0 = {kn, C, ldc, A, lda, B, ldb, M, N, K, trans_a != 0, trans_b != 0, alpha, beta};
-    const size_t per = (ws_floats(&g0, 1) + 15) & ~(size_t)15;          /* keep slices 64-byte aligned */
+    const size_t per = (serial_ws_floats(&g0) + 15) & ~(size_t)15;      /* keep slices 64-byte aligned */
     float *ws = lk_thread_workspace(LK_WS_GEMM, per * (size_t)nt);
 #pragma omp parallel for schedule(static) num_threads(nt)
     for (int64_t b = 0; b < batch; b++) {
