@@ -93,13 +93,25 @@ static inline __attribute__((always_inline)) void gemv_strip(int m, int V, int64
 /* C (m,·) columns [j0,j1) = a (m,K) * B. See lk_gemv_fn. */
 static void gemv_rows(int m, int64_t K, const float *restrict a, const float *restrict B, int64_t ldb,
                       int trans_b, float *restrict C, int64_t ldc, int64_t j0, int64_t j1, float beta) {
-    if (!trans_b) {   /* C row i += a[i,k] * B row k, in strips of 256 (m = 1) or 128 columns */
-        const int V = m == 1 ? 16 : 8;
-        for (int64_t j = j0; j < j1; j += 16 * V) {
-            int w = (int)(j1 - j < 16 * V ? j1 - j : 16 * V);
-            if (m == 1) gemv_strip(1, 16, K, a, B, ldb, C, ldc, j, w, beta);
-            else if (m == 2) gemv_strip(2, 8, K, a, B, ldb, C, ldc, j, w, beta);
-            else gemv_strip(3, 8, K, a, B, ldb, C, ldc, j, w, beta);
+    if (!trans_b) {   /* C row i += a[i,k] * B row k, in equal strips of at most 256 (m = 1) or 128 columns */
+        const int64_t maxw = m == 1 ? 256 : 128, cols = j1 - j0;
+        const int64_t nstrips = (cols + maxw - 1) / maxw;
+        const int64_t sw = ((cols + nstrips - 1) / nstrips + 63) / 64 * 64;    /* 64, 128, 192 or 256 */
+        for (int64_t j = j0; j < j1; j += sw) {
+            const int w = (int)(j1 - j < sw ? j1 - j : sw);
+            const int V = (w + 63) / 64 * 4;                                     /* 4, 8, 12 or 16 */
+            if (m == 1) {
+                if (V == 16) gemv_strip(1, 16, K, a, B, ldb, C, ldc, j, w, beta);
+                else if (V == 12) gemv_strip(1, 12, K, a, B, ldb, C, ldc, j, w, beta);
+                else if (V == 8) gemv_strip(1, 8, K, a, B, ldb, C, ldc, j, w, beta);
+                else gemv_strip(1, 4, K, a, B, ldb, C, ldc, j, w, beta);
+            } else if (m == 2) {
+                if (V == 8) gemv_strip(2, 8, K, a, B, ldb, C, ldc, j, w, beta);
+                else gemv_strip(2, 4, K, a, B, ldb, C, ldc, j, w, beta);
+            } else {
+                if (V == 8) gemv_strip(3, 8, K, a, B, ldb, C, ldc, j, w, beta);
+                else gemv_strip(3, 4, K, a, B, ldb, C, ldc, j, w, beta);
+            }
         }
         return;
     }
