@@ -143,6 +143,7 @@ func sgemmIsBitwiseThreadInvariant(isa: Int32) {
     let cases: [(Int, Int, Int, Bool, Bool)] = [
         (1, 300, 70, false, false), (3, 129, 65, true, true), (8, 1536, 384, false, false),
         (64, 100, 600, false, true), (200, 300, 270, true, false), (97, 1100, 40, false, false),
+        (300, 50, 70, false, true),   // tall: threads split rows (grid 2x1, 3x1), not columns
     ]
     for (i, (m, n, k, ta, tb)) in cases.enumerated() {
         let p = Problem(m: m, n: n, k: k, ta: ta, tb: tb, alpha: 0.75, beta: 0.5)
