@@ -40,6 +40,11 @@ extern const lk_gemm_kernels lk_gemm_kernels_generic;  /* 4 x 16, portable C */
 #define LK_GEMM_MAX_MR 8
 #define LK_GEMM_MAX_NR 32
 
+/* dst (kc, width) <- transpose of rows rows of src (rows, >= kc; lds): dst[k*width + j] = scale*src[j*lds + k]
+ * for j < rows, 0 for rows <= j < width. Baseline code (4x4 SSE transposes on x86-64). Packs transposed
+ * operands of the SGEMM and dequantised weight rows of lk_qgemm. */
+void lk_pack_transposed(float *dst, int width, const float *src, int64_t lds, int rows, int64_t kc, float scale);
+
 /* The leaf table for an ISA (clamped to what the CPU supports). */
 const lk_gemm_kernels *lk_gemm_kernels_for(int isa);
 

@@ -171,11 +171,7 @@ static void fwd_packed_run(const qfwd *q, float *ws, int tid, int nt) {
             const int64_t n0 = pq * nr;
             const int nrr = (int)min64(nr, q->N - n0);
             for (int j = 0; j < nrr; j++) deq_segment(&q->c, q->W, n0 + j, 0, K, rows + j * K);
-            for (int64_t k = 0; k < K; k++) {          /* transpose to the packed-B layout, zero-padded */
-                float *d = Bp + k * nr;
-                for (int j = 0; j < nrr; j++) d[j] = rows[j * K + k];
-                for (int j = nrr; j < nr; j++) d[j] = 0.0f;
-            }
+            lk_pack_transposed(Bp, nr, rows, K, nrr, K, 1.0f);   /* to the packed-B layout (K, nr) */
             for (int64_t pc = 0; pc < K; pc += KC) {
                 const int64_t kc = min64(KC, K - pc);
                 for (int64_t r = 0; r < nmp; r++)
