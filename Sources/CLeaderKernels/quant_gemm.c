@@ -6,9 +6,9 @@
  *            GEMV leaf's dot products against the (at most 3) X rows.
  *   M >= 4:  X is packed once (MR panels, shared; blocks of QM rows); threads split W into NR-row panels;
  *            each panel is dequantised (NR,K), transposed to a packed B panel (K,NR), and multiplied by
- *            every X panel with the micro-kernel (K blocks of KC, the first one applying beta).
+ *            every X panel with the micro-kernel (K split evenly into blocks of at most KC, the first applying beta).
  * Backward dX (M,K) += dY (M,N) * W (N,K):
- *   for each block of KC W rows: dY[:, block] is packed (shared); threads split the K columns into
+ *   for each block of at most KC W rows (N split evenly): dY[:, block] is packed (shared); threads split the K columns into
  *   32-aligned chunks, dequantise W[block, chunk] into a tile read by the micro-kernel in place.
  * The whole W is never materialised. Every output element belongs to one thread and is computed with a
  * fixed K order, so results do not depend on n_threads. Scratch: lk_thread_workspace (one allocation by the
@@ -28,6 +28,8 @@ enum { KC = 256, QM = 512, GEMV_ROWS = 16, BW_CHUNK = 256 };
 
 static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static inline int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+/* Reduction blocks: the length split evenly into blocks of at most KC (576 -> 2 x 288), as in gemm.c. */
+static inline int64_t k_block(int64_t K) { return K <= 0 ? 1 : cdiv(K, cdiv(K, KC)); }
 static inline size_t align16(size_t n) { return (n + 15) & ~(size_t)15; }   /* floats -> 64-byte multiple */
 
 static int clamp_threads(int n_threads, double work) {
@@ -158,11 +160,11 @@ static void fwd_packed_run(const qfwd *q, float *ws, int tid, int nt) {
     float *Ap = ws;     /* per K block pc: panels (kc, mr) at Ap + pc*mpad + r*mr*kc */
     float *rows = ws + align16((size_t)(cdiv(min64(QM, q->M), mr) * mr * K)) + (size_t)tid * 2 * align16((size_t)(nr * K));
     float *Bp = rows + align16((size_t)(nr * K));            /* (K, nr): block pc at Bp + pc*nr */
-    const int64_t npanels = cdiv(q->N, nr);
+    const int64_t npanels = cdiv(q->N, nr), kcb = k_block(K);
     for (int64_t i0 = 0; i0 < q->M; i0 += QM) {
         const int64_t mb = min64(QM, q->M - i0), nmp = cdiv(mb, mr), mpad = nmp * mr;
-        for (int64_t pc = 0; pc < K; pc += KC) {
-            const int64_t kc = min64(KC, K - pc);
+        for (int64_t pc = 0; pc < K; pc += kcb) {
+            const int64_t kc = min64(kcb, K - pc);
             for (int64_t r = tid * nmp / nt; r < (tid + 1) * nmp / nt; r++)
                 pack_rows(q->X + i0 * q->ldx, q->ldx, mb, r * mr, pc, kc, mr, Ap + pc * mpad + r * mr * kc);
         }
@@ -172,8 +174,8 @@ static void fwd_packed_run(const qfwd *q, float *ws, int tid, int nt) {
             const int nrr = (int)min64(nr, q->N - n0);
             for (int j = 0; j < nrr; j++) deq_segment(&q->c, q->W, n0 + j, 0, K, rows + j * K);
             lk_pack_transposed(Bp, nr, rows, K, nrr, K, 1.0f);   /* to the packed-B layout (K, nr) */
-            for (int64_t pc = 0; pc < K; pc += KC) {
-                const int64_t kc = min64(KC, K - pc);
+            for (int64_t pc = 0; pc < K; pc += kcb) {
+                const int64_t kc = min64(kcb, K - pc);
                 for (int64_t r = 0; r < nmp; r++)
                     kn->ukr(kc, Ap + pc * mpad + r * mr * kc, Bp + pc * nr, nr,
                             q->Y + (i0 + r * mr) * q->ldy + n0, q->ldy, (int)min64(mr, mb - r * mr), nrr,
@@ -249,8 +251,9 @@ static void bwd_run(const qbwd *q, float *ws, int tid, int nt) {
     float *Ap = ws;
     float *tile = ws + align16((size_t)(nmp * mr * KC)) + (size_t)tid * align16((size_t)(KC * BW_CHUNK));
     const int64_t nchunks = cdiv(q->K, BW_CHUNK);      /* chunks of 256 columns (block-aligned) */
-    for (int64_t pc = 0; pc < q->N; pc += KC) {
-        const int64_t kc = min64(KC, q->N - pc);
+    const int64_t kcb = k_block(q->N);
+    for (int64_t pc = 0; pc < q->N; pc += kcb) {
+        const int64_t kc = min64(kcb, q->N - pc);
         for (int64_t r = tid * nmp / nt; r < (tid + 1) * nmp / nt; r++)
             pack_rows(q->dY, q->lddy, q->M, r * mr, pc, kc, mr, Ap + r * mr * kc);
         team_barrier(nt);
