@@ -28,6 +28,8 @@ uint16_t lk_f32_to_bf16(float f);         /* round to nearest even */
 /* out (n) <- one row of n values of dtype at in. */
 void lk_dequantize_row(float *out, const void *in, int64_t n, int dtype);
 void lk_dequantize_row_ref(float *out, const void *in, int64_t n, int dtype);
+/* Same as lk_dequantize_row with an explicit ISA (LK_ISA_*; clamped). Bit-identical to the _ref for all ISAs. */
+void lk_dequantize_row_isa(int isa, float *out, const void *in, int64_t n, int dtype);
 /* out (rows, cols) <- rows consecutive quantised rows. */
 void lk_dequantize(float *out, const void *in, int64_t rows, int64_t cols, int dtype, int n_threads);
 /* Quantise one row (reference rounding as ggml's *_ref functions); used for tests and conversion. */
@@ -44,6 +46,8 @@ void lk_qgemm_ref(float *Y, int64_t ldy, const float *X, int64_t ldx, const void
 /* Input gradient of lk_qgemm: dX (M,K) += dY (M,N) * W (N,K). Accumulates. */
 void lk_qgemm_backward_input(float *dX, int64_t lddx, const float *dY, int64_t lddy, const void *W,
                              int64_t M, int64_t N, int64_t K, int dtype, int n_threads);
+void lk_qgemm_backward_input_isa(int isa, float *dX, int64_t lddx, const float *dY, int64_t lddy, const void *W,
+                                 int64_t M, int64_t N, int64_t K, int dtype, int n_threads);
 void lk_qgemm_backward_input_ref(float *dX, int64_t lddx, const float *dY, int64_t lddy, const void *W,
                                  int64_t M, int64_t N, int64_t K, int dtype);
 #endif
