@@ -15,7 +15,6 @@ private struct GemmRNG {
     mutating func floats(_ n: Int) -> [Float] { (0..<n).map { _ in float() } }
 }
 
-private let allISAs: [Int32] = [Int32(LK_ISA_GENERIC), Int32(LK_ISA_AVX2), Int32(LK_ISA_AVX512)]
 
 /// One GEMM problem with padded leading dimensions (lda > k etc.).
 private struct Problem {

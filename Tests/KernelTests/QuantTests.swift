@@ -14,7 +14,6 @@ private struct QuantRNG {
     mutating func floats(_ n: Int) -> [Float] { (0..<n).map { _ in float() } }
 }
 
-private let allISAs: [Int32] = [Int32(LK_ISA_GENERIC), Int32(LK_ISA_AVX2), Int32(LK_ISA_AVX512)]
 private let allDtypes: [Int32] = [LK_DTYPE_F32, LK_DTYPE_F16, LK_DTYPE_BF16, LK_DTYPE_Q8_0, LK_DTYPE_Q4_0,
                                   LK_DTYPE_Q4_1].map { Int32($0) }
 

@@ -17,13 +17,10 @@ enum Gemm {
     static func batched(_ c: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
                         batch: Int, m: Int, n: Int, k: Int, transA: Bool = false, transB: Bool = false,
                         alpha: Float = 1, beta: Float = 0, threads: Int) {
-        // One lk_sgemm per batch element: lk_sgemm_batched is declared in lk_gemm.h but not yet built (it
-        // arrives with the packed GEMM of branch `gemm`); the results are the same.
         let lda = transA ? m : k
         let ldb = transB ? k : n
-        for i in 0..<batch {
-            lk_sgemm(c + i * m * n, Int64(n), a + i * m * k, Int64(lda), b + i * k * n, Int64(ldb),
-                     Int64(m), Int64(n), Int64(k), transA ? 1 : 0, transB ? 1 : 0, alpha, beta, Int32(threads))
-        }
+        lk_sgemm_batched(c, Int64(n), Int64(m * n), a, Int64(lda), Int64(m * k), b, Int64(ldb), Int64(k * n),
+                         Int64(batch), Int64(m), Int64(n), Int64(k), transA ? 1 : 0, transB ? 1 : 0, alpha, beta,
+                         Int32(threads))
     }
 }
