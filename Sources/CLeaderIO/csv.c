@@ -1,0 +1,372 @@
+/* Streaming RFC 4180 tokenizer over plain or gzip files (see include/CLeaderIO.h for the contract). */
+#include "CLeaderIO.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#define LIO_INITIAL_BUFFER (1 << 20)
+#define LIO_DEFAULT_MAX_RECORD ((int64_t)256 << 20)
+
+struct lio_csv {
+    gzFile gz;          /* NULL for memory readers */
+    uint8_t *buf;       /* [cap] */
+    int64_t cap;
+    int64_t start;      /* first unparsed byte */
+    int64_t end;        /* end of valid bytes */
+    int eof;            /* no more bytes will come */
+    int failed;         /* sticky error status (0 when fine) */
+    int first_fill;
+    int64_t max_record;
+    int64_t *fields;    /* [2 * field_cap] */
+    uint8_t *escaped;   /* [field_cap]: field holds "" pairs to unescape */
+    int32_t field_cap;
+    int64_t line;       /* line of the next record */
+    int64_t err_line, err_col;
+    int32_t err_errno;
+    int64_t consumed;
+};
+
+static int32_t fail(lio_csv *c, int32_t st, int64_t line, int64_t col) {
+    c->failed = st;
+    c->err_line = line;
+    c->err_col = col;
+    return st;
+}
+
+static lio_csv *alloc_reader(int64_t max_record) {
+    lio_csv *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->max_record = max_record > 0 ? max_record : LIO_DEFAULT_MAX_RECORD;
+    c->field_cap = 64;
+    c->fields = malloc(sizeof(int64_t) * 2 * (size_t)c->field_cap);
+    c->escaped = malloc((size_t)c->field_cap);
+    c->line = 1;
+    c->first_fill = 1;
+    if (!c->fields || !c->escaped) {
+        free(c->fields);
+        free(c->escaped);
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+int32_t lio_csv_open(lio_csv **out, const char *path, int64_t max_record_bytes) {
+    if (!out) return LIO_ERR_ARG;
+    *out = NULL;
+    if (!path) return LIO_ERR_ARG;
+    lio_csv *c = alloc_reader(max_record_bytes);
+    if (!c) return LIO_ERR_NOMEM;
+    errno = 0;
+    c->gz = gzopen(path, "rb");
+    if (!c->gz) {
+        int e = errno;
+        lio_csv_free(c);
+        errno = e;
+        return LIO_ERR_OPEN;
+    }
+    gzbuffer(c->gz, 1 << 18);
+    c->cap = LIO_INITIAL_BUFFER;
+    c->buf = malloc((size_t)c->cap);
+    if (!c->buf) {
+        lio_csv_free(c);
+        return LIO_ERR_NOMEM;
+    }
+    *out = c;
+    return 0;
+}
+
+int32_t lio_csv_open_memory(lio_csv **out, const uint8_t *data, size_t n, int64_t max_record_bytes) {
+    if (!out) return LIO_ERR_ARG;
+    *out = NULL;
+    if (!data && n) return LIO_ERR_ARG;
+    if (n > (size_t)INT64_MAX - 1) return LIO_ERR_NOMEM;
+    lio_csv *c = alloc_reader(max_record_bytes);
+    if (!c) return LIO_ERR_NOMEM;
+    c->cap = (int64_t)n + 1;
+    c->buf = malloc((size_t)c->cap);
+    if (!c->buf) {
+        lio_csv_free(c);
+        return LIO_ERR_NOMEM;
+    }
+    if (n) memcpy(c->buf, data, n);
+    c->end = (int64_t)n;
+    c->eof = 1;
+    *out = c;
+    return 0;
+}
+
+void lio_csv_free(lio_csv *c) {
+    if (!c) return;
+    if (c->gz) gzclose(c->gz);
+    free(c->buf);
+    free(c->fields);
+    free(c->escaped);
+    free(c);
+}
+
+int64_t lio_csv_error_line(const lio_csv *c) { return c ? c->err_line : 0; }
+int64_t lio_csv_error_column(const lio_csv *c) { return c ? c->err_col : 0; }
+int32_t lio_csv_errno(const lio_csv *c) { return c ? c->err_errno : 0; }
+int64_t lio_csv_bytes_consumed(const lio_csv *c) { return c ? c->consumed : 0; }
+
+/* Moves unparsed bytes to the front, grows the buffer when full, reads more. 0, or an LIO_ERR_*. */
+static int32_t refill(lio_csv *c) {
+    if (c->eof) return 0;
+    if (c->start > 0) {
+        int64_t keep = c->end - c->start;
+        if (keep > 0) memmove(c->buf, c->buf + c->start, (size_t)keep);
+        c->start = 0;
+        c->end = keep;
+    }
+    if (c->end == c->cap) {
+        if (c->cap >= c->max_record) return fail(c, LIO_ERR_RECORD_TOO_LONG, c->line, 1);
+        int64_t ncap = c->cap > c->max_record / 2 ? c->max_record : c->cap * 2;
+        uint8_t *nb = realloc(c->buf, (size_t)ncap);
+        if (!nb) return fail(c, LIO_ERR_NOMEM, c->line, 1);
+        c->buf = nb;
+        c->cap = ncap;
+    }
+    int64_t room = c->cap - c->end;
+    unsigned want = room > (1 << 30) ? (1u << 30) : (unsigned)room;
+    errno = 0;
+    int got = gzread(c->gz, c->buf + c->end, want);
+    if (got < 0) {
+        c->err_errno = errno;
+        return fail(c, LIO_ERR_READ, c->line, 1);
+    }
+    if (got == 0) {
+        int zerr = Z_OK;
+        gzerror(c->gz, &zerr);
+        if (zerr != Z_OK) {  /* truncated or corrupt gzip stream */
+            c->err_errno = errno;
+            return fail(c, LIO_ERR_READ, c->line, 1);
+        }
+        c->eof = 1;
+    }
+    c->end += got;
+    return 0;
+}
+
+static int grow_fields(lio_csv *c) {
+    if (c->field_cap >= LIO_MAX_FIELDS) return LIO_ERR_TOO_MANY_FIELDS;
+    int32_t ncap = c->field_cap * 2;
+    int64_t *nf = realloc(c->fields, sizeof(int64_t) * 2 * (size_t)ncap);
+    if (!nf) return LIO_ERR_NOMEM;
+    c->fields = nf;
+    uint8_t *ne = realloc(c->escaped, (size_t)ncap);
+    if (!ne) return LIO_ERR_NOMEM;
+    c->escaped = ne;
+    c->field_cap = ncap;
+    return 0;
+}
+
+#define NEED_MORE 2
+
+/* Parses one record at c->start. LIO_ROW (record in fields; *rec_end set), NEED_MORE, or an error. */
+static int32_t parse_record(lio_csv *c, int32_t *n_out, int64_t *rec_end, int64_t *newlines) {
+    const uint8_t *b = c->buf;
+    const int64_t end = c->end;
+    int64_t pos = c->start;
+    int32_t nf = 0;
+    int64_t nl = 0;
+    for (;;) {
+        if (nf == c->field_cap) {
+            int32_t st = grow_fields(c);
+            if (st) return fail(c, st, c->line + nl, nf + 1);
+            b = c->buf;
+        }
+        if (pos < end && b[pos] == '"') {
+            int64_t cs = ++pos;
+            int esc = 0;
+            for (;;) {
+                const uint8_t *q = pos < end ? memchr(b + pos, '"', (size_t)(end - pos)) : NULL;
+                int64_t qi = q ? (int64_t)(q - b) : end;
+                for (int64_t i = pos; i < qi; i++) nl += b[i] == '\n';
+                if (!q) {
+                    if (c->eof) return fail(c, LIO_ERR_UNTERMINATED, c->line, nf + 1);
+                    return NEED_MORE;
+                }
+                if (qi + 1 >= end && !c->eof) return NEED_MORE;
+                if (qi + 1 < end && b[qi + 1] == '"') {
+                    esc = 1;
+                    pos = qi + 2;
+                    continue;
+                }
+                c->fields[2 * nf] = cs;
+                c->fields[2 * nf + 1] = qi - cs;
+                c->escaped[nf] = (uint8_t)esc;
+                nf++;
+                pos = qi + 1;
+                break;
+            }
+            if (pos >= end) {  /* eof right after the closing quote */
+                *n_out = nf;
+                *rec_end = pos;
+                *newlines = nl;
+                return LIO_ROW;
+            }
+            uint8_t ch = b[pos];
+            if (ch == ',') {
+                pos++;
+                continue;
+            }
+            if (ch == '\n') {
+                *n_out = nf;
+                *rec_end = pos + 1;
+                *newlines = nl + 1;
+                return LIO_ROW;
+            }
+            if (ch == '\r') {
+                if (pos + 1 >= end && !c->eof) return NEED_MORE;
+                if (pos + 1 >= end) {
+                    *n_out = nf;
+                    *rec_end = pos + 1;
+                    *newlines = nl;
+                    return LIO_ROW;
+                }
+                if (b[pos + 1] == '\n') {
+                    *n_out = nf;
+                    *rec_end = pos + 2;
+                    *newlines = nl + 1;
+                    return LIO_ROW;
+                }
+            }
+            return fail(c, LIO_ERR_QUOTE, c->line + nl, nf);
+        }
+        /* unquoted field */
+        int64_t fs = pos;
+        while (pos < end) {
+            uint8_t ch = b[pos];
+            if (ch == ',' || ch == '\n') break;
+            pos++;
+        }
+        if (pos >= end) {
+            if (!c->eof) return NEED_MORE;
+            int64_t fl = pos - fs;
+            if (fl > 0 && b[pos - 1] == '\r') fl--;
+            c->fields[2 * nf] = fs;
+            c->fields[2 * nf + 1] = fl;
+            c->escaped[nf] = 0;
+            nf++;
+            *n_out = nf;
+            *rec_end = pos;
+            *newlines = nl;
+            return LIO_ROW;
+        }
+        if (b[pos] == ',') {
+            c->fields[2 * nf] = fs;
+            c->fields[2 * nf + 1] = pos - fs;
+            c->escaped[nf] = 0;
+            nf++;
+            pos++;
+            continue;
+        }
+        /* newline */
+        int64_t fl = pos - fs;
+        if (fl > 0 && b[pos - 1] == '\r') fl--;
+        c->fields[2 * nf] = fs;
+        c->fields[2 * nf + 1] = fl;
+        c->escaped[nf] = 0;
+        nf++;
+        *n_out = nf;
+        *rec_end = pos + 1;
+        *newlines = nl + 1;
+        return LIO_ROW;
+    }
+}
+
+static void unescape(lio_csv *c, int32_t nf) {
+    for (int32_t f = 0; f < nf; f++) {
+        if (!c->escaped[f]) continue;
+        uint8_t *p = c->buf + c->fields[2 * f];
+        int64_t n = c->fields[2 * f + 1], w = 0;
+        for (int64_t r = 0; r < n; r++) {
+            p[w++] = p[r];
+            if (p[r] == '"') r++;  /* the second quote of a "" pair */
+        }
+        c->fields[2 * f + 1] = w;
+    }
+}
+
+int32_t lio_csv_next(lio_csv *c, lio_row *row) {
+    if (!c || !row) return LIO_ERR_ARG;
+    if (c->failed) return c->failed;
+    if (c->first_fill) {
+        while (!c->eof && c->end - c->start < 3) {
+            int32_t st = refill(c);
+            if (st) return st;
+        }
+        const uint8_t *b = c->buf + c->start;
+        if (c->end - c->start >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF) c->start += 3;
+        c->first_fill = 0;
+    }
+    for (;;) {
+        if (c->start >= c->end) {
+            if (c->eof) return LIO_EOF;
+            int32_t st = refill(c);
+            if (st) return st;
+            continue;
+        }
+        int32_t nf = 0;
+        int64_t rec_end = 0, nl = 0;
+        int32_t st = parse_record(c, &nf, &rec_end, &nl);
+        if (st == NEED_MORE) {
+            st = refill(c);
+            if (st) return st;
+            continue;
+        }
+        if (st != LIO_ROW) return st;
+        int64_t line = c->line;
+        c->line += nl;
+        c->consumed += rec_end - c->start;
+        int64_t rec_start = c->start;
+        c->start = rec_end;
+        /* a blank line (LF or CRLF only) is skipped */
+        if (nf == 1 && c->fields[1] == 0 && c->buf[rec_start] != '"') continue;
+        unescape(c, nf);
+        row->base = c->buf;
+        row->fields = c->fields;
+        row->n_fields = nf;
+        row->line = line;
+        return LIO_ROW;
+    }
+}
+
+uint32_t lio_crc32(uint32_t crc, const uint8_t *data, size_t n) {
+    while (n > 0) {
+        uInt chunk = n > (1u << 30) ? (1u << 30) : (uInt)n;
+        crc = (uint32_t)crc32(crc, data, chunk);
+        data += chunk;
+        n -= chunk;
+    }
+    return crc;
+}
+
+int32_t lio_write_file(const char *path, const uint8_t *data, size_t n, int32_t level) {
+    if (!path || (!data && n)) return -1;
+    char mode[8] = "wb";
+    if (level <= 0) {
+        mode[2] = 'T';  /* transparent: plain write */
+        mode[3] = 0;
+    } else {
+        mode[2] = (char)('0' + (level > 9 ? 9 : level));
+        mode[3] = 0;
+    }
+    gzFile gz = gzopen(path, mode);
+    if (!gz) return -1;
+    while (n > 0) {
+        unsigned chunk = n > (1u << 30) ? (1u << 30) : (unsigned)n;
+        int w = gzwrite(gz, data, chunk);
+        if (w <= 0) {
+            gzclose(gz);
+            return -1;
+        }
+        data += w;
+        n -= (size_t)w;
+    }
+    return gzclose(gz) == Z_OK ? 0 : -1;
+}
