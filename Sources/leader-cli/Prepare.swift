@@ -90,7 +90,7 @@ struct Stats: ParsableCommand {
 
 func printJSON<T: Encodable>(_ v: T) throws {
     let enc = JSONEncoder()
-    enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+    enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     print(String(decoding: try enc.encode(v), as: UTF8.self))
 }
 

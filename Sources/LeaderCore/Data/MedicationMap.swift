@@ -26,7 +26,7 @@ public struct MedicationMap: Sendable {
         var nameATC: [String: String] = [:], titles: [String: String] = [:]
         if let p = CohortFiles.find(dir, "ndc2atc3") {
             try loadPairs(p, &sources, keyColumns: ["ndc"], valueColumns: ["atc3", "atc"]) { ndc, atc in
-                if let k = normalizeNDC(ndc), atc.utf8.count >= 4 { ndcATC[k] = String(atc.prefix(4)) }
+                if let k = normalizeNDC(ndc), atc.utf8.count >= 4, ndcATC[k] == nil { ndcATC[k] = String(atc.prefix(4)) }
             }
         }
         if let p = CohortFiles.find(dir, "RXCUI2atc4") {
@@ -35,12 +35,12 @@ public struct MedicationMap: Sendable {
             }
             if let q = CohortFiles.find(dir, "ndc2rxcui") {
                 try loadPairs(q, &sources, keyColumns: ["ndc"], valueColumns: ["rxcui"]) { ndc, rx in
-                    if let k = normalizeNDC(ndc) { ndcRx[k] = rx }
+                    if let k = normalizeNDC(ndc), ndcRx[k] == nil { ndcRx[k] = rx }
                 }
             } else if CohortFiles.exists(CohortFiles.join(dir, "ndc2rxnorm_mapping.txt")) {
                 let p2 = CohortFiles.join(dir, "ndc2rxnorm_mapping.txt")
                 for (ndc, rx) in try parsePythonDict(p2) {
-                    if let k = normalizeNDC(ndc) { ndcRx[k] = rx }
+                    if let k = normalizeNDC(ndc), ndcRx[k] == nil { ndcRx[k] = rx }
                 }
                 sources.append("ndc2rxnorm_mapping")
             }

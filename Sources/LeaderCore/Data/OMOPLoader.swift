@@ -147,7 +147,8 @@ public enum OMOPLoader {
             try r.forEachRow { (row: CSVRow) throws(LeaderError) in
                 rows += 1
                 let cid = try MIMICLoader.int(row, id, r, "concept_id")
-                guard needed.contains(cid) else { return }
+                // Needed concepts, and every ATC level-3 class (a few hundred rows) for medication titles.
+                guard needed.contains(cid) || (row.bytes(code).count == 4 && row.trimmed(vocab) == "ATC") else { return }
                 concepts[cid] = ConceptInfo(vocabulary: row.trimmed(vocab), conceptClass: row.trimmed(cls),
                                             code: row.trimmed(code), name: row.trimmed(name))
             }
@@ -155,6 +156,10 @@ public enum OMOPLoader {
         }
 
         // Drug concept → medication keys.
+        var atc3Title: [String: String] = [:]
+        for info in concepts.values where info.vocabulary == "ATC" && info.code.utf8.count == 4 {
+            atc3Title[info.code] = info.name.lowercased()
+        }
         var medKeys: [Int64: [(key: String, system: String, title: String, route: String)]] = [:]
         for d in drugConcepts.sorted() {
             var candidates = [d] + (ancestors[d] ?? [])
@@ -169,8 +174,7 @@ public enum OMOPLoader {
             }
             if !atc.isEmpty {
                 medKeys[d] = atc.sorted().map { code in
-                    let title = concepts.values.first { $0.vocabulary == "ATC" && $0.code == code }?.name.lowercased() ?? ""
-                    return (code, "ATC3", title, "atc")
+                    (code, "ATC3", atc3Title[code] ?? "", "atc")
                 }
                 continue
             }
