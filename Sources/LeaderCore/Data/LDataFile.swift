@@ -160,6 +160,8 @@ public enum LDataFile {
         guard ver == version else {
             throw .incompatible("\(name): format version \(ver), this library reads version \(version)")
         }
+        guard u32(12) == 0 else { throw .incompatible("\(name): unknown header flags \(u32(12))") }
+        guard u32(36) == 0 else { throw bad("reserved header bytes are not zero") }
         let metaLen = u64(16), dataLen = u64(24), crcStored = u32(32)
         guard metaLen <= UInt64(maxMetadata), metaLen <= UInt64(b.count) else {
             throw bad("metadata length \(metaLen) exceeds the file (\(b.count) bytes)")
