@@ -27,8 +27,9 @@ import Testing
         let path = DataTestSupport.tempDir("ldata") + "/omop.ldata"
         try LDataFile.write(d, to: path)
         equal(d, try LDataFile.read(path))
-        // Deterministic bytes.
+        // Deterministic bytes: re-encoding and preparing again give the same file.
         #expect(try LDataFile.encode(d) == LDataFile.encode(try LDataFile.read(path)))
+        #expect(try LDataFile.encode(d) == LDataFile.encode(try Self.dataset()))
     }
 
     @Test func roundTripTheMIMICDemos() throws {
