@@ -24,7 +24,7 @@ let package = Package(
         // MARK: - Public C ABI support: thread-local error buffer; re-exports include/leader.h
         .target(name: "CLeader", cSettings: [.unsafeFlags(["-O2", "-std=c11", "-Wall", "-Wextra"])]),
         // MARK: - CSV + gzip reading for the EHR loaders (C11, zlib; internal)
-        .target(name: "CLeaderIO",
+        .target(name: "CLeaderIO", exclude: ["README.md"],
                 cSettings: [.unsafeFlags(["-O3", "-std=c11", "-fvisibility=hidden", "-Wall", "-Wextra"])],
                 linkerSettings: [.linkedLibrary("z")]),
         // MARK: - Swift core
