@@ -62,11 +62,11 @@ public final class CSVReader {
         var row = lio_row()
         let r = lio_csv_next(handle, &row)
         if r != LIO_ROW {
+            let line = Int(lio_csv_error_line(handle)), column = Int(lio_csv_error_column(handle))
             lio_csv_free(handle)
             self.handle = nil
             if r == LIO_EOF { throw .badFile("\(path): empty file, no header line") }
-            throw CSVReader.error(path: path, status: r, line: Int(lio_csv_error_line(handle)),
-                                  column: Int(lio_csv_error_column(handle)))
+            throw CSVReader.error(path: path, status: r, line: line, column: column)
         }
         var names: [String] = []
         var lower: [String: Int] = [:]

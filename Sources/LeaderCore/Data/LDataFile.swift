@@ -138,15 +138,7 @@ public enum LDataFile {
 
     /// Reads and validates `path`.
     public static func read(_ path: String) throws(LeaderError) -> PreparedDataset {
-        guard let f = fopen(path, "rb") else { throw .io("\(path): cannot open (errno \(errno))") }
-        defer { fclose(f) }
-        var st = stat()
-        guard fstat(fileno(f), &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { throw .io("\(path): not a regular file") }
-        let size = Int(st.st_size)
-        var bytes = [UInt8](repeating: 0, count: size)
-        let got = bytes.withUnsafeMutableBufferPointer { fread($0.baseAddress, 1, size, f) }
-        guard got == size else { throw .io("\(path): short read") }
-        return try decode(bytes, name: path)
+        try decode(try FileBytes.read(path, limit: Int.max), name: path)
     }
 
     /// Validates and decodes `.ldata` bytes; `name` is used in messages.

@@ -80,33 +80,36 @@ public struct MedicationMap: Sendable {
         sources.append(CohortFiles.tableName(path))
     }
 
-    /// Parses `{'00338500341': u'1665046', …}` (the GAMENet file, read there with `eval`) without evaluating it.
+    /// Parses `{'00338500341': u'1665046', …}` (the GAMENet file, read there with `eval`) without evaluating it:
+    /// keys and values are quoted strings (optional `u` prefix) or bare tokens such as numbers.
     static func parsePythonDict(_ path: String) throws(LeaderError) -> [(String, String)] {
-        let r = try CSVReader(path: path)   // one-line file: the header record holds everything
-        var text = r.header.joined(separator: ",")
-        try r.forEachRow { (row: CSVRow) throws(LeaderError) in
-            for i in 0..<row.count { text += "," + row.string(i) }
-        }
-        var strings: [String] = []
-        var cur: [UInt8] = []
-        var inQuote: UInt8? = nil
-        for c in text.utf8 {
-            if let q = inQuote {
-                if c == q {
-                    strings.append(String(decoding: cur, as: UTF8.self))
-                    cur.removeAll(keepingCapacity: true)
-                    inQuote = nil
-                } else {
-                    cur.append(c)
-                }
-            } else if c == 0x27 || c == 0x22 {
-                inQuote = c
+        let b = try FileBytes.read(path)
+        var tokens: [String] = []
+        var i = 0
+        while i < b.count {
+            let c = b[i]
+            if c == 0x75 || c == 0x62, i + 1 < b.count, b[i + 1] == 0x27 || b[i + 1] == 0x22 {   // u'…' b'…'
+                i += 1
+                continue
+            }
+            switch c {
+            case 0x7B, 0x7D, 0x2C, 0x3A, 0x20, 0x09, 0x0A, 0x0D:   // { } , : whitespace
+                i += 1
+            case 0x27, 0x22:   // ' or "
+                var j = i + 1
+                while j < b.count, b[j] != c { j += 1 }
+                guard j < b.count else { throw .badFile("\(path): unterminated string at byte \(i)") }
+                tokens.append(String(decoding: b[(i + 1)..<j], as: UTF8.self))
+                i = j + 1
+            default:
+                var j = i
+                while j < b.count, ![0x7B, 0x7D, 0x2C, 0x3A, 0x20, 0x09, 0x0A, 0x0D].contains(b[j]) { j += 1 }
+                tokens.append(String(decoding: b[i..<j], as: UTF8.self))
+                i = j
             }
         }
-        guard inQuote == nil, strings.count % 2 == 0 else {
-            throw .badFile("\(path): not a dictionary of quoted strings")
-        }
-        return stride(from: 0, to: strings.count, by: 2).map { (strings[$0], strings[$0 + 1]) }
+        guard tokens.count % 2 == 0 else { throw .badFile("\(path): not a dictionary of key: value pairs") }
+        return stride(from: 0, to: tokens.count, by: 2).map { (tokens[$0], tokens[$0 + 1]) }
     }
 
     /// MIMIC NDC normalised to 11 digits; nil for empty, `0` or non-digit values.
