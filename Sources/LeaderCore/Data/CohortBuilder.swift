@@ -18,15 +18,9 @@ struct CohortBuilder {
     private var codeSystems: [[String]] = [[], [], []]
     private var codeIndex: [[String: Int32]] = [[:], [:], [:]]
     private var pairs: [[UInt64]] = [[], [], []]      // visit << 32 | code
-    private var medRowCount: [Int] = []
-    private var medRowSeen: Set<MedicationRowKey> = []
-
-    struct MedicationRowKey: Hashable {
-        var visit: Int32
-        var code: Int32
-        var start: Int64
-        var drug: UInt64
-    }
+    /// Medication rows: (visit << 32 | code, 64-bit hash of (start, drug name)); sorted and de-duplicated at build
+    /// time (16 bytes a row, far less than a hash set of row keys).
+    private var medRows: [(pair: UInt64, row: UInt64)] = []
 
     init(source: String, profileNames: [String]) {
         self.source = source
@@ -81,18 +75,29 @@ struct CohortBuilder {
             codeKeys[k].append(key)
             codeSystems[k].append(system)
             codeIndex[k][key] = id
-            if kind == .medication { medRowCount.append(0) }
         }
         pairs[k].append(UInt64(UInt32(bitPattern: visit)) << 32 | UInt64(UInt32(bitPattern: id)))
         return id
     }
 
-    /// Counts a medication row for frequency as LEADER does: rows de-duplicated over (visit, start, drug, code).
-    mutating func countMedicationRow(visit: Int32, code: Int32, start: Int64, drug: UInt64) {
-        guard Int(code) < medRowCount.count else { return }
-        if medRowSeen.insert(MedicationRowKey(visit: visit, code: code, start: start, drug: drug)).inserted {
-            medRowCount[Int(code)] += 1
+    /// Adds a medication row: the code for `visit`, counted for frequency as LEADER counts it (rows de-duplicated
+    /// over visit, start, drug name and code). `drug` is a hash of the drug name (or the drug concept id).
+    mutating func addMedicationRow(visit: Int32, key: String, system: String, start: Int64, drug: UInt64) {
+        let k = CodeKind.medication.slot
+        let id: Int32
+        if let i = codeIndex[k][key] {
+            id = i
+        } else {
+            id = Int32(codeKeys[k].count)
+            codeKeys[k].append(key)
+            codeSystems[k].append(system)
+            codeIndex[k][key] = id
         }
+        var z = UInt64(bitPattern: start) &+ 0x9E37_79B9_7F4A_7C15 &* (drug | 1)
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        medRows.append((UInt64(UInt32(bitPattern: visit)) << 32 | UInt64(UInt32(bitPattern: id)), z ^ drug))
     }
 
     /// Applies the filters of `config` and returns the cohort (titles empty; loaders fill them).
@@ -104,17 +109,26 @@ struct CohortBuilder {
         var rankOf: [[Int32]] = []   // provisional id -> rank (or -1 when not kept)
         for kind in CodeKind.allCases {
             let k = kind.slot
-            var p = pairs[k]
-            pairs[k] = []
-            p.sort()
-            var unique: [UInt64] = []
-            unique.reserveCapacity(p.count)
-            for x in p where unique.last != x { unique.append(x) }
             let n = codeKeys[k].count
             var freq = [Int](repeating: 0, count: n)
+            var unique: [UInt64] = []
             if kind == .medication {
-                freq = medRowCount
+                var rows = medRows
+                medRows = []
+                rows.sort { ($0.pair, $0.row) < ($1.pair, $1.row) }
+                var last: (pair: UInt64, row: UInt64)? = nil
+                for r in rows {
+                    if let l = last, l.pair == r.pair, l.row == r.row { continue }
+                    freq[Int(UInt32(truncatingIfNeeded: r.pair))] += 1
+                    if unique.last != r.pair { unique.append(r.pair) }
+                    last = r
+                }
             } else {
+                var p = pairs[k]
+                pairs[k] = []
+                p.sort()
+                unique.reserveCapacity(p.count)
+                for x in p where unique.last != x { unique.append(x) }
                 for x in unique { freq[Int(UInt32(truncatingIfNeeded: x))] += 1 }
             }
             report.codesSeen[kind.rawValue] = n

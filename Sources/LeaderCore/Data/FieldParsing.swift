@@ -117,6 +117,23 @@ enum FieldParsing {
         return h
     }
 
+    /// True when the bytes are empty or only spaces and tabs.
+    @inline(__always)
+    static func isBlank(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        for c in b where c != 0x20 && c != 0x09 { return false }
+        return true
+    }
+
+    /// FNV-1a over `a`, a separator byte, then `b` (memo keys for (NDC, drug name) pairs).
+    @inline(__always)
+    static func hash(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for c in a { h = (h ^ UInt64(c)) &* 0x100_0000_01b3 }
+        h = (h ^ 0xFF) &* 0x100_0000_01b3
+        for c in b { h = (h ^ UInt64(c)) &* 0x100_0000_01b3 }
+        return h
+    }
+
     /// The field with spaces trimmed, or nil when that leaves nothing.
     static func nonEmpty(_ row: CSVRow, _ i: Int) -> String? {
         let s = row.trimmed(i)

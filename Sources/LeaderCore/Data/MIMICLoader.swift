@@ -90,7 +90,7 @@ struct MIMICLoader {
 
     /// A visit id that may be empty (then nil: the caller drops and counts the row).
     static func optionalInt(_ row: CSVRow, _ col: Int, _ r: CSVReader, _ name: String) throws(LeaderError) -> Int64? {
-        if row.trimmed(col).isEmpty { return nil }
+        if FieldParsing.isBlank(row.bytes(col)) { return nil }
         return try int(row, col, r, name)
     }
 
@@ -187,18 +187,18 @@ struct MIMICLoader {
         let hid = try r.column("hadm_id"), ndc = try r.column("ndc"), drug = try r.column("drug")
         let start = try r.column(anyOf: layout.startColumns)
         var rows = 0, noVisit = 0, unknownVisit = 0
-        var memo: [String: (String?, MedicationMap.Route)] = [:]
+        var memo: [UInt64: (String?, MedicationMap.Route)] = [:]
         var byCode = 0, byName = 0, unmapped = 0
         let meds = medications
         try r.forEachRow { (row: CSVRow) throws(LeaderError) in
             rows += 1
             guard let hadm = try MIMICLoader.optionalInt(row, hid, r, "hadm_id") else { noVisit += 1; return }
             guard let v = b.visit(hadm) else { unknownVisit += 1; return }
-            let n = row.trimmed(ndc), d = row.trimmed(drug)
-            let memoKey = n + "\u{1}" + d
+            // Memo keyed by a 64-bit hash of the raw (NDC, drug) bytes: no String is built on a hit.
+            let memoKey = FieldParsing.hash(row.bytes(ndc), row.bytes(drug))
             let mapped: (String?, MedicationMap.Route)
             if let m = memo[memoKey] { mapped = m } else {
-                mapped = meds.map(ndc: n, drug: d)
+                mapped = meds.map(ndc: row.trimmed(ndc), drug: row.trimmed(drug))
                 memo[memoKey] = mapped
             }
             switch mapped.1 {
@@ -208,9 +208,8 @@ struct MIMICLoader {
             }
             guard let atc = mapped.0 else { return }
             var t: Int64 = 0
-            if !row.trimmed(start).isEmpty { t = try MIMICLoader.time(row, start, r, "startdate") }
-            let id = b.addCode(.medication, visit: v, key: atc, system: "ATC3")
-            b.countMedicationRow(visit: v, code: id, start: t, drug: FieldParsing.hash(row.bytes(drug)))
+            if !FieldParsing.isBlank(row.bytes(start)) { t = try MIMICLoader.time(row, start, r, "startdate") }
+            b.addMedicationRow(visit: v, key: atc, system: "ATC3", start: t, drug: FieldParsing.hash(row.bytes(drug)))
         }
         b.report.rowsRead[table] = rows
         b.report.drop("\(table): empty hadm_id", noVisit)

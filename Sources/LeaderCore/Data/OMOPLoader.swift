@@ -248,8 +248,8 @@ public enum OMOPLoader {
             guard let keys = medKeys[e.concept] else { continue }
             routes[keys[0].route, default: 0] += 1
             for k in keys {
-                let id = b.addCode(.medication, visit: v, key: k.key, system: k.system)
-                b.countMedicationRow(visit: v, code: id, start: e.start, drug: UInt64(bitPattern: e.concept))
+                b.addMedicationRow(visit: v, key: k.key, system: k.system, start: e.start,
+                                   drug: UInt64(bitPattern: e.concept))
             }
         }
         b.report.medicationRows = routes
