@@ -19,6 +19,8 @@ struct lio_csv {
     int eof;            /* no more bytes will come */
     int failed;         /* sticky error status (0 when fine) */
     int first_fill;
+    uint8_t delim;      /* ',' or '\t' (sniffed from the first line) */
+    int quoting;        /* RFC 4180 quotes (CSV); off for tab-separated files */
     int64_t max_record;
     int64_t *fields;    /* [2 * field_cap] */
     uint8_t *escaped;   /* [field_cap]: field holds "" pairs to unescape */
@@ -45,6 +47,8 @@ static lio_csv *alloc_reader(int64_t max_record) {
     c->escaped = malloc((size_t)c->field_cap);
     c->line = 1;
     c->first_fill = 1;
+    c->delim = ',';
+    c->quoting = 1;
     if (!c->fields || !c->escaped) {
         free(c->fields);
         free(c->escaped);
@@ -112,6 +116,7 @@ int64_t lio_csv_error_line(const lio_csv *c) { return c ? c->err_line : 0; }
 int64_t lio_csv_error_column(const lio_csv *c) { return c ? c->err_col : 0; }
 int32_t lio_csv_errno(const lio_csv *c) { return c ? c->err_errno : 0; }
 int64_t lio_csv_bytes_consumed(const lio_csv *c) { return c ? c->consumed : 0; }
+int32_t lio_csv_delimiter(const lio_csv *c) { return c ? c->delim : 0; }
 
 /* Moves unparsed bytes to the front, grows the buffer when full, reads more. 0, or an LIO_ERR_*. */
 static int32_t refill(lio_csv *c) {
@@ -170,6 +175,7 @@ static int grow_fields(lio_csv *c) {
 static int32_t parse_record(lio_csv *c, int32_t *n_out, int64_t *rec_end, int64_t *newlines) {
     const uint8_t *b = c->buf;
     const int64_t end = c->end;
+    const uint8_t delim = c->delim;
     int64_t pos = c->start;
     int32_t nf = 0;
     int64_t nl = 0;
@@ -179,7 +185,7 @@ static int32_t parse_record(lio_csv *c, int32_t *n_out, int64_t *rec_end, int64_
             if (st) return fail(c, st, c->line + nl, nf + 1);
             b = c->buf;
         }
-        if (pos < end && b[pos] == '"') {
+        if (c->quoting && pos < end && b[pos] == '"') {
             int64_t cs = ++pos;
             int esc = 0;
             for (;;) {
@@ -210,7 +216,7 @@ static int32_t parse_record(lio_csv *c, int32_t *n_out, int64_t *rec_end, int64_
                 return LIO_ROW;
             }
             uint8_t ch = b[pos];
-            if (ch == ',') {
+            if (ch == delim) {
                 pos++;
                 continue;
             }
@@ -241,7 +247,7 @@ static int32_t parse_record(lio_csv *c, int32_t *n_out, int64_t *rec_end, int64_
         int64_t fs = pos;
         while (pos < end) {
             uint8_t ch = b[pos];
-            if (ch == ',' || ch == '\n') break;
+            if (ch == delim || ch == '\n') break;
             pos++;
         }
         if (pos >= end) {
@@ -257,7 +263,7 @@ static int32_t parse_record(lio_csv *c, int32_t *n_out, int64_t *rec_end, int64_
             *newlines = nl;
             return LIO_ROW;
         }
-        if (b[pos] == ',') {
+        if (b[pos] == delim) {
             c->fields[2 * nf] = fs;
             c->fields[2 * nf + 1] = pos - fs;
             c->escaped[nf] = 0;
@@ -303,6 +309,16 @@ int32_t lio_csv_next(lio_csv *c, lio_row *row) {
         const uint8_t *b = c->buf + c->start;
         if (c->end - c->start >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF) c->start += 3;
         c->first_fill = 0;
+        /* Tab-separated when the first line (as far as buffered) has a tab and no comma (Athena exports). */
+        int tabs = 0, commas = 0;
+        for (int64_t i = c->start; i < c->end && c->buf[i] != '\n'; i++) {
+            tabs += c->buf[i] == '\t';
+            commas += c->buf[i] == ',';
+        }
+        if (tabs > 0 && commas == 0) {
+            c->delim = '\t';
+            c->quoting = 0;
+        }
     }
     for (;;) {
         if (c->start >= c->end) {
@@ -326,7 +342,7 @@ int32_t lio_csv_next(lio_csv *c, lio_row *row) {
         int64_t rec_start = c->start;
         c->start = rec_end;
         /* a blank line (LF or CRLF only) is skipped */
-        if (nf == 1 && c->fields[1] == 0 && c->buf[rec_start] != '"') continue;
+        if (nf == 1 && c->fields[1] == 0 && (c->buf[rec_start] != '"' || !c->quoting)) continue;
         unescape(c, nf);
         row->base = c->buf;
         row->fields = c->fields;

@@ -18,6 +18,14 @@ import Testing
         #expect(try DataTestSupport.rows("a\n\"q\"").rows == [["q"]])
     }
 
+    @Test func tabSeparatedFilesAreSniffedAndReadWithoutQuotes() throws {
+        let (header, rows, _) = try DataTestSupport.rows("concept_id\tconcept_name\r\n1\tPain \"burning\", severe\n2\t\"x\n")
+        #expect(header == ["concept_id", "concept_name"])
+        #expect(rows == [["1", "Pain \"burning\", severe"], ["2", "\"x"]])
+        // A comma in the first line keeps CSV mode even with tabs.
+        #expect(try DataTestSupport.rows("a,b\tc\n1,2\t3\n").rows == [["1", "2\t3"]])
+    }
+
     @Test func headerLookupIsCaseInsensitive() throws {
         let r = try CSVReader(data: Array("ROW_ID,Subject_Id\n".utf8), name: "t.csv")
         #expect(try r.column("subject_id") == 1)

@@ -59,6 +59,24 @@ import Testing
         #expect(c2.profile.fields.map(\.name) == ["race", "ethnicity", "visit_type"])
     }
 
+    @Test func athenaStyleTabSeparatedVocabularyLoadsTheSame() throws {
+        let tmp = DataTestSupport.tempDir("omop-tsv")
+        for f in ["person", "visit_occurrence", "condition_occurrence", "procedure_occurrence", "drug_exposure",
+                  "concept_ancestor", "concept_relationship"] {
+            try FileManager.default.copyItem(atPath: "\(dir)/\(f).csv", toPath: "\(tmp)/\(f).csv")
+        }
+        // CONCEPT.csv as Athena ships it: upper-case name, tab-separated, no quoting.
+        let csv = try DataTestSupport.rows(String(contentsOfFile: "\(dir)/concept.csv", encoding: .utf8))
+        var tsv = csv.header.map { $0.uppercased() }.joined(separator: "\t") + "\n"
+        for r in csv.rows { tsv += r.joined(separator: "\t") + "\n" }
+        DataTestSupport.write(tsv, to: "\(tmp)/CONCEPT.csv")
+        let a = try OMOPLoader.load(directory: dir, config: PrepareConfig())
+        let b = try OMOPLoader.load(directory: tmp, config: PrepareConfig())
+        #expect(a.patients == b.patients)
+        #expect(a.medications == b.medications && a.diagnoses == b.diagnoses && a.procedures == b.procedures)
+        #expect(a.profile == b.profile)
+    }
+
     @Test func missingConceptTableIsAClearError() throws {
         let tmp = DataTestSupport.tempDir("omop")
         for f in ["person", "visit_occurrence", "condition_occurrence", "procedure_occurrence", "drug_exposure"] {

@@ -12,7 +12,8 @@
  *   lio_csv_free(csv);
  *
  * Files are read through zlib's gzread, which reads gzip and plain files alike. A UTF-8 byte-order mark at the
- * start is skipped. Records end at LF or CRLF outside quotes; blank lines are skipped; a last record without a
+ * start is skipped. A file whose first line holds a tab and no comma is read as tab-separated without quote
+ * processing (OHDSI Athena vocabulary exports are TSV named .csv, with bare quotes in concept names). Records end at LF or CRLF outside quotes; blank lines are skipped; a last record without a
  * trailing newline is returned. Quoted fields may hold commas, quotes ("" → ") and newlines; their bytes are
  * unescaped in place. Field bytes are borrowed: valid until the next lio_csv_next or lio_csv_free.
  * Nothing here allocates per row; buffers grow only for records longer than the current buffer, up to
@@ -64,6 +65,7 @@ int64_t lio_csv_error_line(const lio_csv *csv);    /* 1-based physical line of t
 int64_t lio_csv_error_column(const lio_csv *csv);  /* 1-based field (column) number of the error */
 int32_t lio_csv_errno(const lio_csv *csv);         /* errno of a failed open/read, or 0 */
 int64_t lio_csv_bytes_consumed(const lio_csv *csv);/* decompressed bytes consumed so far */
+int32_t lio_csv_delimiter(const lio_csv *csv);     /* ',' or '\t'; valid after the first lio_csv_next */
 void lio_csv_free(lio_csv *csv);
 
 /** CRC-32 (zlib) of n bytes, continuing from crc (start with 0). Used by the .ldata checksum. */
