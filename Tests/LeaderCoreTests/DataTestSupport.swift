@@ -11,8 +11,12 @@ enum DataTestSupport {
         return FileManager.default.fileExists(atPath: p + "/mimic3-demo/ADMISSIONS.csv") ? p : nil
     }
 
+    /// The test resource folder (`Bundle.module`), or the source folder when the bundle lacks it.
     static var fixtures: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures").path
+        if let r = Bundle.module.resourcePath, FileManager.default.fileExists(atPath: r + "/Fixtures/omop/person.csv") {
+            return r + "/Fixtures"
+        }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures").path
     }
 
     /// A fresh temporary folder.
