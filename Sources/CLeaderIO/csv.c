@@ -22,6 +22,7 @@ struct lio_csv {
     uint8_t delim;      /* ',' or '\t' (sniffed from the first line) */
     int quoting;        /* RFC 4180 quotes (CSV); off for tab-separated files */
     int64_t max_record;
+    int64_t read_chunk; /* most bytes per refill (0 = as many as fit); a test hook for buffer boundaries */
     int64_t *fields;    /* [2 * field_cap] */
     uint8_t *escaped;   /* [field_cap]: field holds "" pairs to unescape */
     int32_t field_cap;
@@ -118,6 +119,10 @@ int32_t lio_csv_errno(const lio_csv *c) { return c ? c->err_errno : 0; }
 int64_t lio_csv_bytes_consumed(const lio_csv *c) { return c ? c->consumed : 0; }
 int32_t lio_csv_delimiter(const lio_csv *c) { return c ? c->delim : 0; }
 
+void lio_csv_set_read_chunk(lio_csv *c, int64_t bytes) {
+    if (c) c->read_chunk = bytes > 0 ? bytes : 0;
+}
+
 /* Moves unparsed bytes to the front, grows the buffer when full, reads more. 0, or an LIO_ERR_*. */
 static int32_t refill(lio_csv *c) {
     if (c->eof) return 0;
@@ -136,6 +141,7 @@ static int32_t refill(lio_csv *c) {
         c->cap = ncap;
     }
     int64_t room = c->cap - c->end;
+    if (c->read_chunk > 0 && room > c->read_chunk) room = c->read_chunk;
     unsigned want = room > (1 << 30) ? (1u << 30) : (unsigned)room;
     errno = 0;
     int got = gzread(c->gz, c->buf + c->end, want);
@@ -302,7 +308,9 @@ int32_t lio_csv_next(lio_csv *c, lio_row *row) {
     if (!c || !row) return LIO_ERR_ARG;
     if (c->failed) return c->failed;
     if (c->first_fill) {
-        while (!c->eof && c->end - c->start < 3) {
+        /* Buffer the whole first line (up to 64 KiB) for the BOM check and the delimiter sniff. */
+        while (!c->eof && c->end - c->start < 65536 &&
+               !memchr(c->buf + c->start, '\n', (size_t)(c->end - c->start))) {
             int32_t st = refill(c);
             if (st) return st;
         }

@@ -68,6 +68,9 @@ int64_t lio_csv_bytes_consumed(const lio_csv *csv);/* decompressed bytes consume
 int32_t lio_csv_delimiter(const lio_csv *csv);     /* ',' or '\t'; valid after the first lio_csv_next */
 void lio_csv_free(lio_csv *csv);
 
+/** Test hook: read at most `bytes` per refill (0 = no limit), so that records straddle buffer refills. */
+void lio_csv_set_read_chunk(lio_csv *csv, int64_t bytes);
+
 /** CRC-32 (zlib) of n bytes, continuing from crc (start with 0). Used by the .ldata checksum. */
 uint32_t lio_crc32(uint32_t crc, const uint8_t *data, size_t n);
 

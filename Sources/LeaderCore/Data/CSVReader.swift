@@ -50,7 +50,8 @@ public final class CSVReader {
     private var handle: OpaquePointer?
 
     /// Opens `path` and reads its header.
-    public init(path: String, maxRecordBytes: Int = 0) throws(LeaderError) {
+    /// `readChunk` > 0 limits each read to that many bytes (tests: records straddling refills).
+    public init(path: String, maxRecordBytes: Int = 0, readChunk: Int = 0) throws(LeaderError) {
         self.path = path
         var h: OpaquePointer?
         let st = lio_csv_open(&h, path, Int64(maxRecordBytes))
@@ -58,6 +59,7 @@ public final class CSVReader {
             if st == LIO_ERR_OPEN { throw .io("\(path): cannot open (\(CSVReader.errnoText(errno)))") }
             throw .io("\(path): cannot open (status \(st))")
         }
+        if readChunk > 0 { lio_csv_set_read_chunk(handle, Int64(readChunk)) }
         self.handle = handle
         var row = lio_row()
         let r = lio_csv_next(handle, &row)
