@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define LIO_INITIAL_BUFFER (1 << 20)
 #define LIO_DEFAULT_MAX_RECORD ((int64_t)256 << 20)
@@ -179,19 +182,31 @@ static int grow_fields(lio_csv *c) {
 
 /* Parses one record at c->start. LIO_ROW (record in fields; *rec_end set), NEED_MORE, or an error. */
 static int32_t parse_record(lio_csv *c, int32_t *n_out, int64_t *rec_end, int64_t *newlines) {
+    /* Locals, not c->…: stores through uint8_t pointers may alias anything, so the compiler would reload
+     * every c-> field after each store. */
     const uint8_t *b = c->buf;
     const int64_t end = c->end;
     const uint8_t delim = c->delim;
+    const int quoting = c->quoting;
+    int64_t *fields = c->fields;
+    uint8_t *escaped = c->escaped;
+    int32_t field_cap = c->field_cap;
     int64_t pos = c->start;
     int32_t nf = 0;
     int64_t nl = 0;
+#if defined(__SSE2__)
+    const __m128i vdelim = _mm_set1_epi8((char)delim), vnl = _mm_set1_epi8('\n');
+#endif
     for (;;) {
-        if (nf == c->field_cap) {
+        if (nf == field_cap) {
             int32_t st = grow_fields(c);
             if (st) return fail(c, st, c->line + nl, nf + 1);
             b = c->buf;
+            fields = c->fields;
+            escaped = c->escaped;
+            field_cap = c->field_cap;
         }
-        if (c->quoting && pos < end && b[pos] == '"') {
+        if (quoting && pos < end && b[pos] == '"') {
             int64_t cs = ++pos;
             int esc = 0;
             for (;;) {
@@ -208,9 +223,9 @@ static int32_t parse_record(lio_csv *c, int32_t *n_out, int64_t *rec_end, int64_
                     pos = qi + 2;
                     continue;
                 }
-                c->fields[2 * nf] = cs;
-                c->fields[2 * nf + 1] = qi - cs;
-                c->escaped[nf] = (uint8_t)esc;
+                fields[2 * nf] = cs;
+                fields[2 * nf + 1] = qi - cs;
+                escaped[nf] = (uint8_t)esc;
                 nf++;
                 pos = qi + 1;
                 break;
@@ -251,18 +266,35 @@ static int32_t parse_record(lio_csv *c, int32_t *n_out, int64_t *rec_end, int64_
         }
         /* unquoted field */
         int64_t fs = pos;
+#if defined(__SSE2__)
+        for (;;) {
+            if (pos + 16 <= end) {
+                __m128i v = _mm_loadu_si128((const __m128i *)(b + pos));
+                unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, vdelim), _mm_cmpeq_epi8(v, vnl)));
+                if (m) {
+                    pos += __builtin_ctz(m);
+                    break;
+                }
+                pos += 16;
+                continue;
+            }
+            while (pos < end && b[pos] != delim && b[pos] != '\n') pos++;
+            break;
+        }
+#else
         while (pos < end) {
             uint8_t ch = b[pos];
             if (ch == delim || ch == '\n') break;
             pos++;
         }
+#endif
         if (pos >= end) {
             if (!c->eof) return NEED_MORE;
             int64_t fl = pos - fs;
             if (fl > 0 && b[pos - 1] == '\r') fl--;
-            c->fields[2 * nf] = fs;
-            c->fields[2 * nf + 1] = fl;
-            c->escaped[nf] = 0;
+            fields[2 * nf] = fs;
+            fields[2 * nf + 1] = fl;
+            escaped[nf] = 0;
             nf++;
             *n_out = nf;
             *rec_end = pos;
@@ -270,9 +302,9 @@ static int32_t parse_record(lio_csv *c, int32_t *n_out, int64_t *rec_end, int64_
             return LIO_ROW;
         }
         if (b[pos] == delim) {
-            c->fields[2 * nf] = fs;
-            c->fields[2 * nf + 1] = pos - fs;
-            c->escaped[nf] = 0;
+            fields[2 * nf] = fs;
+            fields[2 * nf + 1] = pos - fs;
+            escaped[nf] = 0;
             nf++;
             pos++;
             continue;
@@ -280,9 +312,9 @@ static int32_t parse_record(lio_csv *c, int32_t *n_out, int64_t *rec_end, int64_
         /* newline */
         int64_t fl = pos - fs;
         if (fl > 0 && b[pos - 1] == '\r') fl--;
-        c->fields[2 * nf] = fs;
-        c->fields[2 * nf + 1] = fl;
-        c->escaped[nf] = 0;
+        fields[2 * nf] = fs;
+        fields[2 * nf + 1] = fl;
+        escaped[nf] = 0;
         nf++;
         *n_out = nf;
         *rec_end = pos + 1;
