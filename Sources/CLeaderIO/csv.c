@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -11,10 +12,25 @@
 #endif
 
 #define LIO_INITIAL_BUFFER (1 << 20)
+#define LIO_CHUNK (1 << 20)   /* inflater thread: bytes per chunk */
+#define LIO_NCHUNK 4          /* inflater thread: chunks in flight */
 #define LIO_DEFAULT_MAX_RECORD ((int64_t)256 << 20)
 
 struct lio_csv {
     gzFile gz;          /* NULL for memory readers */
+    /* gzip files: a producer thread inflates into a ring of chunks while the caller tokenizes. */
+    int threaded;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv_data, cv_space;
+    uint8_t *chunk[LIO_NCHUNK];
+    int64_t chunk_n[LIO_NCHUNK];
+    int head, count;    /* ring: oldest filled chunk, filled chunks */
+    int64_t head_off;   /* bytes of the head chunk already consumed */
+    int prod_done;      /* producer finished: eof or error */
+    int32_t prod_status;/* 0 or LIO_ERR_READ */
+    int32_t prod_errno;
+    int stop;           /* consumer asks the producer to quit */
     uint8_t *buf;       /* [cap] */
     int64_t cap;
     int64_t start;      /* first unparsed byte */
@@ -62,6 +78,71 @@ static lio_csv *alloc_reader(int64_t max_record) {
     return c;
 }
 
+static void *inflater(void *arg) {
+    lio_csv *c = arg;
+    int tail = 0;
+    for (;;) {
+        pthread_mutex_lock(&c->mu);
+        while (c->count == LIO_NCHUNK && !c->stop) pthread_cond_wait(&c->cv_space, &c->mu);
+        int stop = c->stop;
+        pthread_mutex_unlock(&c->mu);
+        if (stop) return NULL;
+        errno = 0;
+        int got = gzread(c->gz, c->chunk[tail], LIO_CHUNK);  /* the tail slot is free: count < LIO_NCHUNK */
+        int32_t status = 0, err = 0;
+        if (got < 0) {
+            status = LIO_ERR_READ;
+            err = errno;
+        } else if (got == 0) {
+            int zerr = Z_OK;
+            gzerror(c->gz, &zerr);
+            if (zerr != Z_OK) {  /* truncated or corrupt gzip stream */
+                status = LIO_ERR_READ;
+                err = errno;
+            }
+        }
+        pthread_mutex_lock(&c->mu);
+        if (got > 0) {
+            c->chunk_n[tail] = got;
+            tail = (tail + 1) % LIO_NCHUNK;
+            c->count++;
+        } else {
+            c->prod_done = 1;
+            c->prod_status = status;
+            c->prod_errno = err;
+        }
+        pthread_cond_signal(&c->cv_data);
+        pthread_mutex_unlock(&c->mu);
+        if (got <= 0) return NULL;
+    }
+}
+
+/* Starts the inflater thread for a gzip file; on any failure the reader stays single-threaded. */
+static void start_inflater(lio_csv *c) {
+    if (gzdirect(c->gz)) return;  /* plain file: nothing to overlap */
+    for (int i = 0; i < LIO_NCHUNK; i++) {
+        c->chunk[i] = malloc(LIO_CHUNK);
+        if (!c->chunk[i]) return;
+    }
+    if (pthread_mutex_init(&c->mu, NULL)) return;
+    if (pthread_cond_init(&c->cv_data, NULL)) {
+        pthread_mutex_destroy(&c->mu);
+        return;
+    }
+    if (pthread_cond_init(&c->cv_space, NULL)) {
+        pthread_cond_destroy(&c->cv_data);
+        pthread_mutex_destroy(&c->mu);
+        return;
+    }
+    if (pthread_create(&c->thread, NULL, inflater, c)) {
+        pthread_cond_destroy(&c->cv_space);
+        pthread_cond_destroy(&c->cv_data);
+        pthread_mutex_destroy(&c->mu);
+        return;
+    }
+    c->threaded = 1;
+}
+
 int32_t lio_csv_open(lio_csv **out, const char *path, int64_t max_record_bytes) {
     if (!out) return LIO_ERR_ARG;
     *out = NULL;
@@ -83,6 +164,7 @@ int32_t lio_csv_open(lio_csv **out, const char *path, int64_t max_record_bytes) 
         lio_csv_free(c);
         return LIO_ERR_NOMEM;
     }
+    start_inflater(c);
     *out = c;
     return 0;
 }
@@ -109,6 +191,17 @@ int32_t lio_csv_open_memory(lio_csv **out, const uint8_t *data, size_t n, int64_
 
 void lio_csv_free(lio_csv *c) {
     if (!c) return;
+    if (c->threaded) {
+        pthread_mutex_lock(&c->mu);
+        c->stop = 1;
+        pthread_cond_signal(&c->cv_space);
+        pthread_mutex_unlock(&c->mu);
+        pthread_join(c->thread, NULL);
+        pthread_cond_destroy(&c->cv_space);
+        pthread_cond_destroy(&c->cv_data);
+        pthread_mutex_destroy(&c->mu);
+    }
+    for (int i = 0; i < LIO_NCHUNK; i++) free(c->chunk[i]);
     if (c->gz) gzclose(c->gz);
     free(c->buf);
     free(c->fields);
@@ -145,6 +238,36 @@ static int32_t refill(lio_csv *c) {
     }
     int64_t room = c->cap - c->end;
     if (c->read_chunk > 0 && room > c->read_chunk) room = c->read_chunk;
+    if (c->threaded) {
+        pthread_mutex_lock(&c->mu);
+        while (c->count == 0 && !c->prod_done) pthread_cond_wait(&c->cv_data, &c->mu);
+        if (c->count == 0) {  /* producer done */
+            int32_t st = c->prod_status, e = c->prod_errno;
+            pthread_mutex_unlock(&c->mu);
+            if (st) {
+                c->err_errno = e;
+                return fail(c, st, c->line, 1);
+            }
+            c->eof = 1;
+            return 0;
+        }
+        int slot = c->head;
+        int64_t avail = c->chunk_n[slot] - c->head_off;
+        pthread_mutex_unlock(&c->mu);
+        int64_t n = avail < room ? avail : room;
+        memcpy(c->buf + c->end, c->chunk[slot] + c->head_off, (size_t)n);
+        c->end += n;
+        c->head_off += n;
+        if (c->head_off == c->chunk_n[slot]) {
+            pthread_mutex_lock(&c->mu);
+            c->head = (c->head + 1) % LIO_NCHUNK;
+            c->count--;
+            c->head_off = 0;
+            pthread_cond_signal(&c->cv_space);
+            pthread_mutex_unlock(&c->mu);
+        }
+        return 0;
+    }
     unsigned want = room > (1 << 30) ? (1u << 30) : (unsigned)room;
     errno = 0;
     int got = gzread(c->gz, c->buf + c->end, want);
