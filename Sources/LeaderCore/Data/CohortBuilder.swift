@@ -267,17 +267,18 @@ extension CodeKind {
 }
 
 extension Cohort {
-    /// Streams a description table and sets titles of codes present in `kind`'s vocabulary;
-    /// `key` builds the vocabulary key of a row (nil skips the row).
+    /// Streams a description table and sets titles of codes present in `kind`'s vocabulary; `makeKey` resolves
+    /// its columns once and returns the function building a row's vocabulary key (nil skips the row).
     mutating func loadTitles(_ kind: CodeKind, path: String, titleColumns: [String],
-                             key: (CSVRow, CSVReader) throws(LeaderError) -> String?) throws(LeaderError) {
+                             makeKey: (CSVReader) throws(LeaderError) -> (CSVRow) -> String?) throws(LeaderError) {
         let r = try CSVReader(path: path)
         let t = try r.column(anyOf: titleColumns)
+        let key = try makeKey(r)
         var vocab = vocabulary(kind)
         var rows = 0
         try r.forEachRow { (row: CSVRow) throws(LeaderError) in
             rows += 1
-            guard let k = try key(row, r), let id = vocab.id(k) else { return }
+            guard let k = key(row), let id = vocab.id(k) else { return }
             vocab.setTitle(row.trimmed(t), for: id)
         }
         report.rowsRead[CohortFiles.tableName(path), default: 0] += rows
