@@ -181,6 +181,7 @@ struct CohortBuilder {
             }
         }
         let before = groups.count
+        report.drop("patients: no visit kept", report.patientsLoaded - before)
         groups.removeAll { $0.1.count < config.minVisits }
         report.drop("patients: fewer than \(config.minVisits) kept visits", before - groups.count)
         guard !groups.isEmpty else {
