@@ -1,6 +1,6 @@
 /// MIMIC drug → WHO ATC level 3 (4 characters). Order: NDC → ATC3 (`ndc2atc3.csv`), then the GAMENet pair
 /// NDC → RxCUI (`ndc2rxcui.csv` or `ndc2rxnorm_mapping.txt`) + RxCUI → ATC4 (`RXCUI2atc4.csv`, when given),
-/// then drug name → ATC (`mimic_drug_to_atc.csv.gz`, exact name, case-insensitive, truncated to 4 characters).
+/// then drug name → ATC (`mimic_drug_to_atc.csv.gz`, or `drug_to_atc.csv` as the synthetic cohort writes it; exact name, case-insensitive, truncated to 4 characters).
 /// ATC3 titles come from the WHO ATC-DDD file (names of 4-character codes, lower-cased, as LEADER does).
 public struct MedicationMap: Sendable {
     var ndcToATC3: [String: String] = [:]
@@ -45,7 +45,7 @@ public struct MedicationMap: Sendable {
                 sources.append("ndc2rxnorm_mapping")
             }
         }
-        if let p = CohortFiles.find(dir, "mimic_drug_to_atc") {
+        if let p = CohortFiles.find(dir, "mimic_drug_to_atc") ?? CohortFiles.find(dir, "drug_to_atc") {
             try loadPairs(p, &sources, keyColumns: ["drug"], valueColumns: ["atc_code", "atc"]) { name, atc in
                 let k = name.lowercased()
                 if atc.utf8.count >= 4, nameATC[k] == nil { nameATC[k] = String(atc.prefix(4)) }
@@ -64,7 +64,7 @@ public struct MedicationMap: Sendable {
         m.sources = sources
         guard m.hasCodeRoute || !m.nameToATC3.isEmpty else {
             throw .io("\(dir): no medication map found (expected ndc2atc3.csv, RXCUI2atc4.csv + ndc2rxcui.csv, "
-                + "or mimic_drug_to_atc.csv.gz)")
+                + "mimic_drug_to_atc.csv.gz or drug_to_atc.csv)")
         }
         return m
     }
