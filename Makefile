@@ -6,7 +6,7 @@ SHELL := /bin/bash
 ROOT := $(abspath .)
 DIST := $(ROOT)/.build-dist
 LIBDIR := $(DIST)/release
-LEADER := $(LIBDIR)/leader-cli
+LEADER := $(LIBDIR)/leader
 PYTHON ?= python3
 # Dist build: static Swift runtime, SONAME, only leader_* exported (recipes §2). lld, because gold leaves
 # local Swift metadata symbols in .dynsym.
@@ -43,6 +43,7 @@ model: deps-system
 build: deps-system
 	swift build $(DIST_FLAGS) --product leader 2>&1 | grep -vE "mktemp' is dangerous" ; test $${PIPESTATUS[0]} -eq 0
 	swift build $(DIST_FLAGS) --product leader-cli 2>&1 | grep -vE "mktemp' is dangerous" ; test $${PIPESTATUS[0]} -eq 0
+	@ln -sf leader-cli $(LIBDIR)/leader   # the executable target is leader-cli (the library product owns "leader")
 
 demo: build
 	$(LEADER) demo
