@@ -57,8 +57,8 @@ test-swift:
 test-host: deps build
 	LEADER_LIBRARY=$(LIBDIR)/libleader.so PYTHON=$(PYTHON) tools/run_host_tests.sh $(LIBDIR)
 
-bench: deps build
-	$(MAKE) -C bench ROOT=$(ROOT)
+bench: deps-system
+	@$(MAKE) --no-print-directory -C bench ROOT=$(ROOT)
 
 clean:
 	rm -rf .build $(DIST) bench/out
