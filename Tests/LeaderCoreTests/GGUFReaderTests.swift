@@ -88,7 +88,7 @@ import Testing
         var j = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         #expect(j["rope_layout"] as? String == "halves" && j["d_model"] as? Int == 64)
         j["rope_scaling"] = "linear"
-        #expect(throws: DecodingError.self) {
+        #expect(throws: LeaderError.invalidArgument("LlamaConfig: unknown key 'rope_scaling'")) {
             try JSONDecoder().decode(LlamaConfig.self, from: try JSONSerialization.data(withJSONObject: j))
         }
         var bad = c

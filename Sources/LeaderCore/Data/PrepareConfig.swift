@@ -44,20 +44,9 @@ public struct PrepareConfig: Codable, Equatable, Sendable {
         case split, seed, trainFraction, validationFraction, profileGender, profileAge, profileVisit
     }
 
-    struct AnyKey: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init?(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
     /// Decodes over `base`: absent keys keep base values; unknown keys are an error.
     public init(from decoder: any Decoder) throws {
-        let any = try decoder.container(keyedBy: AnyKey.self)
-        let known = Set(CodingKeys.allCases.map(\.rawValue))
-        for k in any.allKeys where !known.contains(k.stringValue) {
-            throw LeaderError.invalidArgument("config: unknown key '\(k.stringValue)'")
-        }
+        try StrictKeys.check(decoder, CodingKeys.self, "config")
         let c = try decoder.container(keyedBy: CodingKeys.self)
         var d = (decoder.userInfo[PrepareConfig.baseKey] as? PrepareConfig) ?? PrepareConfig()
         if c.contains(.topMedications) { d.topMedications = try c.decodeIfPresent(Int.self, forKey: .topMedications) }

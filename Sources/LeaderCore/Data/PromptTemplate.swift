@@ -112,19 +112,8 @@ public struct PromptTemplate: Codable, Sendable, Equatable {
         case main, history, profile, historyVisits, separator
     }
 
-    private struct AnyKey: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init?(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
     public init(from decoder: any Decoder) throws {
-        let any = try decoder.container(keyedBy: AnyKey.self)
-        let known = Set(CodingKeys.allCases.map(\.stringValue))
-        if let bad = any.allKeys.first(where: { !known.contains($0.stringValue) }) {
-            throw LeaderError.invalidArgument("prompt template: unknown key '\(bad.stringValue)'")
-        }
+        try StrictKeys.check(decoder, CodingKeys.self, "prompt template")
         let c = try decoder.container(keyedBy: CodingKeys.self)
         try self.init(main: try c.decodeIfPresent(String.self, forKey: .main) ?? Self.leaderMain,
                       history: try c.decodeIfPresent(String.self, forKey: .history) ?? Self.leaderHistory,

@@ -57,20 +57,9 @@ public struct LlamaConfig: Codable, Equatable, Sendable {
         case rmsEps = "rms_eps", tiedEmbeddings = "tied_embeddings", ropeLayout = "rope_layout"
     }
 
-    private struct AnyKey: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
     /// Decodes our own JSON form (snake_case keys, as stored in checkpoints); unknown keys are an error.
     public init(from decoder: Decoder) throws {
-        let known = Set(CodingKeys.allCases.map(\.stringValue))
-        if let extra = try decoder.container(keyedBy: AnyKey.self).allKeys.first(where: { !known.contains($0.stringValue) }) {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath + [extra],
-                                                    debugDescription: "unknown key '\(extra.stringValue)' in LlamaConfig"))
-        }
+        try StrictKeys.check(decoder, CodingKeys.self, "LlamaConfig")
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(layers: try c.decode(Int.self, forKey: .layers), dModel: try c.decode(Int.self, forKey: .dModel),
                   ffnDim: try c.decode(Int.self, forKey: .ffnDim), heads: try c.decode(Int.self, forKey: .heads),

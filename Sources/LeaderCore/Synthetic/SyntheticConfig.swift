@@ -37,19 +37,8 @@ public struct SyntheticConfig: Codable, Sendable, Equatable {
         case patients, seed, singleVisitShare, noiseRate, omissionRate, maxVisits
     }
 
-    private struct AnyKey: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init?(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
     public init(from decoder: any Decoder) throws {
-        let any = try decoder.container(keyedBy: AnyKey.self)
-        let known = Set(CodingKeys.allCases.map(\.stringValue))
-        if let bad = any.allKeys.first(where: { !known.contains($0.stringValue) }) {
-            throw LeaderError.invalidArgument("synthetic cohort config: unknown key '\(bad.stringValue)'")
-        }
+        try StrictKeys.check(decoder, CodingKeys.self, "synthetic cohort config")
         let c = try decoder.container(keyedBy: CodingKeys.self)
         patients = try c.decode(Int.self, forKey: .patients)
         seed = try c.decode(UInt64.self, forKey: .seed)
