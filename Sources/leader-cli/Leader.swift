@@ -7,7 +7,7 @@ struct LeaderCommand: ParsableCommand {
         commandName: "leader",
         abstract: "LEADER medication recommendation: data preparation, teacher, student, evaluation.",
         version: "\(LeaderVersion.string)",
-        subcommands: [Info.self, Synth.self, Prepare.self, Stats.self, Bench.self]
+        subcommands: [Info.self, Synth.self, Prepare.self, Stats.self, Bench.self, Student.self, Eval.self, Recommend.self]
     )
 }
 
