@@ -126,7 +126,9 @@ struct Eval: ParsableCommand {
         var reports: [EvaluationReport] = []
         let pairs = try ddi.map { p in
             let idx = CodeList(ds.data.cohort.medications).index()
-            return try DDIPairs.load(path: p) { idx[$0] }
+            let d = try DDIPairs.load(path: p) { idx[$0] }
+            if !json { stderr("leader eval: \(d.count) DDI pairs in the vocabulary (\(d.skipped) rows with other codes)\n") }
+            return d
         }
         if let baseline {
             guard let b = Baseline(rawValue: baseline) else { throw ValidationError("--baseline must be frequency or copy-previous") }

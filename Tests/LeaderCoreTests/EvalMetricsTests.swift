@@ -51,7 +51,7 @@ import Testing
 
     @Test func ddiFileLoads() throws {
         let path = NSTemporaryDirectory() + "ddi-\(getpid()).csv"
-        try "atc3_a,atc3_b\nA01A,B01A\nB01A,C01A\nZ99Z,A01A\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try "atc3_a,atc3_b\r\nA01A,B01A\r\nB01A,C01A\nZ99Z,A01A\r\n".write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let ids = ["A01A": Int32(0), "B01A": 1, "C01A": 2]
         let d = try DDIPairs.load(path: path) { ids[$0] }

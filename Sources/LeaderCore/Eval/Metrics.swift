@@ -92,7 +92,7 @@ public struct DDIPairs: Sendable {
         let bytes = try FileBytes.read(path, limit: 1 << 28)
         var d = DDIPairs()
         var first = true
-        for line in String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+        for line in String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline) {
             if first { first = false; continue }
             let cols = line.split(separator: ",", omittingEmptySubsequences: false)
             guard cols.count >= 2 else { throw .badFile("\(path): a DDI row has \(cols.count) columns, expected 2") }
