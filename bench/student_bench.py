@@ -81,14 +81,24 @@ class Student(nn.Module):
         return loss + 0.005 * (F.cross_entropy(lg, ar) + F.cross_entropy(lg.t(), ar))
 
 
+UNIFORM = False
+
+
 def patients(n, seed):
+    """Same distributions as `leader bench student` (see benchExamples there); Python's RNG, not SplitMix64."""
     r = random.Random(seed)
-    st = lambda vocab: sorted(set(r.randrange(vocab) for _ in range(1 + r.randrange(40))))
+    st = lambda vocab, mx: sorted(set(r.randrange(vocab) for _ in range(1 + r.randrange(min(mx, 40)))))
     out = []
     for _ in range(n):
-        v = 1 + r.randrange(10)
-        out.append(dict(d=[st(D) for _ in range(v)], p=[st(P) for _ in range(v)], m=[st(M) for _ in range(v - 1)],
-                        prof=[r.randrange(c) for c in CARDS], t=st(M)))
+        if UNIFORM:
+            v = 1 + r.randrange(10); nd = np_ = nm = 40
+        else:
+            v = 1
+            while v < 10 and r.randrange(100) >= 42:
+                v += 1
+            nd, np_, nm = 21, 6, 29
+        out.append(dict(d=[st(D, nd) for _ in range(v)], p=[st(P, np_) for _ in range(v)],
+                        m=[st(M, nm) for _ in range(v - 1)], prof=[r.randrange(c) for c in CARDS], t=st(M, nm)))
     return out
 
 
@@ -153,11 +163,15 @@ def main():
     ap.add_argument("--leader", default=".build/release/leader-cli")
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--uniform", action="store_true", help="worst-case uniform distribution")
     a = ap.parse_args()
-    ours = json.loads(subprocess.run([a.leader, "bench", "student", "--json", "--steps", str(a.steps), "--batch",
-                                      str(a.batch)], check=True, capture_output=True, text=True).stdout)
+    global UNIFORM
+    UNIFORM = a.uniform
+    cmd = [a.leader, "bench", "student", "--json", "--steps", str(a.steps), "--batch", str(a.batch)]
+    ours = json.loads(subprocess.run(cmd + (["--uniform"] if a.uniform else []), check=True, capture_output=True,
+                                     text=True).stdout)
     theirs = bench_torch(a.steps, a.batch)
-    print(f"torch {torch.__version__}, threads: train 1, single patient 1, batch inference 2")
+    print(f"torch {torch.__version__}, distribution {'uniform' if a.uniform else 'mimic'}, threads: train 1, single patient 1, batch inference 2")
     print(f"{'metric':40s} {'leader':>12s} {'pytorch':>12s} {'ratio':>8s}")
     for k, better in [("trainSamplesPerSecond", "higher"), ("singlePatientP50Microseconds", "lower"),
                       ("batchInferencePatientsPerSecond", "higher")]:
