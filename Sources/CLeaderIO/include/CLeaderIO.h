@@ -16,6 +16,8 @@
  * processing (OHDSI Athena vocabulary exports are TSV named .csv, with bare quotes in concept names). Records end at LF or CRLF outside quotes; blank lines are skipped; a last record without a
  * trailing newline is returned. Quoted fields may hold commas, quotes ("" → ") and newlines; their bytes are
  * unescaped in place. Field bytes are borrowed: valid until the next lio_csv_next or lio_csv_free.
+ * For gzip files a background thread inflates ahead of the caller (4 x 1 MiB chunks); lio_csv_free stops and
+ * joins it. One reader must not be used by two threads at once; distinct readers are independent.
  * Nothing here allocates per row; buffers grow only for records longer than the current buffer, up to
  * max_record_bytes (then LIO_ERR_RECORD_TOO_LONG).
  */

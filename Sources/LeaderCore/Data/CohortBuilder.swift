@@ -181,6 +181,7 @@ struct CohortBuilder {
             }
         }
         let before = groups.count
+        report.drop("patients: no visit kept", report.patientsLoaded - before)
         groups.removeAll { $0.1.count < config.minVisits }
         report.drop("patients: fewer than \(config.minVisits) kept visits", before - groups.count)
         guard !groups.isEmpty else {
@@ -267,17 +268,18 @@ extension CodeKind {
 }
 
 extension Cohort {
-    /// Streams a description table and sets titles of codes present in `kind`'s vocabulary;
-    /// `key` builds the vocabulary key of a row (nil skips the row).
+    /// Streams a description table and sets titles of codes present in `kind`'s vocabulary; `makeKey` resolves
+    /// its columns once and returns the function building a row's vocabulary key (nil skips the row).
     mutating func loadTitles(_ kind: CodeKind, path: String, titleColumns: [String],
-                             key: (CSVRow, CSVReader) throws(LeaderError) -> String?) throws(LeaderError) {
+                             makeKey: (CSVReader) throws(LeaderError) -> (CSVRow) -> String?) throws(LeaderError) {
         let r = try CSVReader(path: path)
         let t = try r.column(anyOf: titleColumns)
+        let key = try makeKey(r)
         var vocab = vocabulary(kind)
         var rows = 0
         try r.forEachRow { (row: CSVRow) throws(LeaderError) in
             rows += 1
-            guard let k = try key(row, r), let id = vocab.id(k) else { return }
+            guard let k = key(row), let id = vocab.id(k) else { return }
             vocab.setTitle(row.trimmed(t), for: id)
         }
         report.rowsRead[CohortFiles.tableName(path), default: 0] += rows

@@ -51,11 +51,15 @@ struct MIMICLoader {
         let codeCols = layout.codeColumns
         for (kind, path) in [(CodeKind.diagnosis, files[5]), (.procedure, files[6])] {
             progress?("reading \(CohortFiles.tableName(path))")
-            try cohort.loadTitles(kind, path: path, titleColumns: layout.titleColumns) { (row, r) throws(LeaderError) in
-                let code = row.trimmed(try r.column(anyOf: codeCols))
-                guard !code.isEmpty else { return nil }
-                if let version { return "\(row.trimmed(try r.column(version))):\(code)" }
-                return code
+            try cohort.loadTitles(kind, path: path, titleColumns: layout.titleColumns) { (r: CSVReader) throws(LeaderError) in
+                let code = try r.column(anyOf: codeCols)
+                let ver = try version.map { (v: String) throws(LeaderError) in try r.column(v) }
+                return { (row: CSVRow) -> String? in
+                    let c = row.trimmed(code)
+                    guard !c.isEmpty else { return nil }
+                    if let ver { return "\(row.trimmed(ver)):\(c)" }
+                    return c
+                }
             }
         }
         var meds = cohort.medications
