@@ -122,6 +122,9 @@ func tempPath(_ name: String) -> String { NSTemporaryDirectory() + "leader-\(get
         try expectFailure({ var m = $0; m["vocabularies"] = "{\"medications\": {\"keys\": [], \"titles\": []}}"; return m }, badFile)
         try expectFailure({ var m = $0; m["profile"] = "[1,2"; return m }, badFile)
         try expectFailure({ $0 }, badFile, dropTensor: "head.fc1.weight")
+        // a huge declared model with small tensors is rejected before anything is allocated
+        try expectFailure({ var m = $0; m["config"] = "{\"hidden\": 4096, \"heads\": 4, \"teacherDim\": 65536}"; return m },
+                          badFile)
         try expectFailure({ $0 }, badFile, extraTensor: true)
         // vocabulary sizes that disagree with the tensor shapes
         try expectFailure({ var m = $0; m["vocabularies"] = m["vocabularies"]?.replacingOccurrences(of: ",\"M5\"", with: ""); return m },

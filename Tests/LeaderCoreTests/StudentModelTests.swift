@@ -43,6 +43,13 @@ func syntheticExamples(_ n: Int, seed: UInt64) -> [StudentExample] {
         c.beta = 0
         let m = try StudentModel(config: c, sizes: sizes)
         #expect(m.store.parameterCount == 200_128 + 4 * 55_468 + 40_829 + 64)  // + the padding prompt vector
+        #expect(try StudentModel.parameterCount(config: c, sizes: sizes) == m.store.parameterCount)
+        let full = try StudentModel(config: tinyConfig(), sizes: tinySizes)
+        var kd = tinyConfig()
+        kd.teacherDim = 7
+        let withKD = try StudentModel(config: kd, sizes: tinySizes)
+        #expect(try StudentModel.parameterCount(config: tinyConfig(), sizes: tinySizes) == full.store.parameterCount)
+        #expect(try StudentModel.parameterCount(config: kd, sizes: tinySizes) == withKD.store.parameterCount)
     }
 
     @Test func packingChecksInput() throws {

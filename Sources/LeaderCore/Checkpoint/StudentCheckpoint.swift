@@ -150,6 +150,15 @@ public struct StudentCheckpoint: Sendable {
         let provenance = try decode("provenance", CheckpointProvenance.self)
         var ck = StudentCheckpoint(config: config, vocabularies: vocab, profile: profile, thresholds: thresholds,
                                    provenance: provenance, tensors: [])
+        // Bound the allocation by the file before building the model: the tensors must hold every parameter.
+        let expectedCount: Int
+        do { expectedCount = try StudentModel.parameterCount(config: config, sizes: ck.sizes) } catch {
+            throw .badFile("\(path): metadata describes an impossibly large student (\(error.message))")
+        }
+        let stored = f.tensors.reduce(0) { $0 + $1.offsets.count }
+        guard expectedCount <= stored / 4 else {
+            throw .badFile("\(path): config and vocabularies need \(expectedCount) parameters, the file holds \(stored / 4)")
+        }
         // The expected parameter set comes from building the model (validates sizes too).
         let model: StudentModel
         do { model = try StudentModel(config: config, sizes: ck.sizes) } catch {
