@@ -56,7 +56,7 @@ func syntheticExamples(_ n: Int, seed: UInt64) -> [StudentExample] {
         let m = try StudentModel(config: tinyConfig(), sizes: tinySizes)
         let ok = StudentExample(diagnoses: [[0, 1]], procedures: [[]], medications: [], profile: [1, 0], target: [2])
         let b = try m.pack([ok, ok], forTraining: true)
-        #expect(b.batch == 2 && b.maxVisits == 1 && b.procedures.ids.shape == [2, 1])
+        #expect(b.batch == 2 && b.maxVisits == 1 && b.procedures.buckets[0].ids.shape == [2, 1])
         #expect(b.visitIds.toArray() == [0, 1, 2, 3, 6, 7])  // D rows 0-1, P rows 2-3, target med sets 4-5, prompts 6-7
         var bad = ok
         bad.diagnoses = [[7]]
@@ -78,7 +78,8 @@ func syntheticExamples(_ n: Int, seed: UInt64) -> [StudentExample] {
         let e = StudentExample(diagnoses: [[0, 1, 2], [3]], procedures: [[0], [1, 2]], medications: [[4, 5]],
                                profile: [0, 0], target: [1])
         let b = try m.pack([e], forTraining: false)
-        #expect(b.diagnoses.ids.shape == [2, 3] && b.procedures.ids.shape == [2, 2] && b.medications.ids.shape == [1, 2])
+        #expect(b.diagnoses.buckets.map(\.ids.shape) == [[2, 3]] && b.procedures.buckets.map(\.ids.shape) == [[2, 2]]
+            && b.medications.buckets.map(\.ids.shape) == [[1, 2]])
         // the same patient alone or padded next to a longer one gives the same scores
         let long = StudentExample(diagnoses: [[0, 1, 2, 3, 4, 5, 6], [1], [2], [3]], procedures: [[0], [1], [2], [3]],
                                   medications: [[0], [1], [2]], profile: [1, 1], target: [0])
@@ -86,6 +87,36 @@ func syntheticExamples(_ n: Int, seed: UInt64) -> [StudentExample] {
         let alone = try m.predict(b, ctx).toArray()
         let both = try m.predict(try m.pack([e, long], forTraining: false), ctx).toArray()
         #expect(maxRelError(Array(both.prefix(6)), alone) < 1e-5)
+    }
+
+    @Test func lengthBucketsCutPaddingOnlyWhenItPays() {
+        #expect(StudentBatch.lengthBuckets([3, 1, 2]) == [[0, 1, 2]])  // tiny: one bucket, original order
+        let lengths = Array(repeating: 2, count: 60) + Array(repeating: 40, count: 10)
+        let b = StudentBatch.lengthBuckets(lengths)
+        #expect(b.count == 2 && b[0].count == 60 && b[1].count == 10 && Set(b.flatMap { $0 }).count == 70)
+        #expect(StudentBatch.lengthBuckets(lengths, maxBuckets: 1) == [Array(0..<70)])
+    }
+
+    @Test func bucketingDoesNotChangeLossOrGradients() throws {
+        var c = tinyConfig()
+        c.teacherDim = 3
+        c.beta = 0.3
+        let m = try StudentModel(config: c, sizes: tinySizes)
+        var ex = syntheticExamples(40, seed: 21)
+        for i in 0..<6 { ex[i].diagnoses[0] = Array(0..<7); ex[i].procedures[0] = Array(0..<5) }  // a few long sets
+        let ctx = try Context(threads: 1, training: false)
+        let teacher = try Tensor(shape: [40, 3], values: (0..<120).map { Float($0 % 5) / 5 })
+        func run(_ buckets: Int) throws -> (Float, [Float], Int) {
+            let b = try m.pack(ex, forTraining: true, maxBuckets: buckets)
+            m.store.zeroGrad()
+            let l = try m.loss(b, teacher: teacher, ctx)
+            try m.backward(ctx)
+            return (l.total, m.store.flatGrads.toArray(), b.diagnoses.buckets.count)
+        }
+        let (l1, g1, n1) = try run(1), (l3, g3, n3) = try run(3)
+        #expect(n1 == 1 && n3 > 1)
+        #expect(abs(l1 - l3) < 1e-5)
+        #expect(maxRelError(g3, g1) < 1e-4)
     }
 
     @Test func trainingLearnsAndIsReproducible() throws {

@@ -88,9 +88,15 @@ public struct StudentBatch {
         public let lengths: IndexTensor  // (N)
         public var count: Int { lengths.count }
     }
+    /// The sets of one code type, in length buckets (each padded to its own longest set); the table rows of
+    /// the stream are the buckets' rows in order.
+    public struct Stream {
+        public let buckets: [Sets]
+        public var count: Int { buckets.reduce(0) { $0 + $1.count } }
+    }
     public let batch: Int
     public let maxVisits: Int
-    public let diagnoses: Sets, procedures: Sets, medications: Sets
+    public let diagnoses: Stream, procedures: Stream, medications: Stream
     /// Medication sets that are history (the rest, if any, are the targets).
     public let historyMedicationSets: Int
     public let hasTargets: Bool
@@ -102,8 +108,9 @@ public struct StudentBatch {
 
     public var tableRows: Int { diagnoses.count + procedures.count + medications.count + batch }
 
+    /// `maxBuckets`: length buckets per code type (1 = one padded batch per type; results do not depend on it).
     public init(_ examples: [StudentExample], sizes: StudentVocabularySizes, maxCodesPerVisit: Int,
-                withTargets: Bool) throws(LeaderError) {
+                withTargets: Bool, maxBuckets: Int = 3) throws(LeaderError) {
         let b = examples.count
         guard b > 0 else { throw .invalidArgument("student batch: no examples") }
         let fields = sizes.profileCardinalities.count
@@ -125,13 +132,14 @@ public struct StudentBatch {
         }
         let t = visitCounts.max() ?? 1
         let cap = maxCodesPerVisit
-        func pack(_ sets: [[Int32]], offset: Int, vocab: Int, _ what: String) throws(LeaderError) -> Sets {
-            let n = sets.count
-            let s = max(1, min(cap, sets.map(\.count).max() ?? 0))
+        func packSets(_ sets: [[Int32]], _ order: [Int], offset: Int, vocab: Int, _ what: String) throws(LeaderError) -> Sets {
+            let n = order.count
+            let s = max(1, min(cap, order.map { sets[$0].count }.max() ?? 0))
             let total = try Checked.product(n, s, "student batch \(what) ids")
             var ids = [Int32](repeating: -1, count: total)
             var lens = [Int32](repeating: 0, count: n)
-            for (i, set) in sets.enumerated() {
+            for (i, src) in order.enumerated() {
+                let set = sets[src]
                 let k = min(set.count, s)
                 lens[i] = Int32(k)
                 for j in 0..<k {
@@ -144,29 +152,49 @@ public struct StudentBatch {
             }
             return Sets(ids: try IndexTensor(shape: [n, s], values: ids), lengths: try IndexTensor(shape: [n], values: lens))
         }
+        /// Length buckets of `sets` (+ `extra` sets as a last bucket in their order); rowOf[i] = table row of set i.
+        func pack(_ sets: [[Int32]], extra: [[Int32]] = [], offset: Int, vocab: Int, _ what: String)
+            throws(LeaderError) -> (Stream, [Int])
+        {
+            var buckets: [Sets] = []
+            var rowOf = [Int](repeating: 0, count: sets.count)
+            var row = 0
+            for order in Self.lengthBuckets(sets.map { min($0.count, cap) }, maxBuckets: maxBuckets) {
+                buckets.append(try packSets(sets, order, offset: offset, vocab: vocab, what))
+                for src in order { rowOf[src] = row; row += 1 }
+            }
+            if !extra.isEmpty {
+                buckets.append(try packSets(extra, Array(extra.indices), offset: offset, vocab: vocab, what))
+            }
+            return (Stream(buckets: buckets), rowOf)
+        }
         var dSets = [[Int32]](), pSets = [[Int32]](), mSets = [[Int32]]()
-        dSets.reserveCapacity(nD); pSets.reserveCapacity(nD); mSets.reserveCapacity(nM + (withTargets ? b : 0))
+        dSets.reserveCapacity(nD); pSets.reserveCapacity(nD); mSets.reserveCapacity(nM)
         for e in examples { dSets += e.diagnoses; pSets += e.procedures; mSets += e.medications }
-        if withTargets { for e in examples { mSets.append(e.target) } }
-        diagnoses = try pack(dSets, offset: sizes.diagnosisOffset, vocab: sizes.diagnoses, "diagnosis")
-        procedures = try pack(pSets, offset: sizes.procedureOffset, vocab: sizes.procedures, "procedure")
-        medications = try pack(mSets, offset: sizes.medicationOffset, vocab: sizes.medications, "medication")
+        let (dStream, dRowOf) = try pack(dSets, offset: sizes.diagnosisOffset, vocab: sizes.diagnoses, "diagnosis")
+        let (pStream, pRowOf) = try pack(pSets, offset: sizes.procedureOffset, vocab: sizes.procedures, "procedure")
+        let (mStream, mRowOf) = try pack(mSets, extra: withTargets ? examples.map(\.target) : [],
+                                         offset: sizes.medicationOffset, vocab: sizes.medications, "medication")
+        diagnoses = dStream
+        procedures = pStream
+        medications = mStream
 
         // Visit sequences: rows of the table [D | P | M | prompts].
         let rows3 = try Checked.product(3, b, "student batch sequences")
         var vids = [Int32](repeating: -1, count: try Checked.product(rows3, t, "student batch visit ids"))
         var vlens = [Int32](repeating: 0, count: rows3)
-        let pBase = nD, mBase = nD + nD, promptBase = try Checked.sum(mBase, mSets.count, "student batch table")
+        let pBase = nD, mBase = nD + nD
+        let promptBase = try Checked.sum(mBase, medications.count, "student batch table")
         guard promptBase + b < Int(Int32.max) else { throw .overflow("student batch: table too large") }
         var dRow = 0, mRow = 0
         for (i, v) in visitCounts.enumerated() {
             for s in 0..<3 { vlens[s * b + i] = Int32(v) }
             for j in 0..<v {
-                vids[i * t + j] = Int32(dRow + j)
-                vids[(b + i) * t + j] = Int32(pBase + dRow + j)
+                vids[i * t + j] = Int32(dRowOf[dRow + j])
+                vids[(b + i) * t + j] = Int32(pBase + pRowOf[dRow + j])
             }
             vids[(2 * b + i) * t] = Int32(promptBase + i)
-            for j in 1..<max(v, 1) { vids[(2 * b + i) * t + j] = Int32(mBase + mRow + j - 1) }
+            for j in 1..<max(v, 1) { vids[(2 * b + i) * t + j] = Int32(mBase + mRowOf[mRow + j - 1]) }
             dRow += v
             mRow += v - 1
         }
@@ -202,5 +230,44 @@ public struct StudentBatch {
         self.historyMedicationSets = nM
         self.hasTargets = withTargets
         self.visitCounts = visitCounts
+    }
+
+    /// Splits sets into at most 3 length buckets minimising padded tokens + a fixed cost per bucket (one more
+    /// encoder call ≈ 32 tokens of work): DP over the distinct lengths. Returns set indices per bucket, by
+    /// ascending length; one bucket (original order) when splitting does not pay.
+    static func lengthBuckets(_ lengths: [Int], maxBuckets: Int = 3) -> [[Int]] {
+        let n = lengths.count
+        guard n > 1, maxBuckets > 1 else { return [Array(0..<n)] }
+        let sorted = (0..<n).sorted { (lengths[$0], $0) < (lengths[$1], $1) }
+        var values: [Int] = [], cum: [Int] = [0]
+        for i in sorted {
+            if values.last != lengths[i] { values.append(lengths[i]); cum.append(cum.last ?? 0) }
+            cum[cum.count - 1] += 1
+        }
+        let d = values.count, perBucket = 32
+        func cost(_ a: Int, _ b: Int) -> Int { (cum[b] - cum[a]) * max(1, values[b - 1]) + perBucket }
+        let single = cost(0, d)
+        guard d > 1 else { return [Array(0..<n)] }
+        // best[k][j]: min cost of the first j distinct lengths in k buckets; cut[k][j]: start of the last one.
+        let kMax = min(maxBuckets, d, 8)
+        var best = [[Int]](repeating: [Int](repeating: Int.max, count: d + 1), count: kMax + 1)
+        var cut = [[Int]](repeating: [Int](repeating: 0, count: d + 1), count: kMax + 1)
+        best[0][0] = 0
+        for k in 1...kMax {
+            for j in k...d {
+                for i in (k - 1)..<j where best[k - 1][i] != Int.max {
+                    let c = best[k - 1][i] + cost(i, j)
+                    if c < best[k][j] { best[k][j] = c; cut[k][j] = i }
+                }
+            }
+        }
+        var bestK = 1
+        for k in 2...kMax where best[k][d] < best[bestK][d] { bestK = k }
+        guard bestK > 1, best[bestK][d] < single else { return [Array(0..<n)] }
+        var bounds: [Int] = [d]
+        var j = d
+        for k in stride(from: bestK, to: 0, by: -1) { j = cut[k][j]; bounds.append(j) }
+        bounds.reverse()
+        return (0..<bestK).map { Array(sorted[cum[bounds[$0]]..<cum[bounds[$0 + 1]]]) }
     }
 }

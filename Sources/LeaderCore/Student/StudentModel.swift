@@ -36,9 +36,11 @@ public final class StudentModel {
     public var distills: Bool { projector != nil }
 
     let embedding: Embedding
-    let setEmbeddings: [Embedding]
-    let setEncoders: [TransformerBlock]
-    let setPools: [MaskedMeanPool]
+    /// Per stream (diagnosis, procedure, medication), one instance per length bucket; instances after the
+    /// first share its parameters.
+    var setEmbeddings: [[Embedding]]
+    var setEncoders: [[TransformerBlock]]
+    var setPools: [[MaskedMeanPool]]
     let visitEncoder: TransformerBlock
     let visitPool = MaskedMeanPool()
     let profileEmbedding: Embedding?
@@ -55,7 +57,7 @@ public final class StudentModel {
 
     // per-step state
     private var batch: StudentBatch?
-    private var setInputs: [Tensor?] = [nil, nil, nil]
+    private var setInputs: [[Tensor?]] = [[], [], []]
     private var table: Tensor?, visitIn: Tensor?, prompt: Tensor?, mediator: Tensor?, logits: Tensor?
     private var probabilities: Tensor?
     private var lossState: (distill: Bool, align: Bool)?
@@ -64,7 +66,7 @@ public final class StudentModel {
     private var dTable: Tensor?, dVisitIn: Tensor?, dVisitOut: Tensor?, dPooled3: Tensor?, dH: Tensor?
     private var dR1: Tensor?, dM: Tensor?, dR2: Tensor?, dLogits: Tensor?, dPe: Tensor?, dProj: Tensor?
     private var dXa: Tensor?, dYa: Tensor?, dXn: Tensor?, dYn: Tensor?
-    private var dSets: [Tensor?] = [nil, nil, nil]
+    private var dSets: Tensor?
 
     /// Builds and initialises the model (PyTorch-default initialisers keyed by `config.seed`).
     public init(config: StudentConfig, sizes: StudentVocabularySizes, threads: Int = 1) throws(LeaderError) {
@@ -75,15 +77,15 @@ public final class StudentModel {
         let c = config.hidden
         store = try ParameterStore(seed: config.seed, threads: threads)
         embedding = try Embedding(store, "embedding", vocab: sizes.unifiedCount, dim: c)
-        setEmbeddings = [embedding, Embedding(sharingParametersOf: embedding), Embedding(sharingParametersOf: embedding)]
+        setEmbeddings = [[embedding], [Embedding(sharingParametersOf: embedding)], [Embedding(sharingParametersOf: embedding)]]
         let block = TransformerBlockConfig(
             attention: AttentionConfig(channels: c, heads: config.heads, probDropout: config.attentionDropout),
             hidden: config.ffnHidden, norm: .layerNorm, normEps: config.layerNormEps,
             feedForward: .mlp(.geluTanh), dropout: config.hiddenDropout, finalDropout: true)
-        setEncoders = [try TransformerBlock(store, "diagnosis_encoder", block),
-                       try TransformerBlock(store, "procedure_encoder", block),
-                       try TransformerBlock(store, "medication_encoder", block)]
-        setPools = [MaskedMeanPool(), MaskedMeanPool(), MaskedMeanPool()]
+        setEncoders = [[try TransformerBlock(store, "diagnosis_encoder", block)],
+                       [try TransformerBlock(store, "procedure_encoder", block)],
+                       [try TransformerBlock(store, "medication_encoder", block)]]
+        setPools = [[MaskedMeanPool()], [MaskedMeanPool()], [MaskedMeanPool()]]
         visitEncoder = try TransformerBlock(store, "visit_encoder", block)
         let fields = sizes.profileCardinalities.count
         usesProfile = config.profilePrompt && fields > 0
@@ -137,9 +139,11 @@ public final class StudentModel {
     }
 
     /// Packs examples for this model (targets appended to the medication sets when `forTraining` and β > 0).
-    public func pack(_ examples: [StudentExample], forTraining: Bool) throws(LeaderError) -> StudentBatch {
+    public func pack(_ examples: [StudentExample], forTraining: Bool, maxBuckets: Int = 3) throws(LeaderError)
+        -> StudentBatch
+    {
         try StudentBatch(examples, sizes: sizes, maxCodesPerVisit: config.maxCodesPerVisit,
-                         withTargets: forTraining && aligns)
+                         withTargets: forTraining && aligns, maxBuckets: maxBuckets)
     }
 
     /// Logits (B, |Med|), valid until the next forward. Dropout follows `ctx.training`.
@@ -150,15 +154,17 @@ public final class StudentModel {
         let tab = try Workspace.ensure(&table, [rows, c])
         var row = 0
         for s in 0..<3 {
-            let sets = streams[s]
-            setInputs[s] = nil
-            guard sets.count > 0 else { continue }
-            let x = try setEmbeddings[s].forward(sets.ids, ctx)
-            setInputs[s] = x
-            let enc = try setEncoders[s].forward(x, lengths: sets.lengths, ctx)
-            let pooled = try setPools[s].forward(enc, lengths: sets.lengths, ctx)
-            Memory.copy(tab.pointer + row * c, from: pooled.pointer, count: pooled.count)
-            row += sets.count
+            try ensureBuckets(s, streams[s].buckets.count)
+            for (k, sets) in streams[s].buckets.enumerated() {
+                setInputs[s][k] = nil
+                guard sets.count > 0 else { continue }
+                let x = try setEmbeddings[s][k].forward(sets.ids, ctx)
+                setInputs[s][k] = x
+                let enc = try setEncoders[s][k].forward(x, lengths: sets.lengths, ctx)
+                let pooled = try setPools[s][k].forward(enc, lengths: sets.lengths, ctx)
+                Memory.copy(tab.pointer + row * c, from: pooled.pointer, count: pooled.count)
+                row += sets.count
+            }
         }
         let pr: Tensor
         if let profileEmbedding, let profileHead {
@@ -292,17 +298,28 @@ public final class StudentModel {
         let streams = [b.diagnoses, b.procedures, b.medications]
         var row = 0
         for s in 0..<3 {
-            let sets = streams[s]
-            guard sets.count > 0, let x = setInputs[s] else { continue }
-            let dPooled = try Tensor(viewing: dtab.storage, offset: dtab.offset + row * c, shape: [sets.count, c])
-            row += sets.count
-            let dEnc = try Workspace.zeroed(&dSets[s], x.shape)
-            try setPools[s].backward(dPooled, into: dEnc, ctx)
-            // dEnc is the block's dOut; the block accumulates dx into a fresh buffer (x's gradient).
-            let dx = try Workspace.zeroed(&dXs[s], x.shape)
-            try setEncoders[s].backward(dEnc, into: dx, ctx)
-            try setEmbeddings[s].backward(dx, ctx)
+            for (k, sets) in streams[s].buckets.enumerated() {
+                guard sets.count > 0, k < setInputs[s].count, let x = setInputs[s][k] else { continue }
+                let dPooled = try Tensor(viewing: dtab.storage, offset: dtab.offset + row * c, shape: [sets.count, c])
+                row += sets.count
+                let dEnc = try Workspace.zeroed(&dSets, x.shape)
+                try setPools[s][k].backward(dPooled, into: dEnc, ctx)
+                // dEnc is the block's dOut; the block accumulates dx into a fresh buffer (x's gradient).
+                let dx = try Workspace.zeroed(&dXs, x.shape)
+                try setEncoders[s][k].backward(dEnc, into: dx, ctx)
+                try setEmbeddings[s][k].backward(dx, ctx)
+            }
         }
     }
-    private var dXs: [Tensor?] = [nil, nil, nil]
+    private var dXs: Tensor?
+
+    /// Module instances for `count` buckets of stream `s` (extra ones share the first one's parameters).
+    private func ensureBuckets(_ s: Int, _ count: Int) throws(LeaderError) {
+        while setEncoders[s].count < count {
+            setEmbeddings[s].append(Embedding(sharingParametersOf: embedding))
+            setEncoders[s].append(try TransformerBlock(sharingParametersOf: setEncoders[s][0]))
+            setPools[s].append(MaskedMeanPool())
+        }
+        while setInputs[s].count < count { setInputs[s].append(nil) }
+    }
 }
