@@ -185,6 +185,10 @@ func syntheticExamples(_ n: Int, seed: UInt64) -> [StudentExample] {
         t.ctx.training = false
         let after = try t.model.loss(batch, teacher: tt, t.ctx)
         #expect(after.distill < before.distill)
+        // keyed by sample index
+        let g = try TeacherFeatures.gather(matrix: (0..<12).map(Float.init), dim: 3, samples: [2, 0])
+        #expect(g.values == [6, 7, 8, 0, 1, 2])
+        #expect(throws: LeaderError.self) { _ = try TeacherFeatures.gather(matrix: [1, 2, 3], dim: 3, samples: [1]) }
         // wrong teacher width is rejected
         #expect(throws: LeaderError.self) {
             _ = try StudentTrainer(model: try StudentModel(config: c, sizes: tinySizes), train: train, validation: [],

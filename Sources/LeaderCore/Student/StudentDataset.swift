@@ -35,6 +35,14 @@ public struct StudentDataset: Sendable {
                                procedures: CodeList(data.cohort.procedures))
     }
 
+    /// Indices (into `data.samples`) of the samples of one split part, in the order `examples` returns them.
+    public func sampleIndices(_ part: SplitPart) -> [Int] {
+        data.samples.indices.filter { i in
+            let p = Int(data.samples[i].patient)
+            return p >= 0 && p < data.split.count && data.split[p] == part
+        }
+    }
+
     /// Examples of one split part (samples in file order).
     public func examples(_ part: SplitPart, maxVisits: Int) throws(LeaderError) -> [StudentExample] {
         var out: [StudentExample] = []

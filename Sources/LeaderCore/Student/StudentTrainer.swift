@@ -12,6 +12,23 @@ public struct TeacherFeatures: Sendable {
         self.dim = dim
         self.values = values
     }
+
+    /// Features keyed by dataset sample index: `matrix` holds one row of `dim` floats per sample of the
+    /// dataset (row = sample index); the result has the rows of `samples` in order (e.g. the training
+    /// examples' sample indices from `StudentDataset.sampleIndices(.train)`).
+    public static func gather(matrix: [Float], dim: Int, samples: [Int]) throws(LeaderError) -> TeacherFeatures {
+        guard dim > 0, matrix.count % dim == 0 else {
+            throw .invalidArgument("teacher features: \(matrix.count) values are not rows of \(dim)")
+        }
+        let rows = matrix.count / dim
+        var out = [Float]()
+        out.reserveCapacity(try Checked.product(samples.count, dim, "teacher features"))
+        for s in samples {
+            guard s >= 0, s < rows else { throw .invalidArgument("teacher features: no row for sample \(s) (\(rows) rows)") }
+            out += matrix[(s * dim)..<((s + 1) * dim)]
+        }
+        return try TeacherFeatures(dim: dim, values: out, rows: samples.count)
+    }
 }
 
 /// What the trainer reports as it goes (the CLI draws a progress bar from it).
