@@ -5,7 +5,7 @@ import LeaderCore
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks (not tests): figures go to docs/benchmarks-data.md.",
-        subcommands: [BenchCSV.self, BenchReplicate.self])
+        subcommands: [BenchCSV.self, BenchReplicate.self, BenchStudent.self])
 }
 
 /// Generates a PRESCRIPTIONS-like CSV and measures the tokenizer (rows/s, MB/s), plain and gzip.

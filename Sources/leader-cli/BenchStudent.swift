@@ -1,0 +1,117 @@
+import ArgumentParser
+import Foundation
+import LeaderCore
+
+/// Random patients for benchmarks. `mimic`: visits 1 + geometric (p 0.42, mean ≈ 2.4) capped at maxVisits;
+/// per visit 1…21 diagnoses, 1…6 procedures, 1…29 medications (means ≈ 11, 3.5, 15 — MIMIC-III-like),
+/// capped at maxCodes. `uniform` (worst case): 1…maxVisits visits and 1…maxCodes codes per set, uniform.
+/// Same generator as bench/student_bench.py (codes are then de-duplicated).
+func benchExamples(_ n: Int, sizes: StudentVocabularySizes, maxVisits: Int, maxCodes: Int, seed: UInt64,
+                   uniform: Bool) -> [StudentExample] {
+    var rng = SplitMix64(seed: seed)
+    func r(_ k: Int) -> Int { Int(rng.next() % UInt64(max(k, 1))) }
+    func set(_ vocab: Int, _ maxN: Int) -> [Int32] {
+        Array(Set((0..<(1 + r(min(maxN, maxCodes)))).map { _ in Int32(r(vocab)) })).sorted()
+    }
+    return (0..<n).map { _ in
+        var v = 1
+        if uniform { v = 1 + r(maxVisits) } else { while v < maxVisits && r(100) >= 42 { v += 1 } }
+        let (nd, np, nm) = uniform ? (maxCodes, maxCodes, maxCodes) : (21, 6, 29)
+        return StudentExample(diagnoses: (0..<v).map { _ in set(sizes.diagnoses, nd) },
+                              procedures: (0..<v).map { _ in set(sizes.procedures, np) },
+                              medications: (0..<(v - 1)).map { _ in set(sizes.medications, nm) },
+                              profile: sizes.profileCardinalities.map { Int32(r($0)) }, target: set(sizes.medications, nm))
+    }
+}
+
+struct BenchStudent: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "student",
+        abstract: "Student speed: training samples/s, single-patient latency, batch inference patients/s.",
+        discussion: "Figures go to docs/benchmarks-student.md; bench/student_bench.py runs PyTorch on the same sizes.")
+
+    @Option var medications = 131
+    @Option var diagnoses = 1958
+    @Option var procedures = 1430
+    @Option(help: "Visits per patient are uniform in 1...maxVisits.") var maxVisits = 10
+    @Option(help: "Codes per set are uniform in 1...maxCodes (before de-duplication).") var maxCodes = 40
+    @Option var batch = 16
+    @Option(help: "Training steps timed (after 3 warm-up steps).") var steps = 30
+    @Option(help: "Threads for training.") var trainThreads = 1
+    @Option(help: "Single-patient latency samples.") var latencySamples = 300
+    @Option(help: "Threads for batch inference.") var inferThreads = 2
+    @Option(help: "Batch size for batch inference.") var inferBatch = 256
+    @Flag(help: "Worst-case uniform distribution instead of the MIMIC-like one.") var uniform = false
+    @Flag var json = false
+
+    func run() throws {
+        let sizes = StudentVocabularySizes(medications: medications, diagnoses: diagnoses, procedures: procedures,
+                                           profileCardinalities: [5, 40, 20, 6, 40, 3, 9])
+        var cfg = StudentConfig()
+        cfg.maxVisits = maxVisits
+        let clock = ContinuousClock()
+        func secs(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
+
+        // training
+        let model = try StudentModel(config: cfg, sizes: sizes, threads: trainThreads)
+        let adam = try Adam(model.store, Adam.Options(learningRate: cfg.learningRate))
+        let ctx = try Context(threads: trainThreads, training: true, seed: 1)
+        let data = benchExamples(batch * (steps + 3), sizes: sizes, maxVisits: maxVisits, maxCodes: maxCodes, seed: 1, uniform: uniform)
+        var trainTime = 0.0
+        for s in 0..<(steps + 3) {
+            let t0 = clock.now
+            let b = try model.pack(Array(data[(s * batch)..<((s + 1) * batch)]), forTraining: true)
+            model.store.zeroGrad()
+            _ = try model.loss(b, ctx)
+            try model.backward(ctx)
+            try adam.update(ctx)
+            if s >= 3 { trainTime += secs(clock.now - t0) }
+        }
+        let trainRate = Double(batch * steps) / trainTime
+
+        // single-patient latency, 1 thread, eval mode (includes packing)
+        let m1 = try StudentModel(config: cfg, sizes: sizes, threads: 1)
+        let c1 = try Context(threads: 1)
+        let patients = benchExamples(latencySamples, sizes: sizes, maxVisits: maxVisits, maxCodes: maxCodes, seed: 2, uniform: uniform)
+        var lat: [Double] = [], packLat: [Double] = []
+        for (i, p) in patients.enumerated() {
+            let t0 = clock.now
+            let b = try m1.pack([p], forTraining: false)
+            let t1 = clock.now
+            _ = try m1.predict(b, c1)
+            if i >= 10 { lat.append(secs(clock.now - t0)); packLat.append(secs(t1 - t0)) }
+        }
+        lat.sort()
+        packLat.sort()
+        let p50 = lat[lat.count / 2], p90 = lat[lat.count * 9 / 10]
+
+        // batch inference
+        let mb = try StudentModel(config: cfg, sizes: sizes, threads: inferThreads)
+        let cb = try Context(threads: inferThreads)
+        let many = benchExamples(inferBatch * 8, sizes: sizes, maxVisits: maxVisits, maxCodes: maxCodes, seed: 3, uniform: uniform)
+        _ = try mb.predict(try mb.pack(Array(many.prefix(inferBatch)), forTraining: false), cb)
+        let t0 = clock.now
+        for k in 0..<8 {
+            _ = try mb.predict(try mb.pack(Array(many[(k * inferBatch)..<((k + 1) * inferBatch)]), forTraining: false), cb)
+        }
+        let inferRate = Double(inferBatch * 8) / secs(clock.now - t0)
+
+        struct Out: Encodable {
+            var trainSamplesPerSecond: Double, trainThreads: Int, batch: Int
+            var singlePatientP50Microseconds: Double, singlePatientP90Microseconds: Double
+            var singlePatientPackP50Microseconds: Double
+            var batchInferencePatientsPerSecond: Double, inferThreads: Int, inferBatch: Int
+            var parameters: Int, isa: String, distribution: String
+        }
+        let o = Out(trainSamplesPerSecond: trainRate, trainThreads: trainThreads, batch: batch,
+                    singlePatientP50Microseconds: p50 * 1e6, singlePatientP90Microseconds: p90 * 1e6,
+                    singlePatientPackP50Microseconds: packLat[packLat.count / 2] * 1e6,
+                    batchInferencePatientsPerSecond: inferRate, inferThreads: inferThreads, inferBatch: inferBatch,
+                    parameters: model.store.parameterCount, isa: Threads.isaName,
+                    distribution: uniform ? "uniform" : "mimic")
+        if json { try printJSON(o); return }
+        print(String(format: "training (batch %d, %d threads): %.0f samples/s", batch, trainThreads, trainRate))
+        print(String(format: "single patient (1 thread): p50 %.1f µs, p90 %.1f µs", p50 * 1e6, p90 * 1e6))
+        print(String(format: "batch inference (batch %d, %d threads): %.0f patients/s", inferBatch, inferThreads, inferRate))
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import Testing
+@testable import LeaderCore
+
+func tinyConfig() -> StudentConfig {
+    var c = StudentConfig()
+    c.hidden = 8; c.heads = 2; c.ffnHidden = 12; c.headHidden = 10; c.batchSize = 4; c.evalBatchSize = 5
+    c.seed = 5; c.learningRate = 5e-3
+    return c
+}
+
+let tinySizes = StudentVocabularySizes(medications: 6, diagnoses: 7, procedures: 5, profileCardinalities: [3, 2])
+
+func tinyCheckpoint(_ model: StudentModel) throws -> StudentCheckpoint {
+    let v = CheckpointVocabularies(
+        medications: CodeList(keys: (0..<6).map { "M\($0)" }, titles: (0..<6).map { "med \($0)" }),
+        diagnoses: CodeList(keys: (0..<7).map { "D\($0)" }, titles: (0..<7).map { "diag \($0)" }),
+        procedures: CodeList(keys: (0..<5).map { "P\($0)" }, titles: (0..<5).map { "proc \($0)" }))
+    let profile = ProfileSchema(fields: [ProfileField(name: "insurance", values: ["unknown", "Medicare", "Private"]),
+                                         ProfileField(name: "gender", values: ["unknown", "F"])])
+    return try StudentCheckpoint(model: model, vocabularies: v, profile: profile,
+                                 thresholds: CheckpointThresholds(configured: 0.3, bestValidationJaccard: 0.35),
+                                 provenance: CheckpointProvenance(dataFingerprint: "crc32:00000000/patients:0/samples:0",
+                                                                  source: "test", epochs: 1, bestEpoch: 1,
+                                                                  bestValidationPRAUC: 0.5))
+}
+
+func tempPath(_ name: String) -> String { NSTemporaryDirectory() + "leader-\(getpid())-\(name)" }
+
+@Suite struct CheckpointStudentTests {
+    @Test func roundTrip() throws {
+        let model = try StudentModel(config: tinyConfig(), sizes: tinySizes)
+        let ck = try tinyCheckpoint(model)
+        let path = tempPath("rt.safetensors")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try ck.write(to: path)
+        let back = try StudentCheckpoint.read(path)
+        #expect(back.config == ck.config && back.vocabularies == ck.vocabularies && back.profile == ck.profile)
+        #expect(back.thresholds == ck.thresholds && back.provenance == ck.provenance)
+        #expect(back.tensors.map(\.name) == ck.tensors.map(\.name))
+        for (a, b) in zip(back.tensors, ck.tensors) { #expect(a.values == b.values && a.shape == b.shape) }
+        let m2 = try back.makeModel()
+        #expect(m2.store.flatValues.toArray() == model.store.flatValues.toArray())
+        let meta = try SafetensorsFile(path: path).metadata
+        #expect(meta["format"] == "leader" && meta["format_version"] == "1" && meta["kind"] == "student")
+    }
+
+    @Test func readByPythonSafetensors() throws {
+        let model = try StudentModel(config: tinyConfig(), sizes: tinySizes)
+        let path = tempPath("py.safetensors")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try tinyCheckpoint(model).write(to: path)
+        let p = try #require(model.store.parameter(named: "head.fc2.bias"))
+        let expected = model.store.value(p).toArray().reduce(0.0) { $0 + Double($1) }
+        let script = """
+            import json, sys
+            from safetensors import safe_open
+            with safe_open(sys.argv[1], framework="numpy") as f:
+                m = f.metadata()
+                assert m["format"] == "leader" and m["kind"] == "student" and m["format_version"] == "1"
+                json.loads(m["config"]); json.loads(m["vocabularies"])
+                print(len(list(f.keys())), float(f.get_tensor("head.fc2.bias").astype("float64").sum()))
+            """
+        let proc = Process()
+        proc.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        proc.arguments = ["python3", "-c", script, path]
+        let pipe = Pipe()
+        proc.standardOutput = pipe
+        try proc.run()
+        proc.waitUntilExit()
+        #expect(proc.terminationStatus == 0, "python3 with the safetensors package must read the checkpoint")
+        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ")
+        #expect(out.count == 2)
+        #expect(Int(out.first ?? "") == model.store.parameters.count)
+        #expect(abs((Double(out.last ?? "") ?? .nan) - expected) < 1e-5)
+    }
+
+    @Test func readsPythonWrittenCheckpoint() throws {
+        let url = try #require(Bundle.module.url(forResource: "python_student", withExtension: "safetensors",
+                                                 subdirectory: "Fixtures"))
+        let sumsURL = try #require(Bundle.module.url(forResource: "python_student_sums", withExtension: "json",
+                                                     subdirectory: "Fixtures"))
+        let sums = try JSONDecoder().decode([String: Double].self, from: Data(contentsOf: sumsURL))
+        let ck = try StudentCheckpoint.read(url.path)
+        #expect(ck.vocabularies.medications.keys.count == 7 && ck.profile.fields.count == 2)
+        #expect(ck.thresholds.bestValidationJaccard == 0.25)
+        #expect(Set(ck.tensors.map(\.name)) == Set(sums.keys))
+        for t in ck.tensors {
+            #expect(abs(t.values.reduce(0.0) { $0 + Double($1) } - (sums[t.name] ?? .nan)) < 1e-4, "\(t.name)")
+        }
+        _ = try ck.makeModel()
+    }
+
+    /// Rewrites the metadata of a valid checkpoint and expects `read` to fail with `kind`.
+    func expectFailure(_ mutate: ([String: String]) -> [String: String], _ check: (LeaderError) -> Bool,
+                       dropTensor: String? = nil, extraTensor: Bool = false) throws {
+        let model = try StudentModel(config: tinyConfig(), sizes: tinySizes)
+        let ck = try tinyCheckpoint(model)
+        let meta = mutate(try ck.metadata())
+        var tensors = ck.tensors.filter { $0.name != dropTensor }.map {
+            SafetensorsTensor(name: $0.name, shape: $0.shape, floats: $0.values)
+        }
+        if extraTensor { tensors.append(SafetensorsTensor(name: "surprise", shape: [1], floats: [0])) }
+        let path = tempPath("bad-\(UUID().uuidString).safetensors")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try SafetensorsWriter.write(tensors, metadata: meta, to: path)
+        var caught: LeaderError?
+        do { _ = try StudentCheckpoint.read(path) } catch { caught = error }
+        guard let e = caught else { Issue.record("malformed checkpoint was accepted"); return }
+        #expect(check(e), "unexpected error \(e)")
+    }
+
+    @Test func malformedMetadata() throws {
+        func badFile(_ e: LeaderError) -> Bool { if case .badFile = e { return true }; return false }
+        func incompatible(_ e: LeaderError) -> Bool { if case .incompatible = e { return true }; return false }
+        try expectFailure({ var m = $0; m["format_version"] = "2"; return m }, incompatible)
+        try expectFailure({ var m = $0; m["kind"] = "teacher"; return m }, incompatible)
+        try expectFailure({ var m = $0; m["vocabularies"] = nil; return m }, badFile)
+        try expectFailure({ var m = $0; m["format"] = "other"; return m }, badFile)
+        try expectFailure({ var m = $0; m["config"] = "{\"hidden\": 8, \"typo\": 1}"; return m }, badFile)
+        try expectFailure({ var m = $0; m["vocabularies"] = "{\"medications\": {\"keys\": [], \"titles\": []}}"; return m }, badFile)
+        try expectFailure({ var m = $0; m["profile"] = "[1,2"; return m }, badFile)
+        try expectFailure({ $0 }, badFile, dropTensor: "head.fc1.weight")
+        // a huge declared model with small tensors is rejected before anything is allocated
+        try expectFailure({ var m = $0; m["config"] = "{\"hidden\": 4096, \"heads\": 4, \"teacherDim\": 65536}"; return m },
+                          badFile)
+        try expectFailure({ $0 }, badFile, extraTensor: true)
+        // vocabulary sizes that disagree with the tensor shapes
+        try expectFailure({ var m = $0; m["vocabularies"] = m["vocabularies"]?.replacingOccurrences(of: ",\"M5\"", with: ""); return m },
+                          { _ in true })
+    }
+
+    @Test func truncatedFileIsBadFile() throws {
+        let model = try StudentModel(config: tinyConfig(), sizes: tinySizes)
+        let path = tempPath("trunc.safetensors")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try tinyCheckpoint(model).write(to: path)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        try bytes.prefix(bytes.count - 10).write(to: URL(fileURLWithPath: path))
+        #expect(throws: LeaderError.self) { _ = try StudentCheckpoint.read(path) }
+    }
+}
