@@ -57,22 +57,10 @@ public struct StudentConfig: Codable, Equatable, Sendable {
         "batchSize", "evalBatchSize", "learningRate", "weightDecay", "epochs", "patience", "seed", "threshold",
     ]
 
-    private struct Key: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
     public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: Key.self)
-        let known = Set(Self.keys)
-        if let unknown = c.allKeys.map(\.stringValue).filter({ !known.contains($0) }).sorted().first {
-            throw LeaderError.invalidArgument("student config: unknown key '\(unknown)' (known: "
-                + "\(Self.keys.joined(separator: ", ")))")
-        }
+        let c = try StrictKeys.container(decoder, Self.keys, "student config")
         func get<T: Decodable>(_ name: String, _ def: T) throws -> T {
-            try c.decodeIfPresent(T.self, forKey: Key(stringValue: name)) ?? def
+            try c.decodeIfPresent(T.self, forKey: StrictKey(name)) ?? def
         }
         let d = StudentConfig()
         hidden = try get("hidden", d.hidden)
@@ -100,8 +88,8 @@ public struct StudentConfig: Codable, Equatable, Sendable {
     }
 
     public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: Key.self)
-        func put<T: Encodable>(_ name: String, _ v: T) throws { try c.encode(v, forKey: Key(stringValue: name)) }
+        var c = encoder.container(keyedBy: StrictKey.self)
+        func put<T: Encodable>(_ name: String, _ v: T) throws { try c.encode(v, forKey: StrictKey(name)) }
         try put("hidden", hidden); try put("heads", heads); try put("ffnHidden", ffnHidden)
         try put("headHidden", headHidden); try put("hiddenDropout", hiddenDropout)
         try put("attentionDropout", attentionDropout); try put("layerNormEps", layerNormEps)

@@ -119,24 +119,3 @@ public final class StudentRecommender {
                               unknownCodes: unknown, unknownProfile: unknownProfile)
     }
 }
-
-/// Decoding with a closed key set: any other key is an `.invalidArgument` naming it.
-public struct StrictKey: CodingKey {
-    public var stringValue: String
-    public var intValue: Int? { nil }
-    public init(_ s: String) { stringValue = s }
-    public init(stringValue: String) { self.stringValue = stringValue }
-    public init?(intValue: Int) { nil }
-}
-
-public enum StrictKeys {
-    public static func container(_ decoder: any Decoder, _ allowed: [String], _ what: String) throws
-        -> KeyedDecodingContainer<StrictKey>
-    {
-        let c = try decoder.container(keyedBy: StrictKey.self)
-        if let bad = c.allKeys.map(\.stringValue).filter({ !allowed.contains($0) }).sorted().first {
-            throw LeaderError.invalidArgument("\(what): unknown key '\(bad)' (known: \(allowed.joined(separator: ", ")))")
-        }
-        return c
-    }
-}
