@@ -5,13 +5,19 @@ import LeaderCore
 /// `make demo`: the main job on the built-in default data (the synthetic cohort, no download needed).
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the main job on the built-in synthetic cohort: kernel check, synthesise, prepare, statistics.",
-        discussion: "Writes everything under --out (default out/demo); deterministic for a given --seed.")
+        abstract: "Run the main job on the built-in synthetic cohort: synthesise, prepare, train the student, evaluate.",
+        discussion: """
+            Writes everything under --out (default out/demo); deterministic for a given --seed and thread count.
+            Each step is also a command of its own: leader synth | prepare | stats | student train | eval.
+            """)
 
     @Option(help: "Threads (0 = online CPUs).") var threads = 0
     @Option(help: "Synthetic patients.") var patients = 2000
     @Option(help: "Seed of the synthetic cohort and the split.") var seed: UInt64 = 1
     @Option(help: "Output folder.") var out = "out/demo"
+    @Option(help: "Maximum student epochs (early stopping on validation PRAUC may end sooner).") var epochs = 25
+    @Option(help: "DDI pair file for the evaluation (skipped when absent).")
+    var ddi = "../shared/data/medmaps/ddi_atc3_pairs.csv"
 
     func run() throws {
         let threads = try Threads.resolve(threads)
@@ -42,7 +48,24 @@ struct Demo: ParsableCommand {
         try LDataFile.write(data, to: ldata)
         print("wrote \(ldata)")
         print(StatsText.render(DataStatistics(data), report: data.cohort.report))
-        print("\ndemo finished: every step above is also a command (leader synth | prepare | stats).")
+
+        section("4. Student LEADER(S): BCE, Adam, early stopping on validation PRAUC (no teacher features here)")
+        let checkpoint = out + "/student.safetensors"
+        var train = try StudentTrain.parse([
+            "--data", ldata, "--out", checkpoint, "--threads", "\(threads)",
+            "--config", #"{"epochs": \#(epochs), "patience": 5, "seed": \#(seed)}"#,
+        ])
+        try train.run()
+
+        section("5. Test patients: the student against the two trivial baselines (same evaluation code)")
+        var common = ["--data", ldata, "--threads", "\(threads)"]
+        if FileManager.default.fileExists(atPath: ddi) { common += ["--ddi", ddi] }
+        for which in [["--checkpoint", checkpoint], ["--baseline", "frequency"], ["--baseline", "copy-previous"]] {
+            var eval = try Eval.parse(common + which)
+            try eval.run()
+        }
+        print("\ndemo finished: \(out) holds the cohort, the prepared dataset and the student checkpoint;")
+        print("try: leader recommend --checkpoint \(checkpoint) --patient PATIENT.json (format: docs/student.md)")
     }
 
     private func section(_ title: String) { print("\n== \(title)\n") }
