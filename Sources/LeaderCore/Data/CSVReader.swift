@@ -1,0 +1,179 @@
+import CLeaderIO
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One CSV record, borrowed from the reader: valid only inside the `forEachRow` closure that receives it.
+/// Fields are byte slices; nothing is allocated unless a caller asks for a `String`.
+public struct CSVRow {
+    let base: UnsafePointer<UInt8>
+    let fields: UnsafePointer<Int64>
+    /// Number of fields in this record.
+    public let count: Int
+    /// 1-based physical line where the record starts.
+    public let line: Int
+
+    /// The bytes of field `i` (empty when the record is shorter than `i + 1` fields).
+    @inline(__always)
+    public func bytes(_ i: Int) -> UnsafeBufferPointer<UInt8> {
+        guard i >= 0, i < count else { return UnsafeBufferPointer(start: nil, count: 0) }
+        return UnsafeBufferPointer(start: base + Int(fields[2 * i]), count: Int(fields[2 * i + 1]))
+    }
+
+    /// Field `i` as a String (allocates only for more than 15 UTF-8 bytes).
+    public func string(_ i: Int) -> String { String(decoding: bytes(i), as: UTF8.self) }
+
+    /// Field `i` with ASCII spaces trimmed, as a String.
+    public func trimmed(_ i: Int) -> String {
+        let b = bytes(i)
+        var lo = 0, hi = b.count
+        while lo < hi, b[lo] == 0x20 || b[lo] == 0x09 { lo += 1 }
+        while hi > lo, b[hi - 1] == 0x20 || b[hi - 1] == 0x09 { hi -= 1 }
+        return String(decoding: UnsafeBufferPointer(rebasing: b[lo..<hi]), as: UTF8.self)
+    }
+
+    /// True when field `i` is empty or absent.
+    public func isEmpty(_ i: Int) -> Bool { bytes(i).isEmpty }
+}
+
+/// Streams the records of a `.csv` or `.csv.gz` file (RFC 4180: quoted fields with commas, quotes and newlines;
+/// LF or CRLF; optional UTF-8 BOM; optional final newline). The first record is the header; column lookup is
+/// case-insensitive. Errors name the file, line and column, never a cell value.
+public final class CSVReader {
+    /// The path as given; used in messages.
+    public let path: String
+    /// Header names as in the file.
+    public let header: [String]
+    private let lowered: [String: Int]
+    private var handle: OpaquePointer?
+
+    /// Opens `path` and reads its header.
+    /// `readChunk` > 0 limits each read to that many bytes (tests: records straddling refills).
+    public init(path: String, maxRecordBytes: Int = 0, readChunk: Int = 0) throws(LeaderError) {
+        self.path = path
+        var h: OpaquePointer?
+        let st = lio_csv_open(&h, path, Int64(maxRecordBytes))
+        guard st == 0, let handle = h else {
+            if st == LIO_ERR_OPEN { throw .io("\(path): cannot open (\(CSVReader.errnoText(errno)))") }
+            throw .io("\(path): cannot open (status \(st))")
+        }
+        if readChunk > 0 { lio_csv_set_read_chunk(handle, Int64(readChunk)) }
+        self.handle = handle
+        var row = lio_row()
+        let r = lio_csv_next(handle, &row)
+        if r != LIO_ROW {
+            let line = Int(lio_csv_error_line(handle)), column = Int(lio_csv_error_column(handle))
+            lio_csv_free(handle)
+            self.handle = nil
+            if r == LIO_EOF { throw .badFile("\(path): empty file, no header line") }
+            throw CSVReader.error(path: path, status: r, line: line, column: column)
+        }
+        var names: [String] = []
+        var lower: [String: Int] = [:]
+        for i in 0..<Int(row.n_fields) {
+            let start = Int(row.fields[2 * i]), n = Int(row.fields[2 * i + 1])
+            let name = String(decoding: UnsafeBufferPointer(start: row.base + start, count: n), as: UTF8.self)
+            names.append(name)
+            let key = CSVReader.normalize(name)
+            if lower[key] == nil { lower[key] = i }
+        }
+        header = names
+        lowered = lower
+    }
+
+    /// In-memory reader over `data` (copied), for tests and benchmarks; `name` is used in messages.
+    public init(data: [UInt8], name: String) throws(LeaderError) {
+        path = name
+        var h: OpaquePointer?
+        let st = data.withUnsafeBufferPointer { lio_csv_open_memory(&h, $0.baseAddress, $0.count, 0) }
+        guard st == 0, let handle = h else { throw .outOfMemory("\(name): cannot allocate a reader") }
+        self.handle = handle
+        var row = lio_row()
+        let r = lio_csv_next(handle, &row)
+        guard r == LIO_ROW else {
+            lio_csv_free(handle)
+            self.handle = nil
+            if r == LIO_EOF { throw .badFile("\(name): empty file, no header line") }
+            throw CSVReader.error(path: name, status: r, line: 1, column: 1)
+        }
+        var names: [String] = []
+        var lower: [String: Int] = [:]
+        for i in 0..<Int(row.n_fields) {
+            let start = Int(row.fields[2 * i]), n = Int(row.fields[2 * i + 1])
+            let name = String(decoding: UnsafeBufferPointer(start: row.base + start, count: n), as: UTF8.self)
+            names.append(name)
+            let key = CSVReader.normalize(name)
+            if lower[key] == nil { lower[key] = i }
+        }
+        header = names
+        lowered = lower
+    }
+
+    deinit { if let handle { lio_csv_free(handle) } }
+
+    static func normalize(_ s: String) -> String {
+        var out = ""
+        for u in s.unicodeScalars where u != " " && u != "\t" { out.unicodeScalars.append(u) }
+        return out.lowercased()
+    }
+
+    /// Index of column `name` (any case), or `.badFile` naming the file and the column.
+    public func column(_ name: String) throws(LeaderError) -> Int {
+        guard let i = lowered[CSVReader.normalize(name)] else {
+            throw .badFile("\(path): missing column '\(name)' in the header (line 1)")
+        }
+        return i
+    }
+
+    /// The first of `names` present (any case), or `.badFile` naming all of them.
+    public func column(anyOf names: [String]) throws(LeaderError) -> Int {
+        for n in names { if let i = lowered[CSVReader.normalize(n)] { return i } }
+        throw .badFile("\(path): missing column '\(names.joined(separator: "' or '"))' in the header (line 1)")
+    }
+
+    /// Index of column `name`, or nil when absent.
+    public func optionalColumn(_ name: String) -> Int? { lowered[CSVReader.normalize(name)] }
+
+    /// Calls `body` for every record after the header. The row is borrowed for the call only.
+    public func forEachRow(_ body: (CSVRow) throws(LeaderError) -> Void) throws(LeaderError) {
+        guard let handle else { return }
+        var row = lio_row()
+        while true {
+            let st = lio_csv_next(handle, &row)
+            if st == LIO_EOF { return }
+            guard st == LIO_ROW, let base = row.base, let fields = row.fields else {
+                throw CSVReader.error(path: path, status: st, line: Int(lio_csv_error_line(handle)),
+                                      column: Int(lio_csv_error_column(handle)))
+            }
+            try body(CSVRow(base: base, fields: fields, count: Int(row.n_fields), line: Int(row.line)))
+        }
+    }
+
+    /// Decompressed bytes consumed so far.
+    public var bytesConsumed: Int { handle.map { Int(lio_csv_bytes_consumed($0)) } ?? 0 }
+
+    static func error(path: String, status: Int32, line: Int, column: Int) -> LeaderError {
+        switch status {
+        case LIO_ERR_READ: return .io("\(path): read error near line \(line) (corrupt or truncated gzip, or I/O failure)")
+        case LIO_ERR_QUOTE:
+            return .badFile("\(path): line \(line), column \(column): closing quote not followed by a comma or line end")
+        case LIO_ERR_UNTERMINATED:
+            return .badFile("\(path): line \(line), column \(column): quoted field not closed before end of file")
+        case LIO_ERR_RECORD_TOO_LONG: return .badFile("\(path): line \(line): record longer than the limit")
+        case LIO_ERR_TOO_MANY_FIELDS: return .badFile("\(path): line \(line): more than \(LIO_MAX_FIELDS) fields")
+        case LIO_ERR_NOMEM: return .outOfMemory("\(path): line \(line): out of memory")
+        default: return .internalError("\(path): CSV reader status \(status)")
+        }
+    }
+
+    static func errnoText(_ e: Int32) -> String {
+        switch e {
+        case 2: return "no such file"
+        case 13: return "permission denied"
+        case 21: return "is a directory"
+        default: return "errno \(e)"
+        }
+    }
+}

@@ -1,0 +1,59 @@
+/// What `leader prepare` writes and every later stage reads: the cohort (vocabularies with titles, profile
+/// encoders, patients and visits), the samples, the patient split, the configuration and the report.
+public struct PreparedDataset: Sendable {
+    public var config: PrepareConfig
+    public var cohort: Cohort
+    public var samples: [Sample]
+    /// One part per patient of `cohort.patients`.
+    public var split: [SplitPart]
+
+    public init(config: PrepareConfig, cohort: Cohort, samples: [Sample], split: [SplitPart]) {
+        self.config = config
+        self.cohort = cohort
+        self.samples = samples
+        self.split = split
+    }
+
+    /// Builds samples and split from a loaded cohort.
+    public init(cohort: Cohort, config: PrepareConfig) {
+        self.config = config
+        self.cohort = cohort
+        samples = SampleBuilder.samples(cohort, maxHistory: config.maxHistory, perVisit: config.samplePerVisit)
+        split = PatientSplit.assign(patientCount: cohort.patients.count, trainFraction: config.trainFraction,
+                                    validationFraction: config.validationFraction,
+                                    sequential: config.split == "sequential", seed: config.seed)
+    }
+
+    /// The samples of one split part.
+    public func samples(in part: SplitPart) -> [Sample] { samples.filter { split[Int($0.patient)] == part } }
+
+    /// The profile labels of a sample: its target visit's, or the patient's first visit's (`profileVisit`).
+    public func profile(of s: Sample) -> [Int32] {
+        let visits = cohort.patients[Int(s.patient)].visits
+        return config.profileVisit == "first" ? visits[0].profile : visits[Int(s.target)].profile
+    }
+}
+
+/// Loads a source folder into a prepared dataset.
+public enum DataPreparation {
+    public static func prepare(source: DataSource, input: String, maps: String?, config: PrepareConfig,
+                               progress: ((String) -> Void)? = nil) throws(LeaderError) -> PreparedDataset {
+        try config.validate()
+        let cohort: Cohort
+        switch source {
+        case .mimic3, .mimic4:
+            guard let maps else {
+                throw .invalidArgument("\(source.rawValue): --maps is required (folder with ndc2atc3.csv, "
+                    + "mimic_drug_to_atc.csv.gz, WHO_ATC-DDD_2021-12-03.csv)")
+            }
+            progress?("reading medication maps")
+            let m = try MedicationMap.load(directory: maps)
+            cohort = source == .mimic3
+                ? try MIMIC3Loader.load(directory: input, medications: m, config: config, progress: progress)
+                : try MIMIC4Loader.load(directory: input, medications: m, config: config, progress: progress)
+        case .omop:
+            cohort = try OMOPLoader.load(directory: input, config: config, progress: progress)
+        }
+        return PreparedDataset(cohort: cohort, config: config)
+    }
+}

@@ -1,0 +1,85 @@
+/// One training example: predict the medications of visit `target` of patient `patient` from the visits
+/// `historyStart..<target` (the most recent earlier ones, at most `maxHistory`) and the target's diagnoses and
+/// procedures. Indices are into `Cohort.patients` and that patient's `visits`.
+public struct Sample: Equatable, Sendable {
+    public var patient: Int32
+    public var target: Int32
+    public var historyStart: Int32
+
+    public init(patient: Int32, target: Int32, historyStart: Int32) {
+        self.patient = patient
+        self.target = target
+        self.historyStart = historyStart
+    }
+
+    public var historyCount: Int { Int(target - historyStart) }
+}
+
+/// Which split a patient belongs to.
+public enum SplitPart: UInt8, Codable, CaseIterable, Sendable {
+    case train = 0, validation = 1, test = 2
+    public var name: String {
+        switch self {
+        case .train: return "train"
+        case .validation: return "validation"
+        case .test: return "test"
+        }
+    }
+}
+
+public enum SampleBuilder {
+    /// One sample per patient (target = last visit) or, with `perVisit`, one per visit. History keeps the
+    /// `maxHistory` MOST RECENT earlier visits (the official code keeps the first ones: a bug fixed here).
+    public static func samples(_ cohort: Cohort, maxHistory: Int, perVisit: Bool) -> [Sample] {
+        var out: [Sample] = []
+        out.reserveCapacity(perVisit ? cohort.visitCount : cohort.patients.count)
+        for (p, patient) in cohort.patients.enumerated() {
+            let n = patient.visits.count
+            guard n > 0 else { continue }
+            let targets = perVisit ? Array(0..<n) : [n - 1]
+            for t in targets {
+                out.append(Sample(patient: Int32(p), target: Int32(t), historyStart: Int32(max(0, t - maxHistory))))
+            }
+        }
+        return out
+    }
+}
+
+/// Splits patients (never samples) into train / validation / test.
+public enum PatientSplit {
+    /// `sequential`: patients in id order, the first `⌊n·train⌋` train, the next `⌊n·val⌋` validation, the rest
+    /// test (LEADER). Otherwise the same slicing after a seeded Fisher–Yates shuffle (SplitMix64).
+    public static func assign(patientCount n: Int, trainFraction: Double, validationFraction: Double,
+                              sequential: Bool, seed: UInt64) -> [SplitPart] {
+        var order = Array(0..<n)
+        if !sequential {
+            var rng = SplitMix64(seed: seed)
+            if n > 1 {
+                for i in stride(from: n - 1, to: 0, by: -1) {
+                    let j = Int(rng.next().multipliedFullWidth(by: UInt64(i + 1)).high)
+                    order.swapAt(i, j)
+                }
+            }
+        }
+        let nTrain = min(n, Int(Double(n) * trainFraction))
+        let nVal = min(n - nTrain, Int(Double(n) * validationFraction))
+        var parts = [SplitPart](repeating: .test, count: n)
+        for (rank, p) in order.enumerated() {
+            parts[p] = rank < nTrain ? .train : (rank < nTrain + nVal ? .validation : .test)
+        }
+        return parts
+    }
+}
+
+/// SplitMix64 (Steele, Lea, Flood 2014): small, seedable, identical on every platform.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,141 @@
+import ArgumentParser
+import Foundation
+import LeaderCore
+
+struct Prepare: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Load MIMIC-III, MIMIC-IV or OMOP CSV tables and write a prepared dataset (.ldata).",
+        discussion: """
+            Applies LEADER's filtering (top 300 medications, top 2000 diagnoses, all procedures or top 1000 on \
+            MIMIC-IV; visits need all three code sets), builds one sample per patient (target = last visit, \
+            history = up to 10 most recent earlier visits) and a seeded 80/10/10 patient split. \
+            --config takes a JSON object with any of: topMedications, topDiagnoses, topProcedures (null = all), \
+            requireAllCodeSets, minVisits, maxHistory, samplePerVisit, split ("shuffle"|"sequential"), seed, \
+            trainFraction, validationFraction, profileGender, profileAge, profileVisit ("target"|"first"). \
+            Progress goes to stderr; the report (text, or JSON with --json) to stdout.
+            """)
+
+    @Option(help: "mimic3, mimic4 or omop") var source: String
+    @Option(help: "Folder with the source tables (.csv or .csv.gz, any header case).") var input: String
+    @Option(help: "Folder with medication maps (ndc2atc3.csv, mimic_drug_to_atc.csv.gz, WHO ATC file); MIMIC only.")
+    var maps: String?
+    @Option(help: "Output .ldata file.") var out: String
+    @Option(help: "JSON config object, or @FILE to read it from a file.") var config: String?
+    @Flag(help: "Print the report as JSON and no progress.") var json = false
+
+    func run() throws {
+        guard let src = DataSource(rawValue: source.lowercased()) else {
+            throw ValidationError("--source must be mimic3, mimic4 or omop")
+        }
+        var cfg = PrepareConfig.defaults(for: src)
+        if let config {
+            var text = config
+            if config.hasPrefix("@") {
+                let path = String(config.dropFirst())
+                guard let s = try? String(contentsOfFile: path, encoding: .utf8) else {
+                    throw LeaderError.io("\(path): cannot read the config file")
+                }
+                text = s
+            }
+            cfg = try PrepareConfig.parse(json: text, base: cfg)
+        }
+        let quiet = json
+        let start = ContinuousClock.now
+        let progress: (String) -> Void = { msg in
+            if !quiet { FileHandle.standardError.write(Data("leader prepare: \(msg)\n".utf8)) }
+        }
+        let data = try DataPreparation.prepare(source: src, input: input, maps: maps, config: cfg, progress: progress)
+        progress("writing \(out)")
+        try LDataFile.write(data, to: out)
+        let seconds = (ContinuousClock.now - start) / .seconds(1)
+        let stats = DataStatistics(data)
+        if json {
+            struct Out: Encodable {
+                var output: String
+                var seconds: Double
+                var peakRSSBytes: Int?
+                var statistics: DataStatistics
+                var report: PreparationReport
+            }
+            try printJSON(Out(output: out, seconds: seconds, peakRSSBytes: peakRSS(), statistics: stats,
+                              report: data.cohort.report))
+        } else {
+            print(StatsText.render(stats, report: data.cohort.report))
+            print(String(format: "wrote %@ in %.2f s", out, seconds))
+        }
+    }
+}
+
+struct Stats: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print statistics of a prepared dataset (.ldata): patients, visits, codes, profile, coverage.")
+
+    @Argument(help: "A .ldata file written by `leader prepare`.") var file: String
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        let data = try LDataFile.read(file)
+        let stats = DataStatistics(data)
+        if json {
+            struct Out: Encodable {
+                var statistics: DataStatistics
+                var report: PreparationReport
+            }
+            try printJSON(Out(statistics: stats, report: data.cohort.report))
+        } else {
+            print(StatsText.render(stats, report: data.cohort.report))
+        }
+    }
+}
+
+func printJSON<T: Encodable>(_ v: T) throws {
+    let enc = JSONEncoder()
+    enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    print(String(decoding: try enc.encode(v), as: UTF8.self))
+}
+
+/// Peak resident set size of this process (Linux `VmHWM`), in bytes.
+func peakRSS() -> Int? {
+    guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+    for line in s.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+        if parts.count >= 2, let kb = Int(parts[1]) { return kb * 1024 }
+    }
+    return nil
+}
+
+enum StatsText {
+    static func render(_ s: DataStatistics, report: PreparationReport) -> String {
+        var lines: [String] = []
+        func pct(_ x: Double) -> String { String(format: "%.1f %%", x * 100) }
+        lines.append("source: \(s.source)")
+        lines.append("patients: \(s.patients)  visits: \(s.visits)  visits/patient: "
+            + String(format: "%.3f", s.averageVisitsPerPatient) + " (max \(s.maxVisitsPerPatient))")
+        lines.append("single-visit patients: \(s.singleVisitPatients) (\(pct(s.singleVisitShare)))")
+        for k in CodeKind.allCases {
+            if let c = s.codes[k.rawValue] {
+                lines.append("\(k.rawValue): \(c.vocabulary) codes, " + String(format: "%.2f", c.averagePerVisit)
+                    + " per visit (max \(c.maxPerVisit))")
+            }
+        }
+        lines.append("profile cardinality (incl. unknown): "
+            + s.profileCardinality.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        lines.append("samples: " + ["all", "train", "validation", "test"].map { "\($0) \(s.samples[$0] ?? 0)" }
+            .joined(separator: ", "))
+        lines.append("medication rows: " + s.medicationRows.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+            .joined(separator: ", ") + " (coverage \(pct(s.medicationCoverage)))")
+        lines.append("rows read: " + report.rowsRead.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+            .joined(separator: ", "))
+        lines.append("codes seen → kept: " + CodeKind.allCases.map {
+            "\($0.rawValue) \(report.codesSeen[$0.rawValue] ?? 0) → \(report.codesKept[$0.rawValue] ?? 0)"
+        }.joined(separator: ", "))
+        lines.append("codes without title: " + CodeKind.allCases.map {
+            "\($0.rawValue) \(report.codesWithoutTitle[$0.rawValue] ?? 0)"
+        }.joined(separator: ", "))
+        if !s.dropped.isEmpty {
+            lines.append("dropped:")
+            for (k, v) in s.dropped.sorted(by: { $0.key < $1.key }) { lines.append("  \(k): \(v)") }
+        }
+        return lines.joined(separator: "\n")
+    }
+}

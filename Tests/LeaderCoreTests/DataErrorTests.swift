@@ -1,0 +1,86 @@
+import Foundation
+import Testing
+@testable import LeaderCore
+
+/// Bad input: each a typed error naming file, line and column, without the offending cell value.
+@Suite struct DataErrorTests {
+    typealias V = DataTestSupport.MiniVisit
+
+    static func base() -> (String, String) {
+        DataTestSupport.writeMIMIC3([(1, [V(dx: ["D1"], px: ["P1"], drugs: ["A01A"])]),
+                                     (2, [V(dx: ["D2"], px: ["P1"], drugs: ["A01A"])])])
+    }
+
+    func prepare(_ dir: String, _ maps: String) throws(LeaderError) {
+        _ = try DataPreparation.prepare(source: .mimic3, input: dir, maps: maps, config: PrepareConfig())
+    }
+
+    func replace(_ path: String, _ a: String, _ b: String) throws {
+        let t = try String(contentsOfFile: path, encoding: .utf8)
+        DataTestSupport.write(t.replacingOccurrences(of: a, with: b), to: path)
+    }
+
+    @Test func missingTable() throws {
+        let (dir, maps) = Self.base()
+        try FileManager.default.removeItem(atPath: dir + "/PRESCRIPTIONS.csv")
+        #expect(throws: LeaderError.io("\(dir): missing table PRESCRIPTIONS.csv or PRESCRIPTIONS.csv.gz (any case)")) {
+            try prepare(dir, maps)
+        }
+    }
+
+    @Test func missingColumn() throws {
+        let (dir, maps) = Self.base()
+        try replace(dir + "/ADMISSIONS.csv", "admittime", "admit_time")
+        #expect(throws: LeaderError.badFile("\(dir)/ADMISSIONS.csv: missing column 'admittime' in the header (line 1)")) {
+            try prepare(dir, maps)
+        }
+    }
+
+    @Test func unparsableDateNamesLineAndColumnNotValue() throws {
+        let (dir, maps) = Self.base()
+        try replace(dir + "/ADMISSIONS.csv", "2150-01-01 10:00:00,Medicare,ENGL,CATHOLIC,MARRIED,WHITE\n102",
+                    "SECRET-2150,Medicare,ENGL,CATHOLIC,MARRIED,WHITE\n102")
+        do {
+            try prepare(dir, maps)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error == .badFile("\(dir)/ADMISSIONS.csv: line 2, column 4 ('admittime'): not a date (YYYY-MM-DD[ HH:MM:SS])"))
+            #expect(!error.message.contains("SECRET"))
+        }
+    }
+
+    @Test func unparsableIdNamesLineAndColumnNotValue() throws {
+        let (dir, maps) = Self.base()
+        try replace(dir + "/DIAGNOSES_ICD.csv", "1,2,102,1,D2", "1,2,SECRET102,1,D2")
+        do {
+            try prepare(dir, maps)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error == .badFile("\(dir)/DIAGNOSES_ICD.csv: line 3, column 3 ('hadm_id'): not an integer"))
+            #expect(!error.message.contains("SECRET"))
+        }
+    }
+
+    @Test func unknownVisitsAndCodesAreCountedDrops() throws {
+        let (dir, maps) = Self.base()
+        let dx = try String(contentsOfFile: dir + "/DIAGNOSES_ICD.csv", encoding: .utf8)
+        DataTestSupport.write(dx + "1,9,999,1,D1\n1,1,101,1,\n1,1,,1,D7\n", to: dir + "/DIAGNOSES_ICD.csv")
+        let rx = try String(contentsOfFile: dir + "/PRESCRIPTIONS.csv", encoding: .utf8)
+        DataTestSupport.write(rx + "1,1,101,2150-01-01 00:00:00,Unknown Drug,0\n", to: dir + "/PRESCRIPTIONS.csv")
+        let d = try DataPreparation.prepare(source: .mimic3, input: dir, maps: maps, config: PrepareConfig())
+        let dropped = d.cohort.report.dropped
+        #expect(dropped["diagnoses_icd: hadm_id not in admissions"] == 1)
+        #expect(dropped["diagnoses_icd: empty code"] == 1)
+        #expect(dropped["diagnoses_icd: empty hadm_id"] == 1)
+        #expect(dropped["prescriptions: drug not mapped to ATC3"] == 1)
+        #expect(d.cohort.report.medicationRows["unmapped"] == 1)
+        #expect(d.cohort.patients.count == 2)
+    }
+
+    @Test func missingMapsFolder() throws {
+        let (dir, _) = Self.base()
+        #expect(throws: LeaderError.io("/nonexistent-maps: medication map folder not found")) {
+            try prepare(dir, "/nonexistent-maps")
+        }
+    }
+}
