@@ -30,19 +30,13 @@ let package = Package(
         // MARK: - Kernels (C11 + OpenMP; internal, hidden visibility)
         .target(name: "CLeaderKernels", exclude: readmes("CLeaderKernels"), cSettings: kernelC, linkerSettings: kernelLink),
         // MARK: - Public C ABI support: thread-local error buffer; re-exports include/leader.h
-<<<<<<< HEAD
         .target(name: "CLeader", exclude: readmes("CLeader"), cSettings: [.unsafeFlags(["-O2", "-std=c11", "-Wall", "-Wextra"])]),
-        // MARK: - Swift core
-        .target(name: "LeaderCore", dependencies: ["CLeaderKernels"], exclude: readmes("LeaderCore")),
-=======
-        .target(name: "CLeader", cSettings: [.unsafeFlags(["-O2", "-std=c11", "-Wall", "-Wextra"])]),
         // MARK: - CSV + gzip reading for the EHR loaders (C11, zlib; internal)
         .target(name: "CLeaderIO", exclude: ["README.md"],
                 cSettings: [.unsafeFlags(["-O3", "-std=c11", "-fvisibility=hidden", "-Wall", "-Wextra"])],
                 linkerSettings: [.linkedLibrary("z")]),
         // MARK: - Swift core
-        .target(name: "LeaderCore", dependencies: ["CLeaderKernels", "CLeaderIO"]),
->>>>>>> data
+        .target(name: "LeaderCore", dependencies: ["CLeaderKernels", "CLeaderIO"], exclude: readmes("LeaderCore")),
         // MARK: - The C ABI (only the functions of include/leader.h)
         .target(name: "Leader", dependencies: ["CLeader", "LeaderCore"], exclude: readmes("Leader")),
         // MARK: - CLI
