@@ -7,7 +7,7 @@ struct LeaderCommand: ParsableCommand {
         commandName: "leader",
         abstract: "LEADER medication recommendation: data preparation, teacher, student, evaluation.",
         version: "\(LeaderVersion.string)",
-        subcommands: [Demo.self, Info.self, Synth.self, Prepare.self, Stats.self, Bench.self]
+        subcommands: [Demo.self, Info.self, Synth.self, Prepare.self, Stats.self, Bench.self, TeacherCommand.self, Prompts.self]
     )
 }
 
