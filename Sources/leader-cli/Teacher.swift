@@ -7,7 +7,7 @@ struct TeacherCommand: ParsableCommand {
         commandName: "teacher",
         abstract: "The LLM teacher: LoRA fine-tuning of a LLaMA-family model with a medication head, evaluation, "
             + "feature export.",
-        subcommands: [TeacherTrain.self, TeacherEval.self, TeacherExport.self])
+        subcommands: [TeacherTrain.self, TeacherEval.self, TeacherExport.self, TeacherBench.self])
 }
 
 /// Options shared by the teacher commands.
