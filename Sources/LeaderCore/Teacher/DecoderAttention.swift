@@ -13,15 +13,13 @@ public final class DecoderAttention {
 
     private var dims: (b: Int, t: Int)?
     private var positions: IndexTensor?
-    private var rowLen: IndexTensor?
-    private var qRot: Tensor?, kRot: Tensor?
-    private var qh: Tensor?, kh: Tensor?, vh: Tensor?
-    private var scores: Tensor?, probs: Tensor?, ctxh: Tensor?, ctx: Tensor?
-    private var dCtx: Tensor?, dCtxh: Tensor?, dProbs: Tensor?, dScores: Tensor?
-    private var dQh: Tensor?, dKh: Tensor?, dVh: Tensor?, dQ: Tensor?, dK: Tensor?, dV: Tensor?
-    private var dQPre: Tensor?, dKPre: Tensor?
+    let buffers: AttentionBuffers
+    let grads: AttentionGradBuffers
 
-    init(q: QuantLinear, k: QuantLinear, v: QuantLinear, o: QuantLinear, config c: LlamaConfig, name: String) {
+    init(q: QuantLinear, k: QuantLinear, v: QuantLinear, o: QuantLinear, config c: LlamaConfig, name: String,
+         buffers: AttentionBuffers, grads: AttentionGradBuffers) {
+        self.buffers = buffers
+        self.grads = grads
         self.q = q
         self.k = k
         self.v = v
@@ -44,29 +42,29 @@ public final class DecoderAttention {
         let (b, t) = try Checks.sequence(x, lengths: lengths, channels: channels, name)
         let h = heads, hkv = kvHeads, d = headDim, group = h / hkv
         let qp = try q.forward(x, ctx), kp = try k.forward(x, ctx), vp = try v.forward(x, ctx)
-        let qr = try Workspace.ensure(&qRot, qp.shape), kr = try Workspace.ensure(&kRot, kp.shape)
+        let qr = try Workspace.ensure(&buffers.qRot, qp.shape), kr = try Workspace.ensure(&buffers.kRot, kp.shape)
         lk_rope_forward(qr.pointer, qp.pointer, positions.pointer, Int64(b), Int64(t), Int64(h), Int64(d), theta,
                         layout, ctx.t32)
         lk_rope_forward(kr.pointer, kp.pointer, positions.pointer, Int64(b), Int64(t), Int64(hkv), Int64(d), theta,
                         layout, ctx.t32)
         self.positions = positions
-        let qH = try Workspace.ensure(&qh, [b, h, t, d])
-        let kH = try Workspace.ensure(&kh, [b, hkv, t, d]), vH = try Workspace.ensure(&vh, [b, hkv, t, d])
+        let qH = try Workspace.ensure(&buffers.qh, [b, h, t, d])
+        let kH = try Workspace.ensure(&buffers.kh, [b, hkv, t, d]), vH = try Workspace.ensure(&buffers.vh, [b, hkv, t, d])
         lk_swap12_forward(qH.pointer, qr.pointer, Int64(b), Int64(t), Int64(h), Int64(d), ctx.t32)
         lk_swap12_forward(kH.pointer, kr.pointer, Int64(b), Int64(t), Int64(hkv), Int64(d), ctx.t32)
         lk_swap12_forward(vH.pointer, vp.pointer, Int64(b), Int64(t), Int64(hkv), Int64(d), ctx.t32)
         if let cache { try cache.store(keys: kH, values: vH, count: t) }
 
-        let s = try Workspace.ensure(&scores, [b, h, t, t])
+        let s = try Workspace.ensure(&buffers.scores, [b, h, t, t])
         Gemm.batched(s.pointer, qH.pointer, kH.pointer, batch: b * hkv, m: group * t, n: t, k: d, transB: true,
                      threads: ctx.threads)
-        let rl = try Workspace.ensure(&rowLen, [b * h * t])
+        let rl = try Workspace.ensure(&buffers.rowLen, [b * h * t])
         lk_attention_row_len(rl.pointer, lengths.pointer, Int64(b), Int64(h), Int64(t), 1, ctx.t32)
-        let p = try Workspace.ensure(&probs, [b, h, t, t])
+        let p = try Workspace.ensure(&buffers.probs, [b, h, t, t])
         lk_softmax_forward(p.pointer, s.pointer, rl.pointer, Int64(b * h * t), Int64(t), scale, ctx.t32)
-        let cH = try Workspace.ensure(&ctxh, [b, h, t, d])
+        let cH = try Workspace.ensure(&buffers.ctxh, [b, h, t, d])
         Gemm.batched(cH.pointer, p.pointer, vH.pointer, batch: b * hkv, m: group * t, n: d, k: t, threads: ctx.threads)
-        let c = try Workspace.ensure(&self.ctx, [b, t, h * d])
+        let c = try Workspace.ensure(&buffers.ctx, [b, t, h * d])
         lk_swap12_forward(c.pointer, cH.pointer, Int64(b), Int64(h), Int64(t), Int64(d), ctx.t32)
         dims = (b, t)
         return try o.forward(c, ctx)
@@ -78,20 +76,20 @@ public final class DecoderAttention {
     {
         let h = heads, hkv = kvHeads, d = headDim, group = h / hkv
         let qp = try q.forward(x, ctx), kp = try k.forward(x, ctx), vp = try v.forward(x, ctx)
-        let qr = try Workspace.ensure(&qRot, qp.shape), kr = try Workspace.ensure(&kRot, kp.shape)
+        let qr = try Workspace.ensure(&buffers.qRot, qp.shape), kr = try Workspace.ensure(&buffers.kRot, kp.shape)
         lk_rope_forward(qr.pointer, qp.pointer, position.pointer, 1, 1, Int64(h), Int64(d), theta, layout, ctx.t32)
         lk_rope_forward(kr.pointer, kp.pointer, position.pointer, 1, 1, Int64(hkv), Int64(d), theta, layout, ctx.t32)
         // With T = 1 the (T,H,D) and (H,T,D) layouts coincide: no swaps.
         try cache.append(key: kr, value: vp)
         let n = cache.count
-        let s = try Workspace.ensure(&scores, [h, n])
+        let s = try Workspace.ensure(&buffers.scores, [h, n])
         for j in 0..<hkv {  // one product per kv head (its cache block has stride capacity·d)
             Gemm.run(s.pointer + j * group * n, qr.pointer + j * group * d, cache.keys(head: j), m: group, n: n,
                      k: d, transB: true, threads: ctx.threads)
         }
-        let p = try Workspace.ensure(&probs, [h, n])
+        let p = try Workspace.ensure(&buffers.probs, [h, n])
         lk_softmax_forward(p.pointer, s.pointer, nil, Int64(h), Int64(n), scale, ctx.t32)
-        let c = try Workspace.ensure(&self.ctx, [1, 1, h * d])
+        let c = try Workspace.ensure(&buffers.ctx, [1, 1, h * d])
         for j in 0..<hkv {
             Gemm.run(c.pointer + j * group * d, p.pointer + j * group * n, cache.values(head: j), m: group, n: d,
                      k: n, threads: ctx.threads)
@@ -103,31 +101,31 @@ public final class DecoderAttention {
     func backward(_ dOut: Tensor, into dIn: Tensor?, _ ctx: Context) throws(LeaderError) {
         let (b, t) = try Checks.cached(dims, name)
         let h = heads, hkv = kvHeads, d = headDim, group = h / hkv
-        let qH = try Checks.cached(qh, name), kH = try Checks.cached(kh, name), vH = try Checks.cached(vh, name)
-        let p = try Checks.cached(probs, name), pos = try Checks.cached(positions, name)
+        let qH = try Checks.cached(buffers.qh, name), kH = try Checks.cached(buffers.kh, name), vH = try Checks.cached(buffers.vh, name)
+        let p = try Checks.cached(buffers.probs, name), pos = try Checks.cached(positions, name)
 
-        let dc = try Workspace.zeroed(&dCtx, [b, t, h * d])
+        let dc = try Workspace.zeroed(&grads.dCtx, [b, t, h * d])
         try o.backward(dOut, into: dc, ctx)
-        let dcH = try Workspace.zeroed(&dCtxh, [b, h, t, d])
+        let dcH = try Workspace.zeroed(&grads.dCtxh, [b, h, t, d])
         lk_swap12_backward(dcH.pointer, dc.pointer, Int64(b), Int64(h), Int64(t), Int64(d), ctx.t32)
-        let dp = try Workspace.ensure(&dProbs, [b, h, t, t])
+        let dp = try Workspace.ensure(&grads.dProbs, [b, h, t, t])
         Gemm.batched(dp.pointer, dcH.pointer, vH.pointer, batch: b * hkv, m: group * t, n: t, k: d, transB: true,
                      threads: ctx.threads)
-        let dvH = try Workspace.ensure(&dVh, [b, hkv, t, d])
+        let dvH = try Workspace.ensure(&grads.dVh, [b, hkv, t, d])
         Gemm.batched(dvH.pointer, p.pointer, dcH.pointer, batch: b * hkv, m: t, n: d, k: group * t, transA: true,
                      threads: ctx.threads)
-        let ds = try Workspace.zeroed(&dScores, [b, h, t, t])
+        let ds = try Workspace.zeroed(&grads.dScores, [b, h, t, t])
         lk_softmax_backward(ds.pointer, dp.pointer, p.pointer, Int64(b * h * t), Int64(t), scale, ctx.t32)
-        let dqH = try Workspace.ensure(&dQh, [b, h, t, d]), dkH = try Workspace.ensure(&dKh, [b, hkv, t, d])
+        let dqH = try Workspace.ensure(&grads.dQh, [b, h, t, d]), dkH = try Workspace.ensure(&grads.dKh, [b, hkv, t, d])
         Gemm.batched(dqH.pointer, ds.pointer, kH.pointer, batch: b * hkv, m: group * t, n: d, k: t, threads: ctx.threads)
         Gemm.batched(dkH.pointer, ds.pointer, qH.pointer, batch: b * hkv, m: t, n: d, k: group * t, transA: true,
                      threads: ctx.threads)
-        let dq = try Workspace.zeroed(&dQ, [b, t, h * d])
-        let dk = try Workspace.zeroed(&dK, [b, t, hkv * d]), dv = try Workspace.zeroed(&dV, [b, t, hkv * d])
+        let dq = try Workspace.zeroed(&grads.dQ, [b, t, h * d])
+        let dk = try Workspace.zeroed(&grads.dK, [b, t, hkv * d]), dv = try Workspace.zeroed(&grads.dV, [b, t, hkv * d])
         lk_swap12_backward(dq.pointer, dqH.pointer, Int64(b), Int64(t), Int64(h), Int64(d), ctx.t32)
         lk_swap12_backward(dk.pointer, dkH.pointer, Int64(b), Int64(t), Int64(hkv), Int64(d), ctx.t32)
         lk_swap12_backward(dv.pointer, dvH.pointer, Int64(b), Int64(t), Int64(hkv), Int64(d), ctx.t32)
-        let dqIn = try Workspace.zeroed(&dQPre, dq.shape), dkIn = try Workspace.zeroed(&dKPre, dk.shape)
+        let dqIn = try Workspace.zeroed(&grads.dQPre, dq.shape), dkIn = try Workspace.zeroed(&grads.dKPre, dk.shape)
         lk_rope_backward(dqIn.pointer, dq.pointer, pos.pointer, Int64(b), Int64(t), Int64(h), Int64(d), theta, layout,
                          ctx.t32)
         lk_rope_backward(dkIn.pointer, dk.pointer, pos.pointer, Int64(b), Int64(t), Int64(hkv), Int64(d), theta,

@@ -3,15 +3,18 @@ import CLeaderKernels
 /// One LLaMA layer: `h = x + Attn(RMSNorm(x))`, `y = h + Down(silu(Gate(n)) * Up(n))` with
 /// `n = RMSNorm(h)`. Norm weights are dequantised into a frozen store; the seven linear layers read the file.
 public final class DecoderLayer {
-    public let attnNorm: RMSNorm, ffnNorm: RMSNorm
+    let attnNorm: DecoderNorm, ffnNorm: DecoderNorm
     public let attention: DecoderAttention
     public let gate: QuantLinear, up: QuantLinear, down: QuantLinear
     private let name: String
-    private var h: Tensor?, y: Tensor?, gateOut: Tensor?, upOut: Tensor?, act: Tensor?
-    private var dH: Tensor?, dNormed: Tensor?, dAct: Tensor?, dGate: Tensor?, dUp: Tensor?
+    private var gateOut: Tensor?, upOut: Tensor?, residual: Tensor?
+    let buffers: LayerBuffers
+    let grads: LayerGradBuffers
 
-    init(attnNorm: RMSNorm, ffnNorm: RMSNorm, attention: DecoderAttention, gate: QuantLinear, up: QuantLinear,
-         down: QuantLinear, name: String) {
+    init(attnNorm: DecoderNorm, ffnNorm: DecoderNorm, attention: DecoderAttention, gate: QuantLinear, up: QuantLinear,
+         down: QuantLinear, name: String, buffers: LayerBuffers, grads: LayerGradBuffers) {
+        self.buffers = buffers
+        self.grads = grads
         self.attnNorm = attnNorm
         self.ffnNorm = ffnNorm
         self.attention = attention
@@ -40,16 +43,16 @@ public final class DecoderLayer {
     }
 
     private func feedForward(_ x: Tensor, _ a: Tensor, _ ctx: Context) throws(LeaderError) -> Tensor {
-        let r1 = try Workspace.ensure(&h, x.shape)
+        let r1 = try Workspace.ensure(&buffers.h, x.shape)
         lk_add(r1.pointer, x.pointer, a.pointer, Int64(x.count), ctx.t32)
         let n = try ffnNorm.forward(r1, ctx)
         let g = try gate.forward(n, ctx), u = try up.forward(n, ctx)
-        let s = try Workspace.ensure(&act, g.shape)
+        let s = try Workspace.ensure(&buffers.act, g.shape)
         lk_swiglu_forward(s.pointer, g.pointer, u.pointer, Int64(s.count), ctx.t32)
         gateOut = g
         upOut = u
         let f = try down.forward(s, ctx)
-        let out = try Workspace.ensure(&y, x.shape)
+        let out = try Workspace.ensure(&buffers.y, x.shape)
         lk_add(out.pointer, r1.pointer, f.pointer, Int64(x.count), ctx.t32)
         return out
     }
@@ -57,17 +60,17 @@ public final class DecoderLayer {
     /// Accumulates adapter gradients and dx into `dIn` (nil: the input gradient is not needed, as for the
     /// lowest adapted layer; the adapters' gradients are still computed).
     func backward(_ dOut: Tensor, into dIn: Tensor?, _ ctx: Context) throws(LeaderError) {
-        let r1 = try Checks.cached(h, name), s = try Checks.cached(act, name)
+        let r1 = try Checks.cached(buffers.h, name), s = try Checks.cached(buffers.act, name)
         let g = try Checks.cached(gateOut, name), u = try Checks.cached(upOut, name)
         try Checks.same(dOut, r1.shape, "\(name) dOut")
-        let da = try Workspace.zeroed(&dAct, s.shape)
+        let da = try Workspace.zeroed(&grads.dAct, s.shape)
         try down.backward(dOut, into: da, ctx)
-        let dg = try Workspace.zeroed(&dGate, s.shape), du = try Workspace.zeroed(&dUp, s.shape)
+        let dg = try Workspace.zeroed(&grads.dGate, s.shape), du = try Workspace.zeroed(&grads.dUp, s.shape)
         lk_swiglu_backward(dg.pointer, du.pointer, da.pointer, g.pointer, u.pointer, Int64(s.count), ctx.t32)
-        let dn = try Workspace.zeroed(&dNormed, r1.shape)
+        let dn = try Workspace.zeroed(&grads.dNormed, r1.shape)
         try gate.backward(dg, into: dn, ctx)
         try up.backward(du, into: dn, ctx)
-        let dh = try Workspace.ensure(&dH, r1.shape)
+        let dh = try Workspace.ensure(&grads.dH, r1.shape)
         try dh.copy(from: dOut)                      // residual
         try ffnNorm.backward(dn, into: dh, ctx)      // dh = d(h)
         dn.zero()

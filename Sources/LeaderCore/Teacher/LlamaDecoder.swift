@@ -14,9 +14,8 @@ public final class LlamaDecoder {
     public let lora: LoRAConfig?
     /// Trainable parameters: the LoRA adapters (empty without LoRA) and whatever a head registers.
     public let adapters: ParameterStore
-    let frozen: ParameterStore
     let layers: [DecoderLayer]
-    let finalNorm: RMSNorm
+    let finalNorm: DecoderNorm
     let embedding: TensorData
     let lmHead: TensorData
     /// Index of the first layer with adapters (`config.layers` when none).
@@ -33,42 +32,45 @@ public final class LlamaDecoder {
         try lora?.validate(layers: c.layers)
         self.file = file
         self.lora = lora
-        let frozen = try ParameterStore(seed: 0, threads: threads, trainable: false)
         let adapters = try ParameterStore(seed: seed, threads: threads, trainable: true)
-        self.frozen = frozen
         self.adapters = adapters
         func weight(_ t: LlamaTensor) throws(LeaderError) -> TensorData {
             guard let w = file[t] else { throw .badFile("model: tensor '\(t.canonicalName)' is missing") }
             return w
         }
-        func norm(_ t: LlamaTensor) throws(LeaderError) -> RMSNorm {
+        func norm(_ t: LlamaTensor, _ buffers: NormBuffers) throws(LeaderError) -> DecoderNorm {
             let w = try weight(t)
-            let n = try RMSNorm(frozen, t.canonicalName, channels: c.dModel, eps: Float(c.rmsEps))
             guard w.elementCount == c.dModel else { throw .badFile("\(w.name): expected \(c.dModel) values") }
-            let dst = frozen.value(n.weight)
-            w.withUnsafeBytes { b in lk_dequantize_row(dst.pointer, b.baseAddress, Int64(c.dModel), w.dtype.kernelDType) }
-            return n
+            let v = try Tensor(zeros: [c.dModel])
+            w.withUnsafeBytes { b in lk_dequantize_row(v.pointer, b.baseAddress, Int64(c.dModel), w.dtype.kernelDType) }
+            return DecoderNorm(weight: v, eps: Float(c.rmsEps), buffers: buffers)
         }
         guard c.dModel == c.heads * c.headDim, c.headDim % 2 == 0 else {
             throw .incompatible("model: d_model \(c.dModel) must equal heads × head_dim (\(c.heads) × \(c.headDim)), head_dim even")
         }
         let first = lora.map { $0.firstAdaptedLayer(layers: c.layers) } ?? c.layers
         firstAdaptedLayer = first
+        let shared = [LayerBufferSet(), LayerBufferSet()]  // frozen layers alternate
+        let g = GradBufferSet()
         var ls: [DecoderLayer] = []
         for l in 0..<c.layers {
             let a = l >= first ? lora : nil
-            func lin(_ t: LlamaTensor) throws(LeaderError) -> QuantLinear {
+            let set = a == nil ? shared[l % 2] : LayerBufferSet()
+            func lin(_ t: LlamaTensor, _ b: LinearBuffers) throws(LeaderError) -> QuantLinear {
                 let base = t.canonicalName.hasSuffix(".weight") ? String(t.canonicalName.dropLast(7)) : t.canonicalName
-                return try QuantLinear(try weight(t), name: base, lora: a, store: a == nil ? nil : adapters)
+                return try QuantLinear(try weight(t), name: base, lora: a, store: a == nil ? nil : adapters, buffers: b,
+                                       grads: g.linear)
             }
-            let attention = DecoderAttention(q: try lin(.q(l)), k: try lin(.k(l)), v: try lin(.v(l)), o: try lin(.o(l)),
-                                             config: c, name: "layers.\(l).attn")
-            ls.append(DecoderLayer(attnNorm: try norm(.attnNorm(l)), ffnNorm: try norm(.ffnNorm(l)),
-                                   attention: attention, gate: try lin(.gate(l)), up: try lin(.up(l)),
-                                   down: try lin(.down(l)), name: "layers.\(l)"))
+            let attention = DecoderAttention(q: try lin(.q(l), set.q), k: try lin(.k(l), set.k), v: try lin(.v(l), set.v),
+                                             o: try lin(.o(l), set.o), config: c, name: "layers.\(l).attn",
+                                             buffers: set.attention, grads: g.attention)
+            ls.append(DecoderLayer(attnNorm: try norm(.attnNorm(l), set.attnNorm), ffnNorm: try norm(.ffnNorm(l), set.ffnNorm),
+                                   attention: attention, gate: try lin(.gate(l), set.gate), up: try lin(.up(l), set.up),
+                                   down: try lin(.down(l), set.down), name: "layers.\(l)", buffers: set.layer,
+                                   grads: g.layer))
         }
         layers = ls
-        finalNorm = try norm(.outputNorm)
+        finalNorm = try norm(.outputNorm, NormBuffers())
         embedding = try weight(.tokenEmbedding)
         lmHead = c.tiedEmbeddings ? embedding : try weight(.lmHead)
         guard c.dModel % embedding.dtype.blockSize == 0 else {

@@ -16,11 +16,21 @@ public final class QuantLinear {
     private let dropout: Dropout
     private let dtype: Int32
     private var input: Tensor?, dropped: Tensor?
-    private var output: Tensor?, xa: Tensor?, dXA: Tensor?, dDropped: Tensor?
+    let buffers: LinearBuffers
+    let grads: LinearGradBuffers
 
     /// `weight` must be (out, in) with `in` a multiple of the dtype's block size. With `lora`, registers the
     /// adapter in `store`: A Kaiming-uniform (seeded by the store), B zero.
-    public init(_ weight: TensorData, name: String, lora: LoRAConfig?, store: ParameterStore?) throws(LeaderError) {
+    public convenience init(_ weight: TensorData, name: String, lora: LoRAConfig?, store: ParameterStore?)
+        throws(LeaderError)
+    {
+        try self.init(weight, name: name, lora: lora, store: store, buffers: LinearBuffers(), grads: LinearGradBuffers())
+    }
+
+    init(_ weight: TensorData, name: String, lora: LoRAConfig?, store: ParameterStore?, buffers: LinearBuffers,
+         grads: LinearGradBuffers) throws(LeaderError) {
+        self.buffers = buffers
+        self.grads = grads
         guard weight.shape.count == 2, weight.shape[0] > 0, weight.shape[1] > 0 else {
             throw .invalidArgument("\(name): a linear weight must be 2-D, got shape \(weight.shape)")
         }
@@ -55,13 +65,13 @@ public final class QuantLinear {
     /// x (..., in) → (..., out). Caches x for backward (it must stay unchanged until then).
     public func forward(_ x: Tensor, _ ctx: Context) throws(LeaderError) -> Tensor {
         let rows = try Checks.rows(x, lastDim: inFeatures, weight.name)
-        let y = try Workspace.ensure(&output, Array(x.shape.dropLast()) + [outFeatures])
+        let y = try Workspace.ensure(&buffers.output, Array(x.shape.dropLast()) + [outFeatures])
         try product(y, x, rows: rows, beta: 0, ctx)
         input = x
         if let store, let loraA, let loraB {
             let xd = try dropout.forward(x, ctx)
             let r = loraA.shape[0]
-            let t = try Workspace.ensure(&xa, [rows, r])
+            let t = try Workspace.ensure(&buffers.xa, [rows, r])
             Gemm.run(t.pointer, xd.pointer, store.value(loraA).pointer, m: rows, n: r, k: inFeatures, transB: true,
                      threads: ctx.threads)
             Gemm.run(y.pointer, t.pointer, store.value(loraB).pointer, m: rows, n: outFeatures, k: r, transB: true,
@@ -92,18 +102,18 @@ public final class QuantLinear {
             }
         }
         guard let store, let loraA, let loraB else { return }
-        let t = try Checks.cached(xa, weight.name), xd = try Checks.cached(dropped, weight.name)
+        let t = try Checks.cached(buffers.xa, weight.name), xd = try Checks.cached(dropped, weight.name)
         let r = loraA.shape[0]
         // dB += s · dOutᵀ (x_d Aᵀ);  d(x_d Aᵀ) = s · dOut B;  dA += d(x_d Aᵀ)ᵀ x_d;  dx_d = d(x_d Aᵀ) A.
         Gemm.run(store.grad(loraB).pointer, dOut.pointer, t.pointer, m: outFeatures, n: r, k: rows, transA: true,
                  alpha: scaling, beta: 1, threads: ctx.threads)
-        let dt = try Workspace.ensure(&dXA, [rows, r])
+        let dt = try Workspace.ensure(&grads.dXA, [rows, r])
         Gemm.run(dt.pointer, dOut.pointer, store.value(loraB).pointer, m: rows, n: r, k: outFeatures,
                  alpha: scaling, threads: ctx.threads)
         Gemm.run(store.grad(loraA).pointer, dt.pointer, xd.pointer, m: r, n: inFeatures, k: rows, transA: true,
                  beta: 1, threads: ctx.threads)
         guard let dIn else { return }
-        let dxd = try Workspace.ensure(&dDropped, x.shape)
+        let dxd = try Workspace.ensure(&grads.dDropped, x.shape)
         Gemm.run(dxd.pointer, dt.pointer, store.value(loraA).pointer, m: rows, n: inFeatures, k: r,
                  threads: ctx.threads)
         try dropout.backward(dxd, into: dIn, ctx)
