@@ -151,7 +151,6 @@ struct TeacherEval: ParsableCommand {
         var examples = try TeacherData.examples(d, part: try parseSplit(split), tokenizer: tok, builder: builder,
                                                 maxTokens: ck.train.maxTokens)
         if let limit { examples = Array(examples.prefix(max(0, limit))) }
-        let train = try TeacherData.examples(d, part: .train, tokenizer: tok, builder: builder, maxTokens: 2)
         let t0 = ContinuousClock.now
         var predicted = [Set<Int>](repeating: [], count: examples.count)
         let cut = Float(log(threshold / (1 - threshold)))
@@ -164,7 +163,7 @@ struct TeacherEval: ParsableCommand {
         }
         let truth = examples.map { Set($0.medications) }
         let metrics = MedicationMetrics.compute(predicted: predicted, truth: truth)
-        let base = MedicationMetrics.frequencyBaseline(train: train.map(\.medications), medications: d.cohort.medications.count)
+        let base = MedicationMetrics.frequencyBaseline(train: TeacherData.medications(d, part: .train), medications: d.cohort.medications.count)
         let baseline = MedicationMetrics.compute(predicted: truth.map { _ in base }, truth: truth)
         struct Out: Encodable { var split: String; var threshold: Double; var teacher: MedicationMetrics
             var frequencyBaseline: MedicationMetrics; var seconds: Double }

@@ -74,5 +74,17 @@ public enum TeacherData {
         return out
     }
 
+    /// The target medications of every sample of `part` (nil: all), without building prompts.
+    public static func medications(_ d: PreparedDataset, part: SplitPart?) -> [[Int]] {
+        d.samples.compactMap { s -> [Int]? in
+            let p = Int(s.patient)
+            guard d.split.indices.contains(p), d.cohort.patients.indices.contains(p) else { return nil }
+            if let part, d.split[p] != part { return nil }
+            let visits = d.cohort.patients[p].visits
+            guard visits.indices.contains(Int(s.target)) else { return nil }
+            return visits[Int(s.target)].medications.map { Int($0) }
+        }
+    }
+
     private static func c(_ d: PreparedDataset) -> Cohort { d.cohort }
 }

@@ -87,22 +87,29 @@ public final class TeacherTrainer {
         return batches
     }
 
-    /// Runs the frozen lower layers once per example and keeps their output (F16).
+    /// Runs the frozen lower layers once per example (in batches of similar length) and keeps their output
+    /// as F16 rows (T_i, C) per example.
     func cachePrefixes(_ examples: [TeacherExample], clock: () -> Double) throws(LeaderError) {
         let dec = model.decoder
         guard config.cachePrefix, dec.firstAdaptedLayer > 0 else { return }
         let start = clock()
         let c = dec.config.dModel
         let evalCtx = try Context(threads: ctx.threads)
-        prefix = []
-        prefix.reserveCapacity(examples.count)
-        for e in examples {
-            let b = try TeacherBatch(sequences: [e.tokens])
+        prefix = [[UInt16]](repeating: [], count: examples.count)
+        let order = examples.indices.sorted { examples[$0].tokens.count < examples[$1].tokens.count }
+        for s in stride(from: 0, to: order.count, by: config.batchSize) {
+            let idx = Array(order[s..<min(order.count, s + config.batchSize)])
+            let b = try TeacherBatch(sequences: idx.map { examples[$0].tokens })
             let h = try dec.frozenPrefix(b.ids, lengths: b.lengths, evalCtx)
-            let n = try Checked.product(e.tokens.count, c, "prefix cache")
-            var half = [UInt16](repeating: 0, count: n)
-            half.withUnsafeMutableBytes { p in lk_quantize_row_ref(p.baseAddress, h.pointer, Int64(n), Int32(LK_DTYPE_F16)) }
-            prefix.append(half)
+            let t = b.ids.shape[1]
+            for (r, i) in idx.enumerated() {
+                let n = try Checked.product(examples[i].tokens.count, c, "prefix cache")
+                var half = [UInt16](repeating: 0, count: n)
+                half.withUnsafeMutableBytes { p in
+                    lk_quantize_row_ref(p.baseAddress, h.pointer + r * t * c, Int64(n), Int32(LK_DTYPE_F16))
+                }
+                prefix[i] = half
+            }
         }
         prefixSeconds = clock() - start
     }
