@@ -91,6 +91,8 @@ def main():
     res["torch_peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     res["ours_train_8x256"] = ours(a.leader, "--mode", "train", "--threads", str(a.threads), "--batch", "8",
                                    "--tokens", "256", "--repeats", "1")
+    res["ours_train_8x256_top"] = ours(a.leader, "--mode", "train", "--threads", str(a.threads), "--batch", "8",
+                                       "--tokens", "256", "--repeats", "1", "--top-layers", str(a.top_layers))
     res["forward_speedup"] = res["ours_forward"]["tokensPerSecond"] / res["torch_forward_tps"]
     res["train_speedup"] = res["ours_train"]["tokensPerSecond"] / res["torch_train_tps"]
     print(json.dumps(res, indent=1))
@@ -107,7 +109,11 @@ def main():
                 out.write(f"| {name} | {o:.0f} | {'' if t is None else f'{t:.0f}'} | {'' if t is None else f'{o / t:.2f}x'} |\n")
             out.write(f"\nPeak RSS of our LoRA step at batch 8 x 256 (all layers): "
                       f"{f['ours_train_8x256']['peakRSSBytes'] / 2**20:.0f} MiB; "
-                      f"{f['ours_train_8x256']['tokensPerSecond']:.0f} tok/s.\n")
+                      f"{f['ours_train_8x256']['tokensPerSecond']:.0f} tok/s; with --top-layers {a.top_layers}: "
+                      f"{f['ours_train_8x256_top']['peakRSSBytes'] / 2**20:.0f} MiB, "
+                      f"{f['ours_train_8x256_top']['tokensPerSecond']:.0f} tok/s. "
+                      f"PyTorch process peak RSS (model + PEFT step at B {a.batch} x T {a.tokens}): "
+                      f"{f['torch_peak_rss_bytes'] / 2**20:.0f} MiB.\n")
 
 
 if __name__ == "__main__":

@@ -72,6 +72,36 @@ import Testing
 
     func SafetensorsFileNames(_ path: String) -> [String] { (try? SafetensorsFile(path: path).tensorNames) ?? [] }
 
+    /// Export: predictions of the tiny model written as a features file and read back by sample id.
+    @Test func featuresFile() throws {
+        let dir = try TeacherFixtures.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let dec = try LlamaDecoder(tiny(), lora: LoRAConfig(topLayers: 1), seed: 2)
+        let model = try TeacherModel(decoder: dec, medications: 3)
+        let ex = examples()
+        var hidden = [Float](repeating: .nan, count: ex.count * 64), logits = [Float](repeating: .nan, count: ex.count * 3)
+        try model.predict(ex, batchSize: 5, threads: 2) { idx, h, l in
+            let hv = h.toArray(), lv = l.toArray()
+            for (r, i) in idx.enumerated() {
+                hidden.replaceSubrange((i * 64)..<((i + 1) * 64), with: hv[(r * 64)..<((r + 1) * 64)])
+                logits.replaceSubrange((i * 3)..<((i + 1) * 3), with: lv[(r * 3)..<((r + 1) * 3)])
+            }
+        }
+        #expect(!hidden.contains { $0.isNaN } && !logits.contains { $0.isNaN })
+        // row 4 alone (no padding) gives the same hidden state as in the padded, length-sorted batches
+        let single = try model.forward(try TeacherBatch(sequences: [ex[4].tokens]), try Context(threads: 1)).hidden.toArray()
+        #expect(zip(single, hidden[(4 * 64)..<(5 * 64)]).allSatisfy { abs($0 - $1) < 1e-5 })
+        let path = dir.appendingPathComponent("f.safetensors").path
+        try TeacherFeatures.write(ids: ex.map(\.id), hidden: hidden, hiddenSize: 64, logits: logits,
+                                  medications: ["A", "B", "C"], metadata: ["split": "train"], to: path)
+        let f = try SafetensorsFile(path: path)
+        #expect(f.metadata["format"] == "leader-teacher-features" && f.metadata["hidden_size"] == "64")
+        let ids = try JSONDecoder().decode([String].self, from: Data((f.metadata["sample_ids"] ?? "").utf8))
+        #expect(ids == ex.map(\.id))
+        #expect(f.info("hidden")?.shape == [24, 64] && f.info("logits")?.shape == [24, 3])
+        #expect(TestDequant.values(try f.tensor("hidden")) == hidden)
+    }
+
     @Test func sha256Vectors() {
         #expect(SHA256.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         #expect(SHA256.hex([]) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
