@@ -134,11 +134,15 @@ struct TeacherEval: ParsableCommand {
     @OptionGroup var common: TeacherCommon
     @Option(help: "Teacher checkpoint from `leader teacher train`.") var teacher: String
     @Option(help: "train, validation, test or all.") var split = "test"
-    @Option(help: "Probability threshold.") var threshold: Double = 0.5
+    @Option(help: "Probability thresholds, comma-separated (one forward pass for all).") var threshold = "0.5"
     @Option(help: "Batch size.") var batchSize = 8
     @Option(help: "Use at most this many samples.") var limit: Int?
 
     func run() throws {
+        let thresholds = threshold.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard !thresholds.isEmpty, thresholds.allSatisfy({ $0 > 0 && $0 < 1 }) else {
+            throw ValidationError("--threshold: values in (0, 1), comma-separated")
+        }
         let d = try LDataFile.read(common.data)
         let file = try common.loadModel()
         guard let tok = file.tokenizer else { throw LeaderError.incompatible("\(common.model): no tokenizer") }
@@ -147,33 +151,38 @@ struct TeacherEval: ParsableCommand {
         guard ck.medications == d.cohort.medications.keys else {
             throw LeaderError.incompatible("\(teacher): medication vocabulary differs from \(common.data)")
         }
-        let builder = try common.builder(d)
-        var examples = try TeacherData.examples(d, part: try parseSplit(split), tokenizer: tok, builder: builder,
-                                                maxTokens: ck.train.maxTokens)
+        var examples = try TeacherData.examples(d, part: try parseSplit(split), tokenizer: tok,
+                                                builder: try common.builder(d), maxTokens: ck.train.maxTokens)
         if let limit { examples = Array(examples.prefix(max(0, limit))) }
         let t0 = ContinuousClock.now
-        var predicted = [Set<Int>](repeating: [], count: examples.count)
-        let cut = Float(log(threshold / (1 - threshold)))
-        try model.predict(examples, batchSize: batchSize, threads: common.threads) { idx, _, logits in
-            let m = model.medications
-            let l = logits.toArray()
-            for (r, i) in idx.enumerated() {
-                predicted[i] = Set((0..<m).filter { l[r * m + $0] >= cut })
-            }
+        let m = model.medications
+        var logits = [Float](repeating: 0, count: examples.count * m)
+        try model.predict(examples, batchSize: batchSize, threads: common.threads) { idx, _, l in
+            let lv = l.toArray()
+            for (r, i) in idx.enumerated() { logits.replaceSubrange((i * m)..<((i + 1) * m), with: lv[(r * m)..<((r + 1) * m)]) }
         }
         let truth = examples.map { Set($0.medications) }
-        let metrics = MedicationMetrics.compute(predicted: predicted, truth: truth)
-        let base = MedicationMetrics.frequencyBaseline(train: TeacherData.medications(d, part: .train), medications: d.cohort.medications.count)
+        let base = MedicationMetrics.frequencyBaseline(train: TeacherData.medications(d, part: .train),
+                                                       medications: d.cohort.medications.count)
         let baseline = MedicationMetrics.compute(predicted: truth.map { _ in base }, truth: truth)
-        struct Out: Encodable { var split: String; var threshold: Double; var teacher: MedicationMetrics
+        struct Row: Encodable { var threshold: Double; var teacher: MedicationMetrics }
+        let rows = thresholds.map { th -> Row in
+            let cut = Float(log(th / (1 - th)))
+            let predicted = examples.indices.map { i in Set((0..<m).filter { logits[i * m + $0] >= cut }) }
+            return Row(threshold: th, teacher: MedicationMetrics.compute(predicted: predicted, truth: truth))
+        }
+        struct Out: Encodable { var split: String; var samples: Int; var results: [Row]
             var frequencyBaseline: MedicationMetrics; var seconds: Double }
-        let o = Out(split: split, threshold: threshold, teacher: metrics, frequencyBaseline: baseline,
+        let o = Out(split: split, samples: examples.count, results: rows, frequencyBaseline: baseline,
                     seconds: seconds(since: t0))
         if common.json { try printJSON(o) } else {
-            print(String(format: "%@ (%d samples, threshold %.2f)\n  teacher:   Jaccard %.4f  F1 %.4f  avg #med %.2f\n"
-                         + "  frequency: Jaccard %.4f  F1 %.4f  avg #med %.2f", split, metrics.samples, threshold,
-                         metrics.jaccard, metrics.f1, metrics.averageMedications, baseline.jaccard, baseline.f1,
-                         baseline.averageMedications))
+            print("\(split) (\(examples.count) samples)")
+            for r in rows {
+                print(String(format: "  teacher @ %.2f: Jaccard %.4f  F1 %.4f  avg #med %.2f", r.threshold,
+                             r.teacher.jaccard, r.teacher.f1, r.teacher.averageMedications))
+            }
+            print(String(format: "  frequency:      Jaccard %.4f  F1 %.4f  avg #med %.2f", baseline.jaccard,
+                         baseline.f1, baseline.averageMedications))
         }
     }
 }
