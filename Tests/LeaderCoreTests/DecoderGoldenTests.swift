@@ -40,6 +40,33 @@ import Testing
         }
     }
 
+    /// Greedy generation with the KV cache equals greedy decoding by recomputing the whole sequence each step
+    /// (tiny HF model: rotate-half RoPE, GQA), and the cache refuses to overflow.
+    @Test func kvCacheMatchesRecomputation() throws {
+        let dec = try LlamaDecoder(try LlamaModelFile(huggingFaceFolder: TeacherFixtures.path("tiny_llama")))
+        let ctx = try Context(threads: 2)
+        let prompt: [Int32] = [5, 80, 120, 33, 7, 250, 16]
+        let cached = try dec.generate(prompt, maxNewTokens: 12, stop: nil, ctx)
+        var seq = prompt
+        for _ in 0..<12 {
+            let b = try TeacherBatch(sequences: [seq])
+            var pooled: Tensor? = nil
+            let lg = try dec.logits(LlamaDecoder.lastToken(dec.forward(b.ids, lengths: b.lengths, ctx), lengths: b.lengths,
+                                                           into: &pooled, ctx), ctx).toArray()
+            var am = Int32(0)
+            lk_argmax_rows(&am, lg, 1, Int64(lg.count), 1)
+            seq.append(am)
+        }
+        #expect(cached == Array(seq.dropFirst(prompt.count)))
+        #expect(cached.count == 12)
+        let cache = try KVCache(config: dec.config, capacity: 2)
+        #expect(throws: LeaderError.self) {
+            try cache.layers[0].store(keys: try Tensor(zeros: [1, 2, 3, 16]), values: try Tensor(zeros: [1, 2, 3, 16]), count: 3)
+        }
+        #expect(throws: LeaderError.self) { _ = try dec.generate([], maxNewTokens: 3, ctx) }
+        #expect(throws: LeaderError.self) { _ = try dec.generate([400], maxNewTokens: 3, ctx) }  // id outside the vocabulary
+    }
+
     /// SmolLM2 Q4_1: the tokenizer gives transformers' ids, the last-position logits agree to 1e-3 (top 10
     /// ids and values, and a slice), alone and in a right-padded batch.
     @Test(.enabled(if: TeacherFixtures.smolLM != nil, TeacherFixtures.skipMessage))

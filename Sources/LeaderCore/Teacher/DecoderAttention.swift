@@ -14,11 +14,13 @@ public final class DecoderAttention {
     private var dims: (b: Int, t: Int)?
     private var positions: IndexTensor?
     let buffers: AttentionBuffers
+    let scratch: AttentionScratch
     let grads: AttentionGradBuffers
 
     init(q: QuantLinear, k: QuantLinear, v: QuantLinear, o: QuantLinear, config c: LlamaConfig, name: String,
-         buffers: AttentionBuffers, grads: AttentionGradBuffers) {
+         buffers: AttentionBuffers, scratch: AttentionScratch, grads: AttentionGradBuffers) {
         self.buffers = buffers
+        self.scratch = scratch
         self.grads = grads
         self.q = q
         self.k = k
@@ -42,7 +44,7 @@ public final class DecoderAttention {
         let (b, t) = try Checks.sequence(x, lengths: lengths, channels: channels, name)
         let h = heads, hkv = kvHeads, d = headDim, group = h / hkv
         let qp = try q.forward(x, ctx), kp = try k.forward(x, ctx), vp = try v.forward(x, ctx)
-        let qr = try Workspace.ensure(&buffers.qRot, qp.shape), kr = try Workspace.ensure(&buffers.kRot, kp.shape)
+        let qr = try Workspace.ensure(&scratch.qRot, qp.shape), kr = try Workspace.ensure(&scratch.kRot, kp.shape)
         lk_rope_forward(qr.pointer, qp.pointer, positions.pointer, Int64(b), Int64(t), Int64(h), Int64(d), theta,
                         layout, ctx.t32)
         lk_rope_forward(kr.pointer, kp.pointer, positions.pointer, Int64(b), Int64(t), Int64(hkv), Int64(d), theta,
@@ -55,14 +57,14 @@ public final class DecoderAttention {
         lk_swap12_forward(vH.pointer, vp.pointer, Int64(b), Int64(t), Int64(hkv), Int64(d), ctx.t32)
         if let cache { try cache.store(keys: kH, values: vH, count: t) }
 
-        let s = try Workspace.ensure(&buffers.scores, [b, h, t, t])
+        let s = try Workspace.ensure(&scratch.scores, [b, h, t, t])
         Gemm.batched(s.pointer, qH.pointer, kH.pointer, batch: b * hkv, m: group * t, n: t, k: d, transB: true,
                      threads: ctx.threads)
         let rl = try Workspace.ensure(&buffers.rowLen, [b * h * t])
         lk_attention_row_len(rl.pointer, lengths.pointer, Int64(b), Int64(h), Int64(t), 1, ctx.t32)
         let p = try Workspace.ensure(&buffers.probs, [b, h, t, t])
         lk_softmax_forward(p.pointer, s.pointer, rl.pointer, Int64(b * h * t), Int64(t), scale, ctx.t32)
-        let cH = try Workspace.ensure(&buffers.ctxh, [b, h, t, d])
+        let cH = try Workspace.ensure(&scratch.ctxh, [b, h, t, d])
         Gemm.batched(cH.pointer, p.pointer, vH.pointer, batch: b * hkv, m: group * t, n: d, k: t, threads: ctx.threads)
         let c = try Workspace.ensure(&buffers.ctx, [b, t, h * d])
         lk_swap12_forward(c.pointer, cH.pointer, Int64(b), Int64(h), Int64(t), Int64(d), ctx.t32)
@@ -76,13 +78,13 @@ public final class DecoderAttention {
     {
         let h = heads, hkv = kvHeads, d = headDim, group = h / hkv
         let qp = try q.forward(x, ctx), kp = try k.forward(x, ctx), vp = try v.forward(x, ctx)
-        let qr = try Workspace.ensure(&buffers.qRot, qp.shape), kr = try Workspace.ensure(&buffers.kRot, kp.shape)
+        let qr = try Workspace.ensure(&scratch.qRot, qp.shape), kr = try Workspace.ensure(&scratch.kRot, kp.shape)
         lk_rope_forward(qr.pointer, qp.pointer, position.pointer, 1, 1, Int64(h), Int64(d), theta, layout, ctx.t32)
         lk_rope_forward(kr.pointer, kp.pointer, position.pointer, 1, 1, Int64(hkv), Int64(d), theta, layout, ctx.t32)
         // With T = 1 the (T,H,D) and (H,T,D) layouts coincide: no swaps.
         try cache.append(key: kr, value: vp)
         let n = cache.count
-        let s = try Workspace.ensure(&buffers.scores, [h, n])
+        let s = try Workspace.ensure(&scratch.scores, [h, n])
         for j in 0..<hkv {  // one product per kv head (its cache block has stride capacity·d)
             Gemm.run(s.pointer + j * group * n, qr.pointer + j * group * d, cache.keys(head: j), m: group, n: n,
                      k: d, transB: true, threads: ctx.threads)

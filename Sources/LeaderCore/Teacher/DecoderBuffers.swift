@@ -5,14 +5,16 @@
 /// - adapted layers own their forward buffers (backward needs them);
 /// - BACKWARD scratch is one set for all layers (backward runs one layer at a time), and one for all linears.
 /// This keeps a 30-layer model with LoRA on the top N layers at the memory of about N + 2 layers.
-final class LinearBuffers { var output: Tensor?, xa: Tensor? }
+final class LinearBuffers { var output: Tensor? }
 final class LinearGradBuffers { var dXA: Tensor?, dDropped: Tensor? }
 final class NormBuffers { var output: Tensor?, rstd: Tensor? }
+/// What attention backward needs (owned by each adapted layer).
 final class AttentionBuffers {
-    var qRot: Tensor?, kRot: Tensor?, qh: Tensor?, kh: Tensor?, vh: Tensor?
-    var scores: Tensor?, probs: Tensor?, ctxh: Tensor?, ctx: Tensor?
+    var qh: Tensor?, kh: Tensor?, vh: Tensor?, probs: Tensor?, ctx: Tensor?
     var rowLen: IndexTensor?
 }
+/// Attention intermediates dead after forward (shared by all layers of a decoder).
+final class AttentionScratch { var qRot: Tensor?, kRot: Tensor?, scores: Tensor?, ctxh: Tensor? }
 final class AttentionGradBuffers {
     var dCtx: Tensor?, dCtxh: Tensor?, dProbs: Tensor?, dScores: Tensor?
     var dQh: Tensor?, dKh: Tensor?, dVh: Tensor?, dQ: Tensor?, dK: Tensor?, dV: Tensor?, dQPre: Tensor?, dKPre: Tensor?
@@ -20,11 +22,22 @@ final class AttentionGradBuffers {
 final class LayerBuffers { var h: Tensor?, y: Tensor?, act: Tensor? }
 final class LayerGradBuffers { var dH: Tensor?, dNormed: Tensor?, dAct: Tensor?, dGate: Tensor?, dUp: Tensor?, dNormScratch: Tensor? }
 
-/// The forward buffers of one layer's modules.
+/// The forward buffers of one layer's modules. Outputs that are dead once the layer's forward returns (the
+/// q, k, v, o and down projections, RoPE/score/context intermediates) can come from a shared `transient` set.
 final class LayerBufferSet {
     let layer = LayerBuffers(), attention = AttentionBuffers(), attnNorm = NormBuffers(), ffnNorm = NormBuffers()
-    let q = LinearBuffers(), k = LinearBuffers(), v = LinearBuffers(), o = LinearBuffers()
-    let gate = LinearBuffers(), up = LinearBuffers(), down = LinearBuffers()
+    let gate = LinearBuffers(), up = LinearBuffers()
+    let q: LinearBuffers, k: LinearBuffers, v: LinearBuffers, o: LinearBuffers, down: LinearBuffers
+    let scratch: AttentionScratch
+
+    init(transient: LayerBufferSet? = nil) {
+        q = transient?.q ?? LinearBuffers()
+        k = transient?.k ?? LinearBuffers()
+        v = transient?.v ?? LinearBuffers()
+        o = transient?.o ?? LinearBuffers()
+        down = transient?.down ?? LinearBuffers()
+        scratch = transient?.scratch ?? AttentionScratch()
+    }
 }
 
 /// The backward scratch shared by all layers.

@@ -51,11 +51,12 @@ public final class LlamaDecoder {
         let first = lora.map { $0.firstAdaptedLayer(layers: c.layers) } ?? c.layers
         firstAdaptedLayer = first
         let shared = [LayerBufferSet(), LayerBufferSet()]  // frozen layers alternate
+        let transient = LayerBufferSet()                    // adapted layers: forward-only intermediates
         let g = GradBufferSet()
         var ls: [DecoderLayer] = []
         for l in 0..<c.layers {
             let a = l >= first ? lora : nil
-            let set = a == nil ? shared[l % 2] : LayerBufferSet()
+            let set = a == nil ? shared[l % 2] : LayerBufferSet(transient: transient)
             func lin(_ t: LlamaTensor, _ b: LinearBuffers) throws(LeaderError) -> QuantLinear {
                 let base = t.canonicalName.hasSuffix(".weight") ? String(t.canonicalName.dropLast(7)) : t.canonicalName
                 return try QuantLinear(try weight(t), name: base, lora: a, store: a == nil ? nil : adapters, buffers: b,
@@ -63,7 +64,7 @@ public final class LlamaDecoder {
             }
             let attention = DecoderAttention(q: try lin(.q(l), set.q), k: try lin(.k(l), set.k), v: try lin(.v(l), set.v),
                                              o: try lin(.o(l), set.o), config: c, name: "layers.\(l).attn",
-                                             buffers: set.attention, grads: g.attention)
+                                             buffers: set.attention, scratch: set.scratch, grads: g.attention)
             ls.append(DecoderLayer(attnNorm: try norm(.attnNorm(l), set.attnNorm), ffnNorm: try norm(.ffnNorm(l), set.ffnNorm),
                                    attention: attention, gate: try lin(.gate(l), set.gate), up: try lin(.up(l), set.up),
                                    down: try lin(.down(l), set.down), name: "layers.\(l)", buffers: set.layer,

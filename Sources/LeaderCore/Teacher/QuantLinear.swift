@@ -15,7 +15,7 @@ public final class QuantLinear {
     let store: ParameterStore?
     private let dropout: Dropout
     private let dtype: Int32
-    private var input: Tensor?, dropped: Tensor?
+    private var input: Tensor?, dropped: Tensor?, xaBuffer: Tensor?
     let buffers: LinearBuffers
     let grads: LinearGradBuffers
 
@@ -71,7 +71,7 @@ public final class QuantLinear {
         if let store, let loraA, let loraB {
             let xd = try dropout.forward(x, ctx)
             let r = loraA.shape[0]
-            let t = try Workspace.ensure(&buffers.xa, [rows, r])
+            let t = try Workspace.ensure(&xaBuffer, [rows, r])
             Gemm.run(t.pointer, xd.pointer, store.value(loraA).pointer, m: rows, n: r, k: inFeatures, transB: true,
                      threads: ctx.threads)
             Gemm.run(y.pointer, t.pointer, store.value(loraB).pointer, m: rows, n: outFeatures, k: r, transB: true,
@@ -102,7 +102,7 @@ public final class QuantLinear {
             }
         }
         guard let store, let loraA, let loraB else { return }
-        let t = try Checks.cached(buffers.xa, weight.name), xd = try Checks.cached(dropped, weight.name)
+        let t = try Checks.cached(xaBuffer, weight.name), xd = try Checks.cached(dropped, weight.name)
         let r = loraA.shape[0]
         // dB += s · dOutᵀ (x_d Aᵀ);  d(x_d Aᵀ) = s · dOut B;  dA += d(x_d Aᵀ)ᵀ x_d;  dx_d = d(x_d Aᵀ) A.
         Gemm.run(store.grad(loraB).pointer, dOut.pointer, t.pointer, m: outFeatures, n: r, k: rows, transA: true,
