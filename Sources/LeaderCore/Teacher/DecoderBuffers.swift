@@ -6,7 +6,9 @@
 /// - BACKWARD scratch is one set for all layers (backward runs one layer at a time), and one for all linears.
 /// This keeps a 30-layer model with LoRA on the top N layers at the memory of about N + 2 layers.
 final class LinearBuffers { var output: Tensor? }
-final class LinearGradBuffers { var dXA: Tensor?, dDropped: Tensor? }
+/// Shared by all linears: `dropped` holds the dropout-masked input of the LoRA path for the duration of one
+/// forward or backward call (backward recomputes it from the dropout key instead of keeping a copy per layer).
+final class LinearGradBuffers { var dXA: Tensor?, dDropped: Tensor?, dropped: Tensor? }
 final class NormBuffers { var output: Tensor?, rstd: Tensor? }
 /// What attention backward needs (owned by each adapted layer).
 final class AttentionBuffers {

@@ -13,9 +13,10 @@ public final class QuantLinear {
     public let loraB: Parameter?
     public let scaling: Float
     let store: ParameterStore?
-    private let dropout: Dropout
+    private let dropoutP: Float
+    private var dropoutKey: UInt64?
     private let dtype: Int32
-    private var input: Tensor?, dropped: Tensor?, xaBuffer: Tensor?
+    private var input: Tensor?, xaBuffer: Tensor?
     let buffers: LinearBuffers
     let grads: LinearGradBuffers
 
@@ -50,13 +51,13 @@ public final class QuantLinear {
                                        initializer: .linearDefault(fanIn: inFeatures))
             loraB = try store.register("\(name).lora_B.weight", shape: [outFeatures, lora.rank], initializer: .zeros)
             scaling = lora.scaling
-            dropout = try Dropout(p: lora.dropout)
+            dropoutP = lora.dropout
         } else {
             self.store = nil
             loraA = nil
             loraB = nil
             scaling = 0
-            dropout = try Dropout(p: 0)
+            dropoutP = 0
         }
     }
 
@@ -69,16 +70,25 @@ public final class QuantLinear {
         try product(y, x, rows: rows, beta: 0, ctx)
         input = x
         if let store, let loraA, let loraB {
-            let xd = try dropout.forward(x, ctx)
+            let xd = try droppedInput(x, key: ctx.training && dropoutP > 0 ? ctx.nextDropoutKey() : nil, ctx)
             let r = loraA.shape[0]
             let t = try Workspace.ensure(&xaBuffer, [rows, r])
             Gemm.run(t.pointer, xd.pointer, store.value(loraA).pointer, m: rows, n: r, k: inFeatures, transB: true,
                      threads: ctx.threads)
             Gemm.run(y.pointer, t.pointer, store.value(loraB).pointer, m: rows, n: outFeatures, k: r, transB: true,
                      alpha: scaling, beta: 1, threads: ctx.threads)
-            dropped = xd
         }
         return y
+    }
+
+    /// x itself without dropout; otherwise drop(x) with `key` in the shared scratch (the mask is a function of
+    /// the key, so backward recomputes the same tensor).
+    private func droppedInput(_ x: Tensor, key: UInt64?, _ ctx: Context) throws(LeaderError) -> Tensor {
+        dropoutKey = key
+        guard let key else { return x }
+        let xd = try Workspace.ensure(&grads.dropped, x.shape)
+        lk_dropout_forward(xd.pointer, x.pointer, Int64(x.count), dropoutP, key, 0, ctx.t32)
+        return xd
     }
 
     /// y (rows, out) = x W^T + beta·y, reading W from the file.
@@ -102,7 +112,8 @@ public final class QuantLinear {
             }
         }
         guard let store, let loraA, let loraB else { return }
-        let t = try Checks.cached(xaBuffer, weight.name), xd = try Checks.cached(dropped, weight.name)
+        let t = try Checks.cached(xaBuffer, weight.name)
+        let xd = try droppedInput(x, key: dropoutKey, ctx)
         let r = loraA.shape[0]
         // dB += s · dOutᵀ (x_d Aᵀ);  d(x_d Aᵀ) = s · dOut B;  dA += d(x_d Aᵀ)ᵀ x_d;  dx_d = d(x_d Aᵀ) A.
         Gemm.run(store.grad(loraB).pointer, dOut.pointer, t.pointer, m: outFeatures, n: r, k: rows, transA: true,
@@ -116,6 +127,10 @@ public final class QuantLinear {
         let dxd = try Workspace.ensure(&grads.dDropped, x.shape)
         Gemm.run(dxd.pointer, dt.pointer, store.value(loraA).pointer, m: rows, n: inFeatures, k: r,
                  threads: ctx.threads)
-        try dropout.backward(dxd, into: dIn, ctx)
+        if let key = dropoutKey {
+            lk_dropout_backward(dIn.pointer, dxd.pointer, Int64(dxd.count), dropoutP, key, 0, ctx.t32)
+        } else {
+            lk_axpy(dIn.pointer, dxd.pointer, 1, Int64(dxd.count), ctx.t32)
+        }
     }
 }
