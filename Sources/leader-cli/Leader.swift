@@ -7,8 +7,8 @@ struct LeaderCommand: ParsableCommand {
         commandName: "leader",
         abstract: "LEADER medication recommendation: data preparation, teacher, student, evaluation.",
         version: "\(LeaderVersion.string)",
-        subcommands: [Demo.self, Info.self, Synth.self, Prepare.self, Stats.self, Bench.self, Student.self, Eval.self,
-                      Recommend.self]
+        subcommands: [Demo.self, Info.self, Synth.self, Prepare.self, Stats.self, Prompts.self, Student.self, Eval.self,
+                      Recommend.self, TeacherCommand.self, Bench.self]
     )
 }
 

@@ -6,4 +6,5 @@
 #include "lk_quant.h"
 #include "lk_ops.h"
 #include "lk_core_ops.h"
+#include "lk_teacher_ops.h"
 #endif

@@ -1,0 +1,229 @@
+import CLeaderKernels
+
+/// A LLaMA-family decoder over a `LlamaModelFile` (GGUF or Hugging Face folder): token embedding, layers of
+/// RMSNorm → causal grouped-query attention with RoPE → RMSNorm → SwiGLU, final RMSNorm, tied or untied LM
+/// head. The linear weights and the embedding table stay in the mapped file in their stored dtype
+/// (quantised GGUF blocks are read by the kernels; nothing is dequantised as a whole). Only the small norm
+/// weights are copied, as F32, into a frozen store. With a `LoRAConfig`, adapters on q, k, v, o, gate, up,
+/// down of the top layers live in `adapters` (a trainable store) and `backward` fills their gradients.
+///
+/// Batches are right-padded (B,T) ids with lengths (B); padded ids may be anything in range or negative.
+public final class LlamaDecoder {
+    public let file: LlamaModelFile
+    public var config: LlamaConfig { file.config }
+    public let lora: LoRAConfig?
+    /// Trainable parameters: the LoRA adapters (empty without LoRA) and whatever a head registers.
+    public let adapters: ParameterStore
+    let layers: [DecoderLayer]
+    let finalNorm: DecoderNorm
+    let embedding: TensorData
+    let lmHead: TensorData
+    /// Index of the first layer with adapters (`config.layers` when none).
+    public let firstAdaptedLayer: Int
+
+    private var embedded: Tensor?, positions: IndexTensor?, cachedInput: Tensor?
+    private var dA: Tensor?, dB: Tensor?, dFinal: Tensor?
+    private var logitsBuffer: Tensor?, tokenIDs: IndexTensor?
+
+    public init(_ file: LlamaModelFile, lora: LoRAConfig? = nil, seed: UInt64 = 0, threads: Int = 1)
+        throws(LeaderError)
+    {
+        let c = file.config
+        try lora?.validate(layers: c.layers)
+        self.file = file
+        self.lora = lora
+        let adapters = try ParameterStore(seed: seed, threads: threads, trainable: true)
+        self.adapters = adapters
+        func weight(_ t: LlamaTensor) throws(LeaderError) -> TensorData {
+            guard let w = file[t] else { throw .badFile("model: tensor '\(t.canonicalName)' is missing") }
+            return w
+        }
+        func norm(_ t: LlamaTensor, _ buffers: NormBuffers) throws(LeaderError) -> DecoderNorm {
+            let w = try weight(t)
+            guard w.elementCount == c.dModel else { throw .badFile("\(w.name): expected \(c.dModel) values") }
+            let v = try Tensor(zeros: [c.dModel])
+            w.withUnsafeBytes { b in lk_dequantize_row(v.pointer, b.baseAddress, Int64(c.dModel), w.dtype.kernelDType) }
+            return DecoderNorm(weight: v, eps: Float(c.rmsEps), buffers: buffers)
+        }
+        guard c.dModel == c.heads * c.headDim, c.headDim % 2 == 0 else {
+            throw .incompatible("model: d_model \(c.dModel) must equal heads × head_dim (\(c.heads) × \(c.headDim)), head_dim even")
+        }
+        let first = lora.map { $0.firstAdaptedLayer(layers: c.layers) } ?? c.layers
+        firstAdaptedLayer = first
+        let shared = [LayerBufferSet(), LayerBufferSet()]  // frozen layers alternate
+        let transient = LayerBufferSet()                    // adapted layers: forward-only intermediates
+        let g = GradBufferSet()
+        var ls: [DecoderLayer] = []
+        for l in 0..<c.layers {
+            let a = l >= first ? lora : nil
+            let set = a == nil ? shared[l % 2] : LayerBufferSet(transient: transient)
+            func lin(_ t: LlamaTensor, _ b: LinearBuffers) throws(LeaderError) -> QuantLinear {
+                let base = t.canonicalName.hasSuffix(".weight") ? String(t.canonicalName.dropLast(7)) : t.canonicalName
+                return try QuantLinear(try weight(t), name: base, lora: a, store: a == nil ? nil : adapters, buffers: b,
+                                       grads: g.linear)
+            }
+            let attention = DecoderAttention(q: try lin(.q(l), set.q), k: try lin(.k(l), set.k), v: try lin(.v(l), set.v),
+                                             o: try lin(.o(l), set.o), config: c, name: "layers.\(l).attn",
+                                             buffers: set.attention, scratch: set.scratch, grads: g.attention)
+            ls.append(DecoderLayer(attnNorm: try norm(.attnNorm(l), set.attnNorm), ffnNorm: try norm(.ffnNorm(l), set.ffnNorm),
+                                   attention: attention, gate: try lin(.gate(l), set.gate), up: try lin(.up(l), set.up),
+                                   down: try lin(.down(l), set.down), name: "layers.\(l)", buffers: set.layer,
+                                   grads: g.layer))
+        }
+        layers = ls
+        finalNorm = try norm(.outputNorm, NormBuffers())
+        embedding = try weight(.tokenEmbedding)
+        lmHead = c.tiedEmbeddings ? embedding : try weight(.lmHead)
+        guard c.dModel % embedding.dtype.blockSize == 0 else {
+            throw .incompatible("\(embedding.name): width \(c.dModel) is not a multiple of the \(embedding.dtype) block size")
+        }
+    }
+
+    /// Token embeddings (B,T,C) of ids (B,T); ids must be < vocab (negative ids give zero rows).
+    public func embed(_ ids: IndexTensor, _ ctx: Context) throws(LeaderError) -> Tensor {
+        guard ids.shape.count == 2 else { throw .invalidArgument("decoder: ids must be (B,T), got \(ids.shape)") }
+        if let bad = ids.firstValue(outside: Int32.min, Int32(clamping: config.vocabSize)) {
+            throw .invalidArgument("decoder: token id \(bad) outside the vocabulary of \(config.vocabSize)")
+        }
+        let x = try Workspace.ensure(&embedded, ids.shape + [config.dModel])
+        let (n, dim, dt) = (Int64(ids.count), Int64(config.dModel), embedding.dtype.kernelDType)
+        embedding.withUnsafeBytes { w in lk_qembedding_forward(x.pointer, w.baseAddress, ids.pointer, n, dim, dt, ctx.t32) }
+        return x
+    }
+
+    /// Positions 0..<T for each of B rows.
+    func positions(b: Int, t: Int, _ ctx: Context) throws(LeaderError) -> IndexTensor {
+        if let p = positions, p.shape == [b, t] { return p }
+        let p = try IndexTensor(zeros: [b, t])
+        lk_iota_i32(p.pointer, Int64(t), ctx.t32)
+        for r in 1..<max(b, 1) { Memory.copy(p.pointer + r * t, from: p.pointer, count: t) }
+        positions = p
+        return p
+    }
+
+    /// Runs layers `range` on x (B,T,C); returns the last layer's buffer (x itself for an empty range).
+    public func runLayers(_ x: Tensor, _ range: Range<Int>, lengths: IndexTensor, _ ctx: Context)
+        throws(LeaderError) -> Tensor
+    {
+        guard range.lowerBound >= 0, range.upperBound <= layers.count else {
+            throw .invalidArgument("decoder: layers \(range) outside 0..<\(layers.count)")
+        }
+        guard x.rank == 3 else { throw .invalidArgument("decoder: hidden states must be (B,T,C), got \(x.shape)") }
+        let pos = try positions(b: x.shape[0], t: x.shape[1], ctx)
+        var h = x
+        for l in range { h = try layers[l].forward(h, lengths: lengths, positions: pos, ctx) }
+        return h
+    }
+
+    /// The hidden states after the final norm (B,T,C) for ids (B,T) with lengths (B). With `lowerOutput`
+    /// (the output of layer `firstAdaptedLayer - 1`, e.g. from `frozenPrefix`), the frozen layers are skipped.
+    public func forward(_ ids: IndexTensor, lengths: IndexTensor, lowerOutput: Tensor? = nil, _ ctx: Context)
+        throws(LeaderError) -> Tensor
+    {
+        var h: Tensor
+        if let lowerOutput {
+            guard lowerOutput.shape == ids.shape + [config.dModel] else {
+                throw .invalidArgument("decoder: cached lower-layer output \(lowerOutput.shape) does not match ids \(ids.shape)")
+            }
+            let keep = try Workspace.ensure(&cachedInput, lowerOutput.shape)
+            try keep.copy(from: lowerOutput)
+            h = keep
+        } else {
+            h = try runLayers(try embed(ids, ctx), 0..<firstAdaptedLayer, lengths: lengths, ctx)
+        }
+        h = try runLayers(h, firstAdaptedLayer..<layers.count, lengths: lengths, ctx)
+        return try finalNorm.forward(h, ctx)
+    }
+
+    /// The output of the frozen layers below the adapters (B,T,C): what `forward(lowerOutput:)` takes.
+    /// A view of a decoder buffer: copy it to keep it.
+    public func frozenPrefix(_ ids: IndexTensor, lengths: IndexTensor, _ ctx: Context) throws(LeaderError) -> Tensor {
+        try runLayers(try embed(ids, ctx), 0..<firstAdaptedLayer, lengths: lengths, ctx)
+    }
+
+    /// Backward from the gradient of the final hidden states (B,T,C) through the adapted layers: accumulates
+    /// the adapters' gradients into `adapters`. The frozen layers below get no gradient.
+    public func backward(_ dHidden: Tensor, _ ctx: Context) throws(LeaderError) {
+        guard firstAdaptedLayer < layers.count else { return }
+        var dOut = try Workspace.zeroed(&dFinal, dHidden.shape)
+        try finalNorm.backward(dHidden, into: dOut, ctx)
+        let buffers = [try Workspace.ensure(&dA, dHidden.shape), try Workspace.ensure(&dB, dHidden.shape)]
+        var which = 0
+        for l in stride(from: layers.count - 1, through: firstAdaptedLayer, by: -1) {
+            if l == firstAdaptedLayer {
+                try layers[l].backward(dOut, into: nil, ctx)
+            } else {
+                let dIn = buffers[which]  // never the buffer dOut points at
+                dIn.zero()
+                try layers[l].backward(dOut, into: dIn, ctx)
+                dOut = dIn
+                which ^= 1
+            }
+        }
+    }
+
+    /// LM logits (rows, vocab) of hidden states (rows, C) (final-normed).
+    public func logits(_ hidden: Tensor, _ ctx: Context) throws(LeaderError) -> Tensor {
+        let rows = try Checks.rows(hidden, lastDim: config.dModel, "LM head")
+        let y = try Workspace.ensure(&logitsBuffer, [rows, config.vocabSize])
+        let (m, n, k, dt) = (Int64(rows), Int64(config.vocabSize), Int64(config.dModel), lmHead.dtype.kernelDType)
+        lmHead.withUnsafeBytes { w in lk_qgemm(y.pointer, n, hidden.pointer, k, w.baseAddress, m, n, k, dt, 0, ctx.t32) }
+        return y
+    }
+
+    /// The hidden state of the last token of each sequence (B,C), `lengths[b] - 1` (never the pad id).
+    public static func lastToken(_ hidden: Tensor, lengths: IndexTensor, into out: inout Tensor?, _ ctx: Context)
+        throws(LeaderError) -> Tensor
+    {
+        guard hidden.rank == 3, lengths.shape == [hidden.shape[0]] else {
+            throw .invalidArgument("last token: hidden \(hidden.shape) and lengths \(lengths.shape) do not match")
+        }
+        let (b, t, c) = (hidden.shape[0], hidden.shape[1], hidden.shape[2])
+        if let l = lengths.firstValue(outside: 1, Int32(clamping: t + 1)) {
+            throw .invalidArgument("last token: length \(l) outside 1...\(t)")
+        }
+        let y = try Workspace.ensure(&out, [b, c])
+        lk_gather_last_forward(y.pointer, hidden.pointer, lengths.pointer, Int64(b), Int64(t), Int64(c), ctx.t32)
+        return y
+    }
+
+    /// Greedy decoding with a KV cache: the prompt runs once, then one token per step. Stops after
+    /// `maxNewTokens` or at `stop` (included in the result). Returns the new tokens.
+    public func generate(_ prompt: [Int32], maxNewTokens: Int, stop: Int32? = nil, _ ctx: Context)
+        throws(LeaderError) -> [Int32]
+    {
+        guard !prompt.isEmpty else { throw .invalidArgument("generate: empty prompt") }
+        guard maxNewTokens >= 0 else { throw .invalidArgument("generate: maxNewTokens must be >= 0") }
+        let capacity = try Checked.sum(prompt.count, maxNewTokens, "generate length")
+        let cache = try KVCache(config: config, capacity: capacity)
+        let ids = try IndexTensor(shape: [1, prompt.count], values: prompt)
+        let lengths = try IndexTensor(shape: [1], values: [Int32(clamping: prompt.count)])
+        var h = try embed(ids, ctx)
+        let pos = try positions(b: 1, t: prompt.count, ctx)
+        for (l, layer) in layers.enumerated() {
+            h = try layer.forward(h, lengths: lengths, positions: pos, cache: cache.layers[l], ctx)
+        }
+        var out: [Int32] = []
+        let normed = try finalNorm.forward(h, ctx)
+        let lastRow = try Tensor(viewing: normed.storage, offset: normed.offset + (prompt.count - 1) * config.dModel,
+                                 shape: [1, config.dModel])
+        var next = try argmax(logits(lastRow, ctx), ctx)
+        let step = try IndexTensor(zeros: [1, 1]), position = try IndexTensor(zeros: [1, 1])
+        while out.count < maxNewTokens {
+            out.append(next)
+            if next == stop || out.count == maxNewTokens { break }
+            step.pointer[0] = next
+            position.pointer[0] = Int32(clamping: cache.count)
+            var x = try embed(step, ctx)
+            for (l, layer) in layers.enumerated() { x = try layer.decode(x, cache: cache.layers[l], position: position, ctx) }
+            next = try argmax(logits(finalNorm.forward(x, ctx).reshaped([1, config.dModel]), ctx), ctx)
+        }
+        return out
+    }
+
+    private func argmax(_ logits: Tensor, _ ctx: Context) throws(LeaderError) -> Int32 {
+        let ids = try Workspace.ensure(&tokenIDs, [1])
+        lk_argmax_rows(ids.pointer, logits.pointer, 1, Int64(config.vocabSize), ctx.t32)
+        return ids.pointer[0]
+    }
+}

@@ -1,0 +1,280 @@
+import ArgumentParser
+import Foundation
+import LeaderCore
+
+struct TeacherCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "teacher",
+        abstract: "The LLM teacher: LoRA fine-tuning of a LLaMA-family model with a medication head, evaluation, "
+            + "feature export.",
+        subcommands: [TeacherTrain.self, TeacherEval.self, TeacherExport.self, TeacherBench.self])
+}
+
+/// Options shared by the teacher commands.
+struct TeacherCommon: ParsableArguments {
+    @Option(help: "Prepared dataset (.ldata, `leader prepare`).") var data: String
+    @Option(help: "Base model: a GGUF file or a Hugging Face folder.")
+    var model = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
+    @Option(help: "Threads (0 = all cores).") var threads = 0
+    @Flag(help: "Leave the profile sentence out of the prompts.") var noProfile = false
+    @Flag(help: "Print one JSON object; no progress on stderr.") var json = false
+
+    func loadModel() throws -> LlamaModelFile {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: model, isDirectory: &isDir) else {
+            throw LeaderError.io("\(model): no such model file or folder (run `make model` for the default)")
+        }
+        return isDir.boolValue ? try LlamaModelFile(huggingFaceFolder: model) : try LlamaModelFile(gguf: model)
+    }
+
+    func builder(_ d: PreparedDataset) throws -> PromptBuilder {
+        if noProfile { return try PromptBuilder(template: .leader) }
+        switch d.cohort.source {
+        case "mimic3": return try PromptBuilder(template: .leaderMIMIC3Profile)
+        case "mimic4": return try PromptBuilder(template: .leaderMIMIC4Profile)
+        default: return try PromptBuilder(template: .leader)
+        }
+    }
+
+    func log(_ s: String) { if !json { FileHandle.standardError.write(Data((s + "\n").utf8)) } }
+}
+
+func seconds(since t: ContinuousClock.Instant) -> Double { (ContinuousClock.now - t) / .seconds(1) }
+
+func parseSplit(_ s: String) throws -> SplitPart? {
+    switch s {
+    case "all": return nil
+    case "train": return .train
+    case "validation", "val": return .validation
+    case "test": return .test
+    default: throw ValidationError("--split must be train, validation, test or all")
+    }
+}
+
+struct TeacherTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "LoRA fine-tune the teacher on the training split; writes LoRA + head only (teacher.safetensors).")
+
+    @OptionGroup var common: TeacherCommon
+    @Option(help: "Output checkpoint (LoRA adapters + medication head).") var out: String
+    @Option(help: "LoRA on the top N layers only; the frozen lower layers run once per sample.") var topLayers: Int?
+    @Option(help: "Token budget per prompt (EOS included); older history is dropped first.") var maxTokens = 256
+    @Option(help: "Epochs.") var epochs = 1
+    @Option(help: "Stop after this many optimiser steps.") var maxSteps: Int?
+    @Option(help: "Batch size.") var batchSize = 8
+    @Option(help: "Gradient accumulation steps.") var gradAccumulation = 1
+    @Option(help: "Learning rate (linear decay to 0).") var lr: Float = 2e-4
+    @Option(help: "LoRA rank.") var rank = 8
+    @Option(help: "LoRA alpha.") var alpha: Float = 32
+    @Option(help: "LoRA dropout.") var loraDropout: Float = 0.1
+    @Option(help: "Use at most this many training samples (for quick runs).") var limit: Int?
+    @Option(help: "Seed.") var seed: UInt64 = 1
+
+    func run() throws {
+        let t0 = ContinuousClock.now
+        let d = try LDataFile.read(common.data)
+        let file = try common.loadModel()
+        guard let tok = file.tokenizer else { throw LeaderError.incompatible("\(common.model): no tokenizer") }
+        var examples = try TeacherData.examples(d, part: .train, tokenizer: tok, builder: common.builder(d),
+                                                maxTokens: maxTokens)
+        if let limit { examples = Array(examples.prefix(max(0, limit))) }
+        var cfg = TeacherTrainConfig()
+        cfg.epochs = epochs
+        cfg.maxSteps = maxSteps
+        cfg.batchSize = batchSize
+        cfg.gradAccumulation = gradAccumulation
+        cfg.learningRate = lr
+        cfg.maxTokens = maxTokens
+        cfg.seed = seed
+        cfg.lora = LoRAConfig(rank: rank, alpha: alpha, dropout: loraDropout, topLayers: topLayers)
+        let decoder = try LlamaDecoder(file, lora: cfg.lora, seed: seed, threads: common.threads)
+        let model = try TeacherModel(decoder: decoder, medications: d.cohort.medications.count)
+        let trainer = try TeacherTrainer(model: model, config: cfg, threads: common.threads)
+        let tokens = examples.reduce(0) { $0 + $1.tokens.count }
+        common.log("teacher train: \(examples.count) samples, \(tokens) tokens (mean \(tokens / max(1, examples.count))), "
+            + "\(trainer.totalSteps(examples: examples.count)) steps, LoRA on layers \(decoder.firstAdaptedLayer)..<\(file.config.layers)")
+        let clock0 = ContinuousClock.now
+        let json = common.json
+        var losses: [Float] = []
+        let last = try trainer.train(examples, clock: { seconds(since: clock0) }) { p in
+            losses.append(p.loss)
+            if !json {
+                FileHandle.standardError.write(Data(String(
+                    format: "step %d/%d  epoch %d  loss %.4f  lr %.2e  |g| %.3f  %.0f tok/s  %.0f s\n",
+                    p.step, p.totalSteps, p.epoch, p.loss, p.learningRate, p.gradNorm, p.tokensPerSecond, p.seconds).utf8))
+            }
+            return true
+        }
+        let ck = TeacherCheckpoint(baseModel: URL(fileURLWithPath: common.model).lastPathComponent,
+                                   baseModelSHA256: try TeacherCheckpoint.digest(ofModel: common.model),
+                                   llama: file.config, lora: cfg.lora, train: cfg, medications: d.cohort.medications.keys)
+        try ck.write(model, to: out)
+        struct Out: Encodable {
+            var out: String, samples: Int, tokens: Int, steps: Int, firstLoss: Float?, lastLoss: Float
+            var tokensPerSecond: Double, trainSeconds: Double, prefixSeconds: Double, totalSeconds: Double
+            var peakRSSBytes: Int?
+        }
+        let o = Out(out: out, samples: examples.count, tokens: tokens, steps: last.step, firstLoss: losses.first,
+                    lastLoss: last.loss, tokensPerSecond: last.tokensPerSecond, trainSeconds: last.seconds,
+                    prefixSeconds: trainer.prefixSeconds, totalSeconds: seconds(since: t0), peakRSSBytes: peakRSS())
+        if json { try printJSON(o) } else {
+            print(String(format: "wrote %@: %d steps, loss %.4f -> %.4f, %.0f tok/s, prefix cache %.1f s, total %.1f s, peak RSS %d MB",
+                         out, o.steps, o.firstLoss ?? .nan, o.lastLoss, o.tokensPerSecond, o.prefixSeconds, o.totalSeconds,
+                         (o.peakRSSBytes ?? 0) >> 20))
+        }
+    }
+}
+
+struct TeacherEval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Evaluate a teacher checkpoint (Jaccard, F1 at a threshold) against the frequency baseline.")
+
+    @OptionGroup var common: TeacherCommon
+    @Option(help: "Teacher checkpoint from `leader teacher train`.") var teacher: String
+    @Option(help: "train, validation, test or all.") var split = "test"
+    @Option(help: "Probability thresholds, comma-separated (one forward pass for all).") var threshold = "0.5"
+    @Option(help: "Batch size.") var batchSize = 8
+    @Option(help: "Use at most this many samples.") var limit: Int?
+
+    func run() throws {
+        let thresholds = threshold.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard !thresholds.isEmpty, thresholds.allSatisfy({ $0 > 0 && $0 < 1 }) else {
+            throw ValidationError("--threshold: values in (0, 1), comma-separated")
+        }
+        let d = try LDataFile.read(common.data)
+        let file = try common.loadModel()
+        guard let tok = file.tokenizer else { throw LeaderError.incompatible("\(common.model): no tokenizer") }
+        let (ck, model) = try TeacherCheckpoint.load(teacher, modelFile: file, modelPath: common.model,
+                                                     threads: common.threads)
+        guard ck.medications == d.cohort.medications.keys else {
+            throw LeaderError.incompatible("\(teacher): medication vocabulary differs from \(common.data)")
+        }
+        var examples = try TeacherData.examples(d, part: try parseSplit(split), tokenizer: tok,
+                                                builder: try common.builder(d), maxTokens: ck.train.maxTokens)
+        if let limit { examples = Array(examples.prefix(max(0, limit))) }
+        let t0 = ContinuousClock.now
+        let m = model.medications
+        var logits = [Float](repeating: 0, count: examples.count * m)
+        try model.predict(examples, batchSize: batchSize, threads: common.threads) { idx, _, l in
+            let lv = l.toArray()
+            for (r, i) in idx.enumerated() { logits.replaceSubrange((i * m)..<((i + 1) * m), with: lv[(r * m)..<((r + 1) * m)]) }
+        }
+        let truth = examples.map { Set($0.medications) }
+        let base = MedicationMetrics.frequencyBaseline(train: TeacherData.medications(d, part: .train),
+                                                       medications: d.cohort.medications.count)
+        let baseline = MedicationMetrics.compute(predicted: truth.map { _ in base }, truth: truth)
+        struct Row: Encodable { var threshold: Double; var teacher: MedicationMetrics }
+        let rows = thresholds.map { th -> Row in
+            let cut = Float(log(th / (1 - th)))
+            let predicted = examples.indices.map { i in Set((0..<m).filter { logits[i * m + $0] >= cut }) }
+            return Row(threshold: th, teacher: MedicationMetrics.compute(predicted: predicted, truth: truth))
+        }
+        struct Out: Encodable { var split: String; var samples: Int; var results: [Row]
+            var frequencyBaseline: MedicationMetrics; var seconds: Double }
+        let o = Out(split: split, samples: examples.count, results: rows, frequencyBaseline: baseline,
+                    seconds: seconds(since: t0))
+        if common.json { try printJSON(o) } else {
+            print("\(split) (\(examples.count) samples)")
+            for r in rows {
+                print(String(format: "  teacher @ %.2f: Jaccard %.4f  F1 %.4f  avg #med %.2f", r.threshold,
+                             r.teacher.jaccard, r.teacher.f1, r.teacher.averageMedications))
+            }
+            print(String(format: "  frequency:      Jaccard %.4f  F1 %.4f  avg #med %.2f", baseline.jaccard,
+                         baseline.f1, baseline.averageMedications))
+        }
+    }
+}
+
+struct TeacherExport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write teacher-features.safetensors: final hidden state + logits per sample, keyed by sample id "
+            + "(docs/teacher-features.md).")
+
+    @OptionGroup var common: TeacherCommon
+    @Option(help: "Teacher checkpoint from `leader teacher train`.") var teacher: String
+    @Option(help: "Output features file.") var out: String
+    @Option(help: "train, validation, test or all.") var split = "train"
+    @Option(help: "Batch size.") var batchSize = 8
+
+    func run() throws {
+        let d = try LDataFile.read(common.data)
+        let file = try common.loadModel()
+        guard let tok = file.tokenizer else { throw LeaderError.incompatible("\(common.model): no tokenizer") }
+        let (ck, model) = try TeacherCheckpoint.load(teacher, modelFile: file, modelPath: common.model,
+                                                     threads: common.threads)
+        guard ck.medications == d.cohort.medications.keys else {
+            throw LeaderError.incompatible("\(teacher): medication vocabulary differs from \(common.data)")
+        }
+        let examples = try TeacherData.examples(d, part: try parseSplit(split), tokenizer: tok,
+                                                builder: try common.builder(d), maxTokens: ck.train.maxTokens)
+        let c = file.config.dModel, m = model.medications
+        var hidden = [Float](repeating: 0, count: examples.count * c)
+        var logits = [Float](repeating: 0, count: examples.count * m)
+        let t0 = ContinuousClock.now
+        var done = 0, tokens = 0
+        try model.predict(examples, batchSize: batchSize, threads: common.threads) { idx, h, l in
+            let hv = h.toArray(), lv = l.toArray()
+            for (r, i) in idx.enumerated() {
+                hidden.replaceSubrange((i * c)..<((i + 1) * c), with: hv[(r * c)..<((r + 1) * c)])
+                logits.replaceSubrange((i * m)..<((i + 1) * m), with: lv[(r * m)..<((r + 1) * m)])
+                tokens += examples[i].tokens.count
+            }
+            done += idx.count
+            common.log(String(format: "export: %d/%d samples, %.0f tok/s", done, examples.count,
+                              Double(tokens) / max(1e-9, seconds(since: t0))))
+        }
+        try TeacherFeatures.write(ids: examples.map(\.id), hidden: hidden, hiddenSize: c, logits: logits,
+                                  medications: ck.medications,
+                                  metadata: ["teacher": URL(fileURLWithPath: teacher).lastPathComponent,
+                                             "base_model": ck.baseModel, "base_model_sha256": ck.baseModelSHA256,
+                                             "split": split, "max_tokens": String(ck.train.maxTokens),
+                                             "pooling": "last prompt token (EOS), final norm"],
+                                  to: out)
+        struct Out: Encodable { var out: String; var samples: Int; var hiddenSize: Int; var medications: Int
+            var seconds: Double; var tokensPerSecond: Double }
+        let s = seconds(since: t0)
+        let o = Out(out: out, samples: examples.count, hiddenSize: c, medications: m, seconds: s,
+                    tokensPerSecond: Double(tokens) / max(1e-9, s))
+        if common.json { try printJSON(o) } else { print("wrote \(out): \(o.samples) samples × \(c) hidden + \(m) logits") }
+    }
+}
+
+struct Prompts: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write the teacher prompts of a prepared dataset as JSON lines "
+            + "({id, split, text, tokens, medications}); bindings/python/tools/export_hf_teacher.py reads them.")
+
+    @Option(help: "Prepared dataset (.ldata).") var data: String
+    @Option(help: "Output .jsonl file.") var out: String
+    @Option(help: "Model whose tokenizer counts the token budget (GGUF or HF folder).")
+    var model = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
+    @Option(help: "Token budget per prompt (EOS included).") var maxTokens = 256
+    @Option(help: "train, validation, test or all.") var split = "all"
+    @Flag(help: "Leave the profile sentence out.") var noProfile = false
+
+    func run() throws {
+        var common = try TeacherCommon.parse(["--data", data, "--model", model])
+        common.noProfile = noProfile
+        let d = try LDataFile.read(data)
+        let file = try common.loadModel()
+        guard let tok = file.tokenizer else { throw LeaderError.incompatible("\(model): no tokenizer") }
+        let examples = try TeacherData.examples(d, part: try parseSplit(split), tokenizer: tok,
+                                                builder: try common.builder(d), maxTokens: maxTokens)
+        struct Line: Encodable { var id: String; var split: String; var text: String; var tokens: Int; var medications: [String] }
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var text = ""
+        let keys = d.cohort.medications.keys
+        for e in examples {
+            // The text given to an HF tokenizer: the prompt; the exporter appends EOS itself.
+            let line = Line(id: e.id, split: e.split.name, text: e.text, tokens: e.tokens.count,
+                            medications: e.medications.map { keys.indices.contains($0) ? keys[$0] : "?" })
+            text += String(decoding: try enc.encode(line), as: UTF8.self) + "\n"
+        }
+        try text.write(toFile: out, atomically: true, encoding: .utf8)
+        print("wrote \(out): \(examples.count) prompts")
+    }
+}

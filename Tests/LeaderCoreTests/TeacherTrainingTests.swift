@@ -1,0 +1,120 @@
+import Foundation
+import Testing
+@testable import LeaderCore
+
+/// Teacher training on the tiny HF LLaMA: the loss falls on a learnable toy task, the checkpoint round-trips
+/// (LoRA + head only, base digest checked), and SHA-256 matches the FIPS test vectors.
+@Suite struct TeacherTrainingTests {
+    /// Medication 0 iff the sequence contains token 7; medication 1 iff it starts with token 9.
+    func examples() -> [TeacherExample] {
+        var rng = SplitMix64(seed: 3)
+        return (0..<24).map { i in
+            var t = (0..<(4 + i % 5)).map { _ in Int32(10 + rng.next() % 200) }
+            if i % 2 == 0 { t[t.count / 2] = 7 }
+            if i % 3 == 0 { t[0] = 9 }
+            t.append(2)
+            var meds: [Int] = []
+            if i % 2 == 0 { meds.append(0) }
+            if i % 3 == 0 { meds.append(1) }
+            return TeacherExample(id: "p\(i):v", split: .train, text: "", tokens: t, medications: meds, truncated: false)
+        }
+    }
+
+    func tiny() throws -> LlamaModelFile { try LlamaModelFile(huggingFaceFolder: TeacherFixtures.path("tiny_llama")) }
+
+    @Test(arguments: [nil, 1] as [Int?])
+    func lossFalls(_ top: Int?) throws {
+        var cfg = TeacherTrainConfig()
+        cfg.epochs = 30
+        cfg.batchSize = 4
+        cfg.gradAccumulation = 2
+        cfg.learningRate = 1e-2
+        cfg.lora = LoRAConfig(rank: 4, alpha: 8, dropout: 0.1, topLayers: top)
+        let dec = try LlamaDecoder(tiny(), lora: cfg.lora, seed: 1)
+        let model = try TeacherModel(decoder: dec, medications: 3)
+        let trainer = try TeacherTrainer(model: model, config: cfg, threads: 2)
+        var losses: [Float] = []
+        let last = try trainer.train(examples(), clock: { 0 }) { p in losses.append(p.loss); return true }
+        #expect(last.step == trainer.totalSteps(examples: 24) && last.step == 30 * 3)
+        let first = losses.prefix(3).reduce(0, +) / 3, end = losses.suffix(3).reduce(0, +) / 3
+        #expect(end < 0.5 * first, "loss \(first) -> \(end)")
+    }
+
+    @Test func checkpointRoundTrip() throws {
+        let dir = try TeacherFixtures.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var cfg = TeacherTrainConfig()
+        cfg.maxSteps = 2
+        cfg.lora = LoRAConfig(topLayers: 1)
+        let file = try tiny()
+        let modelPath = TeacherFixtures.path("tiny_llama")
+        let dec = try LlamaDecoder(file, lora: cfg.lora, seed: 4)
+        let model = try TeacherModel(decoder: dec, medications: 3)
+        try TeacherTrainer(model: model, config: cfg, threads: 1).train(examples(), clock: { 0 }) { _ in true }
+        let ck = TeacherCheckpoint(baseModel: "tiny_llama", baseModelSHA256: try TeacherCheckpoint.digest(ofModel: modelPath),
+                                   llama: file.config, lora: cfg.lora, train: cfg, medications: ["A", "B", "C"])
+        let path = dir.appendingPathComponent("teacher.safetensors").path
+        try ck.write(model, to: path)
+        let (back, loaded) = try TeacherCheckpoint.load(path, modelFile: file, modelPath: modelPath, threads: 1)
+        #expect(back.medications == ["A", "B", "C"] && back.lora == cfg.lora && back.train == cfg)
+        #expect(loaded.decoder.adapters.flatValues.toArray() == model.decoder.adapters.flatValues.toArray())
+        #expect(SafetensorsFileNames(path).allSatisfy { $0.contains("lora_") || $0 == "cls_head.weight" })
+        // another base model (different digest) is refused
+        var other = ck
+        other.baseModelSHA256 = String(repeating: "0", count: 64)
+        try other.write(model, to: path)
+        #expect(throws: LeaderError.self) { _ = try TeacherCheckpoint.load(path, modelFile: file, modelPath: modelPath, threads: 1) }
+        // the same predictions after loading
+        let batch = try TeacherBatch(sequences: examples().prefix(5).map(\.tokens))
+        let ctx = try Context(threads: 1)
+        #expect(try model.forward(batch, ctx).logits.toArray() == loaded.forward(batch, ctx).logits.toArray())
+    }
+
+    func SafetensorsFileNames(_ path: String) -> [String] { (try? SafetensorsFile(path: path).tensorNames) ?? [] }
+
+    /// Export: predictions of the tiny model written as a features file and read back by sample id.
+    @Test func featuresFile() throws {
+        let dir = try TeacherFixtures.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let dec = try LlamaDecoder(tiny(), lora: LoRAConfig(topLayers: 1), seed: 2)
+        let model = try TeacherModel(decoder: dec, medications: 3)
+        let ex = examples()
+        var hidden = [Float](repeating: .nan, count: ex.count * 64), logits = [Float](repeating: .nan, count: ex.count * 3)
+        try model.predict(ex, batchSize: 5, threads: 2) { idx, h, l in
+            let hv = h.toArray(), lv = l.toArray()
+            for (r, i) in idx.enumerated() {
+                hidden.replaceSubrange((i * 64)..<((i + 1) * 64), with: hv[(r * 64)..<((r + 1) * 64)])
+                logits.replaceSubrange((i * 3)..<((i + 1) * 3), with: lv[(r * 3)..<((r + 1) * 3)])
+            }
+        }
+        #expect(!hidden.contains { $0.isNaN } && !logits.contains { $0.isNaN })
+        // row 4 alone (no padding) gives the same hidden state as in the padded, length-sorted batches
+        let single = try model.forward(try TeacherBatch(sequences: [ex[4].tokens]), try Context(threads: 1)).hidden.toArray()
+        #expect(zip(single, hidden[(4 * 64)..<(5 * 64)]).allSatisfy { abs($0 - $1) < 1e-5 })
+        let path = dir.appendingPathComponent("f.safetensors").path
+        try TeacherFeatures.write(ids: ex.map(\.id), hidden: hidden, hiddenSize: 64, logits: logits,
+                                  medications: ["A", "B", "C"], metadata: ["split": "train"], to: path)
+        let f = try SafetensorsFile(path: path)
+        #expect(f.metadata["format"] == "leader-teacher-features" && f.metadata["hidden_size"] == "64")
+        let ids = try JSONDecoder().decode([String].self, from: Data((f.metadata["sample_ids"] ?? "").utf8))
+        #expect(ids == ex.map(\.id))
+        #expect(f.info("hidden")?.shape == [24, 64] && f.info("logits")?.shape == [24, 3])
+        #expect(TestDequant.values(try f.tensor("hidden")) == hidden)
+    }
+
+    @Test func sha256Vectors() {
+        #expect(SHA256.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(SHA256.hex([]) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(SHA256.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
+                == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        #expect(SHA256.hex([UInt8](repeating: 0x61, count: 1000)) == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
+    }
+
+    @Test func medicationMetrics() {
+        let m = MedicationMetrics.compute(predicted: [[1, 2], [], [3]], truth: [[2, 3], [], [4]])
+        #expect(abs(m.jaccard - (1.0 / 3 + 1 + 0) / 3) < 1e-12)
+        #expect(abs(m.f1 - (0.5 + 0 + 0) / 3) < 1e-12)
+        // mean size 5/3 -> K = 2: medication 1 (3 times), then the lower index of the tie 0/2
+        #expect(MedicationMetrics.frequencyBaseline(train: [[0, 1], [1], [1, 2]], medications: 3) == [0, 1])
+    }
+}

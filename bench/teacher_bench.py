@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Teacher benchmarks in ONE run, our CLI and PyTorch interleaved on the same machine and thread count:
+
+  forward   frozen SmolLM2-135M forward, batch B x T random ids: `leader teacher bench --mode forward` vs
+            transformers loading the same GGUF (fp32, dequantised), torch.no_grad, no LM head
+  train     one LoRA step (r 8, alpha 32, dropout 0.1 on q,k,v,o,gate,up,down + a 150-way head, BCE, AdamW):
+            ours vs transformers + PEFT (all layers; and ours with --top-layers)
+  memory    peak RSS of our LoRA step at batch 8 x 256
+
+Prints a JSON object and, with --markdown FILE, writes the table used in docs/benchmarks-teacher.md.
+Usage: python bench/teacher_bench.py [--leader .build/release/leader-cli] [--threads 2] [--markdown F]
+Needs: torch (CPU), transformers, gguf, accelerate, peft.
+"""
+import argparse, json, os, resource, subprocess, sys, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GGUF = os.path.join(ROOT, "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
+
+
+def ours(leader, *args):
+    out = subprocess.run([leader, "teacher", "bench", "--model", GGUF, *args], check=True, capture_output=True,
+                         text=True).stdout
+    return json.loads(out)
+
+
+def torch_forward(model, batch, tokens, repeats):
+    import torch
+    g = torch.Generator().manual_seed(42)
+    x = torch.randint(0, 49152, (batch, tokens), generator=g)
+    times = []
+    with torch.no_grad():
+        for r in range(repeats + 1):
+            t = time.perf_counter()
+            model.model(x)  # LlamaModel: no LM head (our forward has none either)
+            if r:
+                times.append(time.perf_counter() - t)
+    return batch * tokens / min(times), times
+
+
+def torch_train(base, batch, tokens, repeats):
+    import torch
+    from peft import LoraConfig, get_peft_model
+    cfg = LoraConfig(r=8, lora_alpha=32, lora_dropout=0.1,
+                     target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
+    model = get_peft_model(base.model, cfg)
+    head = torch.nn.Linear(576, 150, bias=False)
+    params = [p for p in model.parameters() if p.requires_grad] + list(head.parameters())
+    opt = torch.optim.AdamW(params, lr=2e-4, weight_decay=0)
+    g = torch.Generator().manual_seed(42)
+    x = torch.randint(0, 49152, (batch, tokens), generator=g)
+    y = (torch.rand(batch, 150, generator=g) < 0.1).float()
+    model.train()
+    times = []
+    for r in range(repeats + 1):
+        t = time.perf_counter()
+        opt.zero_grad()
+        h = model(input_ids=x).last_hidden_state[:, -1]
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(head(h), y)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        if r:
+            times.append(time.perf_counter() - t)
+    return batch * tokens / min(times), times
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--leader", default=os.path.join(ROOT, ".build/release/leader-cli"))
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--tokens", type=int, default=128)
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--top-layers", type=int, default=4)
+    ap.add_argument("--markdown")
+    a = ap.parse_args()
+    if not os.path.exists(GGUF):
+        sys.exit(f"needs {GGUF} (make model)")
+    import torch
+    torch.set_num_threads(a.threads)
+    from transformers import AutoModelForCausalLM
+    common = ["--threads", str(a.threads), "--batch", str(a.batch), "--tokens", str(a.tokens), "--repeats", str(a.repeats)]
+    res = {"threads": a.threads, "batch": a.batch, "tokens": a.tokens, "torch": torch.__version__}
+    res["ours_forward"] = ours(a.leader, "--mode", "forward", *common)
+    m = AutoModelForCausalLM.from_pretrained(os.path.dirname(GGUF), gguf_file=os.path.basename(GGUF),
+                                             dtype=torch.float32).eval()
+    res["torch_forward_tps"], res["torch_forward_s"] = torch_forward(m, a.batch, a.tokens, a.repeats)
+    res["ours_train"] = ours(a.leader, "--mode", "train", *common)
+    res["ours_train_top"] = ours(a.leader, "--mode", "train", "--top-layers", str(a.top_layers), *common)
+    res["torch_train_tps"], res["torch_train_s"] = torch_train(m, a.batch, a.tokens, a.repeats)
+    res["torch_peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    res["ours_train_8x256"] = ours(a.leader, "--mode", "train", "--threads", str(a.threads), "--batch", "8",
+                                   "--tokens", "256", "--repeats", "1")
+    res["ours_train_8x256_top"] = ours(a.leader, "--mode", "train", "--threads", str(a.threads), "--batch", "8",
+                                       "--tokens", "256", "--repeats", "1", "--top-layers", str(a.top_layers))
+    res["forward_speedup"] = res["ours_forward"]["tokensPerSecond"] / res["torch_forward_tps"]
+    res["train_speedup"] = res["ours_train"]["tokensPerSecond"] / res["torch_train_tps"]
+    print(json.dumps(res, indent=1))
+    if a.markdown:
+        f = res
+        rows = [
+            ("frozen forward, B %d x T %d" % (a.batch, a.tokens), f["ours_forward"]["tokensPerSecond"], f["torch_forward_tps"]),
+            ("LoRA step, all 30 layers", f["ours_train"]["tokensPerSecond"], f["torch_train_tps"]),
+            ("LoRA step, top %d layers (ours only)" % a.top_layers, f["ours_train_top"]["tokensPerSecond"], None),
+        ]
+        with open(a.markdown, "w") as out:
+            out.write("| measurement | leader tok/s | PyTorch tok/s | ratio |\n|---|---|---|---|\n")
+            for name, o, t in rows:
+                out.write(f"| {name} | {o:.0f} | {'' if t is None else f'{t:.0f}'} | {'' if t is None else f'{o / t:.2f}x'} |\n")
+            out.write(f"\nPeak RSS of our LoRA step at batch 8 x 256 (all layers): "
+                      f"{f['ours_train_8x256']['peakRSSBytes'] / 2**20:.0f} MiB; "
+                      f"{f['ours_train_8x256']['tokensPerSecond']:.0f} tok/s; with --top-layers {a.top_layers}: "
+                      f"{f['ours_train_8x256_top']['peakRSSBytes'] / 2**20:.0f} MiB, "
+                      f"{f['ours_train_8x256_top']['tokensPerSecond']:.0f} tok/s. "
+                      f"PyTorch process peak RSS (model + PEFT step at B {a.batch} x T {a.tokens}): "
+                      f"{f['torch_peak_rss_bytes'] / 2**20:.0f} MiB.\n")
+
+
+if __name__ == "__main__":
+    main()
