@@ -51,7 +51,7 @@ struct Demo: ParsableCommand {
 
         section("4. Student LEADER(S): BCE, Adam, early stopping on validation PRAUC (no teacher features here)")
         let checkpoint = out + "/student.safetensors"
-        var train = try StudentTrain.parse([
+        let train = try StudentTrain.parse([
             "--data", ldata, "--out", checkpoint, "--threads", "\(threads)",
             "--config", #"{"epochs": \#(epochs), "patience": 5, "seed": \#(seed)}"#,
         ])
@@ -61,7 +61,7 @@ struct Demo: ParsableCommand {
         var common = ["--data", ldata, "--threads", "\(threads)"]
         if FileManager.default.fileExists(atPath: ddi) { common += ["--ddi", ddi] }
         for which in [["--checkpoint", checkpoint], ["--baseline", "frequency"], ["--baseline", "copy-previous"]] {
-            var eval = try Eval.parse(common + which)
+            let eval = try Eval.parse(common + which)
             try eval.run()
         }
         print("\ndemo finished: \(out) holds the cohort, the prepared dataset and the student checkpoint;")

@@ -164,21 +164,7 @@ struct Eval: ParsableCommand {
             try printJSON(Out(data: data, reports: reports))
             return
         }
-        for r in reports {
-            print("\(r.recommender), threshold \(String(format: "%.2f", r.threshold)), \(r.rounds) rounds of \(Int(r.fraction * 100)) %")
-            print("group           patients  Jaccard          F1               PRAUC            #meds          DDI")
-            for (name, g) in [("all", r.all), ("single-visit", r.singleVisit), ("multi-visit", r.multiVisit)] {
-                func f(_ m: MeanStd?) -> String {
-                    guard let m else { return "-" }
-                    return String(format: "%.4f ± %.4f", m.mean, m.std)
-                }
-                let meds = String(format: "%5.2f ± %.2f", g.medications.mean, g.medications.std)
-                print(name.padding(toLength: 16, withPad: " ", startingAt: 0)
-                    + String(g.patients).padding(toLength: 10, withPad: " ", startingAt: 0)
-                    + "\(f(g.jaccard))  \(f(g.f1))  \(f(g.prauc))  \(meds)  \(f(g.ddi))")
-            }
-            print("")
-        }
+        printReports(reports)
     }
 }
 
@@ -209,5 +195,25 @@ struct Recommend: ParsableCommand {
         if r.recommended.isEmpty { print("  (none)") }
         print("next:")
         for i in r.others { print(String(format: "  %@  %.3f  %@", i.code, i.score, i.title)) }
+    }
+}
+
+/// The evaluation table of `leader eval` and `leader teacher eval`: one block per report, rows all /
+/// single-visit / multi-visit, mean ± std over the random test subsets.
+func printReports(_ reports: [EvaluationReport]) {
+    for r in reports {
+        print("\(r.recommender), threshold \(String(format: "%.2f", r.threshold)), \(r.rounds) rounds of \(Int(r.fraction * 100)) %")
+        print("group           patients  Jaccard          F1               PRAUC            #meds          DDI")
+        for (name, g) in [("all", r.all), ("single-visit", r.singleVisit), ("multi-visit", r.multiVisit)] {
+            func f(_ m: MeanStd?) -> String {
+                guard let m else { return "-" }
+                return String(format: "%.4f ± %.4f", m.mean, m.std)
+            }
+            let meds = String(format: "%5.2f ± %.2f", g.medications.mean, g.medications.std)
+            print(name.padding(toLength: 16, withPad: " ", startingAt: 0)
+                + String(g.patients).padding(toLength: 10, withPad: " ", startingAt: 0)
+                + "\(f(g.jaccard))  \(f(g.f1))  \(f(g.prauc))  \(meds)  \(f(g.ddi))")
+        }
+        print("")
     }
 }

@@ -129,7 +129,8 @@ struct TeacherTrain: ParsableCommand {
 struct TeacherEval: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Evaluate a teacher checkpoint (Jaccard, F1 at a threshold) against the frequency baseline.")
+        abstract: "Evaluate a teacher checkpoint with the student's metrics (Jaccard, F1, PRAUC, all / single / multi-visit) "
+            + "against the frequency baseline.")
 
     @OptionGroup var common: TeacherCommon
     @Option(help: "Teacher checkpoint from `leader teacher train`.") var teacher: String
@@ -137,6 +138,7 @@ struct TeacherEval: ParsableCommand {
     @Option(help: "Probability thresholds, comma-separated (one forward pass for all).") var threshold = "0.5"
     @Option(help: "Batch size.") var batchSize = 8
     @Option(help: "Use at most this many samples.") var limit: Int?
+    @Option(help: "Seed of the random test subsets.") var seed: UInt64 = 42
 
     func run() throws {
         let thresholds = threshold.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
@@ -161,28 +163,26 @@ struct TeacherEval: ParsableCommand {
             let lv = l.toArray()
             for (r, i) in idx.enumerated() { logits.replaceSubrange((i * m)..<((i + 1) * m), with: lv[(r * m)..<((r + 1) * m)]) }
         }
-        let truth = examples.map { Set($0.medications) }
-        let base = MedicationMetrics.frequencyBaseline(train: TeacherData.medications(d, part: .train),
-                                                       medications: d.cohort.medications.count)
-        let baseline = MedicationMetrics.compute(predicted: truth.map { _ in base }, truth: truth)
-        struct Row: Encodable { var threshold: Double; var teacher: MedicationMetrics }
-        let rows = thresholds.map { th -> Row in
-            let cut = Float(log(th / (1 - th)))
-            let predicted = examples.indices.map { i in Set((0..<m).filter { logits[i * m + $0] >= cut }) }
-            return Row(threshold: th, teacher: MedicationMetrics.compute(predicted: predicted, truth: truth))
+        // Probabilities, then the same evaluation code as the student and the baselines (Eval/).
+        let probabilities = logits.map { 1 / (1 + exp(-$0)) }
+        let truths = examples.map { $0.medications.map { Int32($0) } }
+        let visits = examples.map(\.visitCount)
+        let scored = try ScoredSamples(medications: m, scores: probabilities, truths: truths, visitCounts: visits)
+        let frequency = Baseline.frequencies(targets: TeacherData.medications(d, part: .train), medications: m)
+        var frequencyScores = [Float]()
+        frequencyScores.reserveCapacity(try Checked.product(examples.count, m, "baseline scores"))
+        for _ in examples { frequencyScores += frequency }
+        let baseline = try ScoredSamples(medications: m, scores: frequencyScores, truths: truths, visitCounts: visits)
+        var reports = try thresholds.map { th throws(LeaderError) in
+            try EvaluationReport.evaluate(scored, recommender: "teacher", threshold: Float(th), ddi: nil, seed: seed)
         }
-        struct Out: Encodable { var split: String; var samples: Int; var results: [Row]
-            var frequencyBaseline: MedicationMetrics; var seconds: Double }
-        let o = Out(split: split, samples: examples.count, results: rows, frequencyBaseline: baseline,
-                    seconds: seconds(since: t0))
-        if common.json { try printJSON(o) } else {
-            print("\(split) (\(examples.count) samples)")
-            for r in rows {
-                print(String(format: "  teacher @ %.2f: Jaccard %.4f  F1 %.4f  avg #med %.2f", r.threshold,
-                             r.teacher.jaccard, r.teacher.f1, r.teacher.averageMedications))
-            }
-            print(String(format: "  frequency:      Jaccard %.4f  F1 %.4f  avg #med %.2f", baseline.jaccard,
-                         baseline.f1, baseline.averageMedications))
+        reports.append(try .evaluate(baseline, recommender: "frequency", threshold: 0.3, ddi: nil, seed: seed))
+        if common.json {
+            struct Out: Encodable { var split: String; var samples: Int; var reports: [EvaluationReport]; var seconds: Double }
+            try printJSON(Out(split: split, samples: examples.count, reports: reports, seconds: seconds(since: t0)))
+        } else {
+            print("\(split) (\(examples.count) samples)\n")
+            printReports(reports)
         }
     }
 }
@@ -226,7 +226,7 @@ struct TeacherExport: ParsableCommand {
             common.log(String(format: "export: %d/%d samples, %.0f tok/s", done, examples.count,
                               Double(tokens) / max(1e-9, seconds(since: t0))))
         }
-        try TeacherFeatures.write(ids: examples.map(\.id), hidden: hidden, hiddenSize: c, logits: logits,
+        try TeacherFeaturesFile.write(ids: examples.map(\.id), hidden: hidden, hiddenSize: c, logits: logits,
                                   medications: ck.medications,
                                   metadata: ["teacher": URL(fileURLWithPath: teacher).lastPathComponent,
                                              "base_model": ck.baseModel, "base_model_sha256": ck.baseModelSHA256,

@@ -16,7 +16,8 @@ import Testing
             var meds: [Int] = []
             if i % 2 == 0 { meds.append(0) }
             if i % 3 == 0 { meds.append(1) }
-            return TeacherExample(id: "p\(i):v", split: .train, text: "", tokens: t, medications: meds, truncated: false)
+            return TeacherExample(id: "p\(i):v", split: .train, text: "", tokens: t, medications: meds, visitCount: 1,
+                                  truncated: false)
         }
     }
 
@@ -92,7 +93,7 @@ import Testing
         let single = try model.forward(try TeacherBatch(sequences: [ex[4].tokens]), try Context(threads: 1)).hidden.toArray()
         #expect(zip(single, hidden[(4 * 64)..<(5 * 64)]).allSatisfy { abs($0 - $1) < 1e-5 })
         let path = dir.appendingPathComponent("f.safetensors").path
-        try TeacherFeatures.write(ids: ex.map(\.id), hidden: hidden, hiddenSize: 64, logits: logits,
+        try TeacherFeaturesFile.write(ids: ex.map(\.id), hidden: hidden, hiddenSize: 64, logits: logits,
                                   medications: ["A", "B", "C"], metadata: ["split": "train"], to: path)
         let f = try SafetensorsFile(path: path)
         #expect(f.metadata["format"] == "leader-teacher-features" && f.metadata["hidden_size"] == "64")
@@ -108,13 +109,5 @@ import Testing
         #expect(SHA256.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
                 == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
         #expect(SHA256.hex([UInt8](repeating: 0x61, count: 1000)) == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
-    }
-
-    @Test func medicationMetrics() {
-        let m = MedicationMetrics.compute(predicted: [[1, 2], [], [3]], truth: [[2, 3], [], [4]])
-        #expect(abs(m.jaccard - (1.0 / 3 + 1 + 0) / 3) < 1e-12)
-        #expect(abs(m.f1 - (0.5 + 0 + 0) / 3) < 1e-12)
-        // mean size 5/3 -> K = 2: medication 1 (3 times), then the lower index of the tie 0/2
-        #expect(MedicationMetrics.frequencyBaseline(train: [[0, 1], [1], [1, 2]], medications: 3) == [0, 1])
     }
 }

@@ -9,9 +9,16 @@ public enum Baseline: String, CaseIterable, Sendable {
 
     /// Training frequency of every medication over `train` examples' targets.
     public static func frequencies(_ train: [StudentExample], medications: Int) -> [Float] {
-        var f = [Float](repeating: 0, count: medications)
-        for e in train { for m in Set(e.target) where m >= 0 && Int(m) < medications { f[Int(m)] += 1 } }
-        let n = Float(max(train.count, 1))
+        frequencies(targets: train.map(\.target), medications: medications)
+    }
+
+    /// Fraction of `targets` (one medication-id list per training sample) that contain each medication.
+    public static func frequencies<C: Collection>(targets: [C], medications: Int) -> [Float]
+        where C.Element: BinaryInteger
+    {
+        var f = [Float](repeating: 0, count: max(medications, 0))
+        for t in targets { for m in Set(t.map { Int($0) }) where m >= 0 && m < medications { f[m] += 1 } }
+        let n = Float(max(targets.count, 1))
         return f.map { $0 / n }
     }
 

@@ -104,7 +104,7 @@ public struct TeacherCheckpoint {
 
 /// `teacher-features.safetensors` (docs/teacher-features.md): `hidden` (N, d_model) and `logits` (N, |Med|)
 /// F32, row i belonging to sample `sample_ids[i]` (metadata, JSON array).
-public enum TeacherFeatures {
+public enum TeacherFeaturesFile {
     public static let format = "leader-teacher-features"
 
     public static func write(ids: [String], hidden: [Float], hiddenSize: Int, logits: [Float], medications: [String],

@@ -7,6 +7,8 @@ public struct TeacherExample: Sendable {
     public let text: String
     public let tokens: [Int32]
     public let medications: [Int]
+    /// Visits the sample covers (history + the target visit): 1 means a single-visit patient in evaluation.
+    public let visitCount: Int
     /// The prompt did not fit the budget even without history and profile; its tokens were cut from the front.
     public let truncated: Bool
 }
@@ -69,7 +71,7 @@ public enum TeacherData {
             let visit = patient.visits[Int(s.target)]
             out.append(TeacherExample(id: "\(patient.id):\(visit.id)", split: d.split[p], text: prompt.text,
                                       tokens: tokens, medications: visit.medications.map { Int($0) },
-                                      truncated: cut))
+                                      visitCount: Int(s.target - s.historyStart) + 1, truncated: cut))
         }
         return out
     }
