@@ -27,6 +27,21 @@ struct TeacherCommon: ParsableArguments {
         return isDir.boolValue ? try LlamaModelFile(huggingFaceFolder: model) : try LlamaModelFile(gguf: model)
     }
 
+    /// The dataset, the base model, a trained teacher checkpoint on it, and the prompts of `split` tokenised as
+    /// in training; the checkpoint's medication vocabulary must be the dataset's.
+    func loadTrained(_ teacher: String, split: String) throws -> TrainedTeacher {
+        let d = try LDataFile.read(data)
+        let file = try loadModel()
+        guard let tok = file.tokenizer else { throw LeaderError.incompatible("\(model): no tokenizer") }
+        let (ck, trained) = try TeacherCheckpoint.load(teacher, modelFile: file, modelPath: model, threads: threads)
+        guard ck.medications == d.cohort.medications.keys else {
+            throw LeaderError.incompatible("\(teacher): medication vocabulary differs from \(data)")
+        }
+        let examples = try TeacherData.examples(d, part: try parseSplit(split), tokenizer: tok,
+                                                builder: try builder(d), maxTokens: ck.train.maxTokens)
+        return TrainedTeacher(data: d, file: file, checkpoint: ck, model: trained, examples: examples)
+    }
+
     func builder(_ d: PreparedDataset) throws -> PromptBuilder {
         if noProfile { return try PromptBuilder(template: .leader) }
         switch d.cohort.source {
@@ -37,6 +52,15 @@ struct TeacherCommon: ParsableArguments {
     }
 
     func log(_ s: String) { if !json { FileHandle.standardError.write(Data((s + "\n").utf8)) } }
+}
+
+/// What `leader teacher eval` and `export` start from (`TeacherCommon.loadTrained`).
+struct TrainedTeacher {
+    var data: PreparedDataset
+    var file: LlamaModelFile
+    var checkpoint: TeacherCheckpoint
+    var model: TeacherModel
+    var examples: [TeacherExample]
 }
 
 func seconds(since t: ContinuousClock.Instant) -> Double { (ContinuousClock.now - t) / .seconds(1) }
@@ -145,16 +169,9 @@ struct TeacherEval: ParsableCommand {
         guard !thresholds.isEmpty, thresholds.allSatisfy({ $0 > 0 && $0 < 1 }) else {
             throw ValidationError("--threshold: values in (0, 1), comma-separated")
         }
-        let d = try LDataFile.read(common.data)
-        let file = try common.loadModel()
-        guard let tok = file.tokenizer else { throw LeaderError.incompatible("\(common.model): no tokenizer") }
-        let (ck, model) = try TeacherCheckpoint.load(teacher, modelFile: file, modelPath: common.model,
-                                                     threads: common.threads)
-        guard ck.medications == d.cohort.medications.keys else {
-            throw LeaderError.incompatible("\(teacher): medication vocabulary differs from \(common.data)")
-        }
-        var examples = try TeacherData.examples(d, part: try parseSplit(split), tokenizer: tok,
-                                                builder: try common.builder(d), maxTokens: ck.train.maxTokens)
+        let loaded = try common.loadTrained(teacher, split: split)
+        let d = loaded.data, model = loaded.model
+        var examples = loaded.examples
         if let limit { examples = Array(examples.prefix(max(0, limit))) }
         let t0 = ContinuousClock.now
         let m = model.medications
@@ -200,16 +217,8 @@ struct TeacherExport: ParsableCommand {
     @Option(help: "Batch size.") var batchSize = 8
 
     func run() throws {
-        let d = try LDataFile.read(common.data)
-        let file = try common.loadModel()
-        guard let tok = file.tokenizer else { throw LeaderError.incompatible("\(common.model): no tokenizer") }
-        let (ck, model) = try TeacherCheckpoint.load(teacher, modelFile: file, modelPath: common.model,
-                                                     threads: common.threads)
-        guard ck.medications == d.cohort.medications.keys else {
-            throw LeaderError.incompatible("\(teacher): medication vocabulary differs from \(common.data)")
-        }
-        let examples = try TeacherData.examples(d, part: try parseSplit(split), tokenizer: tok,
-                                                builder: try common.builder(d), maxTokens: ck.train.maxTokens)
+        let loaded = try common.loadTrained(teacher, split: split)
+        let file = loaded.file, ck = loaded.checkpoint, model = loaded.model, examples = loaded.examples
         let c = file.config.dModel, m = model.medications
         var hidden = [Float](repeating: 0, count: examples.count * c)
         var logits = [Float](repeating: 0, count: examples.count * m)

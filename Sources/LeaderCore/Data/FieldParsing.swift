@@ -77,28 +77,12 @@ enum FieldParsing {
         return Int64(daysFromCivil(y, m, d)) * 86400 + Int64(secs)
     }
 
-    /// Days since 1970-01-01 (Howard Hinnant's algorithm).
-    static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int {
-        let y = m <= 2 ? y0 - 1 : y0
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (m + 9) % 12
-        let doy = (153 * mp + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146097 + doe - 719468
-    }
+    /// Days since 1970-01-01 (`CivilTime`, Howard Hinnant's algorithm).
+    static func daysFromCivil(_ y: Int, _ m: Int, _ d: Int) -> Int { CivilTime.days(year: y, month: m, day: d) }
 
-    /// (year, month, day) of a `timestamp` value.
+    /// (year, month, day) of a `timestamp` value (seconds since 1970-01-01).
     static func civil(_ t: Int64) -> (year: Int, month: Int, day: Int) {
-        let z0 = Int(t >= 0 ? t / 86400 : (t - 86399) / 86400) + 719468
-        let era = (z0 >= 0 ? z0 : z0 - 146096) / 146097
-        let doe = z0 - era * 146097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+        CivilTime.civil(days: Int(t >= 0 ? t / 86400 : (t - 86399) / 86400))
     }
 
     /// Whole years from `birth` to `at` (both `timestamp` values).

@@ -1,4 +1,5 @@
-/// Minutes and days since 1970-01-01 to MIMIC-style "YYYY-MM-DD HH:MM:SS" (H. Hinnant's civil-from-days).
+/// Proleptic Gregorian dates ↔ days since 1970-01-01 (H. Hinnant's algorithms): the loaders' timestamps and
+/// the synthetic cohort's MIMIC-style "YYYY-MM-DD HH:MM:SS" dates.
 enum CivilTime {
     /// Days since 1970-01-01 of a proleptic Gregorian date.
     static func days(year: Int, month: Int, day: Int) -> Int {
