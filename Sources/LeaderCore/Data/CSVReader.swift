@@ -60,27 +60,8 @@ public final class CSVReader {
             throw .io("\(path): cannot open (status \(st))")
         }
         if readChunk > 0 { lio_csv_set_read_chunk(handle, Int64(readChunk)) }
+        (header, lowered) = try CSVReader.readHeader(handle, name: path)
         self.handle = handle
-        var row = lio_row()
-        let r = lio_csv_next(handle, &row)
-        if r != LIO_ROW {
-            let line = Int(lio_csv_error_line(handle)), column = Int(lio_csv_error_column(handle))
-            lio_csv_free(handle)
-            self.handle = nil
-            if r == LIO_EOF { throw .badFile("\(path): empty file, no header line") }
-            throw CSVReader.error(path: path, status: r, line: line, column: column)
-        }
-        var names: [String] = []
-        var lower: [String: Int] = [:]
-        for i in 0..<Int(row.n_fields) {
-            let start = Int(row.fields[2 * i]), n = Int(row.fields[2 * i + 1])
-            let name = String(decoding: UnsafeBufferPointer(start: row.base + start, count: n), as: UTF8.self)
-            names.append(name)
-            let key = CSVReader.normalize(name)
-            if lower[key] == nil { lower[key] = i }
-        }
-        header = names
-        lowered = lower
     }
 
     /// In-memory reader over `data` (copied), for tests and benchmarks; `name` is used in messages.
@@ -89,26 +70,33 @@ public final class CSVReader {
         var h: OpaquePointer?
         let st = data.withUnsafeBufferPointer { lio_csv_open_memory(&h, $0.baseAddress, $0.count, 0) }
         guard st == 0, let handle = h else { throw .outOfMemory("\(name): cannot allocate a reader") }
+        (header, lowered) = try CSVReader.readHeader(handle, name: name)
         self.handle = handle
+    }
+
+    /// The header record of a freshly opened reader: names as in the file, and normalised name → first column.
+    /// Frees `handle` and throws (naming `name`, line and column) when there is no header.
+    private static func readHeader(_ handle: OpaquePointer, name: String) throws(LeaderError)
+        -> ([String], [String: Int])
+    {
         var row = lio_row()
         let r = lio_csv_next(handle, &row)
         guard r == LIO_ROW else {
+            let line = Int(lio_csv_error_line(handle)), column = Int(lio_csv_error_column(handle))
             lio_csv_free(handle)
-            self.handle = nil
             if r == LIO_EOF { throw .badFile("\(name): empty file, no header line") }
-            throw CSVReader.error(path: name, status: r, line: 1, column: 1)
+            throw CSVReader.error(path: name, status: r, line: line, column: column)
         }
         var names: [String] = []
         var lower: [String: Int] = [:]
         for i in 0..<Int(row.n_fields) {
             let start = Int(row.fields[2 * i]), n = Int(row.fields[2 * i + 1])
-            let name = String(decoding: UnsafeBufferPointer(start: row.base + start, count: n), as: UTF8.self)
-            names.append(name)
-            let key = CSVReader.normalize(name)
+            let field = String(decoding: UnsafeBufferPointer(start: row.base + start, count: n), as: UTF8.self)
+            names.append(field)
+            let key = CSVReader.normalize(field)
             if lower[key] == nil { lower[key] = i }
         }
-        header = names
-        lowered = lower
+        return (names, lower)
     }
 
     deinit { if let handle { lio_csv_free(handle) } }
