@@ -445,6 +445,62 @@ static void r_fill_uniform(float *out, int64_t n, float lo, float w, uint64_t se
     for (int64_t i = 0; i < n; i++) out[i] = lo + w * ops_rng_u24(ops_rng_hash(seed, offset + (uint64_t)i));
 }
 
+/* ---- inference leaves (lk_infer.h) -------------------------------------------------------------- */
+/* Per head: K transposed into scratch (D, lp) with lp = len rounded up to L (zero columns), then for each query
+ * the scores of all keys as D full-width vector FMAs, a softmax over full L-lane blocks (padding scores are
+ * -inf, so their weights are exactly 0), and the weighted sum of the value rows. Sets are short (typically
+ * 5-30 codes): working in whole blocks avoids the scalar remainder loops of the generic row softmax. */
+static void r_set_attention(float *out, int64_t ldo, const float *qkv, int64_t ldq, int64_t len, int64_t H,
+                            int64_t D, float scale, float *scratch) {
+    const int64_t lp = (len + L - 1) / L * L, hd = H * D;
+    float *kt = scratch, *s = scratch + D * lp, *p = s + lp;
+    for (int64_t h = 0; h < H; h++) {
+        for (int64_t d = 0; d < D; d++) {
+            float *row = kt + d * lp;
+            for (int64_t j = 0; j < len; j++) row[j] = qkv[j * ldq + hd + h * D + d];
+            for (int64_t j = len; j < lp; j++) row[j] = 0.0f;
+        }
+        for (int64_t i = 0; i < len; i++) {
+            const float *q = qkv + i * ldq + h * D;
+            for (int64_t j = 0; j < lp; j++) s[j] = 0.0f;
+            for (int64_t d = 0; d < D; d++) {
+                const float qd = q[d] * scale, *kr = kt + d * lp;
+                for (int64_t j = 0; j < lp; j++) s[j] += qd * kr[j];
+            }
+            for (int64_t j = len; j < lp; j++) s[j] = -__builtin_inff();
+            float mx[L], acc[L];
+            for (int l = 0; l < L; l++) { mx[l] = -__builtin_inff(); acc[l] = 0.0f; }
+            for (int64_t j = 0; j < lp; j += L)
+                for (int l = 0; l < L; l++) mx[l] = s[j + l] > mx[l] ? s[j + l] : mx[l];
+            float m = mx[0];
+            for (int l = 1; l < L; l++) m = mx[l] > m ? mx[l] : m;
+            for (int64_t j = 0; j < lp; j += L)
+                for (int l = 0; l < L; l++) {
+                    float e = r_exp(s[j + l] - m);
+                    p[j + l] = e;
+                    acc[l] += e;
+                }
+            const float inv = 1.0f / r_hsum(acc);
+            float *o = out + i * ldo + h * D;
+            for (int64_t d = 0; d < D; d++) o[d] = 0.0f;
+            for (int64_t j = 0; j < len; j++) {
+                const float w = p[j] * inv, *v = qkv + j * ldq + 2 * hd + h * D;
+                for (int64_t d = 0; d < D; d++) o[d] += w * v[d];
+            }
+        }
+    }
+}
+
+static void r_rows_mean(float *out, const float *in, int64_t len, int64_t C) {
+    for (int64_t c = 0; c < C; c++) out[c] = 0.0f;
+    for (int64_t t = 0; t < len; t++)
+        for (int64_t c = 0; c < C; c++) out[c] += in[t * C + c];
+    if (len > 0) {
+        const float inv = 1.0f / (float)len;
+        for (int64_t c = 0; c < C; c++) out[c] *= inv;
+    }
+}
+
 #undef L
 
 const ops_rows OPS_ROWS_TABLE = {
@@ -467,4 +523,6 @@ const ops_rows OPS_ROWS_TABLE = {
     .bce_bwd = r_bce_bwd,
     .dropout = r_dropout,
     .fill_uniform = r_fill_uniform,
+    .set_attention = r_set_attention,
+    .rows_mean = r_rows_mean,
 };

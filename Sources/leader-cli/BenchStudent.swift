@@ -69,43 +69,41 @@ struct BenchStudent: ParsableCommand {
         }
         let trainRate = Double(batch * steps) / trainTime
 
-        // single-patient latency, 1 thread, eval mode (includes packing)
+        // single-patient latency, 1 thread, eval mode (includes validation and packing of the codes)
         let m1 = try StudentModel(config: cfg, sizes: sizes, threads: 1)
-        let c1 = try Context(threads: 1)
+        let engine = try StudentInference(m1)
+        let session = engine.makeSession()
         let patients = benchExamples(latencySamples, sizes: sizes, maxVisits: maxVisits, maxCodes: maxCodes, seed: 2, uniform: uniform)
-        var lat: [Double] = [], packLat: [Double] = []
-        for (i, p) in patients.enumerated() {
-            let t0 = clock.now
-            let b = try m1.pack([p], forTraining: false)
-            let t1 = clock.now
-            _ = try m1.predict(b, c1)
-            if i >= 10 { lat.append(secs(clock.now - t0)); packLat.append(secs(t1 - t0)) }
+        var scores = [Float](repeating: 0, count: sizes.medications)
+        var lat: [Double] = []
+        try scores.withUnsafeMutableBufferPointer { out in
+            guard let o = out.baseAddress else { return }
+            for i in patients.indices {
+                let t0 = clock.now
+                try session.predict(patients[i...i], into: o)
+                if i >= 10 { lat.append(secs(clock.now - t0)) }
+            }
         }
         lat.sort()
-        packLat.sort()
         let p50 = lat[lat.count / 2], p90 = lat[lat.count * 9 / 10]
 
-        // batch inference
-        let mb = try StudentModel(config: cfg, sizes: sizes, threads: inferThreads)
-        let cb = try Context(threads: inferThreads)
+        // batch inference: one session per thread, `inferBatch` patients per call
         let many = benchExamples(inferBatch * 8, sizes: sizes, maxVisits: maxVisits, maxCodes: maxCodes, seed: 3, uniform: uniform)
-        _ = try mb.predict(try mb.pack(Array(many.prefix(inferBatch)), forTraining: false), cb)
+        _ = try engine.predict(Array(many.prefix(inferBatch)), threads: inferThreads)
         let t0 = clock.now
         for k in 0..<8 {
-            _ = try mb.predict(try mb.pack(Array(many[(k * inferBatch)..<((k + 1) * inferBatch)]), forTraining: false), cb)
+            _ = try engine.predict(Array(many[(k * inferBatch)..<((k + 1) * inferBatch)]), threads: inferThreads)
         }
         let inferRate = Double(inferBatch * 8) / secs(clock.now - t0)
 
         struct Out: Encodable {
             var trainSamplesPerSecond: Double, trainThreads: Int, batch: Int
             var singlePatientP50Microseconds: Double, singlePatientP90Microseconds: Double
-            var singlePatientPackP50Microseconds: Double
             var batchInferencePatientsPerSecond: Double, inferThreads: Int, inferBatch: Int
             var parameters: Int, isa: String, distribution: String
         }
         let o = Out(trainSamplesPerSecond: trainRate, trainThreads: trainThreads, batch: batch,
                     singlePatientP50Microseconds: p50 * 1e6, singlePatientP90Microseconds: p90 * 1e6,
-                    singlePatientPackP50Microseconds: packLat[packLat.count / 2] * 1e6,
                     batchInferencePatientsPerSecond: inferRate, inferThreads: inferThreads, inferBatch: inferBatch,
                     parameters: model.store.parameterCount, isa: Threads.isaName,
                     distribution: uniform ? "uniform" : "mimic")

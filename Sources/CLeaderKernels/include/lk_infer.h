@@ -1,0 +1,50 @@
+/* Serial kernels for inference sessions (one thread each; no OpenMP region is entered, so a session costs no
+ * runtime overhead per call). They work on ragged ("packed") rows: the tokens of many sets or sequences are
+ * stored back to back and `offsets` (n+1 increasing values, offsets[0] = 0) delimit them, so there is no
+ * padding anywhere. Used by the student's inference engine (LeaderCore/Student/StudentInference.swift).
+ *
+ * Linear layers with pre-packed weights: lk_linear_pack rearranges a PyTorch-layout weight W (N,K) once into
+ * the GEMM micro-kernel's panel layout for an ISA (LK_ISA_*, clamped); lk_linear_packed_forward then computes
+ * Y = X W^T + bias without packing W again. The packed buffer is only valid with the ISA it was packed for.
+ * Callers validate sizes; kernels never fail. */
+#ifndef LK_INFER_H
+#define LK_INFER_H
+#include <stdint.h>
+
+/* Floats of a packed (N,K) weight for `isa`. */
+int64_t lk_linear_packed_floats(int isa, int64_t N, int64_t K);
+/* Floats of the scratch lk_linear_packed_forward needs for K inputs (any ISA). */
+int64_t lk_linear_scratch_floats(int64_t K);
+void lk_linear_pack(int isa, float *packed /* lk_linear_packed_floats */, const float *W /* (N,K) */, int64_t N,
+                    int64_t K);
+/* Y (M,N) (rows ldy apart) = X (M,K) (rows ldx apart) W^T + bias (N, may be NULL), or Y += ... when
+ * accumulate != 0. Each Y element is one fixed-order dot product over K, whatever M is. */
+void lk_linear_packed_forward(int isa, float *Y, int64_t ldy, const float *X, int64_t ldx,
+                              const float *packed, const float *bias, int64_t M, int64_t N, int64_t K,
+                              int accumulate, float *scratch /* lk_linear_scratch_floats(K) */);
+/* Oracle: the same with the unpacked W (N,K), double accumulation. */
+void lk_linear_forward_ref(float *Y, int64_t ldy, const float *X, int64_t ldx, const float *W, const float *bias,
+                           int64_t M, int64_t N, int64_t K, int accumulate);
+
+/* Multi-head attention inside each of n_sets ragged sets (every token attends to every token of its set, no
+ * mask needed): qkv rows (offsets[n_sets], ldq) hold q | k | v, each H*D wide; out rows (.., ldo) get the
+ * H heads side by side. Softmax of scale * q.k. Empty sets are skipped. Uses the lk_ops ISA (thread
+ * override included). scratch: lk_set_attention_scratch_floats(longest set, D). */
+int64_t lk_set_attention_scratch_floats(int64_t max_len, int64_t D);
+void lk_set_attention_forward(float *out, int64_t ldo, const float *qkv, int64_t ldq, const int32_t *offsets,
+                              int64_t n_sets, int64_t H, int64_t D, float scale, float *scratch);
+void lk_set_attention_forward_ref(float *out, int64_t ldo, const float *qkv, int64_t ldq, const int32_t *offsets,
+                                  int64_t n_sets, int64_t H, int64_t D, float scale);
+
+/* out (n_sets, C) = mean over each set's rows of in (offsets[n_sets], C); an empty set gives 0. */
+void lk_segment_mean_forward(float *out, const float *in, const int32_t *offsets, int64_t n_sets, int64_t C);
+void lk_segment_mean_forward_ref(float *out, const float *in, const int32_t *offsets, int64_t n_sets, int64_t C);
+
+/* Serial twins of lk_embedding_forward (id < 0 gives a zero row), lk_layernorm_forward (no mean/rstd kept)
+ * and lk_activation_forward; their oracles are those kernels' _ref functions. */
+void lk_gather_rows(float *out /* (n,dim) */, const float *table, const int32_t *ids, int64_t n, int64_t dim);
+void lk_layernorm_rows(float *out, const float *in /* (rows,C) */, const float *weight, const float *bias,
+                       int64_t rows, int64_t C, float eps);
+void lk_activation_rows(float *out, const float *in, int64_t n, int act);
+/* (These take distinct out and in: in place is correct but runs the compiler's scalar fallback loop.) */
+#endif

@@ -1,0 +1,133 @@
+/* Serial inference kernels (lk_infer.h): pre-packed linear layers on the GEMM micro-kernels, ragged set
+ * attention and segment means on the lk_ops row functions. No OpenMP here. */
+#include <string.h>
+#include "gemm_kernels.h"
+#include "lk_infer.h"
+#include "lk_ops.h"
+#include "ops_rows.h"
+
+static inline int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+int64_t lk_linear_packed_floats(int isa, int64_t N, int64_t K) {
+    const lk_gemm_kernels *g = lk_gemm_kernels_for(isa);
+    return cdiv(N, g->nr) * g->nr * K;
+}
+
+int64_t lk_linear_scratch_floats(int64_t K) { return K * LK_GEMM_MAX_MR; }
+
+void lk_linear_pack(int isa, float *packed, const float *W, int64_t N, int64_t K) {
+    const lk_gemm_kernels *g = lk_gemm_kernels_for(isa);
+    for (int64_t j0 = 0; j0 < N; j0 += g->nr) {
+        int rows = (int)(N - j0 < g->nr ? N - j0 : g->nr);
+        lk_pack_transposed(packed + (j0 / g->nr) * g->nr * K, g->nr, W + j0 * K, K, rows, K, 1.0f);
+    }
+}
+
+void lk_linear_packed_forward(int isa, float *Y, int64_t ldy, const float *X, int64_t ldx,
+                              const float *packed, const float *bias, int64_t M, int64_t N, int64_t K,
+                              int accumulate, float *scratch) {
+    const lk_gemm_kernels *g = lk_gemm_kernels_for(isa);
+    if (bias) {
+        for (int64_t i = 0; i < M; i++) {
+            float *y = Y + i * ldy;
+            if (accumulate)
+                for (int64_t j = 0; j < N; j++) y[j] += bias[j];
+            else
+                memcpy(y, bias, (size_t)N * sizeof(float));
+        }
+    } else if (!accumulate && K == 0) {
+        for (int64_t i = 0; i < M; i++) memset(Y + i * ldy, 0, (size_t)N * sizeof(float));
+        return;
+    }
+    const float beta = (bias || accumulate) ? 1.0f : 0.0f;
+    for (int64_t i0 = 0; i0 < M; i0 += g->mr) {
+        int rows = (int)(M - i0 < g->mr ? M - i0 : g->mr);
+        lk_pack_transposed(scratch, g->mr, X + i0 * ldx, ldx, rows, K, 1.0f);
+        for (int64_t j0 = 0; j0 < N; j0 += g->nr) {
+            int cols = (int)(N - j0 < g->nr ? N - j0 : g->nr);
+            g->ukr(K, scratch, packed + (j0 / g->nr) * g->nr * K, g->nr, Y + i0 * ldy + j0, ldy, rows, cols, 1,
+                   beta);
+        }
+    }
+}
+
+void lk_linear_forward_ref(float *Y, int64_t ldy, const float *X, int64_t ldx, const float *W, const float *bias,
+                           int64_t M, int64_t N, int64_t K, int accumulate) {
+    for (int64_t i = 0; i < M; i++)
+        for (int64_t j = 0; j < N; j++) {
+            double s = bias ? bias[j] : 0.0;
+            for (int64_t k = 0; k < K; k++) s += (double)X[i * ldx + k] * (double)W[j * K + k];
+            Y[i * ldy + j] = accumulate ? Y[i * ldy + j] + (float)s : (float)s;
+        }
+}
+
+int64_t lk_set_attention_scratch_floats(int64_t max_len, int64_t D) {
+    int64_t padded = ((max_len > 0 ? max_len : 1) + 15) / 16 * 16;
+    return (D + 2) * padded;
+}
+
+void lk_set_attention_forward(float *out, int64_t ldo, const float *qkv, int64_t ldq, const int32_t *offsets,
+                              int64_t n_sets, int64_t H, int64_t D, float scale, float *scratch) {
+    const ops_rows *r = ops_rows_current();
+    for (int64_t s = 0; s < n_sets; s++) {
+        int64_t a = offsets[s], len = offsets[s + 1] - a;
+        if (len > 0) r->set_attention(out + a * ldo, ldo, qkv + a * ldq, ldq, len, H, D, scale, scratch);
+    }
+}
+
+void lk_set_attention_forward_ref(float *out, int64_t ldo, const float *qkv, int64_t ldq, const int32_t *offsets,
+                                  int64_t n_sets, int64_t H, int64_t D, float scale) {
+    const int64_t hd = H * D;
+    for (int64_t s = 0; s < n_sets; s++) {
+        int64_t a = offsets[s], len = offsets[s + 1] - a;
+        for (int64_t h = 0; h < H; h++)
+            for (int64_t i = 0; i < len; i++) {
+                const float *q = qkv + (a + i) * ldq + h * D;
+                double mx = -1e300, sum = 0.0, p[len > 0 ? len : 1];
+                for (int64_t j = 0; j < len; j++) {
+                    const float *k = qkv + (a + j) * ldq + hd + h * D;
+                    double dot = 0.0;
+                    for (int64_t d = 0; d < D; d++) dot += (double)q[d] * (double)k[d];
+                    p[j] = dot * scale;
+                    if (p[j] > mx) mx = p[j];
+                }
+                for (int64_t j = 0; j < len; j++) { p[j] = __builtin_exp(p[j] - mx); sum += p[j]; }
+                for (int64_t d = 0; d < D; d++) {
+                    double o = 0.0;
+                    for (int64_t j = 0; j < len; j++) o += p[j] / sum * (double)qkv[(a + j) * ldq + 2 * hd + h * D + d];
+                    out[(a + i) * ldo + h * D + d] = (float)o;
+                }
+            }
+    }
+}
+
+void lk_segment_mean_forward(float *out, const float *in, const int32_t *offsets, int64_t n_sets, int64_t C) {
+    const ops_rows *r = ops_rows_current();
+    for (int64_t s = 0; s < n_sets; s++) r->rows_mean(out + s * C, in + (int64_t)offsets[s] * C, offsets[s + 1] - offsets[s], C);
+}
+
+void lk_segment_mean_forward_ref(float *out, const float *in, const int32_t *offsets, int64_t n_sets, int64_t C) {
+    for (int64_t s = 0; s < n_sets; s++)
+        for (int64_t c = 0; c < C; c++) {
+            double acc = 0.0;
+            for (int64_t t = offsets[s]; t < offsets[s + 1]; t++) acc += in[t * C + c];
+            int64_t n = offsets[s + 1] - offsets[s];
+            out[s * C + c] = n > 0 ? (float)(acc / (double)n) : 0.0f;
+        }
+}
+
+void lk_gather_rows(float *out, const float *table, const int32_t *ids, int64_t n, int64_t dim) {
+    for (int64_t i = 0; i < n; i++) {
+        if (ids[i] < 0) memset(out + i * dim, 0, (size_t)dim * sizeof(float));
+        else memcpy(out + i * dim, table + (int64_t)ids[i] * dim, (size_t)dim * sizeof(float));
+    }
+}
+
+void lk_layernorm_rows(float *out, const float *in, const float *weight, const float *bias, int64_t rows, int64_t C,
+                       float eps) {
+    const ops_rows *r = ops_rows_current();
+    float mean, rstd;
+    for (int64_t i = 0; i < rows; i++) r->layernorm_fwd(out + i * C, &mean, &rstd, in + i * C, weight, bias, C, eps);
+}
+
+void lk_activation_rows(float *out, const float *in, int64_t n, int act) { ops_rows_current()->act_fwd(out, in, n, act); }

@@ -1,0 +1,123 @@
+// Serial inference kernels (lk_infer.h) against their references, for every ISA build.
+import CLeaderKernels
+import Testing
+
+@Test(arguments: allISAs)
+func linearPackedMatchesReference(isa: Int32) {
+    var rng = TestRNG(11)
+    // (M, N, K): single rows, tiles with remainders in both directions, K = 0, the student's real shapes.
+    let shapes = [(1, 1, 1), (3, 7, 5), (9, 33, 17), (17, 300, 64), (25, 64, 300), (8, 131, 128), (5, 4, 0), (0, 3, 2)]
+    for (m, n, k) in shapes {
+        let w = rng.floats(n * k), x = rng.floats(m * (k + 3)), bias = rng.floats(n)
+        var packed = [Float](repeating: .nan, count: Int(lk_linear_packed_floats(isa, Int64(n), Int64(k))))
+        lk_linear_pack(isa, &packed, w, Int64(n), Int64(k))
+        var scratch = [Float](repeating: 0, count: Int(lk_linear_scratch_floats(Int64(k))))
+        for (useBias, accumulate) in [(true, false), (false, false), (true, true), (false, true)] {
+            let start = rng.floats(m * (n + 2))
+            var got = start, want = start
+            // ldx = k + 3 and ldy = n + 2: strided rows; the padding columns must stay untouched.
+            lk_linear_packed_forward(isa, &got, Int64(n + 2), x, Int64(k + 3), packed, useBias ? bias : nil, Int64(m),
+                                     Int64(n), Int64(k), accumulate ? 1 : 0, &scratch)
+            lk_linear_forward_ref(&want, Int64(n + 2), x, Int64(k + 3), w, useBias ? bias : nil, Int64(m), Int64(n),
+                                  Int64(k), accumulate ? 1 : 0)
+            expectClose(got, want, rtol: 1e-5, atol: 2e-5,
+                        "linear \(isaName(isa)) M\(m) N\(n) K\(k) bias \(useBias) acc \(accumulate)")
+        }
+    }
+}
+
+@Test func linearPackedRowsDoNotDependOnTheBatch() {
+    // A row's result is the same whether it is computed alone or inside a larger M (serving relies on it).
+    var rng = TestRNG(12)
+    let (n, k) = (300, 64)
+    let w = rng.floats(n * k), x = rng.floats(19 * k), bias = rng.floats(n)
+    let isa = lk_isa_active()
+    var packed = [Float](repeating: 0, count: Int(lk_linear_packed_floats(isa, Int64(n), Int64(k))))
+    lk_linear_pack(isa, &packed, w, Int64(n), Int64(k))
+    var scratch = [Float](repeating: 0, count: Int(lk_linear_scratch_floats(Int64(k))))
+    var all = [Float](repeating: 0, count: 19 * n)
+    lk_linear_packed_forward(isa, &all, Int64(n), x, Int64(k), packed, bias, 19, Int64(n), Int64(k), 0, &scratch)
+    for r in [0, 7, 18] {
+        var one = [Float](repeating: 0, count: n)
+        Array(x[(r * k)..<((r + 1) * k)]).withUnsafeBufferPointer { xr in
+            lk_linear_packed_forward(isa, &one, Int64(n), xr.baseAddress, Int64(k), packed, bias, 1, Int64(n), Int64(k), 0,
+                                     &scratch)
+        }
+        #expect(bits(one) == bits(Array(all[(r * n)..<((r + 1) * n)])), "row \(r)")
+    }
+}
+
+@Test(arguments: allISAs)
+func setAttentionMatchesReference(isa: Int32) {
+    var rng = TestRNG(13)
+    for (h, d) in [(4, 16), (2, 3), (1, 8)] {
+        let lengths: [Int32] = [3, 0, 1, 17, 0, 40, 2]
+        var offsets: [Int32] = [0]
+        for l in lengths { offsets.append(offsets.last! + l) }
+        let tokens = Int(offsets.last!), hd = h * d, ldq = 3 * hd + 1, ldo = hd + 2
+        let qkv = rng.floats(tokens * ldq, -2, 2)
+        let start = rng.floats(tokens * ldo)
+        var got = start, want = start
+        var scratch = [Float](repeating: 0, count: Int(lk_set_attention_scratch_floats(40, Int64(d))))
+        withISA(isa) {
+            lk_set_attention_forward(&got, Int64(ldo), qkv, Int64(ldq), offsets, Int64(lengths.count), Int64(h), Int64(d),
+                                     0.37, &scratch)
+        }
+        lk_set_attention_forward_ref(&want, Int64(ldo), qkv, Int64(ldq), offsets, Int64(lengths.count), Int64(h),
+                                     Int64(d), 0.37)
+        expectClose(got, want, rtol: 1e-5, atol: 1e-6, "set attention \(isaName(isa)) H\(h) D\(d)")
+    }
+}
+
+@Test func setAttentionOfOneTokenIsItsValue() {
+    // Hand-computed: a set of one attends only to itself, so the output is v.
+    let qkv: [Float] = [1, 2, 3, 4, 5, 6]  // H = 2, D = 1: q = (1,2), k = (3,4), v = (5,6)
+    var out: [Float] = [0, 0], scratch = [Float](repeating: 0, count: Int(lk_set_attention_scratch_floats(2, 1)))
+    lk_set_attention_forward(&out, 2, qkv, 6, [0, 1], 1, 2, 1, 1, &scratch)
+    #expect(out == [5, 6])
+    // Two tokens, one head of width 1: scores q0·k = (1·3, 1·7) → softmax (e^3, e^7)/Σ, weights for v = (5, 9).
+    let two: [Float] = [1, 3, 5, 2, 7, 9]
+    var out2: [Float] = [0, 0]
+    lk_set_attention_forward(&out2, 1, two, 3, [0, 2], 1, 1, 1, 1, &scratch)
+    let p: Float = 1 / (1 + 54.59815)  // e^4
+    #expect(abs(out2[0] - (p * 5 + (1 - p) * 9)) < 1e-5)
+}
+
+@Test(arguments: allISAs)
+func segmentMeanMatchesReference(isa: Int32) {
+    var rng = TestRNG(14)
+    let offsets: [Int32] = [0, 0, 3, 4, 4, 30]
+    for c in [1, 64, 300] {
+        let x = rng.floats(30 * c)
+        var got = [Float](repeating: .nan, count: 5 * c), want = got
+        withISA(isa) { lk_segment_mean_forward(&got, x, offsets, 5, Int64(c)) }
+        lk_segment_mean_forward_ref(&want, x, offsets, 5, Int64(c))
+        expectClose(got, want, rtol: 1e-5, atol: 1e-6, "segment mean \(isaName(isa)) C\(c)")
+        #expect(got[0..<c].allSatisfy { $0 == 0 } && got[(3 * c)..<(4 * c)].allSatisfy { $0 == 0 }, "empty sets give 0")
+    }
+}
+
+@Test(arguments: allISAs)
+func serialRowKernelsMatchTheirReferences(isa: Int32) {
+    var rng = TestRNG(15)
+    let (rows, c) = (9, 64)
+    let x = rng.floats(rows * c, -3, 3), w = rng.floats(c), b = rng.floats(c)
+    var got = [Float](repeating: 0, count: rows * c), want = got
+    var mean = [Float](repeating: 0, count: rows), rstd = mean
+    withISA(isa) { lk_layernorm_rows(&got, x, w, b, Int64(rows), Int64(c), 1e-5) }
+    lk_layernorm_forward_ref(&want, &mean, &rstd, x, w, b, Int64(rows), Int64(c), 1e-5)
+    expectClose(got, want, rtol: 1e-5, atol: 1e-5, "layernorm rows \(isaName(isa))")
+    for act in [ActivationCase.relu, .gelu, .sigmoid] {
+        var a = [Float](repeating: 0, count: x.count), r = a
+        withISA(isa) { lk_activation_rows(&a, x, Int64(x.count), act.rawValue) }
+        lk_activation_forward_ref(&r, x, Int64(x.count), act.rawValue)
+        expectClose(a, r, rtol: 1e-5, atol: 1e-6, "activation \(act) \(isaName(isa))")
+    }
+    let table = rng.floats(5 * 3)
+    var g = [Float](repeating: .nan, count: 4 * 3), gr = g
+    lk_gather_rows(&g, table, [4, -1, 0, 4], 4, 3)
+    lk_embedding_forward_ref(&gr, table, [4, -1, 0, 4], 4, 3)
+    #expect(bits(g) == bits(gr))
+}
+
+private enum ActivationCase: Int32 { case relu = 0, gelu = 1, sigmoid = 4 }

@@ -1,0 +1,90 @@
+import Foundation
+import Testing
+@testable import LeaderCore
+
+/// Random patients with the edge cases serving meets: empty sets, one visit, sets longer than the cap,
+/// repeated codes.
+private func servingExamples(_ n: Int, sizes: StudentVocabularySizes, maxCodes: Int, seed: UInt64) -> [StudentExample] {
+    var rng = SplitMix64(seed: seed)
+    func r(_ k: Int) -> Int { Int(rng.next() % UInt64(max(k, 1))) }
+    func set(_ vocab: Int) -> [Int32] { (0..<r(maxCodes + 4)).map { _ in Int32(r(vocab)) } }
+    return (0..<n).map { _ in
+        let v = 1 + r(5)
+        return StudentExample(diagnoses: (0..<v).map { _ in set(sizes.diagnoses) },
+                              procedures: (0..<v).map { _ in set(sizes.procedures) },
+                              medications: (0..<(v - 1)).map { _ in set(sizes.medications) },
+                              profile: sizes.profileCardinalities.map { Int32(r($0)) })
+    }
+}
+
+/// The autodiff model's eval-mode scores (the oracle).
+private func modelScores(_ model: StudentModel, _ examples: [StudentExample]) throws -> [Float] {
+    let ctx = try Context(threads: 1)
+    ctx.training = false
+    let logits = try model.forward(try model.pack(examples, forTraining: false), ctx).toArray()
+    return logits.map { 1 / (1 + Float(Foundation.exp(Double(-$0)))) }
+}
+
+@Suite struct StudentInferenceTests {
+    private func config(profile: Bool) -> StudentConfig {
+        var c = StudentConfig()
+        c.hidden = 16; c.heads = 4; c.ffnHidden = 24; c.headHidden = 12; c.maxCodesPerVisit = 6; c.seed = 9
+        c.profilePrompt = profile
+        return c
+    }
+    private let sizes = StudentVocabularySizes(medications: 11, diagnoses: 23, procedures: 9, profileCardinalities: [3, 4])
+
+    @Test(arguments: [true, false])
+    func matchesTheModel(profile: Bool) throws {
+        let model = try StudentModel(config: config(profile: profile), sizes: sizes)
+        // Non-trivial weights: perturb every parameter (biases and LayerNorm included), so no folding hides behind
+        // zero biases or unit gains.
+        let flat = model.store.flatValues
+        var rng = SplitMix64(seed: 3)
+        for i in 0..<flat.count { flat.pointer[i] += Float(Int(rng.next() % 2001) - 1000) * 2e-4 }
+        let examples = servingExamples(40, sizes: sizes, maxCodes: 6, seed: 4)
+        #expect(examples.contains { $0.procedures.contains(where: \.isEmpty) })
+        #expect(examples.contains { $0.diagnoses.contains { $0.count > 6 } })
+        let engine = try StudentInference(model)
+        let got = try engine.predict(examples)
+        let want = try modelScores(model, examples)
+        var worst: Float = 0
+        for i in got.indices { worst = max(worst, abs(got[i] - want[i])) }
+        #expect(worst < 2e-6, "max |Δ score| \(worst)")
+    }
+
+    @Test func resultsDoNotDependOnThreadsOrChunks() throws {
+        let model = try StudentModel(config: config(profile: true), sizes: sizes)
+        let examples = servingExamples(37, sizes: sizes, maxCodes: 6, seed: 5)
+        let engine = try StudentInference(model)
+        let one = try engine.predict(examples, threads: 1, chunk: 64)
+        for (t, chunk) in [(2, 64), (2, 1), (3, 5), (1, 7)] {
+            let other = try engine.predict(examples, threads: t, chunk: chunk)
+            #expect(other.map(\.bitPattern) == one.map(\.bitPattern), "threads \(t) chunk \(chunk)")
+        }
+        // One patient alone through a session = the same row of a batch.
+        let session = engine.makeSession()
+        var row = [Float](repeating: 0, count: sizes.medications)
+        try row.withUnsafeMutableBufferPointer { try session.predict(examples[12...12], into: $0.baseAddress!) }
+        #expect(row.map(\.bitPattern) == one[(12 * 11)..<(13 * 11)].map(\.bitPattern))
+    }
+
+    @Test func rejectsBadInputWithoutTrapping() throws {
+        let engine = try StudentInference(try StudentModel(config: config(profile: true), sizes: sizes))
+        let ok = StudentExample(diagnoses: [[0, 1]], procedures: [[]], medications: [], profile: [1, 0])
+        #expect(try engine.predict([ok]).count == 11)
+        var bad = ok
+        bad.diagnoses = [[23]]
+        #expect(throws: LeaderError.self) { _ = try engine.predict([ok, bad]) }
+        bad = ok
+        bad.profile = [1, 4]
+        #expect(throws: LeaderError.self) { _ = try engine.predict([bad], threads: 2) }
+        bad = ok
+        bad.medications = [[1]]
+        #expect(throws: LeaderError.self) { _ = try engine.predict([bad]) }
+        bad = ok
+        bad.profile = [1]
+        #expect(throws: LeaderError.self) { _ = try engine.predict([bad]) }
+        #expect(try engine.predict([]).isEmpty)
+    }
+}
