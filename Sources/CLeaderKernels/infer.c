@@ -63,7 +63,7 @@ void lk_linear_forward_ref(float *Y, int64_t ldy, const float *X, int64_t ldx, c
 
 int64_t lk_set_attention_scratch_floats(int64_t max_len, int64_t D) {
     int64_t padded = ((max_len > 0 ? max_len : 1) + 15) / 16 * 16;
-    return (D + 2) * padded;
+    return (D + 5) * padded;
 }
 
 void lk_set_attention_forward(float *out, int64_t ldo, const float *qkv, int64_t ldq, const int32_t *offsets,

@@ -446,50 +446,91 @@ static void r_fill_uniform(float *out, int64_t n, float lo, float w, uint64_t se
 }
 
 /* ---- inference leaves (lk_infer.h) -------------------------------------------------------------- */
-/* Per head: K transposed into scratch (D, lp) with lp = len rounded up to L (zero columns), then for each query
- * the scores of all keys as D full-width vector FMAs, a softmax over full L-lane blocks (padding scores are
- * -inf, so their weights are exactly 0), and the weighted sum of the value rows. Sets are short (typically
- * 5-30 codes): working in whole blocks avoids the scalar remainder loops of the generic row softmax. */
+/* Per head: K transposed into scratch (D, lp) with lp = len rounded up to L (zero columns). Queries go four
+ * at a time: their scores against each block of L keys are four register accumulators over D (independent
+ * FMA chains), then each row's softmax runs over whole L-lane blocks (padding scores are -inf, so their
+ * weights are exactly 0) and the output is the weighted sum of the value rows, two accumulators per L-wide
+ * column block. Sets are short (typically 5-30 codes), so there are no scalar remainder loops over keys. */
+#define ATT_Q 4
 static void r_set_attention(float *out, int64_t ldo, const float *qkv, int64_t ldq, int64_t len, int64_t H,
                             int64_t D, float scale, float *scratch) {
     const int64_t lp = (len + L - 1) / L * L, hd = H * D;
-    float *kt = scratch, *s = scratch + D * lp, *p = s + lp;
+    float *kt = scratch, *sc = scratch + D * lp, *p = sc + ATT_Q * lp;
     for (int64_t h = 0; h < H; h++) {
         for (int64_t d = 0; d < D; d++) {
             float *row = kt + d * lp;
             for (int64_t j = 0; j < len; j++) row[j] = qkv[j * ldq + hd + h * D + d];
             for (int64_t j = len; j < lp; j++) row[j] = 0.0f;
         }
-        for (int64_t i = 0; i < len; i++) {
-            const float *q = qkv + i * ldq + h * D;
-            for (int64_t j = 0; j < lp; j++) s[j] = 0.0f;
-            for (int64_t d = 0; d < D; d++) {
-                const float qd = q[d] * scale, *kr = kt + d * lp;
-                for (int64_t j = 0; j < lp; j++) s[j] += qd * kr[j];
-            }
-            for (int64_t j = len; j < lp; j++) s[j] = -__builtin_inff();
-            float mx[L], acc[L];
-            for (int l = 0; l < L; l++) { mx[l] = -__builtin_inff(); acc[l] = 0.0f; }
-            for (int64_t j = 0; j < lp; j += L)
-                for (int l = 0; l < L; l++) mx[l] = s[j + l] > mx[l] ? s[j + l] : mx[l];
-            float m = mx[0];
-            for (int l = 1; l < L; l++) m = mx[l] > m ? mx[l] : m;
-            for (int64_t j = 0; j < lp; j += L)
-                for (int l = 0; l < L; l++) {
-                    float e = r_exp(s[j + l] - m);
-                    p[j + l] = e;
-                    acc[l] += e;
+        const float *vbase = qkv + 2 * hd + h * D;
+        for (int64_t i0 = 0; i0 < len; i0 += ATT_Q) {
+            const int64_t nq = len - i0 < ATT_Q ? len - i0 : ATT_Q;
+            const float *q[ATT_Q];
+            for (int r = 0; r < ATT_Q; r++) q[r] = qkv + (i0 + (r < nq ? r : 0)) * ldq + h * D;
+            for (int64_t jb = 0; jb < lp; jb += L) {
+                float a0[L] = {0}, a1[L] = {0}, a2[L] = {0}, a3[L] = {0};
+                for (int64_t d = 0; d < D; d++) {
+                    const float *kr = kt + d * lp + jb;
+                    const float q0 = q[0][d] * scale, q1 = q[1][d] * scale, q2 = q[2][d] * scale,
+                                q3 = q[3][d] * scale;
+                    for (int l = 0; l < L; l++) {
+                        a0[l] += q0 * kr[l];
+                        a1[l] += q1 * kr[l];
+                        a2[l] += q2 * kr[l];
+                        a3[l] += q3 * kr[l];
+                    }
                 }
-            const float inv = 1.0f / r_hsum(acc);
-            float *o = out + i * ldo + h * D;
-            for (int64_t d = 0; d < D; d++) o[d] = 0.0f;
-            for (int64_t j = 0; j < len; j++) {
-                const float w = p[j] * inv, *v = qkv + j * ldq + 2 * hd + h * D;
-                for (int64_t d = 0; d < D; d++) o[d] += w * v[d];
+                for (int l = 0; l < L; l++) {
+                    sc[jb + l] = a0[l];
+                    sc[lp + jb + l] = a1[l];
+                    sc[2 * lp + jb + l] = a2[l];
+                    sc[3 * lp + jb + l] = a3[l];
+                }
+            }
+            for (int64_t r = 0; r < nq; r++) {
+                float *s = sc + r * lp;
+                for (int64_t j = len; j < lp; j++) s[j] = -__builtin_inff();
+                float mx[L], acc[L];
+                for (int l = 0; l < L; l++) { mx[l] = -__builtin_inff(); acc[l] = 0.0f; }
+                for (int64_t j = 0; j < lp; j += L)
+                    for (int l = 0; l < L; l++) mx[l] = s[j + l] > mx[l] ? s[j + l] : mx[l];
+                float m = mx[0];
+                for (int l = 1; l < L; l++) m = mx[l] > m ? mx[l] : m;
+                for (int64_t j = 0; j < lp; j += L)
+                    for (int l = 0; l < L; l++) {
+                        float e = r_exp(s[j + l] - m);
+                        p[j + l] = e;
+                        acc[l] += e;
+                    }
+                const float inv = 1.0f / r_hsum(acc);
+                float *o = out + (i0 + r) * ldo + h * D;
+                int64_t d0 = 0;
+                for (; d0 + L <= D; d0 += L) {
+                    float e0[L] = {0}, e1[L] = {0};
+                    int64_t j = 0;
+                    for (; j + 2 <= len; j += 2) {
+                        const float w0 = p[j], w1 = p[j + 1], *v0 = vbase + j * ldq + d0, *v1 = v0 + ldq;
+                        for (int l = 0; l < L; l++) {
+                            e0[l] += w0 * v0[l];
+                            e1[l] += w1 * v1[l];
+                        }
+                    }
+                    if (j < len) {
+                        const float w0 = p[j], *v0 = vbase + j * ldq + d0;
+                        for (int l = 0; l < L; l++) e0[l] += w0 * v0[l];
+                    }
+                    for (int l = 0; l < L; l++) o[d0 + l] = (e0[l] + e1[l]) * inv;
+                }
+                for (int64_t d = d0; d < D; d++) {
+                    float t = 0.0f;
+                    for (int64_t j = 0; j < len; j++) t += p[j] * vbase[j * ldq + d];
+                    o[d] = t * inv;
+                }
             }
         }
     }
 }
+#undef ATT_Q
 
 static void r_rows_mean(float *out, const float *in, int64_t len, int64_t C) {
     for (int64_t c = 0; c < C; c++) out[c] = 0.0f;

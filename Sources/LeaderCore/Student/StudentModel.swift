@@ -59,7 +59,6 @@ public final class StudentModel {
     private var batch: StudentBatch?
     private var setInputs: [[Tensor?]] = [[], [], []]
     private var table: Tensor?, visitIn: Tensor?, prompt: Tensor?, mediator: Tensor?, logits: Tensor?
-    private var probabilities: Tensor?
     private var lossState: (distill: Bool, align: Bool)?
     private var paddingIds: IndexTensor?
     // gradients
@@ -146,7 +145,8 @@ public final class StudentModel {
                          withTargets: forTraining && aligns, maxBuckets: maxBuckets)
     }
 
-    /// Logits (B, |Med|), valid until the next forward. Dropout follows `ctx.training`.
+    /// Logits (B, |Med|), valid until the next forward. Dropout follows `ctx.training`. (Serving and evaluation
+    /// use `StudentInference`, the same function in eval mode without the training caches.)
     public func forward(_ b: StudentBatch, _ ctx: Context) throws(LeaderError) -> Tensor {
         let c = config.hidden
         let streams = [b.diagnoses, b.procedures, b.medications]
@@ -195,17 +195,6 @@ public final class StudentModel {
         batch = b
         lossState = nil
         return out
-    }
-
-    /// Sigmoid scores (B, |Med|) in eval mode (no dropout), valid until the next call.
-    public func predict(_ b: StudentBatch, _ ctx: Context) throws(LeaderError) -> Tensor {
-        let was = ctx.training
-        ctx.training = false
-        defer { ctx.training = was }
-        let l = try forward(b, ctx)
-        let p = try Workspace.ensure(&probabilities, l.shape)
-        lk_activation_forward(p.pointer, l.pointer, Int64(l.count), ActivationKind.sigmoid.rawValue, ctx.t32)
-        return p
     }
 
     /// Forward + loss. `teacher` (B, teacherDim) adds the distillation term (needs teacherDim > 0); the

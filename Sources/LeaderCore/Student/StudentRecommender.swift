@@ -73,13 +73,13 @@ public struct Recommendation: Codable, Sendable {
 public final class StudentRecommender {
     public let checkpoint: StudentCheckpoint
     public let model: StudentModel
-    let ctx: Context
+    let session: StudentSession
     let med: [String: Int32], diag: [String: Int32], proc: [String: Int32]
 
     public init(checkpoint: StudentCheckpoint, threads: Int = 1) throws(LeaderError) {
         self.checkpoint = checkpoint
         model = try checkpoint.makeModel(threads: threads)
-        ctx = try Context(threads: threads, training: false)
+        session = try StudentInference(model).makeSession()
         med = checkpoint.vocabularies.medications.index()
         diag = checkpoint.vocabularies.diagnoses.index()
         proc = checkpoint.vocabularies.procedures.index()
@@ -109,7 +109,11 @@ public final class StudentRecommender {
             return l
         }
         let ex = StudentExample(diagnoses: d, procedures: p, medications: Array(m), profile: prof)
-        let scores = try model.predict(try model.pack([ex], forTraining: false), ctx).toArray()
+        var scores = [Float](repeating: 0, count: model.sizes.medications)
+        try scores.withUnsafeMutableBufferPointer { (out) throws(LeaderError) in
+            guard let o = out.baseAddress else { return }
+            try session.predict([ex][...], into: o)
+        }
         let th = threshold ?? checkpoint.thresholds.configured
         let order = scores.indices.sorted { scores[$0] > scores[$1] }
         let v = checkpoint.vocabularies.medications

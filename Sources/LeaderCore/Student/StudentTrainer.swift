@@ -216,23 +216,13 @@ public final class StudentTrainer {
     }
 }
 
-/// Batched eval-mode scoring of examples by a student.
+/// Eval-mode scoring of examples by a student, through the serving engine (`StudentInference`).
 public enum StudentScoring {
     public static func score(_ model: StudentModel, _ examples: [StudentExample], _ ctx: Context) throws(LeaderError)
         -> ScoredSamples
     {
-        let m = model.sizes.medications
-        var scores = [Float]()
-        scores.reserveCapacity(try Checked.product(examples.count, m, "scores"))
-        let bs = model.config.evalBatchSize
-        var i = 0
-        while i < examples.count {
-            let chunk = Array(examples[i..<min(examples.count, i + bs)])
-            let p = try model.predict(try model.pack(chunk, forTraining: false), ctx)
-            scores += UnsafeBufferPointer(start: p.pointer, count: p.count)
-            i += bs
-        }
-        return try ScoredSamples(medications: m, scores: scores, truths: examples.map(\.target),
+        let scores = try StudentInference(model).predict(examples, threads: ctx.threads, chunk: model.config.evalBatchSize)
+        return try ScoredSamples(medications: model.sizes.medications, scores: scores, truths: examples.map(\.target),
                                  visitCounts: examples.map(\.visitCount))
     }
 }
