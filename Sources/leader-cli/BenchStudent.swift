@@ -41,6 +41,7 @@ struct BenchStudent: ParsableCommand {
     @Option(help: "Single-patient latency samples.") var latencySamples = 300
     @Option(help: "Threads for batch inference.") var inferThreads = 2
     @Option(help: "Batch size for batch inference.") var inferBatch = 256
+    @Option(help: "Patients per kernel pass inside a batch (per thread).") var inferChunk = 16
     @Flag(help: "Worst-case uniform distribution instead of the MIMIC-like one.") var uniform = false
     @Flag var json = false
 
@@ -90,10 +91,12 @@ struct BenchStudent: ParsableCommand {
 
         // batch inference: one session per thread, `inferBatch` patients per call
         let many = benchExamples(inferBatch * 8, sizes: sizes, maxVisits: maxVisits, maxCodes: maxCodes, seed: 3, uniform: uniform)
-        _ = try engine.predict(Array(many.prefix(inferBatch)), threads: inferThreads)
+        let sessions = (0..<inferThreads).map { _ in engine.makeSession() }   // a server keeps one per thread
+        _ = try engine.predict(Array(many.prefix(inferBatch)), sessions: sessions, chunk: inferChunk)
         let t0 = clock.now
         for k in 0..<8 {
-            _ = try engine.predict(Array(many[(k * inferBatch)..<((k + 1) * inferBatch)]), threads: inferThreads)
+            _ = try engine.predict(Array(many[(k * inferBatch)..<((k + 1) * inferBatch)]), sessions: sessions,
+                                   chunk: inferChunk)
         }
         let inferRate = Double(inferBatch * 8) / secs(clock.now - t0)
 

@@ -146,21 +146,33 @@ public final class StudentInference: @unchecked Sendable {
     /// A serving state for one thread.
     public func makeSession() -> StudentSession { StudentSession(self) }
 
-    /// Sigmoid scores (examples.count × |Med|, row-major) using `threads` threads (one session each, contiguous
-    /// shares of the examples, `chunk` patients per kernel pass). Bitwise independent of `threads` and `chunk`.
-    public func predict(_ examples: [StudentExample], threads: Int = 1, chunk: Int = 64) throws(LeaderError) -> [Float] {
+    /// Sigmoid scores (examples.count × |Med|, row-major) using `threads` threads, each with a fresh session
+    /// (contiguous shares of the examples, `chunk` patients per kernel pass). Bitwise independent of `threads`
+    /// and `chunk`. A server that scores often keeps its sessions and calls `predict(_:sessions:chunk:)`.
+    public func predict(_ examples: [StudentExample], threads: Int = 1, chunk: Int = 16) throws(LeaderError) -> [Float] {
+        let t = max(1, min(threads, examples.count))
+        return try predict(examples, sessions: (0..<t).map { _ in makeSession() }, chunk: chunk)
+    }
+
+    /// The same with caller-owned sessions of this engine, one thread per session.
+    public func predict(_ examples: [StudentExample], sessions: [StudentSession], chunk: Int = 16) throws(LeaderError)
+        -> [Float]
+    {
         let m = sizes.medications, n = examples.count
         var scores = [Float](repeating: 0, count: try Checked.product(n, m, "student scores"))
         guard n > 0 else { return scores }
-        let t = max(1, min(threads, n)), step = max(1, chunk)
+        guard !sessions.isEmpty, sessions.allSatisfy({ $0.engine === self }) else {
+            throw .invalidArgument("student inference: sessions must come from this engine's makeSession()")
+        }
+        let t = min(sessions.count, n), step = max(1, chunk)
         let share = (n + t - 1) / t
         var failures = [LeaderError?](repeating: nil, count: t)
         scores.withUnsafeMutableBufferPointer { out in
             failures.withUnsafeMutableBufferPointer { errs in
                 guard let o = out.baseAddress, let eb = errs.baseAddress else { return }
-                let base = SharedPointer(o), errors = SharedPointer(eb)
+                let base = SharedPointer(o), errors = SharedPointer(eb), pool = SharedSessions(sessions)
                 DispatchQueue.concurrentPerform(iterations: t) { w in
-                    let session = self.makeSession()
+                    let session = pool.sessions[w]
                     var i = w * share
                     let end = min(n, i + share)
                     do throws(LeaderError) {
@@ -403,6 +415,12 @@ public final class StudentSession {
 private struct SharedPointer<T>: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<T>
     init(_ p: UnsafeMutablePointer<T>) { pointer = p }
+}
+
+/// Sessions handed to worker threads, worker w using only sessions[w].
+private struct SharedSessions: @unchecked Sendable {
+    let sessions: [StudentSession]
+    init(_ s: [StudentSession]) { sessions = s }
 }
 
 /// A copy of `t` in its own aligned buffer.
