@@ -128,7 +128,7 @@ func syntheticExamples(_ n: Int, seed: UInt64) -> [StudentExample] {
             let m = try StudentModel(config: c, sizes: tinySizes, threads: threads)
             let t = try StudentTrainer(model: m, train: train, validation: val, threads: threads)
             var losses: [Double] = []
-            try t.run { if case .epoch(_, let l, _, _, _) = $0 { losses.append(l) } }
+            try t.run { if case .epoch(let e) = $0 { losses.append(e.loss) } }
             return (t, losses)
         }
         let (t1, l1) = try run(threads: 1)
