@@ -57,8 +57,9 @@ public struct ChartPanel {
         let lo = min(floor, finite.min() ?? floor)
         let hi = max(lo + 1e-9, finite.max() ?? (lo + 1))
         let t = ticks(lo, hi)
-        let top = (t.last ?? hi) < hi ? hi + (t.count > 1 ? t[1] - t[0] : 0) : (t.last ?? hi)
-        return lo...max(top, hi)
+        guard t.count > 1 else { return lo...hi }
+        let step = t[1] - t[0]
+        return lo...max(hi, (hi / step).rounded(.up) * step)
     }
 
     /// Frame, ticks with labels, axis labels and the title.
