@@ -84,12 +84,18 @@ public struct TeacherFeaturesFile: Sendable {
                 throw .badFile("\(path): tensor '\(name)' has shape \(info.shape), expected 2 dimensions (samples, width)")
             }
             let count = try Checked.product(info.shape[0], info.shape[1], "\(path): tensor '\(name)'")
-            let bytes = try f.bytes(name)
-            guard bytes.count == (try Checked.product(count, 4, "\(path): tensor '\(name)'")) else {
-                throw .badFile("\(path): tensor '\(name)' has \(bytes.count) bytes for \(count) F32 values")
+            // SafetensorsFile checked that the span matches dtype × shape and lies inside the file; copy the
+            // mapped bytes straight into the array (no intermediate byte copy: 7B-teacher files are large).
+            guard info.offsets.count == (try Checked.product(count, 4, "\(path): tensor '\(name)'")) else {
+                throw .badFile("\(path): tensor '\(name)' has \(info.offsets.count) bytes for \(count) F32 values")
             }
+            let start = try Checked.sum(f.dataOffset, info.offsets.lowerBound, "\(path): tensor '\(name)'")
+            let end = try Checked.sum(f.dataOffset, info.offsets.upperBound, "\(path): tensor '\(name)'")
+            guard end <= f.file.count else { throw .badFile("\(path): tensor '\(name)' extends past the end of the file") }
             var v = [Float](repeating: 0, count: count)
-            v.withUnsafeMutableBytes { d in bytes.withUnsafeBytes { d.copyMemory(from: $0) } }
+            v.withUnsafeMutableBytes { d in
+                f.file.withUnsafeBytes(in: start..<end) { src in if src.count > 0 { d.copyMemory(from: src) } }
+            }
             #if _endian(big)
             for i in v.indices { v[i] = Float(bitPattern: UInt32(littleEndian: v[i].bitPattern)) }
             #endif
