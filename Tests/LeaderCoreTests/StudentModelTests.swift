@@ -165,6 +165,7 @@ func syntheticExamples(_ n: Int, seed: UInt64) -> [StudentExample] {
         try b.run()
         #expect(b.model.store.flatValues.toArray() == full.model.store.flatValues.toArray())
         #expect(b.bestPRAUC == full.bestPRAUC && b.bestEpoch == full.bestEpoch)
+        #expect(b.history == full.history && full.history.count == 4, "the per-epoch history survives the resume")
     }
 
     @Test func distillationAndAlignmentTermsTrain() throws {
