@@ -51,8 +51,9 @@ struct Demo: ParsableCommand {
 
         section("4. Student LEADER(S): BCE, Adam, early stopping on validation PRAUC (no teacher features here)")
         let checkpoint = out + "/student.safetensors"
+        let plots = out + "/plots"
         let train = try StudentTrain.parse([
-            "--data", ldata, "--out", checkpoint, "--threads", "\(threads)",
+            "--data", ldata, "--out", checkpoint, "--threads", "\(threads)", "--plot", plots,
             "--config", #"{"epochs": \#(epochs), "patience": 5, "seed": \#(seed)}"#,
         ])
         try train.run()
@@ -61,10 +62,10 @@ struct Demo: ParsableCommand {
         var common = ["--data", ldata, "--threads", "\(threads)"]
         if FileManager.default.fileExists(atPath: ddi) { common += ["--ddi", ddi] }
         for which in [["--checkpoint", checkpoint], ["--baseline", "frequency"], ["--baseline", "copy-previous"]] {
-            let eval = try Eval.parse(common + which)
+            let eval = try Eval.parse(common + which + ["--plot", plots])
             try eval.run()
         }
-        print("\ndemo finished: \(out) holds the cohort, the prepared dataset and the student checkpoint;")
+        print("\ndemo finished: \(out) holds the cohort, the prepared dataset, the student checkpoint and plots/ (SVG);")
         print("try: leader recommend --checkpoint \(checkpoint) --patient PATIENT.json (format: docs/student.md)")
     }
 

@@ -11,6 +11,14 @@ func readTextArgument(_ s: String) throws -> String {
 
 func stderr(_ s: String) { FileHandle.standardError.write(Data(s.utf8)) }
 
+/// Writes one SVG into `folder` (created when missing); returns its path.
+func writePlot(_ folder: String, _ name: String, _ svg: String) throws -> String {
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    let path = (folder as NSString).appendingPathComponent(name)
+    try FileWriting.write(Array(svg.utf8), to: path)
+    return path
+}
+
 struct Student: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train the LEADER(S) student.", subcommands: [StudentTrain.self])
@@ -30,17 +38,47 @@ struct StudentTrain: ParsableCommand {
     @Option(help: "Output checkpoint (.safetensors).") var out: String
     @Option(help: "JSON config object or @FILE.") var config: String?
     @Option(help: "Threads (0 = all CPUs).") var threads = 0
+    @Option(help: "Teacher-features file (leader teacher export / export_hf_teacher.py): adds α·MSE distillation.")
+    var teacherFeatures: String?
+    @Option(help: "Write training.svg (loss and validation PRAUC per epoch) into this folder.") var plot: String?
     @Flag(help: "Continue from OUT.state if it exists.") var resume = false
     @Flag(help: "JSON summary, no progress.") var json = false
 
+    /// What the summary says about the teacher features used.
+    struct TeacherSummary: Encodable {
+        var file: String, target: String, dim: Int, rows: Int, matched: Int, extra: Int, fingerprintChecked: Bool
+    }
+
     func run() throws {
         let start = ContinuousClock.now
-        let cfg = try config.map { try StudentConfig.decode(json: try readTextArgument($0)) } ?? StudentConfig()
+        var cfg = try config.map { try StudentConfig.decode(json: try readTextArgument($0)) } ?? StudentConfig()
         let ds = try StudentDataset(path: data)
         let train = try ds.examples(.train, maxVisits: cfg.maxVisits)
         let val = try ds.examples(.validation, maxVisits: cfg.maxVisits)
+        var teacher: TeacherFeatures?
+        var teacherSummary: TeacherSummary?
+        if let teacherFeatures {
+            let file = try TeacherFeaturesFile(path: teacherFeatures)
+            let checked = try file.checkDataFingerprint(ds.fingerprint, dataName: data)
+            let join = try file.features(for: try ds.sampleIDs(.train), target: cfg.distillTarget)
+            // teacherDim comes from the file; a config that names another width is a mistake.
+            guard cfg.teacherDim == 0 || cfg.teacherDim == join.features.dim else {
+                throw LeaderError.invalidArgument("--config teacherDim \(cfg.teacherDim), but \(teacherFeatures) has "
+                    + "\(cfg.distillTarget.rawValue) rows of width \(join.features.dim)")
+            }
+            cfg.teacherDim = join.features.dim
+            teacher = join.features
+            teacherSummary = TeacherSummary(file: teacherFeatures, target: cfg.distillTarget.rawValue, dim: join.features.dim,
+                                            rows: file.count, matched: join.matched, extra: join.extra,
+                                            fingerprintChecked: checked)
+            if !json {
+                stderr("leader student: teacher features \(teacherFeatures): \(cfg.distillTarget.rawValue) width "
+                    + "\(join.features.dim), \(join.matched) training samples matched, \(join.extra) other rows ignored"
+                    + (checked ? "" : "; the file records no data fingerprint (matched by sample id only)") + "\n")
+            }
+        }
         let model = try StudentModel(config: cfg, sizes: ds.sizes, threads: threads)
-        let trainer = try StudentTrainer(model: model, train: train, validation: val, threads: threads)
+        let trainer = try StudentTrainer(model: model, train: train, validation: val, teacher: teacher, threads: threads)
         let statePath = out + ".state"
         if resume, FileManager.default.fileExists(atPath: statePath) {
             try trainer.loadState(from: statePath, dataFingerprint: ds.fingerprint)
@@ -62,11 +100,14 @@ struct StudentTrain: ParsableCommand {
                 lastDraw = now
                 let w = 24, filled = w * s / max(n, 1)
                 let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: w - filled)
-                stderr("\repoch \(e)/\(cfg.epochs) [\(bar)] \(s)/\(n) loss \(String(format: "%.4f", loss))\(lastVal)   ")
-            case .epoch(let e, let loss, let prauc, let jac, let best):
-                lastVal = String(format: " | val PRAUC %.4f Jaccard %.4f", prauc, jac)
-                stderr(String(format: "\repoch %d/%d loss %.4f | val PRAUC %.4f Jaccard@%.2f %.4f%@                    \n",
-                              e, cfg.epochs, loss, prauc, cfg.threshold, jac, best ? " *" : ""))
+                let kd = teacher == nil ? "" : String(format: " (distill %.4f)", loss.distill)
+                stderr("\repoch \(e)/\(cfg.epochs) [\(bar)] \(s)/\(n) loss \(String(format: "%.4f", loss.total))\(kd)\(lastVal)   ")
+            case .epoch(let ep):
+                lastVal = String(format: " | val PRAUC %.4f Jaccard %.4f", ep.validationPRAUC, ep.validationJaccard)
+                let kd = teacher == nil ? "" : String(format: " (distill %.4f)", ep.distill)
+                stderr(String(format: "\repoch %d/%d loss %.4f%@ | val PRAUC %.4f Jaccard@%.2f %.4f%@                    \n",
+                              ep.epoch, cfg.epochs, ep.loss, kd, ep.validationPRAUC, cfg.threshold, ep.validationJaccard,
+                              ep.best ? " *" : ""))
             }
         }, afterEpoch: { t throws(LeaderError) in
             try t.saveState(to: statePath, dataFingerprint: ds.fingerprint)
@@ -81,18 +122,28 @@ struct StudentTrain: ParsableCommand {
                                              bestValidationPRAUC: trainer.bestPRAUC))
         try ck.write(to: out)
         let seconds = (ContinuousClock.now - start) / .seconds(1)
+        var plots: [String] = []
+        if let plot {
+            plots.append(try writePlot(plot, "training.svg", TrainingPlots.trainingSVG(trainer.history, alpha: cfg.alpha)))
+        }
         struct Summary: Encodable {
             var checkpoint: String, epochs: Int, bestEpoch: Int, bestValidationPRAUC: Double
             var bestValidationJaccardThreshold: Float, trainSamples: Int, validationSamples: Int
             var parameters: Int, seconds: Double
+            var teacherFeatures: TeacherSummary?
+            /// Per epoch: mean loss, BCE, distill and align terms (unweighted), validation PRAUC / Jaccard.
+            var history: [StudentEpochSummary]
+            var plots: [String]
         }
         let s = Summary(checkpoint: out, epochs: trainer.epoch, bestEpoch: trainer.bestEpoch,
                         bestValidationPRAUC: trainer.bestPRAUC, bestValidationJaccardThreshold: bestTh,
                         trainSamples: train.count, validationSamples: val.count,
-                        parameters: model.store.parameterCount, seconds: seconds)
+                        parameters: model.store.parameterCount, seconds: seconds, teacherFeatures: teacherSummary,
+                        history: trainer.history, plots: plots)
         if json { try printJSON(s) } else {
             print(String(format: "wrote %@: %d epochs (best %d, validation PRAUC %.4f), best-Jaccard threshold %.2f, %.1f s",
                          out, s.epochs, s.bestEpoch, s.bestValidationPRAUC, bestTh, seconds))
+            for p in plots { print("wrote \(p)") }
         }
     }
 }
@@ -119,11 +170,20 @@ struct Eval: ParsableCommand {
     @Option(help: "Prediction threshold.") var threshold: Float?
     @Option(help: "Threads (0 = all CPUs).") var threads = 0
     @Option(help: "Seed of the random subsets.") var seed: UInt64 = 42
+    @Option(help: "Write NAME-precision-recall.svg and NAME-by-visits.svg (NAME = student or the baseline) into this folder.")
+    var plot: String?
     @Flag(help: "One JSON object.") var json = false
 
     func run() throws {
         let ds = try StudentDataset(path: data)
         var reports: [EvaluationReport] = []
+        var plots: [String] = []
+        func writePlots(_ s: ScoredSamples, name: String, threshold: Float) throws {
+            guard let plot else { return }
+            plots.append(try writePlot(plot, "\(name)-precision-recall.svg", EvaluationPlots.precisionRecallSVG(s, recommender: name)))
+            plots.append(try writePlot(plot, "\(name)-by-visits.svg",
+                                       EvaluationPlots.byVisitsSVG(s, recommender: name, threshold: threshold)))
+        }
         let pairs = try ddi.map { p in
             let idx = CodeList(ds.data.cohort.medications).index()
             let d = try DDIPairs.load(path: p) { idx[$0] }
@@ -138,6 +198,7 @@ struct Eval: ParsableCommand {
             let val = try b.score(try ds.examples(.validation, maxVisits: maxV), frequencies: freq)
             let th = threshold ?? 0.3
             reports.append(try .evaluate(test, recommender: b.rawValue, threshold: th, ddi: pairs, seed: seed))
+            try writePlots(test, name: b.rawValue, threshold: th)
             let best = val.bestJaccardThreshold()
             if best != th {
                 reports.append(try .evaluate(test, recommender: "\(b.rawValue) (best validation-Jaccard threshold)",
@@ -154,17 +215,19 @@ struct Eval: ParsableCommand {
             let test = try StudentScoring.score(model, try ds.examples(.test, maxVisits: ck.config.maxVisits), ctx)
             let th = threshold ?? ck.thresholds.configured
             reports.append(try .evaluate(test, recommender: "student", threshold: th, ddi: pairs, seed: seed))
+            try writePlots(test, name: "student", threshold: th)
             if let best = ck.thresholds.bestValidationJaccard, best != th {
                 reports.append(try .evaluate(test, recommender: "student (best validation-Jaccard threshold)",
                                              threshold: best, ddi: pairs, seed: seed))
             }
         }
         if json {
-            struct Out: Encodable { var data: String; var reports: [EvaluationReport] }
-            try printJSON(Out(data: data, reports: reports))
+            struct Out: Encodable { var data: String; var reports: [EvaluationReport]; var plots: [String] }
+            try printJSON(Out(data: data, reports: reports, plots: plots))
             return
         }
         printReports(reports)
+        for p in plots { print("wrote \(p)") }
     }
 }
 

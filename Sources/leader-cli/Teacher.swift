@@ -237,6 +237,7 @@ struct TeacherExport: ParsableCommand {
         }
         try TeacherFeaturesFile.write(ids: examples.map(\.id), hidden: hidden, hiddenSize: c, logits: logits,
                                   medications: ck.medications,
+                                  dataFingerprint: try StudentDataset(path: common.data).fingerprint,
                                   metadata: ["teacher": URL(fileURLWithPath: teacher).lastPathComponent,
                                              "base_model": ck.baseModel, "base_model_sha256": ck.baseModelSHA256,
                                              "split": split, "max_tokens": String(ck.train.maxTokens),
@@ -254,7 +255,7 @@ struct TeacherExport: ParsableCommand {
 struct Prompts: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write the teacher prompts of a prepared dataset as JSON lines "
-            + "({id, split, text, tokens, medications}); bindings/python/tools/export_hf_teacher.py reads them.")
+            + "({id, split, text, tokens, medications, data_fingerprint}); bindings/python/tools/export_hf_teacher.py reads them.")
 
     @Option(help: "Prepared dataset (.ldata).") var data: String
     @Option(help: "Output .jsonl file.") var out: String
@@ -267,12 +268,16 @@ struct Prompts: ParsableCommand {
     func run() throws {
         var common = try TeacherCommon.parse(["--data", data, "--model", model])
         common.noProfile = noProfile
-        let d = try LDataFile.read(data)
+        let ds = try StudentDataset(path: data)
+        let d = ds.data
         let file = try common.loadModel()
         guard let tok = file.tokenizer else { throw LeaderError.incompatible("\(model): no tokenizer") }
         let examples = try TeacherData.examples(d, part: try parseSplit(split), tokenizer: tok,
                                                 builder: try common.builder(d), maxTokens: maxTokens)
-        struct Line: Encodable { var id: String; var split: String; var text: String; var tokens: Int; var medications: [String] }
+        // data_fingerprint: the dataset's (StudentDataset.fingerprint); export_hf_teacher.py stores it in the
+        // features file so the student can check the file belongs to its dataset.
+        struct Line: Encodable { var id: String; var split: String; var text: String; var tokens: Int; var medications: [String]
+            var data_fingerprint: String }
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var text = ""
@@ -280,7 +285,8 @@ struct Prompts: ParsableCommand {
         for e in examples {
             // The text given to an HF tokenizer: the prompt; the exporter appends EOS itself.
             let line = Line(id: e.id, split: e.split.name, text: e.text, tokens: e.tokens.count,
-                            medications: e.medications.map { keys.indices.contains($0) ? keys[$0] : "?" })
+                            medications: e.medications.map { keys.indices.contains($0) ? keys[$0] : "?" },
+                            data_fingerprint: ds.fingerprint)
             text += String(decoding: try enc.encode(line), as: UTF8.self) + "\n"
         }
         try text.write(toFile: out, atomically: true, encoding: .utf8)

@@ -129,7 +129,7 @@ func syntheticExamples(_ n: Int, seed: UInt64) -> [StudentExample] {
             let m = try StudentModel(config: c, sizes: tinySizes, threads: threads)
             let t = try StudentTrainer(model: m, train: train, validation: val, threads: threads)
             var losses: [Double] = []
-            try t.run { if case .epoch(_, let l, _, _, _) = $0 { losses.append(l) } }
+            try t.run { if case .epoch(let e) = $0 { losses.append(e.loss) } }
             return (t, losses)
         }
         let (t1, l1) = try run(threads: 1)
@@ -166,6 +166,7 @@ func syntheticExamples(_ n: Int, seed: UInt64) -> [StudentExample] {
         try b.run()
         #expect(b.model.store.flatValues.toArray() == full.model.store.flatValues.toArray())
         #expect(b.bestPRAUC == full.bestPRAUC && b.bestEpoch == full.bestEpoch)
+        #expect(b.history == full.history && full.history.count == 4, "the per-epoch history survives the resume")
     }
 
     @Test func distillationAndAlignmentTermsTrain() throws {

@@ -94,7 +94,8 @@ import Testing
         #expect(zip(single, hidden[(4 * 64)..<(5 * 64)]).allSatisfy { abs($0 - $1) < 1e-5 })
         let path = dir.appendingPathComponent("f.safetensors").path
         try TeacherFeaturesFile.write(ids: ex.map(\.id), hidden: hidden, hiddenSize: 64, logits: logits,
-                                  medications: ["A", "B", "C"], metadata: ["split": "train"], to: path)
+                                  medications: ["A", "B", "C"], dataFingerprint: "crc32:0/patients:0/samples:0",
+                                      metadata: ["split": "train"], to: path)
         let f = try SafetensorsFile(path: path)
         #expect(f.metadata["format"] == "leader-teacher-features" && f.metadata["hidden_size"] == "64")
         let ids = try JSONDecoder().decode([String].self, from: Data((f.metadata["sample_ids"] ?? "").utf8))

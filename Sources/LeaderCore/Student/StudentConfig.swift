@@ -3,6 +3,11 @@ import FoundationEssentials
 /// Every setting of the LEADER(S) student: sizes, dropout, distillation weights, optimisation and model
 /// selection. Stored as JSON in checkpoints; decoding REJECTS unknown keys (a typo must not silently fall back
 /// to a default). Missing keys take the defaults below, which are the reference values (leader-method.md §4, §5).
+/// The teacher tensor the student's KD term regresses onto (docs/teacher-features.md).
+public enum StudentDistillTarget: String, Codable, Sendable, CaseIterable {
+    case hidden, logits
+}
+
 public struct StudentConfig: Codable, Equatable, Sendable {
     /// Width of every embedding and transformer block (reference 64).
     public var hidden = 64
@@ -30,8 +35,12 @@ public struct StudentConfig: Codable, Equatable, Sendable {
     public var beta: Float = 0.005
     /// InfoNCE temperature over cosine similarities (reference τ = 1).
     public var temperature: Float = 1
-    /// Teacher hidden size (4096 for LLaMA-7B); 0 = no distillation projector.
+    /// Teacher hidden size (4096 for LLaMA-7B); 0 = no distillation projector. `leader student train
+    /// --teacher-features` sets it from the file.
     public var teacherDim = 0
+    /// Which tensor of a teacher-features file is distilled: `hidden` (the final-norm hidden state, the
+    /// paper's choice) or `logits` (the teacher's medication-head logits; teacherDim = |Med|).
+    public var distillTarget: StudentDistillTarget = .hidden
     /// Training batch size (reference MIMIC-III 4, MIMIC-IV 16).
     public var batchSize = 16
     /// Evaluation batch size (reference 100).
@@ -54,7 +63,8 @@ public struct StudentConfig: Codable, Equatable, Sendable {
     static let keys: [String] = [
         "hidden", "heads", "ffnHidden", "headHidden", "hiddenDropout", "attentionDropout", "layerNormEps",
         "maxVisits", "maxCodesPerVisit", "profilePrompt", "alpha", "beta", "temperature", "teacherDim",
-        "batchSize", "evalBatchSize", "learningRate", "weightDecay", "epochs", "patience", "seed", "threshold",
+        "distillTarget", "batchSize", "evalBatchSize", "learningRate", "weightDecay", "epochs", "patience", "seed",
+        "threshold",
     ]
 
     public init(from decoder: any Decoder) throws {
@@ -77,6 +87,7 @@ public struct StudentConfig: Codable, Equatable, Sendable {
         beta = try get("beta", d.beta)
         temperature = try get("temperature", d.temperature)
         teacherDim = try get("teacherDim", d.teacherDim)
+        distillTarget = try get("distillTarget", d.distillTarget)
         batchSize = try get("batchSize", d.batchSize)
         evalBatchSize = try get("evalBatchSize", d.evalBatchSize)
         learningRate = try get("learningRate", d.learningRate)
@@ -95,7 +106,8 @@ public struct StudentConfig: Codable, Equatable, Sendable {
         try put("attentionDropout", attentionDropout); try put("layerNormEps", layerNormEps)
         try put("maxVisits", maxVisits); try put("maxCodesPerVisit", maxCodesPerVisit)
         try put("profilePrompt", profilePrompt); try put("alpha", alpha); try put("beta", beta)
-        try put("temperature", temperature); try put("teacherDim", teacherDim); try put("batchSize", batchSize)
+        try put("temperature", temperature); try put("teacherDim", teacherDim)
+        try put("distillTarget", distillTarget); try put("batchSize", batchSize)
         try put("evalBatchSize", evalBatchSize); try put("learningRate", learningRate)
         try put("weightDecay", weightDecay); try put("epochs", epochs); try put("patience", patience)
         try put("seed", seed); try put("threshold", threshold)

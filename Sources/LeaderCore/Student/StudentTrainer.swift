@@ -31,10 +31,27 @@ public struct TeacherFeatures: Sendable {
     }
 }
 
+/// One finished epoch: mean training loss terms over its steps and the validation metrics after it.
+public struct StudentEpochSummary: Codable, Equatable, Sendable {
+    public var epoch: Int
+    /// Mean total loss (BCE + α·distill + β·align).
+    public var loss: Double
+    public var bce: Double
+    /// Mean MSE(projector(h128), teacher row), unweighted; 0 without teacher features.
+    public var distill: Double
+    /// Mean symmetric InfoNCE, unweighted; 0 when β = 0.
+    public var align: Double
+    public var validationPRAUC: Double
+    public var validationJaccard: Double
+    /// Validation PRAUC improved on every earlier epoch (these weights are the best so far).
+    public var best: Bool
+}
+
 /// What the trainer reports as it goes (the CLI draws a progress bar from it).
 public enum StudentTrainingEvent: Sendable {
-    case step(epoch: Int, step: Int, steps: Int, loss: Float)
-    case epoch(epoch: Int, loss: Double, validationPRAUC: Double, validationJaccard: Double, best: Bool)
+    /// `loss` = this step's loss terms.
+    case step(epoch: Int, step: Int, steps: Int, loss: StudentLoss)
+    case epoch(StudentEpochSummary)
 }
 
 /// Mini-batch Adam training of the student with early stopping on validation PRAUC (leader-method.md §5.5):
@@ -52,6 +69,8 @@ public final class StudentTrainer {
     public private(set) var bestEpoch = 0
     public private(set) var badEpochs = 0
     public private(set) var stopped = false
+    /// Every finished epoch, in order (kept in the train state, so it survives `--resume`).
+    public private(set) var history: [StudentEpochSummary] = []
     private var best: [Float]
 
     public var config: StudentConfig { model.config }
@@ -89,12 +108,12 @@ public final class StudentTrainer {
         return a
     }
 
-    /// One epoch over the training set; returns the mean total loss.
-    public func trainEpoch(_ progress: ((StudentTrainingEvent) -> Void)? = nil) throws(LeaderError) -> Double {
+    /// One epoch over the training set; returns the mean of each loss term over the steps.
+    public func trainEpoch(_ progress: ((StudentTrainingEvent) -> Void)? = nil) throws(LeaderError) -> StudentLossMeans {
         let idx = order(epoch: epoch)
         let bs = config.batchSize
         let steps = (idx.count + bs - 1) / bs
-        var sum = 0.0
+        var sum = StudentLossMeans()
         ctx.training = true
         for s in 0..<steps {
             let chosen = Array(idx[(s * bs)..<min(idx.count, (s + 1) * bs)])
@@ -111,10 +130,10 @@ public final class StudentTrainer {
             guard loss.total.isFinite else { throw .internalError("student training: loss is \(loss.total) at epoch \(epoch + 1)") }
             try model.backward(ctx)
             try adam.update(ctx)
-            sum += Double(loss.total)
-            progress?(.step(epoch: epoch + 1, step: s + 1, steps: steps, loss: loss.total))
+            sum.add(loss)
+            progress?(.step(epoch: epoch + 1, step: s + 1, steps: steps, loss: loss))
         }
-        return sum / Double(max(steps, 1))
+        return sum.mean(over: steps)
     }
 
     /// Scores of `examples` in eval mode, batched.
@@ -126,7 +145,7 @@ public final class StudentTrainer {
     public func run(_ progress: ((StudentTrainingEvent) -> Void)? = nil,
                     afterEpoch: ((StudentTrainer) throws(LeaderError) -> Void)? = nil) throws(LeaderError) {
         while !stopped && epoch < config.epochs {
-            let loss = try trainEpoch(progress)
+            let losses = try trainEpoch(progress)
             epoch += 1
             let val = try score(validation)
             let prauc = val.meanPRAUC()
@@ -142,7 +161,11 @@ public final class StudentTrainer {
                 badEpochs += 1
                 if badEpochs >= config.patience { stopped = true }
             }
-            progress?(.epoch(epoch: epoch, loss: loss, validationPRAUC: prauc, validationJaccard: jac, best: improved))
+            let summary = StudentEpochSummary(epoch: epoch, loss: losses.total, bce: losses.bce, distill: losses.distill,
+                                              align: losses.align, validationPRAUC: prauc, validationJaccard: jac,
+                                              best: improved)
+            history.append(summary)
+            progress?(.epoch(summary))
             try afterEpoch?(self)
         }
         try model.store.flatValues.copy(from: best)
@@ -165,7 +188,7 @@ public final class StudentTrainer {
             "config": try config.json(), "data_fingerprint": dataFingerprint,
             "step": String(adam.step), "epoch": String(epoch), "dropout_keys": String(ctx.dropoutKeysDrawn),
             "best_prauc": String(bestPRAUC), "best_epoch": String(bestEpoch), "bad_epochs": String(badEpochs),
-            "stopped": stopped ? "1" : "0",
+            "stopped": stopped ? "1" : "0", "history": try Self.historyJSON(history),
         ]
         try SafetensorsWriter.write(tensors, metadata: meta, to: path)
     }
@@ -213,6 +236,39 @@ public final class StudentTrainer {
         bestEpoch = bestEp
         badEpochs = bad
         stopped = m["stopped"] == "1"
+        // States written before the history was kept have none: the plot then starts at the resumed epoch.
+        if let h = m["history"] {
+            guard let v = try? JSONDecoder().decode([StudentEpochSummary].self, from: Data(h.utf8)), v.count == ep else {
+                throw .badFile("\(path): metadata 'history' is not \(ep) epoch summaries")
+            }
+            history = v
+        } else {
+            history = []
+        }
+    }
+
+    static func historyJSON(_ h: [StudentEpochSummary]) throws(LeaderError) -> String {
+        do { return String(decoding: try JSONEncoder().encode(h), as: UTF8.self) } catch {
+            throw .internalError("student train state: cannot encode the history (\(error))")
+        }
+    }
+}
+
+/// Mean loss terms over the steps of an epoch.
+public struct StudentLossMeans: Equatable, Sendable {
+    public var total = 0.0, bce = 0.0, distill = 0.0, align = 0.0
+
+    public init() {}
+
+    mutating func add(_ l: StudentLoss) {
+        total += Double(l.total); bce += Double(l.bce); distill += Double(l.distill); align += Double(l.align)
+    }
+
+    func mean(over n: Int) -> StudentLossMeans {
+        let d = Double(max(n, 1))
+        var m = self
+        m.total /= d; m.bce /= d; m.distill /= d; m.align /= d
+        return m
     }
 }
 

@@ -101,27 +101,3 @@ public struct TeacherCheckpoint {
         return (ck, model)
     }
 }
-
-/// `teacher-features.safetensors` (docs/teacher-features.md): `hidden` (N, d_model) and `logits` (N, |Med|)
-/// F32, row i belonging to sample `sample_ids[i]` (metadata, JSON array).
-public enum TeacherFeaturesFile {
-    public static let format = "leader-teacher-features"
-
-    public static func write(ids: [String], hidden: [Float], hiddenSize: Int, logits: [Float], medications: [String],
-                             metadata extra: [String: String], to path: String) throws(LeaderError) {
-        let n = ids.count
-        guard hidden.count == (try Checked.product(n, hiddenSize, "features")),
-              logits.count == (try Checked.product(n, medications.count, "features")) else {
-            throw .invalidArgument("teacher features: sizes do not match \(n) samples")
-        }
-        var meta = extra
-        meta["format"] = format
-        meta["format_version"] = "1"
-        meta["sample_ids"] = try TeacherCheckpoint.json(ids)
-        meta["medications"] = try TeacherCheckpoint.json(medications)
-        meta["hidden_size"] = String(hiddenSize)
-        try SafetensorsWriter.write([SafetensorsTensor(name: "hidden", shape: [n, hiddenSize], floats: hidden),
-                                     SafetensorsTensor(name: "logits", shape: [n, medications.count], floats: logits)],
-                                    metadata: meta, to: path)
-    }
-}

@@ -60,3 +60,23 @@ def test_export_matches_unpadded_forward(tmp_path):
             h = model(torch.tensor([seq]), output_hidden_states=True).hidden_states[-1][0, -1]
         assert torch.allclose(hidden[row], h, atol=1e-5), row
         assert torch.allclose(logits[row], h @ head.T, atol=1e-5), row
+
+
+def test_data_fingerprint_is_carried_and_checked(tmp_path):
+    from safetensors import safe_open
+
+    fp = "crc32:0badf00d/patients:2/samples:2"
+    lines = [{"id": "1:10", "split": "train", "text": "a b c", "data_fingerprint": fp},
+             {"id": "2:20", "split": "train", "text": "d e", "data_fingerprint": fp}]
+    pj = tmp_path / "prompts.jsonl"
+    pj.write_text("".join(json.dumps(p) + "\n" for p in lines))
+    out = tmp_path / "f.safetensors"
+    tool = load_tool()
+    tool.main(["--model", str(TINY), "--prompts", str(pj), "--out", str(out), "--max-tokens", "8"])
+    with safe_open(str(out), "pt") as f:
+        assert f.metadata()["data_fingerprint"] == fp
+    # prompts of two datasets in one file are refused
+    lines[1]["data_fingerprint"] = "crc32:00000000/patients:2/samples:2"
+    pj.write_text("".join(json.dumps(p) + "\n" for p in lines))
+    with pytest.raises(SystemExit):
+        tool.main(["--model", str(TINY), "--prompts", str(pj), "--out", str(out), "--max-tokens", "8"])

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Writes a teacher-features.safetensors file (docs/teacher-features.md) from any Hugging Face causal LM,
-optionally with a PEFT adapter, for the prompts written by `leader prompts --data FILE --out prompts.jsonl`.
+optionally with a PEFT adapter, for the prompts written by `leader prompts --data FILE --out prompts.jsonl` (their `data_fingerprint`, which
+identifies the prepared dataset, is stored in the file's metadata).
 
 For each prompt: tokens = tokenizer(text, add_special_tokens=False), cut to the last max_tokens - 1, + EOS;
 hidden = the final-norm hidden state (last element of `output_hidden_states`) at index length - 1 (from the
@@ -28,9 +29,13 @@ def load_prompts(path, split):
                 continue
             try:
                 r = json.loads(line)
-                rows.append((str(r["id"]), str(r["text"]), str(r.get("split", "train")), list(r.get("medications", []))))
+                rows.append((str(r["id"]), str(r["text"]), str(r.get("split", "train")), list(r.get("medications", [])),
+                             str(r.get("data_fingerprint", ""))))
             except (ValueError, KeyError) as e:
                 sys.exit(f"{path}:{n}: not a prompt line ({e})")
+    fingerprints = {r[4] for r in rows}
+    if len(fingerprints) > 1:
+        sys.exit(f"{path}: prompts of more than one dataset (data_fingerprint values {sorted(fingerprints)})")
     return [r for r in rows if split == "all" or r[2] == split]
 
 
@@ -81,7 +86,7 @@ def main(argv=None):
     if not prompts:
         sys.exit(f"{a.prompts}: no prompts in split '{a.split}'")
     seqs = []
-    for _, text, _, _ in prompts:
+    for _, text, _, _, _ in prompts:
         ids = tok(text, add_special_tokens=False)["input_ids"][-(a.max_tokens - 1):]
         seqs.append(ids + [eos])
     hidden_size = model.config.hidden_size
@@ -109,7 +114,10 @@ def main(argv=None):
             "sample_ids": json.dumps([p[0] for p in prompts]), "medications": json.dumps(meds),
             "hidden_size": str(hidden_size), "split": a.split, "max_tokens": str(a.max_tokens),
             "base_model": str(a.model), "base_model_sha256": "", "teacher": str(a.adapter or ""),
-            "pooling": "last prompt token (EOS), final norm"}
+            "pooling": "last prompt token (EOS), final norm",
+            # the prepared dataset the prompts came from (`leader prompts` writes it on every line); the student
+            # refuses features of another dataset. Empty for prompt files written before it existed.
+            "data_fingerprint": prompts[0][4]}
     save_file({"hidden": hidden.contiguous(), "logits": logits.contiguous()}, a.out, metadata=meta)
     print(f"wrote {a.out}: {len(prompts)} samples x {hidden_size} hidden + {m} logits")
 
