@@ -32,6 +32,16 @@ public struct PreparedDataset: Sendable {
         let visits = cohort.patients[Int(s.patient)].visits
         return config.profileVisit == "first" ? visits[0].profile : visits[Int(s.target)].profile
     }
+
+    /// The source id `<patient id>:<target visit id>` of a sample: the key of teacher-features files and of
+    /// the prompts `leader prompts` writes (one definition for the student and the teacher side).
+    public func sampleID(_ s: Sample) throws(LeaderError) -> String {
+        let p = Int(s.patient), t = Int(s.target)
+        guard cohort.patients.indices.contains(p), cohort.patients[p].visits.indices.contains(t) else {
+            throw .badFile("dataset: a sample points outside the cohort (patient index \(p), visit index \(t))")
+        }
+        return "\(cohort.patients[p].id):\(cohort.patients[p].visits[t].id)"
+    }
 }
 
 /// Loads a source folder into a prepared dataset.

@@ -46,15 +46,7 @@ public struct StudentDataset: Sendable {
     /// Source ids `<patient id>:<target visit id>` of the samples of one split part, in the order `examples`
     /// returns them: the keys of a teacher-features file (the same ids `leader prompts` writes).
     public func sampleIDs(_ part: SplitPart) throws(LeaderError) -> [String] {
-        let c = data.cohort
-        return try sampleIndices(part).map { i throws(LeaderError) in
-            let s = data.samples[i]
-            let p = Int(s.patient), t = Int(s.target)
-            guard c.patients.indices.contains(p), c.patients[p].visits.indices.contains(t) else {
-                throw .badFile("dataset: sample \(i) points outside the cohort")
-            }
-            return "\(c.patients[p].id):\(c.patients[p].visits[t].id)"
-        }
+        try sampleIndices(part).map { i throws(LeaderError) in try data.sampleID(data.samples[i]) }
     }
 
     /// Examples of one split part (samples in file order).

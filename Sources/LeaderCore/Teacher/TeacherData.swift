@@ -69,7 +69,7 @@ public enum TeacherData {
             tokens.append(eos)
             let patient = d.cohort.patients[p]
             let visit = patient.visits[Int(s.target)]
-            out.append(TeacherExample(id: "\(patient.id):\(visit.id)", split: d.split[p], text: prompt.text,
+            out.append(TeacherExample(id: try d.sampleID(s), split: d.split[p], text: prompt.text,
                                       tokens: tokens, medications: visit.medications.map { Int($0) },
                                       visitCount: Int(s.target - s.historyStart) + 1, truncated: cut))
         }
