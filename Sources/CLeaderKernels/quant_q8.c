@@ -273,6 +273,16 @@ void lk_qgemm_q8_path(int path, float *Y, int64_t ldy, const void *Xq, const voi
     else if (p == LK_Q8_PATH_AVX_VNNI) fn = lk_q8_panel_avxvnni;
     else if (p == LK_Q8_PATH_AVX2) fn = lk_q8_panel_avx2;
 #endif
+#if defined(__x86_64__) || defined(__i386__)
+    if (p == LK_Q8_PATH_AVX512_VNNI && M < 4) {   /* decoding: no packing (see lk_q8_gemv_avx512vnni) */
+#pragma omp parallel num_threads(nt) if (nt > 1)
+        {
+            const int tid = nt > 1 ? omp_get_thread_num() : 0;
+            lk_q8_gemv_avx512vnni(Y, ldy, Xq, xrb, M, W, wrb, tid * N / nt, (tid + 1) * N / nt, nb, dtype, beta);
+        }
+        return;
+    }
+#endif
     const size_t slice = align16((size_t)(nb * q8_panel_block_bytes(pw) / 4));   /* floats, 64-byte multiple */
     float *ws = fn == NULL ? NULL : lk_thread_workspace(LK_WS_QUANT, (size_t)nt * slice);
     const int64_t npanels = cdiv(N, pw);

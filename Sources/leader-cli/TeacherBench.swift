@@ -12,7 +12,7 @@ struct TeacherBench: ParsableCommand {
     var model = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
     @Option(help: "forward, train or decode (greedy generation of --new-tokens after a --tokens prompt, batch 1).")
     var mode = "forward"
-    @Option(help: "Frozen quantised products: int8 or fp32.") var precision = "int8"
+    @Option(help: "Frozen quantised products: fp32 or int8.") var precision = "fp32"
     @Option(help: "Generated tokens (decode mode).") var newTokens = 64
     @Option(help: "Batch size.") var batch = 8
     @Option(help: "Tokens per sequence.") var tokens = 128
