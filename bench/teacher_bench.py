@@ -5,10 +5,15 @@
             transformers loading the same GGUF (fp32, dequantised), torch.no_grad, no LM head
   train     one LoRA step (r 8, alpha 32, dropout 0.1 on q,k,v,o,gate,up,down + a 150-way head, BCE, AdamW):
             ours vs transformers + PEFT (all layers; and ours with --top-layers)
+  decode    ours only: greedy one-token steps (M = 1) after a 32-token prompt
   memory    peak RSS of our LoRA step at batch 8 x 256
 
+Every measurement of ours runs once per --precision (fp32: exact dequantised products; int8: int8 activations
+and integer dot products), and --rounds > 1 repeats the whole interleaved sequence (ours fp32, ours int8,
+PyTorch) and keeps each one's best, so that load on the machine hits all of them alike.
+
 Prints a JSON object and, with --markdown FILE, writes the table used in docs/benchmarks-teacher.md.
-Usage: python bench/teacher_bench.py [--leader .build/release/leader-cli] [--threads 2] [--markdown F]
+Usage: python bench/teacher_bench.py [--leader .build/release/leader-cli] [--threads 2] [--rounds 2] [--markdown F]
 Needs: torch (CPU), transformers, gguf, accelerate, peft.
 """
 import argparse, json, os, resource, subprocess, sys, time
@@ -64,6 +69,11 @@ def torch_train(base, batch, tokens, repeats):
     return batch * tokens / min(times), times
 
 
+def best(runs):
+    """The run with the highest tokensPerSecond (each `ours` result is a dict)."""
+    return max(runs, key=lambda r: r["tokensPerSecond"])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--leader", default=os.path.join(ROOT, ".build/release/leader-cli"))
@@ -71,7 +81,10 @@ def main():
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--tokens", type=int, default=128)
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=2, help="interleaved repetitions of the whole comparison")
     ap.add_argument("--top-layers", type=int, default=4)
+    ap.add_argument("--precisions", default="fp32,int8")
+    ap.add_argument("--skip-memory", action="store_true")
     ap.add_argument("--markdown")
     a = ap.parse_args()
     if not os.path.exists(GGUF):
@@ -79,40 +92,69 @@ def main():
     import torch
     torch.set_num_threads(a.threads)
     from transformers import AutoModelForCausalLM
+    precs = a.precisions.split(",")
     common = ["--threads", str(a.threads), "--batch", str(a.batch), "--tokens", str(a.tokens), "--repeats", str(a.repeats)]
-    res = {"threads": a.threads, "batch": a.batch, "tokens": a.tokens, "torch": torch.__version__}
-    res["ours_forward"] = ours(a.leader, "--mode", "forward", *common)
+    res = {"threads": a.threads, "batch": a.batch, "tokens": a.tokens, "torch": torch.__version__, "rounds": a.rounds}
     m = AutoModelForCausalLM.from_pretrained(os.path.dirname(GGUF), gguf_file=os.path.basename(GGUF),
                                              dtype=torch.float32).eval()
-    res["torch_forward_tps"], res["torch_forward_s"] = torch_forward(m, a.batch, a.tokens, a.repeats)
-    res["ours_train"] = ours(a.leader, "--mode", "train", *common)
-    res["ours_train_top"] = ours(a.leader, "--mode", "train", "--top-layers", str(a.top_layers), *common)
-    res["torch_train_tps"], res["torch_train_s"] = torch_train(m, a.batch, a.tokens, a.repeats)
+    runs = {k: [] for k in ["torch_forward", "torch_train"]}
+    for p in precs:
+        for k in ["forward", "train", "train_top", "decode"]:
+            runs[f"ours_{k}_{p}"] = []
+    import copy
+    for rnd in range(a.rounds):
+        for p in precs:
+            runs[f"ours_forward_{p}"].append(ours(a.leader, "--mode", "forward", "--precision", p, *common))
+        runs["torch_forward"].append(torch_forward(m, a.batch, a.tokens, a.repeats))
+        for p in precs:
+            runs[f"ours_train_{p}"].append(ours(a.leader, "--mode", "train", "--precision", p, *common))
+            runs[f"ours_train_top_{p}"].append(ours(a.leader, "--mode", "train", "--precision", p, "--top-layers",
+                                                    str(a.top_layers), *common))
+        runs["torch_train"].append(torch_train(copy.deepcopy(m), a.batch, a.tokens, a.repeats))
+        for p in precs:
+            runs[f"ours_decode_{p}"].append(ours(a.leader, "--mode", "decode", "--precision", p, "--threads",
+                                                 str(a.threads), "--tokens", "32", "--new-tokens", "64", "--repeats",
+                                                 str(a.repeats)))
+    res["runs"] = runs
+    for p in precs:
+        for k in ["forward", "train", "train_top", "decode"]:
+            res[f"ours_{k}_{p}"] = best(runs[f"ours_{k}_{p}"])
+    res["torch_forward_tps"] = max(t for t, _ in runs["torch_forward"])
+    res["torch_train_tps"] = max(t for t, _ in runs["torch_train"])
     res["torch_peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    res["ours_train_8x256"] = ours(a.leader, "--mode", "train", "--threads", str(a.threads), "--batch", "8",
-                                   "--tokens", "256", "--repeats", "1")
-    res["ours_train_8x256_top"] = ours(a.leader, "--mode", "train", "--threads", str(a.threads), "--batch", "8",
-                                       "--tokens", "256", "--repeats", "1", "--top-layers", str(a.top_layers))
-    res["forward_speedup"] = res["ours_forward"]["tokensPerSecond"] / res["torch_forward_tps"]
-    res["train_speedup"] = res["ours_train"]["tokensPerSecond"] / res["torch_train_tps"]
+    if not a.skip_memory:
+        for p in precs:
+            res[f"ours_train_8x256_{p}"] = ours(a.leader, "--mode", "train", "--precision", p, "--threads",
+                                                str(a.threads), "--batch", "8", "--tokens", "256", "--repeats", "1")
+            res[f"ours_train_8x256_top_{p}"] = ours(a.leader, "--mode", "train", "--precision", p, "--threads",
+                                                    str(a.threads), "--batch", "8", "--tokens", "256", "--repeats",
+                                                    "1", "--top-layers", str(a.top_layers))
+    for p in precs:
+        res[f"forward_speedup_{p}"] = res[f"ours_forward_{p}"]["tokensPerSecond"] / res["torch_forward_tps"]
+        res[f"train_speedup_{p}"] = res[f"ours_train_{p}"]["tokensPerSecond"] / res["torch_train_tps"]
     print(json.dumps(res, indent=1))
     if a.markdown:
         f = res
-        rows = [
-            ("frozen forward, B %d x T %d" % (a.batch, a.tokens), f["ours_forward"]["tokensPerSecond"], f["torch_forward_tps"]),
-            ("LoRA step, all 30 layers", f["ours_train"]["tokensPerSecond"], f["torch_train_tps"]),
-            ("LoRA step, top %d layers (ours only)" % a.top_layers, f["ours_train_top"]["tokensPerSecond"], None),
-        ]
+        rows = []
+        for p in precs:
+            rows += [
+                (f"frozen forward, B {a.batch} x T {a.tokens}, {p}", f[f"ours_forward_{p}"]["tokensPerSecond"],
+                 f["torch_forward_tps"]),
+                (f"LoRA step, all 30 layers, {p}", f[f"ours_train_{p}"]["tokensPerSecond"], f["torch_train_tps"]),
+                (f"LoRA step, top {a.top_layers} layers (ours only), {p}", f[f"ours_train_top_{p}"]["tokensPerSecond"], None),
+                (f"decode (M = 1, greedy, after 32 tokens; ours only), {p}", f[f"ours_decode_{p}"]["tokensPerSecond"], None),
+            ]
         with open(a.markdown, "w") as out:
             out.write("| measurement | leader tok/s | PyTorch tok/s | ratio |\n|---|---|---|---|\n")
             for name, o, t in rows:
                 out.write(f"| {name} | {o:.0f} | {'' if t is None else f'{t:.0f}'} | {'' if t is None else f'{o / t:.2f}x'} |\n")
-            out.write(f"\nPeak RSS of our LoRA step at batch 8 x 256 (all layers): "
-                      f"{f['ours_train_8x256']['peakRSSBytes'] / 2**20:.0f} MiB; "
-                      f"{f['ours_train_8x256']['tokensPerSecond']:.0f} tok/s; with --top-layers {a.top_layers}: "
-                      f"{f['ours_train_8x256_top']['peakRSSBytes'] / 2**20:.0f} MiB, "
-                      f"{f['ours_train_8x256_top']['tokensPerSecond']:.0f} tok/s. "
-                      f"PyTorch process peak RSS (model + PEFT step at B {a.batch} x T {a.tokens}): "
+            if not a.skip_memory:
+                for p in precs:
+                    out.write(f"\nPeak RSS of our LoRA step at batch 8 x 256 ({p}, all layers): "
+                              f"{f[f'ours_train_8x256_{p}']['peakRSSBytes'] / 2**20:.0f} MiB; "
+                              f"with --top-layers {a.top_layers}: "
+                              f"{f[f'ours_train_8x256_top_{p}']['peakRSSBytes'] / 2**20:.0f} MiB.\n")
+            out.write(f"\nPyTorch process peak RSS (model + PEFT step at B {a.batch} x T {a.tokens}): "
                       f"{f['torch_peak_rss_bytes'] / 2**20:.0f} MiB.\n")
 
 

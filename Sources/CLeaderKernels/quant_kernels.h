@@ -32,4 +32,30 @@ static inline int64_t lk_row_bytes(int64_t n, int dtype) {
     default: return 0;
     }
 }
+/* ---- int8 products (quant_q8.c, quant_q8_avx512.c, quant_q8_avx2.c) ----
+ * Packed weight panel of PW columns (PW = 32 for AVX-512, 16 for AVX2), one record per block b of 32 K values:
+ *   u8 codes [8 groups t][PW columns][4]  (group t holds k = 4t..4t+3 of the block), then f32 dw[PW], f32 c[PW].
+ * Missing columns of a partial panel are zero. One vpdpbusd of a group against a broadcast 4-byte group of an
+ * activation row adds those 4 products to every column's int32 lane. */
+enum { Q8A_D = 0, Q8A_S = 4, Q8A_Q = 8 };
+static inline int64_t q8_panel_block_bytes(int pw) { return (int64_t)pw * (32 + 8); }
+/* Unpacked codes u[32], scale dw and combine coefficient c of block b of W row r (see lk_quant.h). */
+void lk_q8_weight_block(uint8_t u[32], float *dw, float *c, const uint8_t *block, int dtype);
+/* Pack columns [n0, n0+cols) of W (rows of row_bytes) into a panel of pw columns (cols <= pw), nb blocks. */
+void lk_q8_pack_panel(uint8_t *dst, int pw, const uint8_t *W, int64_t row_bytes, int64_t n0, int cols, int64_t nb,
+                      int dtype);
+/* Y[i0.., n0..] for rows [0, rows) of Xq and one packed panel (cols valid columns). */
+typedef void (*lk_q8_panel_fn)(float *Y, int64_t ldy, const uint8_t *Xq, int64_t xrow_bytes, int64_t rows,
+                               const uint8_t *panel, int64_t nb, int cols, float beta);
+void lk_q8_panel_avx512vnni(float *Y, int64_t ldy, const uint8_t *Xq, int64_t xrow_bytes, int64_t rows,
+                            const uint8_t *panel, int64_t nb, int cols, float beta);
+void lk_q8_panel_avxvnni(float *Y, int64_t ldy, const uint8_t *Xq, int64_t xrow_bytes, int64_t rows,
+                         const uint8_t *panel, int64_t nb, int cols, float beta);
+void lk_q8_panel_avx2(float *Y, int64_t ldy, const uint8_t *Xq, int64_t xrow_bytes, int64_t rows,
+                      const uint8_t *panel, int64_t nb, int cols, float beta);
+/* M < 4 without packing (AVX512-VNNI, 256-bit): rows [n_lo, n_hi) of W against rows (<= 3) of Xq. */
+void lk_q8_gemv_avx512vnni(float *Y, int64_t ldy, const uint8_t *Xq, int64_t xrb, int64_t rows, const uint8_t *W,
+                           int64_t wrb, int64_t n_lo, int64_t n_hi, int64_t nb, int dtype, float beta);
+void lk_quantize_q8a_rows_avx512(uint8_t *Xq, const float *X, int64_t ldx, int64_t r0, int64_t r1, int64_t K);
+void lk_quantize_q8a_rows_avx2(uint8_t *Xq, const float *X, int64_t ldx, int64_t r0, int64_t r1, int64_t K);
 #endif

@@ -10,7 +10,10 @@ struct TeacherBench: ParsableCommand {
 
     @Option(help: "Base model: a GGUF file or a Hugging Face folder.")
     var model = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
-    @Option(help: "forward or train.") var mode = "forward"
+    @Option(help: "forward, train or decode (greedy generation of --new-tokens after a --tokens prompt, batch 1).")
+    var mode = "forward"
+    @Option(help: "Frozen quantised products: fp32 or int8.") var precision = "fp32"
+    @Option(help: "Generated tokens (decode mode).") var newTokens = 64
     @Option(help: "Batch size.") var batch = 8
     @Option(help: "Tokens per sequence.") var tokens = 128
     @Option(help: "Timed repetitions (after one warm-up).") var repeats = 2
@@ -29,9 +32,12 @@ struct TeacherBench: ParsableCommand {
         let targets = (0..<batch).map { _ in (0..<medications).filter { _ in g.next() % 10 == 0 } }
         let b = try TeacherBatch(sequences: seqs, targets: targets, medications: medications)
         var times: [Double] = []
+        let prec = try QuantPrecision(parsing: precision)
+        var counted = batch * tokens
         switch mode {
         case "forward":
             let dec = try LlamaDecoder(file, threads: threads)
+            dec.precision = prec
             let ctx = try Context(threads: threads)
             for r in 0...repeats {
                 let t = ContinuousClock.now
@@ -41,6 +47,7 @@ struct TeacherBench: ParsableCommand {
         case "train":
             let lora = LoRAConfig(topLayers: topLayers)
             let dec = try LlamaDecoder(file, lora: lora, threads: threads)
+            dec.precision = prec
             let model = try TeacherModel(decoder: dec, medications: medications)
             let adam = try Adam(dec.adapters, .adamW(learningRate: 2e-4, weightDecay: 0))
             let ctx = try Context(threads: threads, training: true, seed: 1)
@@ -55,14 +62,30 @@ struct TeacherBench: ParsableCommand {
                 try adam.update(gradScale: s, ctx)
                 if r > 0 { times.append(seconds(since: t)) }
             }
-        default: throw ValidationError("--mode must be forward or train")
+        case "decode":
+            // Tokens/s of the one-token steps: (time of prompt + n steps) - (time of the prompt alone).
+            let dec = try LlamaDecoder(file, threads: threads)
+            dec.precision = prec
+            let ctx = try Context(threads: threads)
+            let prompt = Array(seqs[0].prefix(max(1, tokens)))
+            counted = newTokens
+            for r in 0...repeats {
+                let t0 = ContinuousClock.now
+                _ = try dec.generate(prompt, maxNewTokens: 1, ctx)
+                let prefill = seconds(since: t0)
+                let t1 = ContinuousClock.now
+                _ = try dec.generate(prompt, maxNewTokens: newTokens + 1, ctx)
+                if r > 0 { times.append(max(seconds(since: t1) - prefill, 1e-9)) }
+            }
+        default: throw ValidationError("--mode must be forward, train or decode")
         }
         let best = times.min() ?? .nan
         struct Out: Encodable {
-            var mode: String, batch: Int, tokens: Int, topLayers: Int?, threads: Int
+            var mode: String, precision: String, int8Path: String, batch: Int, tokens: Int, topLayers: Int?, threads: Int
             var seconds: [Double], tokensPerSecond: Double, peakRSSBytes: Int?
         }
-        try printJSON(Out(mode: mode, batch: batch, tokens: tokens, topLayers: topLayers, threads: threads,
-                          seconds: times, tokensPerSecond: Double(batch * tokens) / best, peakRSSBytes: peakRSS()))
+        try printJSON(Out(mode: mode, precision: prec.rawValue, int8Path: QuantPrecision.int8Path, batch: batch,
+                          tokens: tokens, topLayers: topLayers, threads: threads, seconds: times,
+                          tokensPerSecond: Double(counted) / best, peakRSSBytes: peakRSS()))
     }
 }

@@ -43,7 +43,9 @@ public final class DecoderAttention {
                  _ ctx: Context) throws(LeaderError) -> Tensor {
         let (b, t) = try Checks.sequence(x, lengths: lengths, channels: channels, name)
         let h = heads, hkv = kvHeads, d = headDim, group = h / hkv
-        let qp = try q.forward(x, ctx), kp = try k.forward(x, ctx), vp = try v.forward(x, ctx)
+        let xq = try q.quantizedInput(x, ctx)   // int8 precision: quantise the shared input once
+        let qp = try q.forward(x, quantized: xq, ctx), kp = try k.forward(x, quantized: xq, ctx)
+        let vp = try v.forward(x, quantized: xq, ctx)
         let qr = try Workspace.ensure(&scratch.qRot, qp.shape), kr = try Workspace.ensure(&scratch.kRot, kp.shape)
         lk_rope_forward(qr.pointer, qp.pointer, positions.pointer, Int64(b), Int64(t), Int64(h), Int64(d), theta,
                         layout, ctx.t32)
@@ -77,7 +79,9 @@ public final class DecoderAttention {
         -> Tensor
     {
         let h = heads, hkv = kvHeads, d = headDim, group = h / hkv
-        let qp = try q.forward(x, ctx), kp = try k.forward(x, ctx), vp = try v.forward(x, ctx)
+        let xq = try q.quantizedInput(x, ctx)   // int8 precision: quantise the shared input once
+        let qp = try q.forward(x, quantized: xq, ctx), kp = try k.forward(x, quantized: xq, ctx)
+        let vp = try v.forward(x, quantized: xq, ctx)
         let qr = try Workspace.ensure(&scratch.qRot, qp.shape), kr = try Workspace.ensure(&scratch.kRot, kp.shape)
         lk_rope_forward(qr.pointer, qp.pointer, position.pointer, 1, 1, Int64(h), Int64(d), theta, layout, ctx.t32)
         lk_rope_forward(kr.pointer, kp.pointer, position.pointer, 1, 1, Int64(hkv), Int64(d), theta, layout, ctx.t32)

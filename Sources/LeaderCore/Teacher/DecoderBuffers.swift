@@ -8,7 +8,8 @@
 final class LinearBuffers { var output: Tensor? }
 /// Shared by all linears: `dropped` holds the dropout-masked input of the LoRA path for the duration of one
 /// forward or backward call (backward recomputes it from the dropout key instead of keeping a copy per layer).
-final class LinearGradBuffers { var dXA: Tensor?, dDropped: Tensor?, dropped: Tensor? }
+/// `quantized` holds an int8-quantised input (`QuantizedInput`) between its quantisation and the products reading it.
+final class LinearGradBuffers { var dXA: Tensor?, dDropped: Tensor?, dropped: Tensor?, quantized: Tensor? }
 final class NormBuffers { var output: Tensor?, rstd: Tensor? }
 /// What attention backward needs (owned by each adapted layer).
 final class AttentionBuffers {

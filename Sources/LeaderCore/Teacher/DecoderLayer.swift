@@ -46,7 +46,8 @@ public final class DecoderLayer {
         let r1 = try Workspace.ensure(&buffers.h, x.shape)
         lk_add(r1.pointer, x.pointer, a.pointer, Int64(x.count), ctx.t32)
         let n = try ffnNorm.forward(r1, ctx)
-        let g = try gate.forward(n, ctx), u = try up.forward(n, ctx)
+        let nq = try gate.quantizedInput(n, ctx)   // int8 precision: quantise the shared input once
+        let g = try gate.forward(n, quantized: nq, ctx), u = try up.forward(n, quantized: nq, ctx)
         let s = try Workspace.ensure(&buffers.act, g.shape)
         lk_swiglu_forward(s.pointer, g.pointer, u.pointer, Int64(s.count), ctx.t32)
         gateOut = g

@@ -18,6 +18,12 @@ public final class LlamaDecoder {
     let finalNorm: DecoderNorm
     let embedding: TensorData
     let lmHead: TensorData
+    /// Arithmetic of every layer's frozen quantised products (`QuantPrecision`). Default fp32 (exact; what the
+    /// golden tests and gradient checks assume); int8 is the faster opt-in (`--precision int8`). The LM head and
+    /// all backward products stay fp32.
+    public var precision: QuantPrecision = .fp32 {
+        didSet { for l in layers { for lin in l.linears { lin.precision = precision } } }
+    }
     /// Index of the first layer with adapters (`config.layers` when none).
     public let firstAdaptedLayer: Int
 

@@ -4,7 +4,8 @@ import CLeaderKernels
 /// BF16, Q8_0, Q4_0, Q4_1), read by `lk_qgemm` without a dequantised copy (QLoRA style), plus an optional
 /// LoRA adapter `(α/r)·drop(x) Aᵀ Bᵀ` with A (r, in) and B (out, r) in a trainable store
 /// (`<name>.lora_A.weight`, `<name>.lora_B.weight`). Backward passes the input gradient through W
-/// (`lk_qgemm_backward_input`) and accumulates the adapter's gradients; W itself gets none.
+/// (`lk_qgemm_backward_input`) and accumulates the adapter's gradients; W itself gets none. `precision` chooses
+/// the forward product of the frozen weight (`QuantPrecision`: exact fp32, or int8 activations × integer dots).
 public final class QuantLinear {
     public let inFeatures: Int
     public let outFeatures: Int
@@ -16,6 +17,8 @@ public final class QuantLinear {
     private let dropoutP: Float
     private var dropoutKey: UInt64?
     private let dtype: Int32
+    /// The frozen product's arithmetic (set for the whole model by `LlamaDecoder.precision`).
+    public var precision: QuantPrecision = .fp32
     private var input: Tensor?, xaBuffer: Tensor?
     let buffers: LinearBuffers
     let grads: LinearGradBuffers
@@ -63,11 +66,39 @@ public final class QuantLinear {
 
     public var hasAdapter: Bool { loraA != nil }
 
-    /// x (..., in) → (..., out). Caches x for backward (it must stay unchanged until then).
-    public func forward(_ x: Tensor, _ ctx: Context) throws(LeaderError) -> Tensor {
+    /// Whether the frozen product runs on int8 activations (`precision` is int8 and the dtype has an integer path).
+    var usesInt8: Bool { precision == .int8 && lk_qgemm_q8_supports(dtype) != 0 }
+
+    /// x quantised once for this layer and any other int8 linear reading the same x (nil when this layer
+    /// computes in fp32). The result lives in scratch shared by the model's linears.
+    public func quantizedInput(_ x: Tensor, _ ctx: Context) throws(LeaderError) -> QuantizedInput? {
+        guard usesInt8 else { return nil }
+        let rows = try Checks.rows(x, lastDim: inFeatures, weight.name)
+        let rowBytes = try Checked.product(inFeatures / 32, Int(LK_Q8A_BLOCK_BYTES), "\(weight.name) int8 row")
+        let bytes = try Checked.product(rows, rowBytes, "\(weight.name) int8 input")
+        let q = try Workspace.ensure(&grads.quantized, [max(1, (bytes + 3) / 4)])
+        lk_quantize_q8a(q.pointer, x.pointer, Int64(inFeatures), Int64(rows), Int64(inFeatures), ctx.t32)
+        return QuantizedInput(source: x.pointer, blocks: q, rows: rows, width: inFeatures)
+    }
+
+    /// x (..., in) → (..., out). Caches x for backward (it must stay unchanged until then). `quantized`: x as
+    /// int8 blocks from `quantizedInput` (of any linear with the same input width), reused when this layer is int8.
+    public func forward(_ x: Tensor, quantized: QuantizedInput? = nil, _ ctx: Context) throws(LeaderError) -> Tensor {
         let rows = try Checks.rows(x, lastDim: inFeatures, weight.name)
         let y = try Workspace.ensure(&buffers.output, Array(x.shape.dropLast()) + [outFeatures])
-        try product(y, x, rows: rows, beta: 0, ctx)
+        if usesInt8 {
+            var xq = quantized
+            if let given = xq, given.source != x.pointer || given.rows != rows || given.width != inFeatures { xq = nil }
+            if xq == nil { xq = try quantizedInput(x, ctx) }
+            if let xq {
+                let (m, n, k, dt) = (Int64(rows), Int64(outFeatures), Int64(inFeatures), dtype)
+                weight.withUnsafeBytes { w in
+                    lk_qgemm_q8(y.pointer, n, xq.blocks.pointer, w.baseAddress, m, n, k, dt, 0, ctx.t32)
+                }
+            }
+        } else {
+            try product(y, x, rows: rows, beta: 0, ctx)
+        }
         input = x
         if let store, let loraA, let loraB {
             let xd = try droppedInput(x, key: ctx.training && dropoutP > 0 ? ctx.nextDropoutKey() : nil, ctx)

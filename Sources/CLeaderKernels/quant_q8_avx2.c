@@ -1,0 +1,133 @@
+/* 256-bit pieces of the int8 products: the Q8A row quantiser (AVX2, bit-identical to lk_quantize_q8a_ref) and
+ * two panel kernels over panels of 16 columns: AVX-VNNI (vpdpbusd ymm) and plain AVX2 (vpmaddubsw + vpmaddwd;
+ * exact for the 4-bit codes, |u*q| pairs <= 2*15*127; quant_q8.c never sends Q8_0 here). Reached only through
+ * quant_q8.c, which checks the CPU. */
+#include "lk_quant.h"
+#include "quant_kernels.h"
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+static inline int32_t load_i32(const uint8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
+static inline float load_f(const uint8_t *p) { float v; memcpy(&v, p, 4); return v; }
+
+enum { PW = 16, REC = PW * 40, MR = 2 };
+
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+
+static inline float hmax8(__m256 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
+    return _mm_cvtss_f32(m);
+}
+
+void lk_quantize_q8a_rows_avx2(uint8_t *Xq, const float *X, int64_t ldx, int64_t r0, int64_t r1, int64_t K) {
+    const int64_t nb = K / QK, rb = nb * LK_Q8A_BLOCK_BYTES;
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    for (int64_t i = r0; i < r1; i++)
+        for (int64_t b = 0; b < nb; b++) {
+            const float *x = X + i * ldx + b * QK;
+            uint8_t *blk = Xq + i * rb + b * LK_Q8A_BLOCK_BYTES;
+            __m256 v[4], m = _mm256_setzero_ps();
+            for (int h = 0; h < 4; h++) {
+                v[h] = _mm256_loadu_ps(x + 8 * h);
+                m = _mm256_max_ps(m, _mm256_and_ps(v[h], absmask));
+            }
+            const float amax = hmax8(m);
+            const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+            const __m256 vid = _mm256_set1_ps(id);
+            int32_t q[QK];
+            __m256i sum = _mm256_setzero_si256();
+            for (int h = 0; h < 4; h++) {
+                __m256i qi = _mm256_cvtps_epi32(_mm256_mul_ps(v[h], vid));
+                qi = _mm256_max_epi32(_mm256_min_epi32(qi, _mm256_set1_epi32(127)), _mm256_set1_epi32(-127));
+                sum = _mm256_add_epi32(sum, qi);
+                _mm256_storeu_si256((__m256i *)(q + 8 * h), qi);
+            }
+            int32_t s8[8], total = 0;
+            _mm256_storeu_si256((__m256i *)s8, sum);
+            for (int j = 0; j < 8; j++) total += s8[j];
+            for (int j = 0; j < QK; j++) blk[Q8A_Q + j] = (uint8_t)(int8_t)q[j];
+            const float s = d * (float)total;
+            memcpy(blk + Q8A_D, &d, 4);
+            memcpy(blk + Q8A_S, &s, 4);
+        }
+}
+
+/* The f32 combine and store shared by both kernels: acc += cvt(idot)*(dw*dx) + c*s per block. */
+#define Q8_TILE_BODY(DOT)                                                                                        \
+    __m256 acc[MR][2];                                                                                           \
+    for (int i = 0; i < mr; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();                                    \
+    for (int64_t b = 0; b < nb; b++) {                                                                           \
+        const uint8_t *rec = panel + b * REC;                                                                    \
+        const uint8_t *xb = X + b * LK_Q8A_BLOCK_BYTES;                                                          \
+        __m256i ia[MR][2];                                                                                       \
+        for (int i = 0; i < mr; i++) ia[i][0] = ia[i][1] = _mm256_setzero_si256();                               \
+        for (int t = 0; t < 8; t++) {                                                                            \
+            const __m256i w0 = _mm256_load_si256((const __m256i *)(rec + t * 64));                               \
+            const __m256i w1 = _mm256_load_si256((const __m256i *)(rec + t * 64 + 32));                          \
+            for (int i = 0; i < mr; i++) {                                                                       \
+                const __m256i a = _mm256_set1_epi32(load_i32(xb + i * xrb + Q8A_Q + 4 * t));                     \
+                ia[i][0] = DOT(ia[i][0], w0, a);                                                                 \
+                ia[i][1] = DOT(ia[i][1], w1, a);                                                                 \
+            }                                                                                                    \
+        }                                                                                                        \
+        const __m256 d0 = _mm256_load_ps((const float *)(rec + 512)), d1 = _mm256_load_ps((const float *)(rec + 544)); \
+        const __m256 c0 = _mm256_load_ps((const float *)(rec + 576)), c1 = _mm256_load_ps((const float *)(rec + 608)); \
+        for (int i = 0; i < mr; i++) {                                                                           \
+            const __m256 dx = _mm256_set1_ps(load_f(xb + i * xrb + Q8A_D));                                      \
+            const __m256 s = _mm256_set1_ps(load_f(xb + i * xrb + Q8A_S));                                       \
+            acc[i][0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ia[i][0]), _mm256_mul_ps(d0, dx), acc[i][0]);         \
+            acc[i][1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ia[i][1]), _mm256_mul_ps(d1, dx), acc[i][1]);         \
+            acc[i][0] = _mm256_fmadd_ps(c0, s, acc[i][0]);                                                       \
+            acc[i][1] = _mm256_fmadd_ps(c1, s, acc[i][1]);                                                       \
+        }                                                                                                        \
+    }                                                                                                            \
+    for (int i = 0; i < mr; i++) {                                                                               \
+        float out[PW];                                                                                           \
+        _mm256_storeu_ps(out, acc[i][0]);                                                                        \
+        _mm256_storeu_ps(out + 8, acc[i][1]);                                                                    \
+        float *y = Y + i * ldy;                                                                                  \
+        for (int j = 0; j < cols; j++) y[j] = beta == 0.0f ? out[j] : out[j] + beta * y[j];                     \
+    }
+
+static inline __m256i dot_maddubs(__m256i acc, __m256i u, __m256i q) {
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, q), _mm256_set1_epi16(1)));
+}
+
+static inline __attribute__((always_inline)) void tile_avx2(int mr, float *Y, int64_t ldy, const uint8_t *X,
+                                                            int64_t xrb, const uint8_t *panel, int64_t nb, int cols,
+                                                            float beta) {
+    Q8_TILE_BODY(dot_maddubs)
+}
+
+void lk_q8_panel_avx2(float *Y, int64_t ldy, const uint8_t *Xq, int64_t xrb, int64_t rows,
+                      const uint8_t *panel, int64_t nb, int cols, float beta) {
+    int64_t i = 0;
+    for (; i + MR <= rows; i += MR) tile_avx2(MR, Y + i * ldy, ldy, Xq + i * xrb, xrb, panel, nb, cols, beta);
+    if (i < rows) tile_avx2(1, Y + i * ldy, ldy, Xq + i * xrb, xrb, panel, nb, cols, beta);
+}
+
+#pragma clang attribute pop
+
+#pragma clang attribute push(__attribute__((target("avx2,fma,avxvnni"))), apply_to = function)
+
+static inline __m256i dot_vnni(__m256i acc, __m256i u, __m256i q) { return _mm256_dpbusd_avx_epi32(acc, u, q); }
+
+static inline __attribute__((always_inline)) void tile_vnni(int mr, float *Y, int64_t ldy, const uint8_t *X,
+                                                            int64_t xrb, const uint8_t *panel, int64_t nb, int cols,
+                                                            float beta) {
+    Q8_TILE_BODY(dot_vnni)
+}
+
+void lk_q8_panel_avxvnni(float *Y, int64_t ldy, const uint8_t *Xq, int64_t xrb, int64_t rows,
+                         const uint8_t *panel, int64_t nb, int cols, float beta) {
+    int64_t i = 0;
+    for (; i + MR <= rows; i += MR) tile_vnni(MR, Y + i * ldy, ldy, Xq + i * xrb, xrb, panel, nb, cols, beta);
+    if (i < rows) tile_vnni(1, Y + i * ldy, ldy, Xq + i * xrb, xrb, panel, nb, cols, beta);
+}
+
+#pragma clang attribute pop
+#endif

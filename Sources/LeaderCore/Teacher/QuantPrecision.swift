@@ -1,0 +1,32 @@
+import CLeaderKernels
+
+/// How the frozen quantised products (`QuantLinear`'s `x Wᵀ`) are computed.
+/// - `fp32`: W's blocks are dequantised to f32 and multiplied with the f32 input (`lk_qgemm`): the exact product
+///   of the stored weights; the golden tests against transformers use it.
+/// - `int8`: the input rows are quantised to int8 blocks of 32 (`lk_quantize_q8a`, scale max|x|/127) and
+///   multiplied with integer dot products (`lk_qgemm_q8`, AVX512-VNNI where available), as llama.cpp does for its
+///   quantised matrices. Only for Q8_0 / Q4_0 / Q4_1 weights; other dtypes stay on the fp32 path. The input
+///   gradient (`lk_qgemm_backward_input`) and the LoRA adapter products stay fp32 in both modes.
+/// JSON / CLI spelling: `"fp32"`, `"int8"`.
+public enum QuantPrecision: String, Codable, Sendable, CaseIterable {
+    case fp32, int8
+
+    /// Parses the CLI / JSON spelling.
+    public init(parsing s: String) throws(LeaderError) {
+        guard let p = QuantPrecision(rawValue: s) else {
+            throw .invalidArgument("precision: expected fp32 or int8, got '\(s)'")
+        }
+        self = p
+    }
+
+    /// The integer code path `int8` takes on this CPU (`avx512-vnni`, `avx-vnni`, `avx2`, `generic`).
+    public static var int8Path: String { String(cString: lk_qgemm_q8_path_name(lk_qgemm_q8_path_active())) }
+}
+
+/// An input (rows, in) already quantised to int8 blocks (`lk_quantize_q8a`), shared by the linears that read the
+/// same input (q/k/v, gate/up). A view of a scratch buffer: valid until the next quantisation into it.
+public struct QuantizedInput {
+    let source: UnsafeMutablePointer<Float>   // the x it was made from (identity check only)
+    let blocks: Tensor                         // Q8A bytes, stored in f32 slots
+    let rows: Int, width: Int
+}

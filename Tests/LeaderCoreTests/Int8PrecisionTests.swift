@@ -1,0 +1,95 @@
+import CLeaderKernels
+import Foundation
+import Testing
+@testable import LeaderCore
+
+/// The int8 precision of the frozen products (`QuantPrecision.int8`) against the exact fp32 path on the
+/// SmolLM2-135M-Instruct Q4_1 golden sentences (skipped without the model), and the option's parsing.
+@Suite struct Int8PrecisionTests {
+    func doc(_ name: String) throws -> [String: Any] {
+        try #require(try TeacherFixtures.json("teacher/\(name)") as? [String: Any])
+    }
+    func ints(_ a: Any?) throws -> [Int32] { try #require(a as? [Int]).map(Int32.init) }
+
+    @Test func precisionParsing() throws {
+        #expect(try QuantPrecision(parsing: "int8") == .int8 && QuantPrecision(parsing: "fp32") == .fp32)
+        #expect(throws: LeaderError.self) { _ = try QuantPrecision(parsing: "bf16") }
+        #expect(["avx512-vnni", "avx-vnni", "avx2", "generic"].contains(QuantPrecision.int8Path))
+    }
+
+    func floats(_ a: Any?) throws -> [Float] { try #require(a as? [Double]).map(Float.init) }
+    func top(_ x: [Float], _ n: Int) -> [Int] { Array(x.indices.sorted { x[$0] > x[$1] }.prefix(n)) }
+
+    /// Last-position logits of each golden sentence (alone and as a right-padded batch), int8 vs fp32 and vs an
+    /// independent PyTorch simulation of the int8 arithmetic (tools/make_int8_fixture.py: every projection's
+    /// input replaced by its Q8A rounding, fp32 weights). Measured on the dev machine (AVX512-VNNI):
+    /// int8 vs fp32 max |Δlogit| 1.185, max |Δlogit| / max |logit| 0.047 (the simulation gives 1.28 on the same
+    /// sentences: this is the int8 rounding itself, not the kernel); int8 vs the simulation's top-10: max
+    /// |Δ| 0.17 / 0.17 / 0.56 per sentence, same top-3 sets. The two are not closer because codes that sit on a
+    /// rounding boundary flip with the f32 summation-order noise between PyTorch and us (~1e-6) and the flips
+    /// compound over 30 layers; the fp32 paths agree to 2e-5. Bounds: int8 vs fp32 |Δ| < 1.4 and relative
+    /// < 0.055; vs the simulation < 0.7 and the same top-3; an argmax that differs from fp32 must be a near tie
+    /// in fp32 (< 0.25 apart; the 37-token chat prompt's "The" vs "A" are 0.08 apart).
+    @Test(.enabled(if: TeacherFixtures.smolLM != nil, TeacherFixtures.skipMessage))
+    func smolLMInt8LogitsNearFP32() throws {
+        let path = try #require(TeacherFixtures.smolLM)
+        let file = try LlamaModelFile(gguf: path)
+        let dec = try LlamaDecoder(file, threads: 2)
+        let ctx = try Context(threads: 2)
+        let sents = try #require(try doc("smollm2_int8.json")["sentences"] as? [[String: Any]])
+        let seqs = try sents.map { s throws -> [Int32] in try ints(s["ids"]) }
+        func lastLogits(_ b: TeacherBatch) throws -> [Float] {
+            let h = try dec.forward(b.ids, lengths: b.lengths, ctx)
+            var pooled: Tensor? = nil
+            return try dec.logits(LlamaDecoder.lastToken(h, lengths: b.lengths, into: &pooled, ctx), ctx).toArray()
+        }
+        let batches = try seqs.map { try TeacherBatch(sequences: [$0]) } + [try TeacherBatch(sequences: seqs)]
+        dec.precision = .fp32
+        let exact = try batches.map(lastLogits)
+        dec.precision = .int8
+        let int8 = try batches.map(lastLogits)
+        let v = dec.config.vocabSize
+        var worstAbs: Float = 0, worstRel: Float = 0, worstSim: Float = 0
+        for (bi, (a, b)) in zip(exact, int8).enumerated() {
+            #expect(a.count == b.count && a.count % v == 0)
+            for r in 0..<(a.count / v) {
+                let ra = Array(a[(r * v)..<((r + 1) * v)]), rb = Array(b[(r * v)..<((r + 1) * v)])
+                let d = zip(ra, rb).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }
+                worstAbs = max(worstAbs, d)
+                worstRel = max(worstRel, d / ra.reduce(Float(0)) { max($0, abs($1)) })
+                let (ta, tb) = (top(ra, 1)[0], top(rb, 1)[0])
+                #expect(ta == tb || abs(ra[ta] - ra[tb]) < 0.25, "argmax \(ta) -> \(tb) is no near tie")
+                let s = sents[bi < seqs.count ? bi : r]   // batches: each sentence alone, then all of them
+                let simIds = try ints(s["int8_top_ids"]), simV = try floats(s["int8_top_logits"])
+                var rowSim: Float = 0
+                for (i, want) in zip(simIds, simV) { rowSim = max(rowSim, abs(rb[Int(i)] - want)) }
+                worstSim = max(worstSim, rowSim)
+                #expect(Set(top(rb, 3)) == Set(simIds.prefix(3).map(Int.init)), "top-3 differs from the simulation")
+            }
+        }
+        print("SmolLM2 int8 (\(QuantPrecision.int8Path)) vs fp32: max |Δlogit| = \(worstAbs), relative = \(worstRel); "
+            + "vs the PyTorch int8 simulation (top 10): \(worstSim)")
+        #expect(worstAbs > 0, "int8 did not run (identical to fp32)")
+        #expect(worstAbs < 1.4 && worstRel < 0.055)
+        #expect(worstSim < 0.7)
+    }
+
+    /// Greedy generation in int8 is exactly the int8 simulation's (12 tokens). It is NOT the fp32 answer: the
+    /// first step's fp32 top-2 ("The" 25.325, "A" 25.243) are a near tie that any int8 activation rounding flips
+    /// (the simulation flips it with blocks of 32, 16 and 8); the test pins that this is the only reason.
+    @Test(.enabled(if: TeacherFixtures.smolLM != nil, TeacherFixtures.skipMessage))
+    func smolLMInt8GreedyAnswer() throws {
+        let path = try #require(TeacherFixtures.smolLM)
+        let file = try LlamaModelFile(gguf: path)
+        let chat = try #require(try doc("smollm2_int8.json")["chat"] as? [String: Any])
+        let prompt = try ints(chat["prompt_ids"]), want = try ints(chat["int8_generated_ids"])
+        let fp32Top = try ints(chat["fp32_first_top_ids"])
+        let dec = try LlamaDecoder(file, threads: 2)
+        dec.precision = .int8
+        let got = try dec.generate(prompt, maxNewTokens: want.count, try Context(threads: 2))
+        #expect(got == want)
+        #expect(got.first == fp32Top[1], "int8's first token is fp32's runner-up")
+        dec.precision = .fp32
+        #expect(try dec.generate(prompt, maxNewTokens: 1, try Context(threads: 2)).first == fp32Top[0])
+    }
+}
