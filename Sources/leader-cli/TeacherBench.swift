@@ -17,6 +17,7 @@ struct TeacherBench: ParsableCommand {
     @Option(help: "LoRA on the top N layers only (train mode).") var topLayers: Int?
     @Option(help: "Medications (head size, train mode).") var medications = 150
     @Option(help: "Threads (0 = all cores).") var threads = 0
+    @Option(help: "Activation recomputation of the adapted layers (train mode): on, off or auto.") var recompute = "auto"
 
     func run() throws {
         var isDir: ObjCBool = false
@@ -29,6 +30,7 @@ struct TeacherBench: ParsableCommand {
         let targets = (0..<batch).map { _ in (0..<medications).filter { _ in g.next() % 10 == 0 } }
         let b = try TeacherBatch(sequences: seqs, targets: targets, medications: medications)
         var times: [Double] = []
+        var recomputing: Bool? = nil
         switch mode {
         case "forward":
             let dec = try LlamaDecoder(file, threads: threads)
@@ -40,7 +42,8 @@ struct TeacherBench: ParsableCommand {
             }
         case "train":
             let lora = LoRAConfig(topLayers: topLayers)
-            let dec = try LlamaDecoder(file, lora: lora, threads: threads)
+            let dec = try LlamaDecoder(file, lora: lora, recompute: try RecomputeMode(parsing: recompute), threads: threads)
+            recomputing = dec.recomputing
             let model = try TeacherModel(decoder: dec, medications: medications)
             let adam = try Adam(dec.adapters, .adamW(learningRate: 2e-4, weightDecay: 0))
             let ctx = try Context(threads: threads, training: true, seed: 1)
@@ -59,10 +62,11 @@ struct TeacherBench: ParsableCommand {
         }
         let best = times.min() ?? .nan
         struct Out: Encodable {
-            var mode: String, batch: Int, tokens: Int, topLayers: Int?, threads: Int
+            var mode: String, batch: Int, tokens: Int, topLayers: Int?, threads: Int, recompute: Bool?
             var seconds: [Double], tokensPerSecond: Double, peakRSSBytes: Int?
         }
         try printJSON(Out(mode: mode, batch: batch, tokens: tokens, topLayers: topLayers, threads: threads,
-                          seconds: times, tokensPerSecond: Double(batch * tokens) / best, peakRSSBytes: peakRSS()))
+                          recompute: recomputing, seconds: times, tokensPerSecond: Double(batch * tokens) / best,
+                          peakRSSBytes: peakRSS()))
     }
 }

@@ -7,4 +7,5 @@
 #include "lk_ops.h"
 #include "lk_core_ops.h"
 #include "lk_teacher_ops.h"
+#include "lk_convert.h"
 #endif
