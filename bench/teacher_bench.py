@@ -5,7 +5,9 @@
             transformers loading the same GGUF (fp32, dequantised), torch.no_grad, no LM head
   train     one LoRA step (r 8, alpha 32, dropout 0.1 on q,k,v,o,gate,up,down + a 150-way head, BCE, AdamW):
             ours vs transformers + PEFT (all layers; and ours with --top-layers)
-  memory    peak RSS of our LoRA step at batch 8 x 256
+            (ours with --recompute off: PEFT keeps its activations too, so both do the same work)
+  memory    peak RSS of our LoRA step at batch 8 x 256 (all layers with activation recomputation, the
+            default, and without; --top-layers)
 
 Prints a JSON object and, with --markdown FILE, writes the table used in docs/benchmarks-teacher.md.
 Usage: python bench/teacher_bench.py [--leader .build/release/leader-cli] [--threads 2] [--markdown F]
@@ -85,12 +87,15 @@ def main():
     m = AutoModelForCausalLM.from_pretrained(os.path.dirname(GGUF), gguf_file=os.path.basename(GGUF),
                                              dtype=torch.float32).eval()
     res["torch_forward_tps"], res["torch_forward_s"] = torch_forward(m, a.batch, a.tokens, a.repeats)
-    res["ours_train"] = ours(a.leader, "--mode", "train", *common)
-    res["ours_train_top"] = ours(a.leader, "--mode", "train", "--top-layers", str(a.top_layers), *common)
+    res["ours_train"] = ours(a.leader, "--mode", "train", "--recompute", "off", *common)
+    res["ours_train_top"] = ours(a.leader, "--mode", "train", "--recompute", "off", "--top-layers", str(a.top_layers),
+                                 *common)
     res["torch_train_tps"], res["torch_train_s"] = torch_train(m, a.batch, a.tokens, a.repeats)
     res["torch_peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     res["ours_train_8x256"] = ours(a.leader, "--mode", "train", "--threads", str(a.threads), "--batch", "8",
                                    "--tokens", "256", "--repeats", "1")
+    res["ours_train_8x256_off"] = ours(a.leader, "--mode", "train", "--threads", str(a.threads), "--batch", "8",
+                                       "--tokens", "256", "--repeats", "1", "--recompute", "off")
     res["ours_train_8x256_top"] = ours(a.leader, "--mode", "train", "--threads", str(a.threads), "--batch", "8",
                                        "--tokens", "256", "--repeats", "1", "--top-layers", str(a.top_layers))
     res["forward_speedup"] = res["ours_forward"]["tokensPerSecond"] / res["torch_forward_tps"]
@@ -107,9 +112,11 @@ def main():
             out.write("| measurement | leader tok/s | PyTorch tok/s | ratio |\n|---|---|---|---|\n")
             for name, o, t in rows:
                 out.write(f"| {name} | {o:.0f} | {'' if t is None else f'{t:.0f}'} | {'' if t is None else f'{o / t:.2f}x'} |\n")
-            out.write(f"\nPeak RSS of our LoRA step at batch 8 x 256 (all layers): "
+            out.write(f"\nPeak RSS of our LoRA step at batch 8 x 256 (all layers, recomputation on): "
                       f"{f['ours_train_8x256']['peakRSSBytes'] / 2**20:.0f} MiB; "
-                      f"{f['ours_train_8x256']['tokensPerSecond']:.0f} tok/s; with --top-layers {a.top_layers}: "
+                      f"{f['ours_train_8x256']['tokensPerSecond']:.0f} tok/s; off: "
+                      f"{f['ours_train_8x256_off']['peakRSSBytes'] / 2**20:.0f} MiB, "
+                      f"{f['ours_train_8x256_off']['tokensPerSecond']:.0f} tok/s; with --top-layers {a.top_layers}: "
                       f"{f['ours_train_8x256_top']['peakRSSBytes'] / 2**20:.0f} MiB, "
                       f"{f['ours_train_8x256_top']['tokensPerSecond']:.0f} tok/s. "
                       f"PyTorch process peak RSS (model + PEFT step at B {a.batch} x T {a.tokens}): "
