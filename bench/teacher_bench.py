@@ -5,8 +5,10 @@
             transformers loading the same GGUF (fp32, dequantised), torch.no_grad, no LM head
   train     one LoRA step (r 8, alpha 32, dropout 0.1 on q,k,v,o,gate,up,down + a 150-way head, BCE, AdamW):
             ours vs transformers + PEFT (all layers; and ours with --top-layers)
+            (ours with --recompute off: PEFT keeps its activations too, so both do the same work)
   decode    ours only: greedy one-token steps (M = 1) after a 32-token prompt
-  memory    peak RSS of our LoRA step at batch 8 x 256
+  memory    peak RSS of our LoRA step at batch 8 x 256 (all layers with activation recomputation, the
+            default, and without; --top-layers)
 
 Every measurement of ours runs once per --precision (fp32: exact dequantised products; int8: int8 activations
 and integer dot products), and --rounds > 1 repeats the whole interleaved sequence (ours fp32, ours int8,
@@ -107,9 +109,10 @@ def main():
             runs[f"ours_forward_{p}"].append(ours(a.leader, "--mode", "forward", "--precision", p, *common))
         runs["torch_forward"].append(torch_forward(m, a.batch, a.tokens, a.repeats))
         for p in precs:
-            runs[f"ours_train_{p}"].append(ours(a.leader, "--mode", "train", "--precision", p, *common))
-            runs[f"ours_train_top_{p}"].append(ours(a.leader, "--mode", "train", "--precision", p, "--top-layers",
-                                                    str(a.top_layers), *common))
+            runs[f"ours_train_{p}"].append(ours(a.leader, "--mode", "train", "--precision", p, "--recompute", "off",
+                                                *common))
+            runs[f"ours_train_top_{p}"].append(ours(a.leader, "--mode", "train", "--precision", p, "--recompute",
+                                                    "off", "--top-layers", str(a.top_layers), *common))
         runs["torch_train"].append(torch_train(copy.deepcopy(m), a.batch, a.tokens, a.repeats))
         for p in precs:
             runs[f"ours_decode_{p}"].append(ours(a.leader, "--mode", "decode", "--precision", p, "--threads",
@@ -126,12 +129,16 @@ def main():
         for p in precs:
             res[f"ours_train_8x256_{p}"] = ours(a.leader, "--mode", "train", "--precision", p, "--threads",
                                                 str(a.threads), "--batch", "8", "--tokens", "256", "--repeats", "1")
+            res[f"ours_train_8x256_off_{p}"] = ours(a.leader, "--mode", "train", "--precision", p, "--threads",
+                                                    str(a.threads), "--batch", "8", "--tokens", "256", "--repeats",
+                                                    "1", "--recompute", "off")
             res[f"ours_train_8x256_top_{p}"] = ours(a.leader, "--mode", "train", "--precision", p, "--threads",
                                                     str(a.threads), "--batch", "8", "--tokens", "256", "--repeats",
                                                     "1", "--top-layers", str(a.top_layers))
     for p in precs:
         res[f"forward_speedup_{p}"] = res[f"ours_forward_{p}"]["tokensPerSecond"] / res["torch_forward_tps"]
         res[f"train_speedup_{p}"] = res[f"ours_train_{p}"]["tokensPerSecond"] / res["torch_train_tps"]
+
     print(json.dumps(res, indent=1))
     if a.markdown:
         f = res
@@ -150,8 +157,11 @@ def main():
                 out.write(f"| {name} | {o:.0f} | {'' if t is None else f'{t:.0f}'} | {'' if t is None else f'{o / t:.2f}x'} |\n")
             if not a.skip_memory:
                 for p in precs:
-                    out.write(f"\nPeak RSS of our LoRA step at batch 8 x 256 ({p}, all layers): "
-                              f"{f[f'ours_train_8x256_{p}']['peakRSSBytes'] / 2**20:.0f} MiB; "
+                    out.write(f"\nPeak RSS of our LoRA step at batch 8 x 256 ({p}, all layers, recomputation on): "
+                              f"{f[f'ours_train_8x256_{p}']['peakRSSBytes'] / 2**20:.0f} MiB, "
+                              f"{f[f'ours_train_8x256_{p}']['tokensPerSecond']:.0f} tok/s; off: "
+                              f"{f[f'ours_train_8x256_off_{p}']['peakRSSBytes'] / 2**20:.0f} MiB, "
+                              f"{f[f'ours_train_8x256_off_{p}']['tokensPerSecond']:.0f} tok/s; "
                               f"with --top-layers {a.top_layers}: "
                               f"{f[f'ours_train_8x256_top_{p}']['peakRSSBytes'] / 2**20:.0f} MiB.\n")
             out.write(f"\nPyTorch process peak RSS (model + PEFT step at B {a.batch} x T {a.tokens}): "

@@ -97,6 +97,8 @@ struct TeacherTrain: ParsableCommand {
     @Option(help: "LoRA dropout.") var loraDropout: Float = 0.1
     @Option(help: "Use at most this many training samples (for quick runs).") var limit: Int?
     @Option(help: "Seed.") var seed: UInt64 = 1
+    @Option(help: "Activation recomputation of the adapted layers: on, off or auto (on above \(RecomputeMode.autoLayers) adapted layers); trades about one extra forward of those layers for their saved activations.")
+    var recompute = "auto"
 
     func run() throws {
         let t0 = ContinuousClock.now
@@ -115,13 +117,15 @@ struct TeacherTrain: ParsableCommand {
         cfg.maxTokens = maxTokens
         cfg.seed = seed
         cfg.lora = LoRAConfig(rank: rank, alpha: alpha, dropout: loraDropout, topLayers: topLayers)
-        let decoder = try LlamaDecoder(file, lora: cfg.lora, seed: seed, threads: common.threads)
+        cfg.recompute = try RecomputeMode(parsing: recompute)
+        let decoder = try LlamaDecoder(file, lora: cfg.lora, recompute: cfg.recompute, seed: seed, threads: common.threads)
         decoder.precision = try QuantPrecision(parsing: common.precision)
         let model = try TeacherModel(decoder: decoder, medications: d.cohort.medications.count)
         let trainer = try TeacherTrainer(model: model, config: cfg, threads: common.threads)
         let tokens = examples.reduce(0) { $0 + $1.tokens.count }
         common.log("teacher train: \(examples.count) samples, \(tokens) tokens (mean \(tokens / max(1, examples.count))), "
-            + "\(trainer.totalSteps(examples: examples.count)) steps, LoRA on layers \(decoder.firstAdaptedLayer)..<\(file.config.layers)")
+            + "\(trainer.totalSteps(examples: examples.count)) steps, LoRA on layers \(decoder.firstAdaptedLayer)..<\(file.config.layers)"
+            + ", recompute \(decoder.recomputing ? "on" : "off")")
         let clock0 = ContinuousClock.now
         let json = common.json
         var losses: [Float] = []

@@ -20,6 +20,7 @@ struct TeacherBench: ParsableCommand {
     @Option(help: "LoRA on the top N layers only (train mode).") var topLayers: Int?
     @Option(help: "Medications (head size, train mode).") var medications = 150
     @Option(help: "Threads (0 = all cores).") var threads = 0
+    @Option(help: "Activation recomputation of the adapted layers (train mode): on, off or auto.") var recompute = "auto"
 
     func run() throws {
         var isDir: ObjCBool = false
@@ -34,6 +35,7 @@ struct TeacherBench: ParsableCommand {
         var times: [Double] = []
         let prec = try QuantPrecision(parsing: precision)
         var counted = batch * tokens
+        var recomputing: Bool? = nil
         switch mode {
         case "forward":
             let dec = try LlamaDecoder(file, threads: threads)
@@ -46,8 +48,9 @@ struct TeacherBench: ParsableCommand {
             }
         case "train":
             let lora = LoRAConfig(topLayers: topLayers)
-            let dec = try LlamaDecoder(file, lora: lora, threads: threads)
+            let dec = try LlamaDecoder(file, lora: lora, recompute: try RecomputeMode(parsing: recompute), threads: threads)
             dec.precision = prec
+            recomputing = dec.recomputing
             let model = try TeacherModel(decoder: dec, medications: medications)
             let adam = try Adam(dec.adapters, .adamW(learningRate: 2e-4, weightDecay: 0))
             let ctx = try Context(threads: threads, training: true, seed: 1)
@@ -82,10 +85,11 @@ struct TeacherBench: ParsableCommand {
         let best = times.min() ?? .nan
         struct Out: Encodable {
             var mode: String, precision: String, int8Path: String, batch: Int, tokens: Int, topLayers: Int?, threads: Int
+            var recompute: Bool?
             var seconds: [Double], tokensPerSecond: Double, peakRSSBytes: Int?
         }
         try printJSON(Out(mode: mode, precision: prec.rawValue, int8Path: QuantPrecision.int8Path, batch: batch,
-                          tokens: tokens, topLayers: topLayers, threads: threads, seconds: times,
+                          tokens: tokens, topLayers: topLayers, threads: threads, recompute: recomputing, seconds: times,
                           tokensPerSecond: Double(counted) / best, peakRSSBytes: peakRSS()))
     }
 }

@@ -11,11 +11,13 @@ import Testing
         return (doc, try SafetensorsFile(path: TeacherFixtures.path("teacher/lora_tiny.safetensors")))
     }
 
-    func model(topLayers: Int? = nil, dropout: Float = 0) throws -> (TeacherModel, [String: Any], TeacherBatch) {
+    func model(topLayers: Int? = nil, dropout: Float = 0, recompute: RecomputeMode = .auto) throws
+        -> (TeacherModel, [String: Any], TeacherBatch)
+    {
         let (doc, weights) = try fixture()
         let file = try LlamaModelFile(huggingFaceFolder: TeacherFixtures.path("tiny_llama"))
         let dec = try LlamaDecoder(file, lora: LoRAConfig(rank: 8, alpha: 32, dropout: dropout, topLayers: topLayers),
-                                   seed: 5)
+                                   recompute: recompute, seed: 5)
         let teacher = try TeacherModel(decoder: dec, medications: 10)
         for p in dec.adapters.parameters {
             let t = try weights.tensor(p.name)
@@ -27,9 +29,12 @@ import Testing
         return (teacher, doc, try TeacherBatch(sequences: ids, targets: targets, medications: 10))
     }
 
-    @Test func gradientsMatchPEFT() throws {
-        let (teacher, doc, batch) = try model()
+    /// With and without activation recomputation (the tiny model has 2 layers: with it, layer 0 is recomputed).
+    @Test(arguments: [RecomputeMode.off, .on])
+    func gradientsMatchPEFT(_ recompute: RecomputeMode) throws {
+        let (teacher, doc, batch) = try model(recompute: recompute)
         #expect(teacher.decoder.adapters.parameters.count == 2 * 7 * 2 + 1)
+        #expect(teacher.decoder.recomputing == (recompute == .on))
         for threads in [1, 2] {
             let ctx = try Context(threads: threads, training: true)
             teacher.decoder.adapters.zeroGrad()
@@ -59,8 +64,40 @@ import Testing
                 #expect(abs(sumsq - wsq) <= 1e-4 * wsq, "\(p.name) sum of squares")
                 #expect(abs((g.map(abs).max() ?? 0) - maxabs) <= tol, "\(p.name) max |g|")
             }
-            print("LoRA vs PEFT (\(threads) threads): loss \(loss), worst relative first-value gradient diff \(worst)")
+            print("LoRA vs PEFT (\(threads) threads, recompute \(recompute)): loss \(loss), worst relative first-value gradient diff \(worst)")
         }
+    }
+
+    /// Recomputing the adapted layers' forward before their backward gives exactly (bit for bit) the loss,
+    /// logits and gradients of keeping the intermediates, with dropout on (the recomputed forward replays the
+    /// same dropout keys), over two steps of different lengths, and leaves the dropout stream where it was.
+    @Test func recomputationIsBitwiseIdentical() throws {
+        let (off, _, batch) = try model(dropout: 0.1, recompute: .off)
+        let (on, _, _) = try model(dropout: 0.1, recompute: .on)
+        #expect(!off.decoder.recomputing && on.decoder.recomputing)
+        let short = try TeacherBatch(sequences: [[5, 9, 11], [3, 4]], targets: [[1, 2], []], medications: 10)
+        var results: [[[Float]]] = []
+        for teacher in [off, on] {
+            let ctx = try Context(threads: 2, training: true, seed: 3)
+            var r: [[Float]] = []
+            for b in [batch, short, batch] {
+                teacher.decoder.adapters.zeroGrad()
+                let logits = try teacher.forward(b, ctx).logits.toArray()
+                let loss = try teacher.loss(try #require(b.targets), ctx)
+                let keys = ctx.dropoutKeysDrawn
+                try teacher.backward(1, ctx)
+                #expect(ctx.dropoutKeysDrawn == keys && ctx.training)
+                r += [logits, [loss, Float(keys)], teacher.decoder.adapters.flatGrads.toArray()]
+            }
+            results.append(r)
+        }
+        #expect(results[0].count == results[1].count)
+        for (i, (a, b)) in zip(results[0], results[1]).enumerated() {
+            let same = a.map(\.bitPattern) == b.map(\.bitPattern)
+            #expect(same, "result \(i) (step \(i / 3), \(["logits", "loss and keys", "gradients"][i % 3])) differs with recomputation")
+        }
+        // The gradients depend on the dropout masks: the comparison is not between zeros.
+        #expect(results[1][2].contains { $0 != 0 })
     }
 
     /// LoRA on the top layer only, fed with the cached output of the frozen layer below, gives exactly

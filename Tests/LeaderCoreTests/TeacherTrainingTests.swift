@@ -41,6 +41,38 @@ import Testing
         #expect(end < 0.5 * first, "loss \(first) -> \(end)")
     }
 
+    /// A few optimiser steps (dropout on, gradient accumulation, batches of different lengths) give the same
+    /// losses and adapters bit for bit with and without activation recomputation; the trainer refuses a
+    /// decoder built with another recompute setting than its config.
+    @Test func trainingWithRecomputationIsIdentical() throws {
+        var adapters: [[UInt32]] = [], losses: [[UInt32]] = []
+        for mode in [RecomputeMode.off, .on] {
+            var cfg = TeacherTrainConfig()
+            cfg.epochs = 2
+            cfg.maxSteps = 4
+            cfg.batchSize = 4
+            cfg.gradAccumulation = 2
+            cfg.learningRate = 1e-2
+            cfg.recompute = mode
+            cfg.lora = LoRAConfig(rank: 4, alpha: 8, dropout: 0.1)
+            let dec = try LlamaDecoder(tiny(), lora: cfg.lora, recompute: mode, seed: 1)
+            #expect(dec.recomputing == (mode == .on))
+            let model = try TeacherModel(decoder: dec, medications: 3)
+            let trainer = try TeacherTrainer(model: model, config: cfg, threads: 2)
+            var l: [UInt32] = []
+            try trainer.train(examples(), clock: { 0 }) { p in l.append(p.loss.bitPattern); return true }
+            losses.append(l)
+            adapters.append(dec.adapters.flatValues.toArray().map(\.bitPattern))
+        }
+        #expect(losses[0].count == 4 && losses[0] == losses[1])
+        #expect(adapters[0] == adapters[1])
+        var cfg = TeacherTrainConfig()
+        cfg.recompute = .on
+        let dec = try LlamaDecoder(tiny(), lora: cfg.lora, recompute: .off, seed: 1)
+        #expect(throws: LeaderError.self) { _ = try TeacherTrainer(model: try TeacherModel(decoder: dec, medications: 3),
+                                                                   config: cfg, threads: 1) }
+    }
+
     @Test func checkpointRoundTrip() throws {
         let dir = try TeacherFixtures.tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -8,4 +8,5 @@
 #include "lk_core_ops.h"
 #include "lk_teacher_ops.h"
 #include "lk_infer.h"
+#include "lk_convert.h"
 #endif

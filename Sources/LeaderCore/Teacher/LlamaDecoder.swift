@@ -6,6 +6,8 @@ import CLeaderKernels
 /// (quantised GGUF blocks are read by the kernels; nothing is dequantised as a whole). Only the small norm
 /// weights are copied, as F32, into a frozen store. With a `LoRAConfig`, adapters on q, k, v, o, gate, up,
 /// down of the top layers live in `adapters` (a trainable store) and `backward` fills their gradients.
+/// With activation recomputation (`RecomputeMode`), the adapted layers keep only their inputs and share one
+/// set of forward buffers; `backward` re-runs each layer's forward before its backward.
 ///
 /// Batches are right-padded (B,T) ids with lengths (B); padded ids may be anything in range or negative.
 public final class LlamaDecoder {
@@ -26,13 +28,22 @@ public final class LlamaDecoder {
     }
     /// Index of the first layer with adapters (`config.layers` when none).
     public let firstAdaptedLayer: Int
+    /// The recomputation setting asked for, and whether it is in effect for this decoder's adapted layers.
+    public let recompute: RecomputeMode
+    public let recomputing: Bool
 
     private var embedded: Tensor?, positions: IndexTensor?, cachedInput: Tensor?
     private var dA: Tensor?, dB: Tensor?, dFinal: Tensor?
     private var logitsBuffer: Tensor?, tokenIDs: IndexTensor?
+    /// Recomputation: the input of each adapted layer (index l - firstAdaptedLayer), the dropout-stream
+    /// position and training flag at its forward, and the lengths of the batch.
+    private var layerInputs: [Tensor?] = []
+    private var layerKeys: [UInt64] = []
+    private var recomputeState: (lengths: IndexTensor, training: Bool)?
 
-    public init(_ file: LlamaModelFile, lora: LoRAConfig? = nil, seed: UInt64 = 0, threads: Int = 1)
-        throws(LeaderError)
+    /// `recompute` applies to training (forward + backward) of the adapted layers; see `RecomputeMode`.
+    public init(_ file: LlamaModelFile, lora: LoRAConfig? = nil, recompute: RecomputeMode = .auto, seed: UInt64 = 0,
+                threads: Int = 1) throws(LeaderError)
     {
         let c = file.config
         try lora?.validate(layers: c.layers)
@@ -56,13 +67,23 @@ public final class LlamaDecoder {
         }
         let first = lora.map { $0.firstAdaptedLayer(layers: c.layers) } ?? c.layers
         firstAdaptedLayer = first
-        let shared = [LayerBufferSet(), LayerBufferSet()]  // frozen layers alternate
-        let transient = LayerBufferSet()                    // adapted layers: forward-only intermediates
+        self.recompute = recompute
+        let recomputing = recompute.enabled(adaptedLayers: c.layers - first)
+        self.recomputing = recomputing
+        layerInputs = [Tensor?](repeating: nil, count: recomputing ? c.layers - first : 0)
+        layerKeys = [UInt64](repeating: 0, count: recomputing ? c.layers - first : 0)
+        let frozen = LayerBufferSet()
+        let shared = [frozen, LayerBufferSet(alternatingWith: frozen)]  // frozen layers alternate their outputs
         let g = GradBufferSet()
         var ls: [DecoderLayer] = []
         for l in 0..<c.layers {
             let a = l >= first ? lora : nil
-            let set = a == nil ? shared[l % 2] : LayerBufferSet(transient: transient)
+            // The frozen buffers are dead once the adapted layers run (the first one's input is layer
+            // first - 1's output, which they never write: with recomputation it is copied before anything runs;
+            // without, it is in shared[(first - 1) % 2].layer, which adapted layers do not use). Without
+            // recomputation adapted layers take only their forward-only intermediates from them; with it, all
+            // of them (each layer's values are rebuilt before its backward).
+            let set = a == nil ? shared[l % 2] : recomputing ? frozen : LayerBufferSet(transient: frozen)
             func lin(_ t: LlamaTensor, _ b: LinearBuffers) throws(LeaderError) -> QuantLinear {
                 let base = t.canonicalName.hasSuffix(".weight") ? String(t.canonicalName.dropLast(7)) : t.canonicalName
                 return try QuantLinear(try weight(t), name: base, lora: a, store: a == nil ? nil : adapters, buffers: b,
@@ -131,14 +152,52 @@ public final class LlamaDecoder {
             guard lowerOutput.shape == ids.shape + [config.dModel] else {
                 throw .invalidArgument("decoder: cached lower-layer output \(lowerOutput.shape) does not match ids \(ids.shape)")
             }
-            let keep = try Workspace.ensure(&cachedInput, lowerOutput.shape)
-            try keep.copy(from: lowerOutput)
-            h = keep
+            if recomputing {
+                h = lowerOutput  // copied into the first adapted layer's saved input below
+            } else {
+                let keep = try Workspace.ensure(&cachedInput, lowerOutput.shape)
+                try keep.copy(from: lowerOutput)
+                h = keep
+            }
         } else {
             h = try runLayers(try embed(ids, ctx), 0..<firstAdaptedLayer, lengths: lengths, ctx)
         }
-        h = try runLayers(h, firstAdaptedLayer..<layers.count, lengths: lengths, ctx)
+        h = recomputing ? try runAdaptedKeepingInputs(h, lengths: lengths, ctx)
+                        : try runLayers(h, firstAdaptedLayer..<layers.count, lengths: lengths, ctx)
         return try finalNorm.forward(h, ctx)
+    }
+
+    /// The adapted layers with recomputation: each layer runs on a saved copy of its input (the shared
+    /// buffers it writes would otherwise overwrite it), and the dropout-stream position is noted.
+    private func runAdaptedKeepingInputs(_ x: Tensor, lengths: IndexTensor, _ ctx: Context) throws(LeaderError)
+        -> Tensor
+    {
+        guard x.rank == 3 else { throw .invalidArgument("decoder: hidden states must be (B,T,C), got \(x.shape)") }
+        let pos = try positions(b: x.shape[0], t: x.shape[1], ctx)
+        recomputeState = nil
+        var h = x
+        for l in firstAdaptedLayer..<layers.count {
+            let i = l - firstAdaptedLayer
+            let keep = try Workspace.ensure(&layerInputs[i], h.shape)
+            try keep.copy(from: h)
+            layerKeys[i] = ctx.dropoutKeysDrawn
+            h = try layers[l].forward(keep, lengths: lengths, positions: pos, ctx)
+        }
+        recomputeState = (lengths, ctx.training)
+        return h
+    }
+
+    /// Re-runs adapted layer `l`'s forward from its saved input with the dropout keys (and training flag) of
+    /// the original forward, refilling the shared buffers its backward reads.
+    private func recomputeLayer(_ l: Int, _ ctx: Context) throws(LeaderError) {
+        let i = l - firstAdaptedLayer
+        guard let state = recomputeState, i >= 0, i < layerInputs.count, let x = layerInputs[i] else {
+            throw .internalError("decoder: backward without a forward to recompute layer \(l) from")
+        }
+        let pos = try positions(b: x.shape[0], t: x.shape[1], ctx)
+        ctx.setDropoutKeysDrawn(layerKeys[i])
+        ctx.training = state.training
+        _ = try layers[l].forward(x, lengths: state.lengths, positions: pos, ctx)
     }
 
     /// The output of the frozen layers below the adapters (B,T,C): what `forward(lowerOutput:)` takes.
@@ -155,7 +214,15 @@ public final class LlamaDecoder {
         try finalNorm.backward(dHidden, into: dOut, ctx)
         let buffers = [try Workspace.ensure(&dA, dHidden.shape), try Workspace.ensure(&dB, dHidden.shape)]
         var which = 0
+        // Recomputation moves the dropout stream and may set the training flag: put both back afterwards.
+        let (drawn, training) = (ctx.dropoutKeysDrawn, ctx.training)
+        defer {
+            ctx.setDropoutKeysDrawn(drawn)
+            ctx.training = training
+        }
         for l in stride(from: layers.count - 1, through: firstAdaptedLayer, by: -1) {
+            // The top layer ran last: its intermediates are still in the shared buffers.
+            if recomputing && l < layers.count - 1 { try recomputeLayer(l, ctx) }
             if l == firstAdaptedLayer {
                 try layers[l].backward(dOut, into: nil, ctx)
             } else {

@@ -1,5 +1,6 @@
 /// Low-rank adapters on the decoder's linear layers (PEFT's `LoraConfig`): `y = x Wᵀ + (α/r)·drop(x) Aᵀ Bᵀ`,
 /// A (r, in) Kaiming-uniform (PyTorch's Linear default), B (out, r) zero, so a fresh adapter changes nothing.
+/// JSON keys: `rank`, `alpha`, `dropout`, `top_layers`.
 public struct LoRAConfig: Codable, Equatable, Sendable {
     public var rank: Int
     public var alpha: Float
@@ -15,7 +16,24 @@ public struct LoRAConfig: Codable, Equatable, Sendable {
         self.topLayers = topLayers
     }
 
-    private enum CodingKeys: String, CodingKey { case rank, alpha, dropout, topLayers = "top_layers" }
+    private enum CodingKeys: String, CodingKey, CaseIterable { case rank, alpha, dropout, topLayers = "top_layers" }
+
+    /// Strict JSON (checkpoints, configs): unknown keys are an error naming the key; missing keys take the
+    /// defaults above; `top_layers` null or absent means all layers.
+    public init(from decoder: any Decoder) throws {
+        try StrictKeys.check(decoder, CodingKeys.self, "LoRA config")
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = LoRAConfig()
+        self.init(rank: try c.decodeIfPresent(Int.self, forKey: .rank) ?? d.rank,
+                  alpha: try c.decodeIfPresent(Float.self, forKey: .alpha) ?? d.alpha,
+                  dropout: try c.decodeIfPresent(Float.self, forKey: .dropout) ?? d.dropout,
+                  topLayers: try c.decodeIfPresent(Int.self, forKey: .topLayers))
+    }
+
+    /// Parses JSON text (strict; unknown keys and wrong types are `.invalidArgument`).
+    public static func decode(json: String) throws(LeaderError) -> LoRAConfig {
+        try StrictJSON.decode(LoRAConfig.self, json, "LoRA config")
+    }
 
     public var scaling: Float { alpha / Float(rank) }
 

@@ -16,13 +16,42 @@ public struct TeacherTrainConfig: Codable, Equatable, Sendable {
     public var lora = LoRAConfig()
     /// With `lora.topLayers`, run the frozen lower layers once per example and keep their output (as F16).
     public var cachePrefix = true
+    /// Activation recomputation of the adapted layers (the decoder must be built with the same setting).
+    public var recompute = RecomputeMode.auto
 
     public init() {}
 
-    private enum CodingKeys: String, CodingKey {
+    private enum CodingKeys: String, CodingKey, CaseIterable {
         case epochs, maxSteps = "max_steps", batchSize = "batch_size", gradAccumulation = "grad_accumulation"
         case learningRate = "learning_rate", weightDecay = "weight_decay", clipNorm = "clip_norm"
-        case maxTokens = "max_tokens", seed, lora, cachePrefix = "cache_prefix"
+        case maxTokens = "max_tokens", seed, lora, cachePrefix = "cache_prefix", recompute
+    }
+
+    /// Strict JSON (the checkpoint's `train_config`): unknown keys are an error naming the key; missing keys
+    /// take the defaults above (so checkpoints written before a key existed still load).
+    public init(from decoder: any Decoder) throws {
+        try StrictKeys.check(decoder, CodingKeys.self, "teacher train config")
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = TeacherTrainConfig()
+        epochs = try c.decodeIfPresent(Int.self, forKey: .epochs) ?? d.epochs
+        maxSteps = try c.decodeIfPresent(Int.self, forKey: .maxSteps)
+        batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? d.batchSize
+        gradAccumulation = try c.decodeIfPresent(Int.self, forKey: .gradAccumulation) ?? d.gradAccumulation
+        learningRate = try c.decodeIfPresent(Float.self, forKey: .learningRate) ?? d.learningRate
+        weightDecay = try c.decodeIfPresent(Float.self, forKey: .weightDecay) ?? d.weightDecay
+        clipNorm = try c.decodeIfPresent(Float.self, forKey: .clipNorm) ?? d.clipNorm
+        maxTokens = try c.decodeIfPresent(Int.self, forKey: .maxTokens) ?? d.maxTokens
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+        lora = try c.decodeIfPresent(LoRAConfig.self, forKey: .lora) ?? d.lora
+        cachePrefix = try c.decodeIfPresent(Bool.self, forKey: .cachePrefix) ?? d.cachePrefix
+        recompute = try c.decodeIfPresent(RecomputeMode.self, forKey: .recompute) ?? d.recompute
+    }
+
+    /// Parses JSON text (strict; unknown keys and wrong types are `.invalidArgument`), then validates.
+    public static func decode(json: String) throws(LeaderError) -> TeacherTrainConfig {
+        let c = try StrictJSON.decode(TeacherTrainConfig.self, json, "teacher train config")
+        try c.validate()
+        return c
     }
 
     func validate() throws(LeaderError) {
@@ -58,6 +87,10 @@ public final class TeacherTrainer {
 
     public init(model: TeacherModel, config: TeacherTrainConfig, threads: Int) throws(LeaderError) {
         try config.validate()
+        guard model.decoder.recompute == config.recompute else {
+            throw .invalidArgument("teacher training: recompute is '\(config.recompute.rawValue)' but the decoder was "
+                + "built with '\(model.decoder.recompute.rawValue)' (pass the same setting to LlamaDecoder)")
+        }
         self.model = model
         self.config = config
         ctx = try Context(threads: threads, training: true, seed: config.seed)
@@ -88,7 +121,7 @@ public final class TeacherTrainer {
     }
 
     /// Runs the frozen lower layers once per example (in batches of similar length) and keeps their output
-    /// as F16 rows (T_i, C) per example.
+    /// as F16 rows (T_i, C) per example (`lk_convert_f32_to_f16`: round to nearest even).
     func cachePrefixes(_ examples: [TeacherExample], clock: () -> Double) throws(LeaderError) {
         let dec = model.decoder
         guard config.cachePrefix, dec.firstAdaptedLayer > 0 else { return }
@@ -97,7 +130,8 @@ public final class TeacherTrainer {
         let evalCtx = try Context(threads: ctx.threads)
         prefix = [[UInt16]](repeating: [], count: examples.count)
         let order = examples.indices.sorted { examples[$0].tokens.count < examples[$1].tokens.count }
-        for s in stride(from: 0, to: order.count, by: config.batchSize) {
+        // Longest batch first: the decoder's buffers get their final size once instead of growing batch by batch.
+        for s in stride(from: 0, to: order.count, by: config.batchSize).reversed() {
             let idx = Array(order[s..<min(order.count, s + config.batchSize)])
             let b = try TeacherBatch(sequences: idx.map { examples[$0].tokens })
             let h = try dec.frozenPrefix(b.ids, lengths: b.lengths, evalCtx)
@@ -105,8 +139,8 @@ public final class TeacherTrainer {
             for (r, i) in idx.enumerated() {
                 let n = try Checked.product(examples[i].tokens.count, c, "prefix cache")
                 var half = [UInt16](repeating: 0, count: n)
-                half.withUnsafeMutableBytes { p in
-                    lk_quantize_row_ref(p.baseAddress, h.pointer + r * t * c, Int64(n), Int32(LK_DTYPE_F16))
+                half.withUnsafeMutableBufferPointer { p in
+                    lk_convert_f32_to_f16(p.baseAddress, h.pointer + r * t * c, Int64(n), ctx.t32)
                 }
                 prefix[i] = half
             }
@@ -121,8 +155,8 @@ public final class TeacherTrainer {
         let x = try Workspace.zeroed(&slot, [b, t, c])
         for (r, i) in idx.enumerated() {
             let rows = prefix[i].count / c
-            prefix[i].withUnsafeBytes { p in
-                lk_dequantize(x.pointer + r * t * c, p.baseAddress, Int64(rows), Int64(c), Int32(LK_DTYPE_F16), ctx.t32)
+            prefix[i].withUnsafeBufferPointer { p in
+                lk_convert_f16_to_f32(x.pointer + r * t * c, p.baseAddress, Int64(rows * c), ctx.t32)
             }
         }
         return x
