@@ -41,7 +41,7 @@ struct BenchStudent: ParsableCommand {
     @Option(help: "Single-patient latency samples.") var latencySamples = 300
     @Option(help: "Threads for batch inference.") var inferThreads = 2
     @Option(help: "Batch size for batch inference.") var inferBatch = 256
-    @Option(help: "Patients per kernel pass inside a batch (per thread).") var inferChunk = 16
+    @Option(help: "Patients per kernel pass inside a batch (per thread).") var inferChunk = 32
     @Flag(help: "Worst-case uniform distribution instead of the MIMIC-like one.") var uniform = false
     @Flag var json = false
 

@@ -149,13 +149,13 @@ public final class StudentInference: @unchecked Sendable {
     /// Sigmoid scores (examples.count × |Med|, row-major) using `threads` threads, each with a fresh session
     /// (contiguous shares of the examples, `chunk` patients per kernel pass). Bitwise independent of `threads`
     /// and `chunk`. A server that scores often keeps its sessions and calls `predict(_:sessions:chunk:)`.
-    public func predict(_ examples: [StudentExample], threads: Int = 1, chunk: Int = 16) throws(LeaderError) -> [Float] {
+    public func predict(_ examples: [StudentExample], threads: Int = 1, chunk: Int = 32) throws(LeaderError) -> [Float] {
         let t = max(1, min(threads, examples.count))
         return try predict(examples, sessions: (0..<t).map { _ in makeSession() }, chunk: chunk)
     }
 
     /// The same with caller-owned sessions of this engine, one thread per session.
-    public func predict(_ examples: [StudentExample], sessions: [StudentSession], chunk: Int = 16) throws(LeaderError)
+    public func predict(_ examples: [StudentExample], sessions: [StudentSession], chunk: Int = 32) throws(LeaderError)
         -> [Float]
     {
         let m = sizes.medications, n = examples.count
