@@ -2,47 +2,20 @@
 import CLeaderKernels
 import Testing
 
-/// Deterministic xorshift64* generator (same as GemmTests.swift, kept private to each file).
-private struct Q8RNG {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 | 1 }
-    mutating func next() -> UInt64 {
-        state ^= state >> 12; state ^= state << 25; state ^= state >> 27
-        return state &* 0x2545_F491_4F6C_DD1D
-    }
-    mutating func float() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
-    mutating func floats(_ n: Int) -> [Float] { (0..<n).map { _ in float() } }
-}
-
 private let isas: [Int32] = [LK_ISA_GENERIC, LK_ISA_AVX2, LK_ISA_AVX512].map { Int32($0) }
 private let paths: [Int32] = [LK_Q8_PATH_GENERIC, LK_Q8_PATH_AVX2, LK_Q8_PATH_AVX_VNNI, LK_Q8_PATH_AVX512_VNNI]
     .map { Int32($0) }
 private let q8Dtypes: [Int32] = [LK_DTYPE_Q8_0, LK_DTYPE_Q4_0, LK_DTYPE_Q4_1].map { Int32($0) }
 private let u = Double(Float.ulpOfOne) / 2   // f32 unit roundoff 2^-24
 
-private func rowBytes(_ n: Int, _ dtype: Int32) -> Int {
-    n / Int(lk_dtype_block_size(dtype)) * Int(lk_dtype_block_bytes(dtype))
-}
-
 /// Weights (rows, k) quantised with lk_quantize_row_ref, values spread like a trained layer (a few large).
-private func weights(_ g: inout Q8RNG, rows: Int, k: Int, _ dtype: Int32) -> [UInt8] {
+private func weights(_ g: inout QuantRNG, rows: Int, k: Int, _ dtype: Int32) -> [UInt8] {
     let w = (0..<rows * k).map { i in g.float() * (i % 37 == 0 ? 0.5 : 0.08) + (i % 11 == 0 ? 0.02 : 0) }
     let rb = rowBytes(k, dtype)
     var out = [UInt8](repeating: 0, count: max(rows * rb, 1))
     w.withUnsafeBufferPointer { w in
         out.withUnsafeMutableBytes { o in
             for r in 0..<rows { lk_quantize_row_ref(o.baseAddress! + r * rb, w.baseAddress! + r * k, Int64(k), dtype) }
-        }
-    }
-    return out
-}
-
-private func dequantizedWeights(_ w: [UInt8], rows: Int, k: Int, _ dtype: Int32) -> [Float] {
-    let rb = rowBytes(k, dtype)
-    var out = [Float](repeating: 0, count: rows * k)
-    w.withUnsafeBytes { q in
-        out.withUnsafeMutableBufferPointer { o in
-            for r in 0..<rows { lk_dequantize_row_ref(o.baseAddress! + r * k, q.baseAddress! + r * rb, Int64(k), dtype) }
         }
     }
     return out
@@ -104,7 +77,7 @@ private func q8gemm(path: Int32?, _ y0: [Float], _ xq: [UInt8], _ w: [UInt8], m:
 
 @Test(arguments: isas)
 func q8aQuantizerMatchesReferenceBitwise(isa: Int32) {
-    var g = Q8RNG(seed: 11)
+    var g = QuantRNG(seed: 11)
     for (m, k) in [(1, 32), (3, 96), (17, 576), (69, 1536)] {
         let ldx = k + 5
         var x = g.floats(m * ldx).map { $0 * 3 }
@@ -147,13 +120,13 @@ private func combineBound(_ xh: [Float], _ wh: [Float], _ mins: [Float], i: Int,
 
 @Test(arguments: paths)
 func int8GemmMatchesReference(path: Int32) {
-    var g = Q8RNG(seed: 7 + UInt64(path))
+    var g = QuantRNG(seed: 7 + UInt64(path))
     for dtype in q8Dtypes {
         for (m, n, k) in [(1, 1, 32), (3, 33, 96), (17, 31, 576), (69, 70, 1536), (4, 32, 576), (5, 97, 96)] {
             let w = weights(&g, rows: n, k: k, dtype)
             let x = g.floats(m * k)
             let xq = quantizeActivations(isa: nil, x, m: m, k: k, ldx: k)
-            let (xh, wh, mins) = (dequantizedActivations(xq, m: m, k: k), dequantizedWeights(w, rows: n, k: k, dtype),
+            let (xh, wh, mins) = (dequantizedActivations(xq, m: m, k: k), dequantizeRef(w, rows: n, n: k, dtype),
                                   blockMins(w, rows: n, k: k, dtype))
             for beta: Float in [0, 1] {
                 let y0 = g.floats(m * (n + 1))
@@ -194,13 +167,13 @@ func int8GemmMatchesReference(path: Int32) {
 /// the only approximation is the activations' rounding to int8 (the weights are the same blocks on both sides).
 @Test(arguments: [Int32(LK_ISA_GENERIC), Int32(LK_ISA_AVX512)])
 func int8GemmWithinQ8RoundingOfExactProduct(isa: Int32) {
-    var g = Q8RNG(seed: 99)
+    var g = QuantRNG(seed: 99)
     for dtype in q8Dtypes {
         for (m, n, k) in [(3, 33, 96), (17, 70, 576), (5, 40, 1536)] {
             let w = weights(&g, rows: n, k: k, dtype)
             let x = g.floats(m * k).enumerated().map { $0.offset % 13 == 0 ? $0.element * 4 : $0.element }
             let xq = quantizeActivations(isa: isa, x, m: m, k: k, ldx: k)
-            let (xh, wh, mins) = (dequantizedActivations(xq, m: m, k: k), dequantizedWeights(w, rows: n, k: k, dtype),
+            let (xh, wh, mins) = (dequantizedActivations(xq, m: m, k: k), dequantizeRef(w, rows: n, n: k, dtype),
                                   blockMins(w, rows: n, k: k, dtype))
             var exact = [Float](repeating: 0, count: m * n)
             exact.withUnsafeMutableBufferPointer { y in

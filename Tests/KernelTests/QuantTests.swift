@@ -2,8 +2,8 @@
 import CLeaderKernels
 import Testing
 
-/// Deterministic xorshift64* generator (same as GemmTests.swift, kept private to each file).
-private struct QuantRNG {
+/// Deterministic xorshift64* generator (also used by Int8GemmTests.swift).
+struct QuantRNG {
     var state: UInt64
     init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 | 1 }
     mutating func next() -> UInt64 {
@@ -17,7 +17,7 @@ private struct QuantRNG {
 private let allDtypes: [Int32] = [LK_DTYPE_F32, LK_DTYPE_F16, LK_DTYPE_BF16, LK_DTYPE_Q8_0, LK_DTYPE_Q4_0,
                                   LK_DTYPE_Q4_1].map { Int32($0) }
 
-private func rowBytes(_ n: Int, _ dtype: Int32) -> Int {
+func rowBytes(_ n: Int, _ dtype: Int32) -> Int {
     n / Int(lk_dtype_block_size(dtype)) * Int(lk_dtype_block_bytes(dtype))
 }
 
@@ -33,7 +33,7 @@ private func quantize(_ x: [Float], rows: Int, n: Int, _ dtype: Int32) -> [UInt8
     return out
 }
 
-private func dequantizeRef(_ q: [UInt8], rows: Int, n: Int, _ dtype: Int32) -> [Float] {
+func dequantizeRef(_ q: [UInt8], rows: Int, n: Int, _ dtype: Int32) -> [Float] {
     let rb = rowBytes(n, dtype)
     var out = [Float](repeating: 0, count: rows * n)
     q.withUnsafeBytes { q in

@@ -53,6 +53,20 @@ public struct StudentExample: Equatable, Sendable {
 
     public var visitCount: Int { diagnoses.count }
 
+    /// Checks the set counts (v diagnosis and procedure sets, v-1 medication sets, v >= 1) and the number of
+    /// profile fields; code ids are range-checked where they are packed.
+    func validateShape(profileFields fields: Int) throws(LeaderError) {
+        let v = visitCount
+        guard v >= 1 else { throw .invalidArgument("student batch: an example has no visit") }
+        guard procedures.count == v, medications.count == v - 1 else {
+            throw .invalidArgument("student batch: an example has \(v) diagnosis sets, \(procedures.count) "
+                + "procedure sets and \(medications.count) medication sets (need v, v, v-1)")
+        }
+        guard profile.count == fields else {
+            throw .invalidArgument("student batch: profile has \(profile.count) fields, expected \(fields)")
+        }
+    }
+
     /// The example of a prepared-dataset sample, keeping the `maxVisits` most recent visits.
     public init(_ data: PreparedDataset, _ s: Sample, maxVisits: Int) throws(LeaderError) {
         let p = Int(s.patient), t = Int(s.target), h = Int(s.historyStart)
@@ -117,15 +131,8 @@ public struct StudentBatch {
         var visitCounts = [Int](), nD = 0, nM = 0
         visitCounts.reserveCapacity(b)
         for e in examples {
+            try e.validateShape(profileFields: fields)
             let v = e.visitCount
-            guard v >= 1 else { throw .invalidArgument("student batch: an example has no visit") }
-            guard e.procedures.count == v, e.medications.count == v - 1 else {
-                throw .invalidArgument("student batch: an example has \(v) diagnosis sets, \(e.procedures.count) "
-                    + "procedure sets and \(e.medications.count) medication sets (need v, v, v-1)")
-            }
-            guard e.profile.count == fields else {
-                throw .invalidArgument("student batch: profile has \(e.profile.count) fields, expected \(fields)")
-            }
             visitCounts.append(v)
             nD = try Checked.sum(nD, v, "student batch visits")
             nM = try Checked.sum(nM, v - 1, "student batch medication sets")

@@ -235,7 +235,7 @@ public final class StudentSession {
             lk_gather_rows(qkv, e.codeQKV.base, ip, Int64(nTok), Int64(3 * c))
             lk_gather_rows(x, e.embedding.base, ip, Int64(nTok), Int64(c))
         }
-        try attention(att, qkv, offsets, tokens: nTok)
+        try attention(att, qkv, offsets)
         for s in 0..<3 {
             let t0 = streamTokens[s], tn = streamTokens[s + 1] - t0
             guard tn > 0 else { continue }
@@ -292,7 +292,7 @@ public final class StudentSession {
         }
         lk_layernorm_rows(vh, v, e.visitNorm1.w.base, e.visitNorm1.b.base, Int64(nV), Int64(c), e.config.layerNormEps)
         e.visitQKV.forward(e.isa, vqkv, ldy: 3 * c, vh, ldx: c, rows: nV, accumulate: false, scratch: lin)
-        try attention(vatt, vqkv, voffsets, tokens: nV)
+        try attention(vatt, vqkv, voffsets)
         e.visit.o.forward(e.isa, v, ldy: c, vatt, ldx: c, rows: nV, accumulate: true, scratch: lin)
         lk_layernorm_rows(vh, v, e.visit.norm2.w.base, e.visit.norm2.b.base, Int64(nV), Int64(c), e.config.layerNormEps)
         e.visit.fc1.forward(e.isa, vg, ldy: f, vh, ldx: c, rows: nV, accumulate: false, scratch: lin)
@@ -315,8 +315,9 @@ public final class StudentSession {
         lk_activation_rows(out, logits, Int64(b * sizes.medications), ActivationKind.sigmoid.rawValue)
     }
 
-    private func attention(_ out: UnsafeMutablePointer<Float>, _ qkv: UnsafeMutablePointer<Float>, _ offs: [Int32],
-                           tokens: Int) throws(LeaderError) {
+    private func attention(_ out: UnsafeMutablePointer<Float>, _ qkv: UnsafeMutablePointer<Float>, _ offs: [Int32])
+        throws(LeaderError)
+    {
         let e = engine, c = e.c, d = c / e.heads
         var longest = 0
         for i in 0..<(offs.count - 1) { longest = max(longest, Int(offs[i + 1] - offs[i])) }
@@ -336,17 +337,7 @@ public final class StudentSession {
         offsets.removeAll(keepingCapacity: true)
         offsets.append(0)
         setRow.removeAll(keepingCapacity: true)
-        for ex in examples {
-            let v = ex.visitCount
-            guard v >= 1 else { throw .invalidArgument("student batch: an example has no visit") }
-            guard ex.procedures.count == v, ex.medications.count == v - 1 else {
-                throw .invalidArgument("student batch: an example has \(v) diagnosis sets, \(ex.procedures.count) "
-                    + "procedure sets and \(ex.medications.count) medication sets (need v, v, v-1)")
-            }
-            guard ex.profile.count == fields else {
-                throw .invalidArgument("student batch: profile has \(ex.profile.count) fields, expected \(fields)")
-            }
-        }
+        for ex in examples { try ex.validateShape(profileFields: fields) }
         let streams: [(KeyPath<StudentExample, [[Int32]]>, Int, Int, String)] = [
             (\.diagnoses, sizes.diagnosisOffset, sizes.diagnoses, "diagnosis"),
             (\.procedures, sizes.procedureOffset, sizes.procedures, "procedure"),
