@@ -18,6 +18,10 @@ struct Demo: ParsableCommand {
     @Option(help: "Maximum student epochs (early stopping on validation PRAUC may end sooner).") var epochs = 25
     @Option(help: "DDI pair file for the evaluation (skipped when absent).")
     var ddi = "../shared/data/medmaps/ddi_atc3_pairs.csv"
+    @Flag(help: "Also run the teacher half of LEADER: LoRA fine-tune of the LLM (top 2 layers, int8 frozen products), export its features, distil a second student and evaluate it (≈ 15 more minutes on 2 cores).")
+    var teacher = false
+    @Option(help: "Teacher base model (GGUF file or Hugging Face folder), for --teacher.")
+    var model = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
 
     func run() throws {
         let threads = try Threads.resolve(threads)
@@ -65,8 +69,31 @@ struct Demo: ParsableCommand {
             let eval = try Eval.parse(common + which + ["--plot", plots])
             try eval.run()
         }
+        if teacher { try runTeacher(ldata: ldata, plots: plots, threads: threads, evalArgs: common) }
         print("\ndemo finished: \(out) holds the cohort, the prepared dataset, the student checkpoint and plots/ (SVG);")
         print("try: leader recommend --checkpoint \(checkpoint) --patient PATIENT.json (format: docs/student.md)")
+    }
+
+    /// Steps 6-8: teacher fine-tune, feature export for the training split, distilled student, evaluation.
+    private func runTeacher(ldata: String, plots: String, threads: Int, evalArgs: [String]) throws {
+        guard FileManager.default.fileExists(atPath: model) else {
+            print("\n(--teacher skipped: no model at \(model); `make model` fetches the default one)")
+            return
+        }
+        let common = ["--data", ldata, "--model", model, "--threads", "\(threads)", "--precision", "int8"]
+        let teacherOut = out + "/teacher.safetensors", features = out + "/teacher-features.safetensors"
+        section("6. Teacher: LoRA fine-tune of \(URL(fileURLWithPath: model).lastPathComponent) (top 2 layers, 1 epoch)")
+        try TeacherTrain.parse(common + ["--out", teacherOut, "--top-layers", "2", "--epochs", "1", "--lr", "1e-3"]).run()
+        try TeacherEval.parse(common + ["--teacher", teacherOut, "--split", "test", "--threshold", "0.3"]).run()
+        section("7. Teacher features of the training samples (final hidden state at the last prompt token)")
+        try TeacherExport.parse(common + ["--teacher", teacherOut, "--out", features]).run()
+        section("8. Student distilled from the teacher (BCE + α·MSE on the projected hidden state)")
+        let distilled = out + "/student-distilled.safetensors"
+        try StudentTrain.parse([
+            "--data", ldata, "--out", distilled, "--threads", "\(threads)", "--teacher-features", features,
+            "--config", #"{"epochs": \#(epochs), "patience": 5, "seed": \#(seed)}"#,
+        ]).run()
+        try Eval.parse(evalArgs + ["--checkpoint", distilled, "--plot", plots + "/distilled"]).run()
     }
 
     private func section(_ title: String) { print("\n== \(title)\n") }
