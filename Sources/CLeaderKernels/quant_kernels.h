@@ -13,6 +13,7 @@ enum { QK = 32 };   /* values per Q block */
 enum { Q8_0_BYTES = 34, Q4_0_BYTES = 18, Q4_1_BYTES = 20 };
 
 static inline uint16_t lk_load_u16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
+static inline void lk_store_u32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 
 /* out (n) <- n values of dtype at in; n is a multiple of 32 for the Q types. Dequantised values are
  * bit-identical across ISAs: d*q and d*q + m are computed as a rounded multiply then a rounded add. */
@@ -44,6 +45,9 @@ void lk_q8_weight_block(uint8_t u[32], float *dw, float *c, const uint8_t *block
 /* Pack columns [n0, n0+cols) of W (rows of row_bytes) into a panel of pw columns (cols <= pw), nb blocks. */
 void lk_q8_pack_panel(uint8_t *dst, int pw, const uint8_t *W, int64_t row_bytes, int64_t n0, int cols, int64_t nb,
                       int dtype);
+/* The same panel, bitwise, with SSE4.1/F16C loads and stores (the AVX512-VNNI path packs with it). */
+void lk_q8_pack_panel_avx512(uint8_t *dst, int pw, const uint8_t *W, int64_t row_bytes, int64_t n0, int cols,
+                             int64_t nb, int dtype);
 /* Y[i0.., n0..] for rows [0, rows) of Xq and one packed panel (cols valid columns). */
 typedef void (*lk_q8_panel_fn)(float *Y, int64_t ldy, const uint8_t *Xq, int64_t xrow_bytes, int64_t rows,
                                const uint8_t *panel, int64_t nb, int cols, float beta);

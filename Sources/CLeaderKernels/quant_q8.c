@@ -296,7 +296,11 @@ void lk_qgemm_q8_path(int path, float *Y, int64_t ldy, const void *Xq, const voi
             for (int64_t pq = tid * npanels / nt; pq < (tid + 1) * npanels / nt; pq++) {
                 const int64_t n0 = pq * pw;
                 const int cols = (int)(N - n0 < pw ? N - n0 : pw);
-                lk_q8_pack_panel(panel, pw, W, wrb, n0, cols, nb, dtype);
+#if defined(__x86_64__) || defined(__i386__)
+                if (p == LK_Q8_PATH_AVX512_VNNI) lk_q8_pack_panel_avx512(panel, pw, W, wrb, n0, cols, nb, dtype);
+                else
+#endif
+                    lk_q8_pack_panel(panel, pw, W, wrb, n0, cols, nb, dtype);
                 fn(Y + n0, ldy, Xq, xrb, M, panel, nb, cols, beta);
             }
         }

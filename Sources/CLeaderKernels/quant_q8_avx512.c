@@ -153,5 +153,50 @@ void lk_q8_gemv_avx512vnni(float *Y, int64_t ldy, const uint8_t *Xq, int64_t xrb
     }
 }
 
+/* Panel packing (lk_q8_pack_panel's layout): per column and block, the 32 unsigned codes go out as eight 4-byte
+ * groups, group t at (t*pw + j)*4, straight from one 16-byte (Q4) or two (Q8_0) loads; scales converted by F16C
+ * (same values as lk_f16_to_f32 for every non-NaN half). */
+void lk_q8_pack_panel_avx512(uint8_t *dst, int pw, const uint8_t *W, int64_t row_bytes, int64_t n0, int cols,
+                             int64_t nb, int dtype) {
+    const int64_t rec = q8_panel_block_bytes(pw), bb = dtype == LK_DTYPE_Q8_0 ? 34 : (dtype == LK_DTYPE_Q4_0 ? 18 : 20);
+    const int qoff = dtype == LK_DTYPE_Q4_1 ? 4 : 2;
+    const __m128i low4 = _mm_set1_epi8(15), flip = _mm_set1_epi8((char)0x80);
+    for (int64_t b = 0; b < nb; b++) {
+        uint8_t *r = dst + b * rec;
+        float *dws = (float *)(r + 32 * pw), *cs = dws + pw;
+        for (int j = 0; j < cols; j++) {
+            const uint8_t *wb = W + (n0 + j) * row_bytes + b * bb;
+            const float dw = h2f_scale(wb);
+            __m128i lo, hi;
+            if (dtype == LK_DTYPE_Q8_0) {
+                lo = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(wb + 2)), flip);
+                hi = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(wb + 18)), flip);
+                cs[j] = -128.0f * dw;
+            } else {
+                const __m128i qs = _mm_loadu_si128((const __m128i *)(wb + qoff));
+                lo = _mm_and_si128(qs, low4);
+                hi = _mm_and_si128(_mm_srli_epi16(qs, 4), low4);
+                cs[j] = dtype == LK_DTYPE_Q4_1 ? h2f_scale(wb + 2) : -8.0f * dw;
+            }
+            dws[j] = dw;
+            uint8_t *col = r + (int64_t)j * 4;
+            const int64_t step = (int64_t)pw * 4;
+            lk_store_u32(col, (uint32_t)_mm_cvtsi128_si32(lo));
+            lk_store_u32(col + step, (uint32_t)_mm_extract_epi32(lo, 1));
+            lk_store_u32(col + 2 * step, (uint32_t)_mm_extract_epi32(lo, 2));
+            lk_store_u32(col + 3 * step, (uint32_t)_mm_extract_epi32(lo, 3));
+            lk_store_u32(col + 4 * step, (uint32_t)_mm_cvtsi128_si32(hi));
+            lk_store_u32(col + 5 * step, (uint32_t)_mm_extract_epi32(hi, 1));
+            lk_store_u32(col + 6 * step, (uint32_t)_mm_extract_epi32(hi, 2));
+            lk_store_u32(col + 7 * step, (uint32_t)_mm_extract_epi32(hi, 3));
+        }
+        for (int j = cols; j < pw; j++) {
+            dws[j] = 0.0f;
+            cs[j] = 0.0f;
+            for (int t = 0; t < 8; t++) lk_store_u32(r + ((int64_t)t * pw + j) * 4, 0);
+        }
+    }
+}
+
 #pragma clang attribute pop
 #endif
