@@ -115,19 +115,3 @@ void lk_segment_mean_forward_ref(float *out, const float *in, const int32_t *off
             out[s * C + c] = n > 0 ? (float)(acc / (double)n) : 0.0f;
         }
 }
-
-void lk_gather_rows(float *out, const float *table, const int32_t *ids, int64_t n, int64_t dim) {
-    for (int64_t i = 0; i < n; i++) {
-        if (ids[i] < 0) memset(out + i * dim, 0, (size_t)dim * sizeof(float));
-        else memcpy(out + i * dim, table + (int64_t)ids[i] * dim, (size_t)dim * sizeof(float));
-    }
-}
-
-void lk_layernorm_rows(float *out, const float *in, const float *weight, const float *bias, int64_t rows, int64_t C,
-                       float eps) {
-    const ops_rows *r = ops_rows_current();
-    float mean, rstd;
-    for (int64_t i = 0; i < rows; i++) r->layernorm_fwd(out + i * C, &mean, &rstd, in + i * C, weight, bias, C, eps);
-}
-
-void lk_activation_rows(float *out, const float *in, int64_t n, int act) { ops_rows_current()->act_fwd(out, in, n, act); }

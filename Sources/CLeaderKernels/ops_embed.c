@@ -3,14 +3,22 @@
 #include "lk_ops.h"
 #include "ops_rows.h"
 
-void lk_embedding_forward(float *out, const float *table, const int32_t *ids, int64_t n_ids, int64_t dim,
-                          int n_threads) {
-    int nt = ops_threads(n_threads, n_ids * dim);
-#pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t i = 0; i < n_ids; i++) {
+static void gather_rows(float *out, const float *table, const int32_t *ids, int64_t n, int64_t dim) {
+    for (int64_t i = 0; i < n; i++) {
         if (ids[i] < 0) memset(out + i * dim, 0, (size_t)dim * sizeof(float));
         else memcpy(out + i * dim, table + (int64_t)ids[i] * dim, (size_t)dim * sizeof(float));
     }
+}
+
+void lk_embedding_forward(float *out, const float *table, const int32_t *ids, int64_t n_ids, int64_t dim,
+                          int n_threads) {
+    int nt = ops_threads(n_threads, n_ids * dim);
+    if (nt == 1) {   /* no OpenMP region for one thread */
+        gather_rows(out, table, ids, n_ids, dim);
+        return;
+    }
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t i = 0; i < n_ids; i++) gather_rows(out + i * dim, table, ids + i, 1, dim);
 }
 
 /* Tasks are (id range) x (column block of 64): a task scans all ids in order and adds the rows whose id falls

@@ -7,6 +7,11 @@ void lk_layernorm_forward(float *out, float *mean, float *rstd, const float *in,
                           const float *bias, int64_t rows, int64_t C, float eps, int n_threads) {
     const ops_rows *k = ops_rows_current();
     int nt = ops_threads(n_threads, rows * C);
+    if (nt == 1) {   /* no OpenMP region: its bookkeeping costs as much as a small call's work */
+        for (int64_t r = 0; r < rows; r++)
+            k->layernorm_fwd(out + r * C, mean + r, rstd + r, in + r * C, weight, bias, C, eps);
+        return;
+    }
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t r = 0; r < rows; r++)
         k->layernorm_fwd(out + r * C, mean + r, rstd + r, in + r * C, weight, bias, C, eps);

@@ -6,6 +6,10 @@
 void lk_activation_forward(float *out, const float *in, int64_t n, int act, int n_threads) {
     const ops_rows *k = ops_rows_current();
     int nt = ops_threads(n_threads, n);
+    if (nt == 1) {   /* elementwise: one call over all n is the same as the blocks, without an OpenMP region */
+        k->act_fwd(out, in, n, act);
+        return;
+    }
     int64_t nb = ops_ew_blocks(n);
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t b = 0; b < nb; b++) {

@@ -97,27 +97,41 @@ func segmentMeanMatchesReference(isa: Int32) {
     }
 }
 
+/// The serving engine calls LayerNorm, activations and gathers with one thread, which takes their serial
+/// branch (no OpenMP region); it must equal the reference and, bitwise, the parallel path.
 @Test(arguments: allISAs)
-func serialRowKernelsMatchTheirReferences(isa: Int32) {
+func oneThreadPathsMatchReferencesAndThreads(isa: Int32) {
     var rng = TestRNG(15)
-    let (rows, c) = (9, 64)
-    let x = rng.floats(rows * c, -3, 3), w = rng.floats(c), b = rng.floats(c)
-    var got = [Float](repeating: 0, count: rows * c), want = got
-    var mean = [Float](repeating: 0, count: rows), rstd = mean
-    withISA(isa) { lk_layernorm_rows(&got, x, w, b, Int64(rows), Int64(c), 1e-5) }
-    lk_layernorm_forward_ref(&want, &mean, &rstd, x, w, b, Int64(rows), Int64(c), 1e-5)
-    expectClose(got, want, rtol: 1e-5, atol: 1e-5, "layernorm rows \(isaName(isa))")
-    for act in [ActivationCase.relu, .gelu, .sigmoid] {
-        var a = [Float](repeating: 0, count: x.count), r = a
-        withISA(isa) { lk_activation_rows(&a, x, Int64(x.count), act.rawValue) }
-        lk_activation_forward_ref(&r, x, Int64(x.count), act.rawValue)
-        expectClose(a, r, rtol: 1e-5, atol: 1e-6, "activation \(act) \(isaName(isa))")
+    for rows in [9, 300] {   // 300 x 64 is above the parallel threshold: threads 2 take the OpenMP path
+        let c = 64
+        let x = rng.floats(rows * c, -3, 3), w = rng.floats(c), b = rng.floats(c)
+        var one = [Float](repeating: 0, count: rows * c), two = one, want = one
+        var mean = [Float](repeating: 0, count: rows), rstd = mean, m2 = mean, r2 = mean
+        withISA(isa) {
+            lk_layernorm_forward(&one, &mean, &rstd, x, w, b, Int64(rows), Int64(c), 1e-5, 1)
+            lk_layernorm_forward(&two, &m2, &r2, x, w, b, Int64(rows), Int64(c), 1e-5, 2)
+        }
+        var mr = mean, rr = mean
+        lk_layernorm_forward_ref(&want, &mr, &rr, x, w, b, Int64(rows), Int64(c), 1e-5)
+        expectClose(one, want, rtol: 1e-5, atol: 1e-5, "layernorm 1 thread \(isaName(isa)) rows \(rows)")
+        #expect(bits(one) == bits(two) && bits(mean) == bits(m2) && bits(rstd) == bits(r2))
+        for act in [ActivationCase.relu, .gelu, .sigmoid] {
+            var a1 = [Float](repeating: 0, count: x.count), a2 = a1, r = a1
+            withISA(isa) {
+                lk_activation_forward(&a1, x, Int64(x.count), act.rawValue, 1)
+                lk_activation_forward(&a2, x, Int64(x.count), act.rawValue, 2)
+            }
+            lk_activation_forward_ref(&r, x, Int64(x.count), act.rawValue)
+            expectClose(a1, r, rtol: 1e-5, atol: 1e-6, "activation \(act) \(isaName(isa)) n \(x.count)")
+            #expect(bits(a1) == bits(a2))
+        }
+        let ids: [Int32] = (0..<rows).map { i in i % 7 == 3 ? -1 : Int32((i * 5) % rows) }
+        var g1 = [Float](repeating: .nan, count: rows * c), g2 = g1, gr = g1
+        lk_embedding_forward(&g1, x, ids, Int64(rows), Int64(c), 1)
+        lk_embedding_forward(&g2, x, ids, Int64(rows), Int64(c), 2)
+        lk_embedding_forward_ref(&gr, x, ids, Int64(rows), Int64(c))
+        #expect(bits(g1) == bits(gr) && bits(g2) == bits(gr))
     }
-    let table = rng.floats(5 * 3)
-    var g = [Float](repeating: .nan, count: 4 * 3), gr = g
-    lk_gather_rows(&g, table, [4, -1, 0, 4], 4, 3)
-    lk_embedding_forward_ref(&gr, table, [4, -1, 0, 4], 4, 3)
-    #expect(bits(g) == bits(gr))
 }
 
 private enum ActivationCase: Int32 { case relu = 0, gelu = 1, sigmoid = 4 }

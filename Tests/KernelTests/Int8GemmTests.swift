@@ -11,14 +11,7 @@ private let u = Double(Float.ulpOfOne) / 2   // f32 unit roundoff 2^-24
 /// Weights (rows, k) quantised with lk_quantize_row_ref, values spread like a trained layer (a few large).
 private func weights(_ g: inout QuantRNG, rows: Int, k: Int, _ dtype: Int32) -> [UInt8] {
     let w = (0..<rows * k).map { i in g.float() * (i % 37 == 0 ? 0.5 : 0.08) + (i % 11 == 0 ? 0.02 : 0) }
-    let rb = rowBytes(k, dtype)
-    var out = [UInt8](repeating: 0, count: max(rows * rb, 1))
-    w.withUnsafeBufferPointer { w in
-        out.withUnsafeMutableBytes { o in
-            for r in 0..<rows { lk_quantize_row_ref(o.baseAddress! + r * rb, w.baseAddress! + r * k, Int64(k), dtype) }
-        }
-    }
-    return out
+    return quantize(w, rows: rows, n: k, dtype)
 }
 
 /// |m| of every value's block (Q4_1; zero for the others).

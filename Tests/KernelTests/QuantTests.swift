@@ -21,8 +21,8 @@ func rowBytes(_ n: Int, _ dtype: Int32) -> Int {
     n / Int(lk_dtype_block_size(dtype)) * Int(lk_dtype_block_bytes(dtype))
 }
 
-/// rows x n matrix quantised row by row with lk_quantize_row_ref.
-private func quantize(_ x: [Float], rows: Int, n: Int, _ dtype: Int32) -> [UInt8] {
+/// rows x n matrix quantised row by row with lk_quantize_row_ref (also used by Int8GemmTests.swift).
+func quantize(_ x: [Float], rows: Int, n: Int, _ dtype: Int32) -> [UInt8] {
     let rb = rowBytes(n, dtype)
     var out = [UInt8](repeating: 0, count: max(rows * rb, 1))
     x.withUnsafeBufferPointer { x in

@@ -40,11 +40,7 @@ void lk_set_attention_forward_ref(float *out, int64_t ldo, const float *qkv, int
 void lk_segment_mean_forward(float *out, const float *in, const int32_t *offsets, int64_t n_sets, int64_t C);
 void lk_segment_mean_forward_ref(float *out, const float *in, const int32_t *offsets, int64_t n_sets, int64_t C);
 
-/* Serial twins of lk_embedding_forward (id < 0 gives a zero row), lk_layernorm_forward (no mean/rstd kept)
- * and lk_activation_forward; their oracles are those kernels' _ref functions. */
-void lk_gather_rows(float *out /* (n,dim) */, const float *table, const int32_t *ids, int64_t n, int64_t dim);
-void lk_layernorm_rows(float *out, const float *in /* (rows,C) */, const float *weight, const float *bias,
-                       int64_t rows, int64_t C, float eps);
-void lk_activation_rows(float *out, const float *in, int64_t n, int act);
-/* (These take distinct out and in: in place is correct but runs the compiler's scalar fallback loop.) */
+/* Gathers, LayerNorm and activations come from lk_ops.h with n_threads = 1: those kernels enter no OpenMP
+ * region for one thread. (Give them distinct out and in: in place is correct but runs the compiler's scalar
+ * fallback loop.) */
 #endif

@@ -116,13 +116,14 @@ public final class StudentInference: @unchecked Sendable {
         let u = sizes.unifiedCount
         let table = try AlignedBuffer<Float>(count: try Checked.product(u, 3 * c, "student inference code table"))
         let normed = try AlignedBuffer<Float>(count: try Checked.product(u, c, "student inference code table"))
+        let stats = try AlignedBuffer<Float>(count: try Checked.product(u, 2, "student inference code table"))
         let ranges = [(sizes.diagnosisOffset, sizes.diagnoses), (sizes.procedureOffset, sizes.procedures),
                       (sizes.medicationOffset, sizes.medications)]
         let scratch = try AlignedBuffer<Float>(count: Int(lk_linear_scratch_floats(Int64(c))))
         for (s, (start, count)) in ranges.enumerated() where count > 0 {
             let w = try value("\(names[s]).norm1.weight"), b = try value("\(names[s]).norm1.bias")
-            lk_layernorm_rows(normed.base + start * c, emb.base + start * c, w.pointer, b.pointer, Int64(count),
-                              Int64(c), cfg.layerNormEps)
+            lk_layernorm_forward(normed.base + start * c, stats.base, stats.base + count, emb.base + start * c,
+                                 w.pointer, b.pointer, Int64(count), Int64(c), cfg.layerNormEps, 1)
             try attentionQKV(names[s]).forward(isa, table.base + start * 3 * c, ldy: 3 * c, normed.base + start * c,
                                                ldx: c, rows: count, accumulate: false, scratch: scratch.base)
         }
@@ -203,7 +204,7 @@ public final class StudentSession {
     private var vids: [Int32] = [], voffsets: [Int32] = [0], profileIds: [Int32] = []
     private var buffers: [AlignedBuffer<Float>?] = Array(repeating: nil, count: Buf.allCases.count)
 
-    private enum Buf: Int, CaseIterable { case x, qkv, att, h, g, ga, table, pooledG, v, vqkv, vatt, vh, vg, out3, vpooledG, r1, m, m2, logits, prof, attScratch, linScratch }
+    private enum Buf: Int, CaseIterable { case x, qkv, att, h, g, ga, table, pooledG, v, vqkv, vatt, vh, vg, out3, vpooledG, r1, m, m2, logits, prof, stats, attScratch, linScratch }
 
     init(_ engine: StudentInference) { self.engine = engine }
 
@@ -232,8 +233,8 @@ public final class StudentSession {
         // 1. set encoders on the codes (all three streams in one ragged batch)
         ids.withUnsafeBufferPointer { p in
             guard let ip = p.baseAddress else { return }
-            lk_gather_rows(qkv, e.codeQKV.base, ip, Int64(nTok), Int64(3 * c))
-            lk_gather_rows(x, e.embedding.base, ip, Int64(nTok), Int64(c))
+            lk_embedding_forward(qkv, e.codeQKV.base, ip, Int64(nTok), Int64(3 * c), 1)
+            lk_embedding_forward(x, e.embedding.base, ip, Int64(nTok), Int64(c), 1)
         }
         try attention(att, qkv, offsets)
         for s in 0..<3 {
@@ -249,11 +250,10 @@ public final class StudentSession {
             let t0 = streamTokens[s], tn = streamTokens[s + 1] - t0
             guard tn > 0 else { continue }
             let blk = e.sets[s]
-            lk_layernorm_rows(h + t0 * c, x + t0 * c, blk.norm2.w.base, blk.norm2.b.base, Int64(tn), Int64(c),
-                              e.config.layerNormEps)
+            try layerNorm(h + t0 * c, x + t0 * c, blk.norm2, rows: tn)
             blk.fc1.forward(e.isa, g + t0 * f, ldy: f, h + t0 * c, ldx: c, rows: tn, accumulate: false, scratch: lin)
         }
-        lk_activation_rows(ga, g, Int64(nTok * f), ActivationKind.geluTanh.rawValue)
+        lk_activation_forward(ga, g, Int64(nTok * f), ActivationKind.geluTanh.rawValue, 1)
         offsets.withUnsafeBufferPointer { o in
             guard let op = o.baseAddress else { return }
             lk_segment_mean_forward(pooledG, ga, op, Int64(nSets), Int64(f))
@@ -273,7 +273,7 @@ public final class StudentSession {
             guard profileIds.count == b * e.fields else { throw .internalError("student inference: profile ids") }
             profileIds.withUnsafeBufferPointer { p in
                 guard let pp = p.baseAddress else { return }
-                lk_gather_rows(prof, e.profileTable.base, pp, Int64(b * e.fields), Int64(c))
+                lk_embedding_forward(prof, e.profileTable.base, pp, Int64(b * e.fields), Int64(c), 1)
             }
             head.forward(e.isa, promptRow, ldy: c, prof, ldx: e.fields * c, rows: b, accumulate: false, scratch: lin)
         } else {
@@ -288,16 +288,16 @@ public final class StudentSession {
         let out3 = try buffer(.out3, seqs * c), vpooledG = try buffer(.vpooledG, seqs * f)
         vids.withUnsafeBufferPointer { p in
             guard let vp = p.baseAddress else { return }
-            lk_gather_rows(v, table, vp, Int64(nV), Int64(c))
+            lk_embedding_forward(v, table, vp, Int64(nV), Int64(c), 1)
         }
-        lk_layernorm_rows(vh, v, e.visitNorm1.w.base, e.visitNorm1.b.base, Int64(nV), Int64(c), e.config.layerNormEps)
+        try layerNorm(vh, v, e.visitNorm1, rows: nV)
         e.visitQKV.forward(e.isa, vqkv, ldy: 3 * c, vh, ldx: c, rows: nV, accumulate: false, scratch: lin)
         try attention(vatt, vqkv, voffsets)
         e.visit.o.forward(e.isa, v, ldy: c, vatt, ldx: c, rows: nV, accumulate: true, scratch: lin)
-        lk_layernorm_rows(vh, v, e.visit.norm2.w.base, e.visit.norm2.b.base, Int64(nV), Int64(c), e.config.layerNormEps)
+        try layerNorm(vh, v, e.visit.norm2, rows: nV)
         e.visit.fc1.forward(e.isa, vg, ldy: f, vh, ldx: c, rows: nV, accumulate: false, scratch: lin)
         let vga = try buffer(.ga, nV * f)   // the code-level GELU output is no longer needed
-        lk_activation_rows(vga, vg, Int64(nV * f), ActivationKind.geluTanh.rawValue)
+        lk_activation_forward(vga, vg, Int64(nV * f), ActivationKind.geluTanh.rawValue, 1)
         voffsets.withUnsafeBufferPointer { o in
             guard let op = o.baseAddress else { return }
             lk_segment_mean_forward(out3, v, op, Int64(seqs), Int64(c))
@@ -308,11 +308,19 @@ public final class StudentSession {
         // 4. head: ReLU → fc1 → ReLU → fc2 → sigmoid, straight into `out`
         let r1 = try buffer(.r1, b * 3 * c), mid = try buffer(.m, b * e.hidden), mid2 = try buffer(.m2, b * e.hidden)
         let logits = try buffer(.logits, b * sizes.medications)
-        lk_activation_rows(r1, out3, Int64(b * 3 * c), ActivationKind.relu.rawValue)
+        lk_activation_forward(r1, out3, Int64(b * 3 * c), ActivationKind.relu.rawValue, 1)
         e.fc1.forward(e.isa, mid, ldy: e.hidden, r1, ldx: 3 * c, rows: b, accumulate: false, scratch: lin)
-        lk_activation_rows(mid2, mid, Int64(b * e.hidden), ActivationKind.relu.rawValue)
+        lk_activation_forward(mid2, mid, Int64(b * e.hidden), ActivationKind.relu.rawValue, 1)
         e.fc2.forward(e.isa, logits, ldy: sizes.medications, mid2, ldx: e.hidden, rows: b, accumulate: false, scratch: lin)
-        lk_activation_rows(out, logits, Int64(b * sizes.medications), ActivationKind.sigmoid.rawValue)
+        lk_activation_forward(out, logits, Int64(b * sizes.medications), ActivationKind.sigmoid.rawValue, 1)
+    }
+
+    /// LayerNorm of `rows` rows of width C (one thread: the kernel enters no OpenMP region).
+    private func layerNorm(_ out: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>,
+                           _ p: (w: AlignedBuffer<Float>, b: AlignedBuffer<Float>), rows: Int) throws(LeaderError) {
+        let stats = try buffer(.stats, 2 * rows)
+        lk_layernorm_forward(out, stats, stats + rows, x, p.w.base, p.b.base, Int64(rows), Int64(engine.c),
+                             engine.config.layerNormEps, 1)
     }
 
     private func attention(_ out: UnsafeMutablePointer<Float>, _ qkv: UnsafeMutablePointer<Float>, _ offs: [Int32])
