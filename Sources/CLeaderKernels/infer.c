@@ -62,8 +62,8 @@ void lk_linear_forward_ref(float *Y, int64_t ldy, const float *X, int64_t ldx, c
 }
 
 int64_t lk_set_attention_scratch_floats(int64_t max_len, int64_t D) {
-    int64_t padded = ((max_len > 0 ? max_len : 1) + 15) / 16 * 16;
-    return (D + 5) * padded;
+    /* r_set_attention: qt and ot (D × 16 each), max and sum (16 each), scores (max_len × 16) */
+    return (2 * D + 2 + (max_len > 0 ? max_len : 1)) * 16;
 }
 
 void lk_set_attention_forward(float *out, int64_t ldo, const float *qkv, int64_t ldq, const int32_t *offsets,

@@ -446,91 +446,77 @@ static void r_fill_uniform(float *out, int64_t n, float lo, float w, uint64_t se
 }
 
 /* ---- inference leaves (lk_infer.h) -------------------------------------------------------------- */
-/* Per head: K transposed into scratch (D, lp) with lp = len rounded up to L (zero columns). Queries go four
- * at a time: their scores against each block of L keys are four register accumulators over D (independent
- * FMA chains), then each row's softmax runs over whole L-lane blocks (padding scores are -inf, so their
- * weights are exactly 0) and the output is the weighted sum of the value rows, two accumulators per L-wide
- * column block. Sets are short (typically 5-30 codes), so there are no scalar remainder loops over keys. */
-#define ATT_Q 4
+/* Queries in lanes: a block of up to L queries of one head is transposed into qt (D × L, scale folded in),
+ * so the scores of key j for the whole block are one L-wide vector (st row j). The softmax over keys is then
+ * elementwise across rows (no horizontal reductions), and the output is accumulated transposed (ot, D × L) and
+ * written back row by row. Per query: s_j = Σ_d (scale·q_d)·k_jd in d order, p_j = exp(s_j − max), out =
+ * (Σ_j p_j v_j) / Σ_j p_j with j in order. */
 static void r_set_attention(float *out, int64_t ldo, const float *qkv, int64_t ldq, int64_t len, int64_t H,
                             int64_t D, float scale, float *scratch) {
-    const int64_t lp = (len + L - 1) / L * L, hd = H * D;
-    float *kt = scratch, *sc = scratch + D * lp, *p = sc + ATT_Q * lp;
+    const int64_t hd = H * D;
+    float *qt = scratch, *ot = qt + D * L, *mx = ot + D * L, *sum = mx + L, *st = sum + L;
     for (int64_t h = 0; h < H; h++) {
-        for (int64_t d = 0; d < D; d++) {
-            float *row = kt + d * lp;
-            for (int64_t j = 0; j < len; j++) row[j] = qkv[j * ldq + hd + h * D + d];
-            for (int64_t j = len; j < lp; j++) row[j] = 0.0f;
-        }
-        const float *vbase = qkv + 2 * hd + h * D;
-        for (int64_t i0 = 0; i0 < len; i0 += ATT_Q) {
-            const int64_t nq = len - i0 < ATT_Q ? len - i0 : ATT_Q;
-            const float *q[ATT_Q];
-            for (int r = 0; r < ATT_Q; r++) q[r] = qkv + (i0 + (r < nq ? r : 0)) * ldq + h * D;
-            for (int64_t jb = 0; jb < lp; jb += L) {
+        const float *kbase = qkv + hd + h * D, *vbase = qkv + 2 * hd + h * D;
+        for (int64_t i0 = 0; i0 < len; i0 += L) {
+            const int64_t nq = len - i0 < L ? len - i0 : L;
+            for (int64_t l = 0; l < nq; l++) {
+                const float *q = qkv + (i0 + l) * ldq + h * D;
+                for (int64_t d = 0; d < D; d++) qt[d * L + l] = q[d] * scale;
+            }
+            for (int64_t l = nq; l < L; l++)
+                for (int64_t d = 0; d < D; d++) qt[d * L + l] = 0.0f;
+            for (int l = 0; l < L; l++) mx[l] = -__builtin_inff();
+            for (int64_t j = 0; j < len; j++) {
+                const float *k = kbase + j * ldq;
+                float a[L] = {0};
+                for (int64_t d = 0; d < D; d++)
+                    for (int l = 0; l < L; l++) a[l] += k[d] * qt[d * L + l];
+                for (int l = 0; l < L; l++) {
+                    st[j * L + l] = a[l];
+                    mx[l] = a[l] > mx[l] ? a[l] : mx[l];
+                }
+            }
+            for (int l = 0; l < L; l++) sum[l] = 0.0f;
+            for (int64_t j = 0; j < len; j++)
+                for (int l = 0; l < L; l++) {
+                    const float e = r_exp(st[j * L + l] - mx[l]);
+                    st[j * L + l] = e;
+                    sum[l] += e;
+                }
+            int64_t d = 0;
+            for (; d + 4 <= D; d += 4) {   /* four output columns: independent FMA chains over keys */
                 float a0[L] = {0}, a1[L] = {0}, a2[L] = {0}, a3[L] = {0};
-                for (int64_t d = 0; d < D; d++) {
-                    const float *kr = kt + d * lp + jb;
-                    const float q0 = q[0][d] * scale, q1 = q[1][d] * scale, q2 = q[2][d] * scale,
-                                q3 = q[3][d] * scale;
+                for (int64_t jj = 0; jj < len; jj++) {
+                    const float *v = vbase + jj * ldq + d, *p = st + jj * L;
                     for (int l = 0; l < L; l++) {
-                        a0[l] += q0 * kr[l];
-                        a1[l] += q1 * kr[l];
-                        a2[l] += q2 * kr[l];
-                        a3[l] += q3 * kr[l];
+                        a0[l] += p[l] * v[0];
+                        a1[l] += p[l] * v[1];
+                        a2[l] += p[l] * v[2];
+                        a3[l] += p[l] * v[3];
                     }
                 }
                 for (int l = 0; l < L; l++) {
-                    sc[jb + l] = a0[l];
-                    sc[lp + jb + l] = a1[l];
-                    sc[2 * lp + jb + l] = a2[l];
-                    sc[3 * lp + jb + l] = a3[l];
+                    ot[d * L + l] = a0[l] / sum[l];
+                    ot[(d + 1) * L + l] = a1[l] / sum[l];
+                    ot[(d + 2) * L + l] = a2[l] / sum[l];
+                    ot[(d + 3) * L + l] = a3[l] / sum[l];
                 }
             }
-            for (int64_t r = 0; r < nq; r++) {
-                float *s = sc + r * lp;
-                for (int64_t j = len; j < lp; j++) s[j] = -__builtin_inff();
-                float mx[L], acc[L];
-                for (int l = 0; l < L; l++) { mx[l] = -__builtin_inff(); acc[l] = 0.0f; }
-                for (int64_t j = 0; j < lp; j += L)
-                    for (int l = 0; l < L; l++) mx[l] = s[j + l] > mx[l] ? s[j + l] : mx[l];
-                float m = mx[0];
-                for (int l = 1; l < L; l++) m = mx[l] > m ? mx[l] : m;
-                for (int64_t j = 0; j < lp; j += L)
-                    for (int l = 0; l < L; l++) {
-                        float e = r_exp(s[j + l] - m);
-                        p[j + l] = e;
-                        acc[l] += e;
-                    }
-                const float inv = 1.0f / r_hsum(acc);
-                float *o = out + (i0 + r) * ldo + h * D;
-                int64_t d0 = 0;
-                for (; d0 + L <= D; d0 += L) {
-                    float e0[L] = {0}, e1[L] = {0};
-                    int64_t j = 0;
-                    for (; j + 2 <= len; j += 2) {
-                        const float w0 = p[j], w1 = p[j + 1], *v0 = vbase + j * ldq + d0, *v1 = v0 + ldq;
-                        for (int l = 0; l < L; l++) {
-                            e0[l] += w0 * v0[l];
-                            e1[l] += w1 * v1[l];
-                        }
-                    }
-                    if (j < len) {
-                        const float w0 = p[j], *v0 = vbase + j * ldq + d0;
-                        for (int l = 0; l < L; l++) e0[l] += w0 * v0[l];
-                    }
-                    for (int l = 0; l < L; l++) o[d0 + l] = (e0[l] + e1[l]) * inv;
+            for (; d < D; d++) {
+                float a[L] = {0};
+                for (int64_t jj = 0; jj < len; jj++) {
+                    const float v = vbase[jj * ldq + d];
+                    for (int l = 0; l < L; l++) a[l] += st[jj * L + l] * v;
                 }
-                for (int64_t d = d0; d < D; d++) {
-                    float t = 0.0f;
-                    for (int64_t j = 0; j < len; j++) t += p[j] * vbase[j * ldq + d];
-                    o[d] = t * inv;
-                }
+                for (int l = 0; l < L; l++) ot[d * L + l] = a[l] / sum[l];
+            }
+            for (int64_t l = 0; l < nq; l++) {
+                float *o = out + (i0 + l) * ldo + h * D;
+                for (int64_t d = 0; d < D; d++) o[d] = ot[d * L + l];
             }
         }
     }
 }
-#undef ATT_Q
 
 static void r_rows_mean(float *out, const float *in, int64_t len, int64_t C) {
     for (int64_t c = 0; c < C; c++) out[c] = 0.0f;

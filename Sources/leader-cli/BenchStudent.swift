@@ -42,6 +42,8 @@ struct BenchStudent: ParsableCommand {
     @Option(help: "Threads for batch inference.") var inferThreads = 2
     @Option(help: "Batch size for batch inference.") var inferBatch = 256
     @Option(help: "Patients per kernel pass inside a batch (per thread).") var inferChunk = 32
+    @Option(help: "Inference arithmetic of the linear layers: fp32 or bf16 (AMX tiles where available).")
+    var precision = "fp32"
     @Flag(help: "Worst-case uniform distribution instead of the MIMIC-like one.") var uniform = false
     @Flag var json = false
 
@@ -72,7 +74,7 @@ struct BenchStudent: ParsableCommand {
 
         // single-patient latency, 1 thread, eval mode (includes validation and packing of the codes)
         let m1 = try StudentModel(config: cfg, sizes: sizes, threads: 1)
-        let engine = try StudentInference(m1)
+        let engine = try StudentInference(m1, precision: try QuantPrecision(parsing: precision))
         let session = engine.makeSession()
         let patients = benchExamples(latencySamples, sizes: sizes, maxVisits: maxVisits, maxCodes: maxCodes, seed: 2, uniform: uniform)
         var scores = [Float](repeating: 0, count: sizes.medications)
@@ -105,16 +107,18 @@ struct BenchStudent: ParsableCommand {
             var singlePatientP50Microseconds: Double, singlePatientP90Microseconds: Double
             var singlePatientCPUP50Microseconds: Double
             var batchInferencePatientsPerSecond: Double, inferThreads: Int, inferBatch: Int
-            var parameters: Int, isa: String, distribution: String
+            var parameters: Int, isa: String, distribution: String, precision: String, bf16Path: String
         }
         let o = Out(trainSamplesPerSecond: trainRate, trainThreads: trainThreads, batch: batch,
                     singlePatientP50Microseconds: p50 * 1e6, singlePatientP90Microseconds: p90 * 1e6,
                     singlePatientCPUP50Microseconds: cpu[cpu.count / 2] * 1e6,
                     batchInferencePatientsPerSecond: inferRate, inferThreads: inferThreads, inferBatch: inferBatch,
                     parameters: model.store.parameterCount, isa: Threads.isaName,
-                    distribution: uniform ? "uniform" : "mimic")
+                    distribution: uniform ? "uniform" : "mimic", precision: engine.precision.rawValue,
+                    bf16Path: QuantPrecision.bf16Path)
         if json { try printJSON(o); return }
         print(String(format: "training (batch %d, %d threads): %.0f samples/s", batch, trainThreads, trainRate))
+        if engine.precision == .bf16 { print("inference precision: bf16 (\(QuantPrecision.bf16Path))") }
         print(String(format: "single patient (1 thread): p50 %.1f µs, p90 %.1f µs (thread CPU time p50 %.1f µs)",
                      p50 * 1e6, p90 * 1e6, cpu[cpu.count / 2] * 1e6))
         print(String(format: "batch inference (batch %d, %d threads): %.0f patients/s", inferBatch, inferThreads, inferRate))

@@ -16,7 +16,7 @@ struct TeacherCommon: ParsableArguments {
     @Option(help: "Base model: a GGUF file or a Hugging Face folder.")
     var model = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
     @Option(help: "Threads (0 = all cores).") var threads = 0
-    @Option(help: "Frozen quantised products: fp32 (exact) or int8 (int8 activations × integer dot products, ~2× faster).")
+    @Option(help: "Frozen quantised products: fp32 (exact), int8 (int8 activations × integer dot products, ~2× faster) or bf16 (bf16 operands on AMX tiles where the CPU has them; slow elsewhere).")
     var precision = "fp32"
     @Flag(help: "Leave the profile sentence out of the prompts.") var noProfile = false
     @Flag(help: "Print one JSON object; no progress on stderr.") var json = false

@@ -12,7 +12,7 @@ struct TeacherBench: ParsableCommand {
     var model = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
     @Option(help: "forward, train or decode (greedy generation of --new-tokens after a --tokens prompt, batch 1).")
     var mode = "forward"
-    @Option(help: "Frozen quantised products: fp32 or int8.") var precision = "fp32"
+    @Option(help: "Frozen quantised products: fp32, int8 or bf16.") var precision = "fp32"
     @Option(help: "Generated tokens (decode mode).") var newTokens = 64
     @Option(help: "Batch size.") var batch = 8
     @Option(help: "Tokens per sequence.") var tokens = 128
@@ -84,11 +84,12 @@ struct TeacherBench: ParsableCommand {
         }
         let best = times.min() ?? .nan
         struct Out: Encodable {
-            var mode: String, precision: String, int8Path: String, batch: Int, tokens: Int, topLayers: Int?, threads: Int
+            var mode: String, precision: String, int8Path: String, bf16Path: String, batch: Int, tokens: Int, topLayers: Int?, threads: Int
             var recompute: Bool?
             var seconds: [Double], tokensPerSecond: Double, peakRSSBytes: Int?
         }
-        try printJSON(Out(mode: mode, precision: prec.rawValue, int8Path: QuantPrecision.int8Path, batch: batch,
+        try printJSON(Out(mode: mode, precision: prec.rawValue, int8Path: QuantPrecision.int8Path,
+                          bf16Path: QuantPrecision.bf16Path, batch: batch,
                           tokens: tokens, topLayers: topLayers, threads: threads, recompute: recomputing, seconds: times,
                           tokensPerSecond: Double(counted) / best, peakRSSBytes: peakRSS()))
     }

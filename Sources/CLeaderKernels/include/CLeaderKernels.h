@@ -9,4 +9,5 @@
 #include "lk_teacher_ops.h"
 #include "lk_infer.h"
 #include "lk_convert.h"
+#include "lk_bf16.h"
 #endif

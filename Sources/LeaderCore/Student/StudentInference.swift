@@ -11,7 +11,13 @@ import Dispatch
 /// - **Pooling before the last projection.** The set/visit encoders end with `x1 + W2·gelu(W1·LN2(x1)) + b2`
 ///   followed by a mean over the set; the mean commutes with the linear `W2`, so the `F`-wide GELU outputs
 ///   are averaged first and `W2` runs once per set instead of once per code (empty sets still pool to 0).
-/// - **Pre-packed weights** in the GEMM micro-kernel layout (`lk_linear_pack`).
+/// - **Pre-packed weights** in the GEMM micro-kernel layout (`lk_linear_pack`), or as bf16 AMX tiles
+///   (`lk_bf16_pack`) with `precision: .bf16`.
+///
+/// `precision` (default fp32) chooses the arithmetic of the linear layers after the code table: `.bf16` rounds
+/// their inputs and weights to bfloat16 and sums in f32 (`lk_bf16_linear_forward`, AMX tiles where available);
+/// the code table, attention, norms and activations stay fp32. Scores then differ from fp32 by ~1e-3
+/// (docs/student.md "Serving").
 ///
 /// The two rewrites are exact in real arithmetic; in floats the scores agree with `StudentModel` to ~1e-6
 /// (tested). An instance is immutable and shared by threads; each thread scores through its own
@@ -21,6 +27,7 @@ public final class StudentInference: @unchecked Sendable {
     public let sizes: StudentVocabularySizes
     let c: Int, f: Int, heads: Int, hidden: Int, fields: Int
     let isa: Int32
+    public let precision: QuantPrecision
     let embedding: AlignedBuffer<Float>     // (unified, C)
     let codeQKV: AlignedBuffer<Float>       // (unified, 3C)
     let sets: [Block]                       // diagnosis, procedure, medication encoders
@@ -37,19 +44,28 @@ public final class StudentInference: @unchecked Sendable {
         let norm2: (w: AlignedBuffer<Float>, b: AlignedBuffer<Float>)
     }
 
-    /// A weight (N, K) packed for `isa`, plus its bias.
+    /// A weight (N, K) packed for `isa` (fp32) or as bf16 tiles, plus its bias.
     struct PackedLinear {
         let n: Int, k: Int
-        let packed: AlignedBuffer<Float>
+        let packed: AlignedBuffer<Float>?
+        let packedBF16: AlignedBuffer<UInt16>?
         let bias: AlignedBuffer<Float>?
 
-        init(isa: Int32, weight: Tensor, bias: Tensor?) throws(LeaderError) {
+        init(isa: Int32, bf16: Bool, weight: Tensor, bias: Tensor?) throws(LeaderError) {
             guard weight.rank == 2 else { throw .internalError("student inference: weight \(weight.shape) is not 2-D") }
             n = weight.shape[0]
             k = weight.shape[1]
-            let floats = Int(lk_linear_packed_floats(isa, Int64(n), Int64(k)))
-            packed = try AlignedBuffer(count: floats)
-            lk_linear_pack(isa, packed.base, weight.pointer, Int64(n), Int64(k))
+            if bf16 {
+                let elems = try AlignedBuffer<UInt16>(count: Int(lk_bf16_packed_elems(Int64(n), Int64(k))))
+                lk_bf16_pack(elems.base, weight.pointer, Int64(k), Int64(n), Int64(k))
+                packed = nil
+                packedBF16 = elems
+            } else {
+                let floats = try AlignedBuffer<Float>(count: Int(lk_linear_packed_floats(isa, Int64(n), Int64(k))))
+                lk_linear_pack(isa, floats.base, weight.pointer, Int64(n), Int64(k))
+                packed = floats
+                packedBF16 = nil
+            }
             if let bias {
                 guard bias.count == n else { throw .internalError("student inference: bias \(bias.shape) for \(n) outputs") }
                 self.bias = try copyOf(bias)
@@ -61,13 +77,29 @@ public final class StudentInference: @unchecked Sendable {
         /// y (m, n) (rows ldy apart) = x (m, k) Wᵀ + b, or y += … with `accumulate`.
         func forward(_ isa: Int32, _ y: UnsafeMutablePointer<Float>, ldy: Int, _ x: UnsafePointer<Float>, ldx: Int,
                      rows m: Int, accumulate: Bool, scratch: UnsafeMutablePointer<Float>) {
-            lk_linear_packed_forward(isa, y, Int64(ldy), x, Int64(ldx), packed.base, bias?.base, Int64(m), Int64(n),
-                                     Int64(k), accumulate ? 1 : 0, scratch)
+            if let p = packedBF16 {
+                lk_bf16_linear_forward(y, Int64(ldy), x, Int64(ldx), p.base, bias?.base, Int64(m), Int64(n), Int64(k),
+                                       accumulate ? 1 : 0, scratch)
+            } else if let p = packed {
+                lk_linear_packed_forward(isa, y, Int64(ldy), x, Int64(ldx), p.base, bias?.base, Int64(m), Int64(n),
+                                         Int64(k), accumulate ? 1 : 0, scratch)
+            }
+        }
+
+        /// Floats of the scratch `forward` needs for `k` inputs (either precision).
+        static func scratchFloats(_ k: Int) -> Int {
+            max(Int(lk_linear_scratch_floats(Int64(k))), (Int(lk_bf16_scratch_bytes(Int64(k))) + 3) / 4)
         }
     }
 
-    /// Snapshot of `model`'s current weights (later training steps do not change it).
-    public init(_ model: StudentModel) throws(LeaderError) {
+    /// Snapshot of `model`'s current weights (later training steps do not change it). `precision`: `.fp32`
+    /// (default) or `.bf16`; the student has no int8 path.
+    public init(_ model: StudentModel, precision: QuantPrecision = .fp32) throws(LeaderError) {
+        guard precision != .int8 else {
+            throw .invalidArgument("student inference: precision must be fp32 or bf16 (int8 is a teacher option)")
+        }
+        self.precision = precision
+        let bf16 = precision == .bf16
         let cfg = model.config, store = model.store
         config = cfg
         sizes = model.sizes
@@ -84,11 +116,11 @@ public final class StudentInference: @unchecked Sendable {
         }
         func optional(_ name: String) -> Tensor? { store.parameter(named: name).map { store.value($0) } }
         func linear(_ name: String) throws(LeaderError) -> PackedLinear {
-            try PackedLinear(isa: isa, weight: value("\(name).weight"), bias: optional("\(name).bias"))
+            try PackedLinear(isa: isa, bf16: bf16, weight: value("\(name).weight"), bias: optional("\(name).bias"))
         }
-        func attentionQKV(_ name: String) throws(LeaderError) -> PackedLinear {
+        func attentionQKV(_ name: String, bf16: Bool) throws(LeaderError) -> PackedLinear {
             let hasBias = optional("\(name).attn.q.bias") != nil
-            return try PackedLinear(isa: isa, weight: try Self.stackedQKV(value, name, c),
+            return try PackedLinear(isa: isa, bf16: bf16, weight: try Self.stackedQKV(value, name, c),
                                     bias: hasBias ? try Self.stackedQKV(value, name, c, bias: true) : nil)
         }
         func block(_ name: String) throws(LeaderError) -> Block {
@@ -99,7 +131,7 @@ public final class StudentInference: @unchecked Sendable {
         sets = try names.map { (n) throws(LeaderError) -> Block in try block(n) }
         visit = try block("visit_encoder")
         visitNorm1 = (try copyOf(value("visit_encoder.norm1.weight")), try copyOf(value("visit_encoder.norm1.bias")))
-        visitQKV = try attentionQKV("visit_encoder")
+        visitQKV = try attentionQKV("visit_encoder", bf16: bf16)
         let emb = try copyOf(value("embedding.weight"))
         embedding = emb
         if model.usesProfile {
@@ -112,19 +144,19 @@ public final class StudentInference: @unchecked Sendable {
         fc1 = try linear("head.fc1")
         fc2 = try linear("head.fc2")
 
-        // q|k|v of every code through its stream's encoder: LN1 then the three projections.
+        // q|k|v of every code through its stream's encoder: LN1 then the three projections (in fp32 always).
         let u = sizes.unifiedCount
         let table = try AlignedBuffer<Float>(count: try Checked.product(u, 3 * c, "student inference code table"))
         let normed = try AlignedBuffer<Float>(count: try Checked.product(u, c, "student inference code table"))
         let stats = try AlignedBuffer<Float>(count: try Checked.product(u, 2, "student inference code table"))
         let ranges = [(sizes.diagnosisOffset, sizes.diagnoses), (sizes.procedureOffset, sizes.procedures),
                       (sizes.medicationOffset, sizes.medications)]
-        let scratch = try AlignedBuffer<Float>(count: Int(lk_linear_scratch_floats(Int64(c))))
+        let scratch = try AlignedBuffer<Float>(count: PackedLinear.scratchFloats(c))
         for (s, (start, count)) in ranges.enumerated() where count > 0 {
             let w = try value("\(names[s]).norm1.weight"), b = try value("\(names[s]).norm1.bias")
             lk_layernorm_forward(normed.base + start * c, stats.base, stats.base + count, emb.base + start * c,
                                  w.pointer, b.pointer, Int64(count), Int64(c), cfg.layerNormEps, 1)
-            try attentionQKV(names[s]).forward(isa, table.base + start * 3 * c, ldy: 3 * c, normed.base + start * c,
+            try attentionQKV(names[s], bf16: false).forward(isa, table.base + start * 3 * c, ldy: 3 * c, normed.base + start * c,
                                                ldx: c, rows: count, accumulate: false, scratch: scratch.base)
         }
         codeQKV = table
@@ -228,7 +260,7 @@ public final class StudentSession {
         let h = try buffer(.h, nTok * c), g = try buffer(.g, nTok * f), ga = try buffer(.ga, nTok * f)
         let table = try buffer(.table, try Checked.product(tableRows, c, "student inference table"))
         let pooledG = try buffer(.pooledG, nSets * f)
-        let lin = try buffer(.linScratch, Int(lk_linear_scratch_floats(Int64(max(f, 3 * c, e.fields * c, e.hidden)))))
+        let lin = try buffer(.linScratch, StudentInference.PackedLinear.scratchFloats(max(f, 3 * c, e.fields * c, e.hidden)))
 
         // 1. set encoders on the codes (all three streams in one ragged batch)
         ids.withUnsafeBufferPointer { p in

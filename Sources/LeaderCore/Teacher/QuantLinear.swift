@@ -5,7 +5,8 @@ import CLeaderKernels
 /// LoRA adapter `(α/r)·drop(x) Aᵀ Bᵀ` with A (r, in) and B (out, r) in a trainable store
 /// (`<name>.lora_A.weight`, `<name>.lora_B.weight`). Backward passes the input gradient through W
 /// (`lk_qgemm_backward_input`) and accumulates the adapter's gradients; W itself gets none. `precision` chooses
-/// the forward product of the frozen weight (`QuantPrecision`: exact fp32, or int8 activations × integer dots).
+/// the forward product of the frozen weight (`QuantPrecision`: exact fp32, int8 activations × integer dots, or
+/// bf16 operands on AMX tiles).
 public final class QuantLinear {
     public let inFeatures: Int
     public let outFeatures: Int
@@ -95,6 +96,11 @@ public final class QuantLinear {
                 weight.withUnsafeBytes { w in
                     lk_qgemm_q8(y.pointer, n, xq.blocks.pointer, w.baseAddress, m, n, k, dt, 0, ctx.t32)
                 }
+            }
+        } else if precision == .bf16 && rows >= 16 {
+            let (m, n, k, dt) = (Int64(rows), Int64(outFeatures), Int64(inFeatures), dtype)
+            weight.withUnsafeBytes { w in
+                lk_qgemm_bf16(y.pointer, n, x.pointer, k, w.baseAddress, m, n, k, dt, 0, ctx.t32)
             }
         } else {
             try product(y, x, rows: rows, beta: 0, ctx)

@@ -7,20 +7,27 @@ import CLeaderKernels
 ///   multiplied with integer dot products (`lk_qgemm_q8`, AVX512-VNNI where available), as llama.cpp does for its
 ///   quantised matrices. Only for Q8_0 / Q4_0 / Q4_1 weights; other dtypes stay on the fp32 path. The input
 ///   gradient (`lk_qgemm_backward_input`) and the LoRA adapter products stay fp32 in both modes.
-/// JSON / CLI spelling: `"fp32"`, `"int8"`.
+/// - `bf16`: input and weight rounded to bfloat16, products summed in f32 (`lk_qgemm_bf16`; PyTorch's bf16
+///   autocast arithmetic) on AMX tiles where the CPU has them (`lk_amx_available`), else on a slow portable loop
+///   with the same rounding. Any weight dtype. Also the student engine's opt-in precision (`StudentInference`).
+///   Products with fewer than 16 rows (decoding) stay fp32: converting the weight per call would dominate.
+/// JSON / CLI spelling: `"fp32"`, `"int8"`, `"bf16"`.
 public enum QuantPrecision: String, Codable, Sendable, CaseIterable {
-    case fp32, int8
+    case fp32, int8, bf16
 
     /// Parses the CLI / JSON spelling.
     public init(parsing s: String) throws(LeaderError) {
         guard let p = QuantPrecision(rawValue: s) else {
-            throw .invalidArgument("precision: expected fp32 or int8, got '\(s)'")
+            throw .invalidArgument("precision: expected fp32, int8 or bf16, got '\(s)'")
         }
         self = p
     }
 
     /// The integer code path `int8` takes on this CPU (`avx512-vnni`, `avx-vnni`, `avx2`, `generic`).
     public static var int8Path: String { String(cString: lk_qgemm_q8_path_name(lk_qgemm_q8_path_active())) }
+
+    /// The path `bf16` takes in this process (`amx` or `portable`).
+    public static var bf16Path: String { String(cString: lk_bf16_path_name()) }
 }
 
 /// An input (rows, in) already quantised to int8 blocks (`lk_quantize_q8a`), shared by the linears that read the

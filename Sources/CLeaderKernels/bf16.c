@@ -1,0 +1,250 @@
+/* bf16 products (lk_bf16.h; page docs/kernels/bf16-amx.md): AMX detection, weight packing, the portable
+ * path, the oracle and the two drivers (serial linear layers for inference sessions; OpenMP over panels of a
+ * quantised weight for the teacher). The tile code itself is in bf16_amx.c. */
+#define _GNU_SOURCE
+#include "lk_bf16.h"
+#include "lk_isa.h"
+#include "lk_quant.h"
+#include "gemm_kernels.h"
+#include "quant_kernels.h"
+#include "bf16_kernels.h"
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__linux__)
+#include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+#ifndef _OPENMP
+#error "CLeaderKernels must be built with -fopenmp (see Package.swift)"
+#endif
+extern int omp_get_thread_num(void);
+
+static inline int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* ---- availability ------------------------------------------------------------------------------- */
+
+static int detect_amx(void) {
+#if defined(__x86_64__) && defined(__linux__)
+    if (lk_isa_active() != LK_ISA_AVX512) return 0;
+    const char *env = getenv("LEADER_AMX");
+    if (env != NULL && strcmp(env, "0") == 0) return 0;
+    unsigned a, b, c, d;
+    if (__get_cpuid_max(0, NULL) < 7) return 0;
+    __cpuid(1, a, b, c, d);
+    if (!((c >> 27) & 1)) return 0;                               /* OSXSAVE */
+    __cpuid_count(7, 0, a, b, c, d);
+    if (!((d >> 22) & 1) || !((d >> 24) & 1)) return 0;           /* AMX-BF16, AMX-TILE */
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    (void)hi;
+    if ((lo & (3u << 17)) != (3u << 17)) return 0;                 /* XTILECFG, XTILEDATA enabled by the OS */
+    /* ARCH_REQ_XCOMP_PERM (0x1023) for XFEATURE_XTILEDATA (18): process-wide, idempotent. */
+    if (syscall(SYS_arch_prctl, 0x1023, 18) != 0) return 0;
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+int lk_amx_available(void) {
+    static _Atomic int state = -1;
+    int s = state;
+    if (s < 0) {
+        s = detect_amx();
+        state = s;
+    }
+    return s;
+}
+
+const char *lk_bf16_path_name(void) { return lk_amx_available() ? "amx" : "portable"; }
+
+/* ---- packing ------------------------------------------------------------------------------------ */
+
+int64_t lk_bf16_padded_k(int64_t K) { return cdiv(K, 32) * 32; }
+
+int64_t lk_bf16_packed_elems(int64_t N, int64_t K) { return cdiv(N, 16) * 16 * lk_bf16_padded_k(K); }
+
+/* One panel from `rows` (<= 16) rows of W; missing rows and K padding are zeros. */
+static void pack_panel_portable(uint16_t *panel, const float *W, int64_t ldw, int rows, int64_t K) {
+    const int64_t Kp = lk_bf16_padded_k(K);
+    memset(panel, 0, (size_t)(16 * Kp) * sizeof(uint16_t));
+    for (int n = 0; n < rows; n++) {
+        const float *w = W + n * ldw;
+        for (int64_t k = 0; k < K; k++) panel[(k / 32) * 512 + ((k % 32) / 2) * 32 + n * 2 + (k % 2)] = lk_f32_to_bf16(w[k]);
+    }
+}
+
+static void pack_panel(uint16_t *panel, const float *W, int64_t ldw, int rows, int64_t K) {
+#if defined(__x86_64__)
+    if (lk_isa_active() == LK_ISA_AVX512) {
+        lk_bf16_pack_panel_avx512(panel, W, ldw, rows, K);
+        return;
+    }
+#endif
+    pack_panel_portable(panel, W, ldw, rows, K);
+}
+
+void lk_bf16_pack(uint16_t *packed, const float *W, int64_t ldw, int64_t N, int64_t K) {
+    const int64_t ps = 16 * lk_bf16_padded_k(K);
+    for (int64_t p = 0; p < cdiv(N, 16); p++)
+        pack_panel(packed + p * ps, W + p * 16 * ldw, ldw, (int)min64(16, N - p * 16), K);
+}
+
+/* ---- portable path ------------------------------------------------------------------------------ */
+
+static void convert_rows(int amx, uint16_t *A, int64_t lda, const float *X, int64_t ldx, int rows, int64_t K) {
+#if defined(__x86_64__)
+    if (amx) {
+        lk_bf16_convert_rows_avx512(A, lda, X, ldx, rows, K);
+        return;
+    }
+#else
+    (void)amx;
+#endif
+    for (int r = 0; r < rows; r++) {
+        for (int64_t k = 0; k < K; k++) A[r * lda + k] = lk_f32_to_bf16(X[r * ldx + k]);
+        for (int64_t k = K; k < lda; k++) A[r * lda + k] = 0;
+    }
+}
+
+/* The tile computation in plain C: per element one f32 sum over k in order (pairs as the tile does). */
+static void portable_block(float *Y, int64_t ldy, const uint16_t *A, int64_t lda, int rows, const uint16_t *panels,
+                           int64_t npan, int64_t ncols, int64_t Kp, const float *bias, float beta) {
+    for (int64_t p = 0; p < npan; p++) {
+        const uint16_t *B = panels + p * 16 * Kp;
+        const int64_t cols = min64(16, ncols - p * 16);
+        for (int r = 0; r < rows; r++) {
+            float acc[16] = {0};
+            const uint16_t *a = A + r * lda;
+            for (int64_t t = 0; t < Kp / 32; t++)
+                for (int q = 0; q < 16; q++) {
+                    const float a0 = lk_bf16_to_f32(a[t * 32 + 2 * q]), a1 = lk_bf16_to_f32(a[t * 32 + 2 * q + 1]);
+                    const uint16_t *b = B + t * 512 + q * 32;
+                    for (int n = 0; n < 16; n++) {
+                        acc[n] += a0 * lk_bf16_to_f32(b[2 * n]);
+                        acc[n] += a1 * lk_bf16_to_f32(b[2 * n + 1]);
+                    }
+                }
+            float *y = Y + r * ldy + p * 16;
+            for (int64_t n = 0; n < cols; n++) {
+                const float v = acc[n] + (bias ? bias[p * 16 + n] : 0.0f);
+                y[n] = beta == 0.0f ? v : beta * y[n] + v;
+            }
+        }
+    }
+}
+
+static void run_block(int amx, float *Y, int64_t ldy, const uint16_t *A, int64_t lda, int rows,
+                      const uint16_t *panels, int64_t npan, int64_t ncols, int64_t Kp, const float *bias, float beta,
+                      float *cbuf) {
+#if defined(__x86_64__)
+    if (amx) {
+        lk_bf16_amx_block(Y, ldy, A, lda, rows, panels, npan, ncols, Kp, bias, beta, cbuf);
+        return;
+    }
+#endif
+    (void)cbuf;
+    portable_block(Y, ldy, A, lda, rows, panels, npan, ncols, Kp, bias, beta);
+}
+
+/* ---- serial linear layers ----------------------------------------------------------------------- */
+
+/* Scratch: A block (32 × Kp bf16), then the 32 × 32 f32 tile buffer (A's size is a multiple of 64 bytes). */
+int64_t lk_bf16_scratch_bytes(int64_t K) { return 32 * lk_bf16_padded_k(K) * 2 + 32 * 32 * 4; }
+
+void lk_bf16_linear_forward_path(int amx, float *Y, int64_t ldy, const float *X, int64_t ldx,
+                                 const uint16_t *packed, const float *bias, int64_t M, int64_t N, int64_t K,
+                                 float beta, void *scratch) {
+    if (M <= 0 || N <= 0) return;
+    amx = amx && lk_amx_available();
+    const int64_t Kp = lk_bf16_padded_k(K), npan = cdiv(N, 16);
+    uint16_t *A = (uint16_t *)scratch;
+    float *cbuf = (float *)(A + 32 * Kp);
+    for (int64_t i0 = 0; i0 < M; i0 += 32) {
+        const int rows = (int)min64(32, M - i0);
+        convert_rows(amx, A, Kp, X + i0 * ldx, ldx, rows, K);
+        const int tile_rows = rows <= 16 ? 16 : 32;   /* rows the tiles read: zeros, not stale values */
+        if (rows < tile_rows) memset(A + rows * Kp, 0, (size_t)((tile_rows - rows) * Kp) * sizeof(uint16_t));
+        run_block(amx, Y + i0 * ldy, ldy, A, Kp, rows, packed, npan, N, Kp, bias, beta, cbuf);
+    }
+}
+
+void lk_bf16_linear_forward(float *Y, int64_t ldy, const float *X, int64_t ldx, const uint16_t *packed,
+                            const float *bias, int64_t M, int64_t N, int64_t K, float beta, void *scratch) {
+    lk_bf16_linear_forward_path(1, Y, ldy, X, ldx, packed, bias, M, N, K, beta, scratch);
+}
+
+void lk_bf16_linear_forward_ref(float *Y, int64_t ldy, const float *X, int64_t ldx, const float *W, int64_t ldw,
+                                const float *bias, int64_t M, int64_t N, int64_t K, float beta) {
+    for (int64_t i = 0; i < M; i++)
+        for (int64_t n = 0; n < N; n++) {
+            double s = 0.0;
+            for (int64_t k = 0; k < K; k++)
+                s += (double)lk_bf16_to_f32(lk_f32_to_bf16(X[i * ldx + k])) *
+                     (double)lk_bf16_to_f32(lk_f32_to_bf16(W[n * ldw + k]));
+            const float v = (float)(s + (bias ? (double)bias[n] : 0.0));
+            Y[i * ldy + n] = beta == 0.0f ? v : beta * Y[i * ldy + n] + v;
+        }
+}
+
+/* ---- quantised weights, OpenMP over panels ------------------------------------------------------ */
+
+static int clamp_threads(int n_threads, double work) {
+    int nt = n_threads < 1 ? 1 : n_threads;
+    double cap = work / (64.0 * 64.0 * 64.0);
+    if (cap < 1.0) cap = 1.0;
+    return (double)nt < cap ? nt : (int)cap;
+}
+
+void lk_qgemm_bf16_path(int amx, float *Y, int64_t ldy, const float *X, int64_t ldx, const void *W, int64_t M,
+                        int64_t N, int64_t K, int dtype, float beta, int n_threads) {
+    if (M <= 0 || N <= 0 || lk_dtype_block_size(dtype) == 0) return;
+    amx = amx && lk_amx_available();
+    const int64_t Kp = lk_bf16_padded_k(K), npan = cdiv(N, 16), wrb = lk_row_bytes(K, dtype), Mp = cdiv(M, 32) * 32;
+    const int nt = clamp_threads(n_threads, (double)M * (double)N * (double)K);
+    const int64_t per = cdiv(npan, nt);
+    /* workspace: X in bf16 (Mp × Kp, shared), then per thread: panels | dequantised rows 16 × K f32 | cbuf */
+    const size_t a_b = (size_t)(Mp * Kp) * 2, panels_b = (size_t)(per * 16 * Kp) * 2;
+    const size_t rows_b = (size_t)(16 * cdiv(K, 16) * 16) * 4, slice = panels_b + rows_b + 32 * 32 * 4;
+    float *ws = lk_thread_workspace(LK_WS_QUANT, (a_b + (size_t)nt * slice) / 4);
+    if (ws == NULL) {
+        lk_qgemm(Y, ldy, X, ldx, W, M, N, K, dtype, beta, n_threads);
+        return;
+    }
+    uint16_t *A = (uint16_t *)ws;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        const int tid = nt > 1 ? omp_get_thread_num() : 0;
+        const int64_t r0 = tid * Mp / nt / 32 * 32, r1 = tid + 1 == nt ? Mp : (tid + 1) * Mp / nt / 32 * 32;
+        for (int64_t i = r0; i < r1; i += 32) {
+            const int rows = (int)(i < M ? min64(32, M - i) : 0);
+            if (rows > 0) convert_rows(amx, A + i * Kp, Kp, X + i * ldx, ldx, rows, K);
+            memset(A + (i + rows) * Kp, 0, (size_t)((32 - rows) * Kp) * sizeof(uint16_t));
+        }
+        uint8_t *base = (uint8_t *)ws + a_b + (size_t)tid * slice;
+        uint16_t *panels = (uint16_t *)base;
+        float *rows_f = (float *)(base + panels_b);
+        float *cbuf = (float *)(base + panels_b + rows_b);
+        const int64_t p0 = tid * npan / nt, p1 = (tid + 1) * npan / nt;
+        for (int64_t p = p0; p < p1; p++) {
+            const int rows = (int)min64(16, N - p * 16);
+            for (int r = 0; r < rows; r++)
+                lk_dequantize_row(rows_f + r * K, (const uint8_t *)W + (p * 16 + r) * wrb, K, dtype);
+            pack_panel(panels + (p - p0) * 16 * Kp, rows_f, K, rows, K);
+        }
+#pragma omp barrier
+        if (p1 > p0)
+            for (int64_t i0 = 0; i0 < M; i0 += 32)
+                run_block(amx, Y + i0 * ldy + p0 * 16, ldy, A + i0 * Kp, Kp, (int)min64(32, M - i0), panels, p1 - p0,
+                          N - p0 * 16, Kp, NULL, beta, cbuf);
+    }
+}
+
+void lk_qgemm_bf16(float *Y, int64_t ldy, const float *X, int64_t ldx, const void *W, int64_t M, int64_t N,
+                   int64_t K, int dtype, float beta, int n_threads) {
+    lk_qgemm_bf16_path(1, Y, ldy, X, ldx, W, M, N, K, dtype, beta, n_threads);
+}

@@ -1,0 +1,20 @@
+/* Internal to the bf16 products (lk_bf16.h): the AMX leaf functions in bf16_amx.c, reached only from bf16.c
+ * after lk_amx_available() said yes. */
+#ifndef LK_BF16_KERNELS_H
+#define LK_BF16_KERNELS_H
+#include <stdint.h>
+
+/* A (rows, lda) bf16 <- X (rows, K) f32 rounded to nearest even; columns K..lda-1 are set to 0. */
+void lk_bf16_convert_rows_avx512(uint16_t *A, int64_t lda, const float *X, int64_t ldx, int rows, int64_t K);
+
+/* One 16-column panel (lk_bf16.h layout) from `rows` (<= 16) rows of W; bitwise the portable packer. */
+void lk_bf16_pack_panel_avx512(uint16_t *panel, const float *W, int64_t ldw, int rows, int64_t K);
+
+/* One block of up to 32 rows against npan packed panels (columns 0..ncols-1 of Y are valid):
+ *   Y[r][n] = beta·Y[r][n] + (Σ_k A[r][k]·B[k][n] + bias[n])    for r < rows, n < ncols
+ * A: 32 rows of lda bf16 (rows >= `rows` are read but their results discarded); panels: consecutive
+ * 16-column panels of Kp/32 tiles; cbuf: 32 × 32 f32 scratch. Loads the tile configuration
+ * on entry and releases the tile state on return. */
+void lk_bf16_amx_block(float *Y, int64_t ldy, const uint16_t *A, int64_t lda, int rows, const uint16_t *panels,
+                       int64_t npan, int64_t ncols, int64_t Kp, const float *bias, float beta, float *cbuf);
+#endif

@@ -1,0 +1,53 @@
+/* bf16 products: Y = bf16(X) · bf16(W)^T, products of bf16 operands accumulated in f32 (the arithmetic of
+ * PyTorch's bf16 autocast on CPU), on Intel AMX tiles (TDPBF16PS) where the CPU and the kernel allow it, else
+ * on a portable loop with the same rounding of the operands. An opt-in precision: the fp32 kernels stay the
+ * default. Page: docs/kernels/bf16-amx.md.
+ *
+ * bf16(v) is lk_f32_to_bf16 (lk_quant.h: nearest even; inputs must be finite). Each output element is
+ * one dot product over K in a fixed order whatever M, N or n_threads are, so results are reproducible; the
+ * AMX and portable paths differ only in f32 rounding of that sum (both are within (K/2 + 2)·2^-24·Σ|a·b| of
+ * the exact sum of the rounded products: tests).
+ *
+ * Packed weight ("bf16 panels", the TDPBF16PS B operand): W (N,K) as ceil(N/16) panels of 16 columns; K is
+ * padded with zeros to Kp = a multiple of 32 and N to a multiple of 16 with zero columns. A panel is Kp/32
+ * tiles of 16 rows × 64 bytes; row p of tile t holds, for each column n of the panel, the pair
+ * (W[n][32t + 2p], W[n][32t + 2p + 1]). Kernels never fail and allocate only lk_thread_workspace. */
+#ifndef LK_BF16_H
+#define LK_BF16_H
+#include <stdint.h>
+
+/* 1 when this process can run AMX-BF16: CPUID has AMX-TILE and AMX-BF16, the OS enables the tile state
+ * (XCR0) and grants it to the process (Linux arch_prctl ARCH_REQ_XCOMP_PERM, asked once, process-wide).
+ * LEADER_ISA below avx512 or LEADER_AMX=0 turn it off. Fixed after the first call. */
+int lk_amx_available(void);
+/* Which path the bf16 kernels take: "amx" or "portable". */
+const char *lk_bf16_path_name(void);
+
+int64_t lk_bf16_padded_k(int64_t K);             /* Kp: K rounded up to 32 */
+int64_t lk_bf16_packed_elems(int64_t N, int64_t K);   /* uint16 elements of a packed (N,K) weight */
+/* packed <- W (N,K), rows ldw apart. */
+void lk_bf16_pack(uint16_t *packed, const float *W, int64_t ldw, int64_t N, int64_t K);
+
+/* Serial (no OpenMP region; for inference sessions): Y (M,N) (rows ldy apart) = beta·Y + bf16(X) bf16(W)^T
+ * + bias (N, may be NULL), X (M,K) rows ldx apart, W packed by lk_bf16_pack. beta 0: Y is not read.
+ * scratch: lk_bf16_scratch_bytes(K) bytes (any alignment). */
+int64_t lk_bf16_scratch_bytes(int64_t K);
+void lk_bf16_linear_forward(float *Y, int64_t ldy, const float *X, int64_t ldx, const uint16_t *packed,
+                            const float *bias, int64_t M, int64_t N, int64_t K, float beta, void *scratch);
+/* The same with an explicit path (tests): amx != 0 asks for AMX (ignored when unavailable). */
+void lk_bf16_linear_forward_path(int amx, float *Y, int64_t ldy, const float *X, int64_t ldx,
+                                 const uint16_t *packed, const float *bias, int64_t M, int64_t N, int64_t K,
+                                 float beta, void *scratch);
+/* Oracle: W unpacked (N,K; ldw), both operands rounded to bf16, products summed in double. */
+void lk_bf16_linear_forward_ref(float *Y, int64_t ldy, const float *X, int64_t ldx, const float *W, int64_t ldw,
+                                const float *bias, int64_t M, int64_t N, int64_t K, float beta);
+
+/* Quantised weights (lk_quant.h dtypes F32 … Q4_1): Y (M,N) = beta·Y + bf16(X) bf16(W^)^T, W^ the dequantised
+ * weight (N,K) in dtype, never dequantised as a whole: each thread turns its 16-column panels into bf16 tiles
+ * in its lk_thread_workspace slice, then runs every row of X against them (QLoRA-style storage). OpenMP over
+ * panels. When no workspace can be had it falls back to lk_qgemm (exact f32 products). */
+void lk_qgemm_bf16(float *Y, int64_t ldy, const float *X, int64_t ldx, const void *W, int64_t M, int64_t N,
+                   int64_t K, int dtype, float beta, int n_threads);
+void lk_qgemm_bf16_path(int amx, float *Y, int64_t ldy, const float *X, int64_t ldx, const void *W, int64_t M,
+                        int64_t N, int64_t K, int dtype, float beta, int n_threads);
+#endif

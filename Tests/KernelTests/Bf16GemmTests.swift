@@ -1,0 +1,163 @@
+// bf16 products (lk_bf16.h): packing layout, the AMX and portable paths against the oracle with an error
+// bound, and the quantised-weight driver. The AMX checks run where lk_amx_available() (they are skipped, not
+// faked, elsewhere: the portable path is then checked alone).
+import CLeaderKernels
+import Testing
+
+private let u = Double(Float.ulpOfOne) / 2   // f32 unit roundoff 2^-24
+private let amxPaths: [Int32] = lk_amx_available() != 0 ? [0, 1] : [0]
+
+private func bf(_ v: Float) -> Double { Double(lk_bf16_to_f32(lk_f32_to_bf16(v))) }
+
+/// Per output: the bound (K/2 + 3)·u·(Σ_k |bf(x)·bf(w)| + |bias|) on the f32 sum of the exact bf16 products
+/// (pairs are added to the running sum one product at a time, plus the bias add and the beta·y fma).
+private func bounds(_ x: [Float], ldx: Int, _ w: [Float], bias: [Float]?, m: Int, n: Int, k: Int) -> [Double] {
+    var out = [Double](repeating: 0, count: m * n)
+    for i in 0..<m {
+        for j in 0..<n {
+            var s = abs(Double(bias?[j] ?? 0))
+            for t in 0..<k { s += abs(bf(x[i * ldx + t]) * bf(w[j * k + t])) }
+            out[i * n + j] = (Double(k) / 2 + 3) * u * s + 1e-30
+        }
+    }
+    return out
+}
+
+@Test func bf16PackingFollowsTheDocumentedLayout() {
+    var rng = TestRNG(31)
+    for (n, k) in [(1, 1), (16, 32), (17, 33), (40, 64), (5, 300)] {
+        let w = rng.floats(n * k)
+        var packed = [UInt16](repeating: 0xFFFF, count: Int(lk_bf16_packed_elems(Int64(n), Int64(k))))
+        lk_bf16_pack(&packed, w, Int64(k), Int64(n), Int64(k))
+        let kp = Int(lk_bf16_padded_k(Int64(k)))
+        #expect(kp % 32 == 0 && kp >= k && kp < k + 32)
+        var mismatches = 0
+        for p in 0..<((n + 15) / 16) {
+            for t in 0..<(kp / 32) {
+                for row in 0..<16 {
+                    for col in 0..<16 {
+                        for e in 0..<2 {
+                            let (nn, kk) = (p * 16 + col, t * 32 + 2 * row + e)
+                            let want: UInt16 = nn < n && kk < k ? lk_f32_to_bf16(w[nn * k + kk]) : 0
+                            if packed[p * 16 * kp + t * 512 + row * 32 + col * 2 + e] != want { mismatches += 1 }
+                        }
+                    }
+                }
+            }
+        }
+        #expect(mismatches == 0, "N\(n) K\(k)")
+    }
+}
+
+@Test(arguments: amxPaths)
+func bf16LinearMatchesReference(amx: Int32) {
+    var rng = TestRNG(32)
+    // Rows around the 16/32-row tiles, columns around the 16-column panels, K around the 32-deep tile step.
+    let shapes = [(1, 1, 1), (5, 15, 31), (16, 16, 32), (17, 17, 33), (33, 40, 64), (70, 131, 128), (3, 64, 300), (40, 300, 64)]
+    for (m, n, k) in shapes {
+        let w = rng.floats(n * k), x = rng.floats(m * (k + 3), -3, 3), bias = rng.floats(n)
+        var packed = [UInt16](repeating: 0, count: Int(lk_bf16_packed_elems(Int64(n), Int64(k))))
+        lk_bf16_pack(&packed, w, Int64(k), Int64(n), Int64(k))
+        var scratch = [UInt8](repeating: 0, count: Int(lk_bf16_scratch_bytes(Int64(k))))
+        for (useBias, beta) in [(true, Float(0)), (false, Float(0)), (true, Float(1)), (false, Float(0.5))] {
+            let start = rng.floats(m * (n + 2))
+            var got = start, want = start
+            // ldx = k + 3 and ldy = n + 2: strided rows; the two columns past N must stay untouched.
+            lk_bf16_linear_forward_path(amx, &got, Int64(n + 2), x, Int64(k + 3), packed, useBias ? bias : nil,
+                                        Int64(m), Int64(n), Int64(k), beta, &scratch)
+            lk_bf16_linear_forward_ref(&want, Int64(n + 2), x, Int64(k + 3), w, Int64(k), useBias ? bias : nil,
+                                       Int64(m), Int64(n), Int64(k), beta)
+            let bound = bounds(x, ldx: k + 3, w, bias: useBias ? bias : nil, m: m, n: n, k: k)
+            var worst = 0.0, untouched = true
+            for i in 0..<m {
+                for j in 0..<(n + 2) {
+                    let o = i * (n + 2) + j
+                    if j >= n { untouched = untouched && got[o].bitPattern == start[o].bitPattern; continue }
+                    let slack = beta == 0 ? 0 : 2 * u * abs(Double(beta * start[o]))
+                    worst = max(worst, abs(Double(got[o]) - Double(want[o])) / (bound[i * n + j] + slack))
+                }
+            }
+            #expect(worst <= 1, "amx \(amx) M\(m) N\(n) K\(k) bias \(useBias) beta \(beta): error/bound \(worst)")
+            #expect(untouched, "amx \(amx) M\(m) N\(n) K\(k): columns past N written")
+        }
+    }
+}
+
+@Test func bf16RoundsTheOperands() {
+    // Against the exact f32 product the bf16 result must differ (the operands are rounded), by at most the
+    // operand rounding: |Σ x w − Σ bf(x) bf(w)| ≤ Σ (2^-8 + 2^-16)|x w| + the sum bound. A path that skipped
+    // the rounding would have error ~1e-7 and fail the first check.
+    var rng = TestRNG(33)
+    let (m, n, k) = (20, 48, 96)
+    let w = rng.floats(n * k), x = rng.floats(m * k)
+    var packed = [UInt16](repeating: 0, count: Int(lk_bf16_packed_elems(Int64(n), Int64(k))))
+    lk_bf16_pack(&packed, w, Int64(k), Int64(n), Int64(k))
+    var scratch = [UInt8](repeating: 0, count: Int(lk_bf16_scratch_bytes(Int64(k))))
+    var got = [Float](repeating: 0, count: m * n), exact = got
+    lk_bf16_linear_forward(&got, Int64(n), x, Int64(k), packed, nil, Int64(m), Int64(n), Int64(k), 0, &scratch)
+    lk_linear_forward_ref(&exact, Int64(n), x, Int64(k), w, nil, Int64(m), Int64(n), Int64(k), 0)
+    var meanErr = 0.0, within = true
+    for i in 0..<m {
+        for j in 0..<n {
+            var s = 0.0
+            for t in 0..<k { s += abs(Double(x[i * k + t]) * Double(w[j * k + t])) }
+            let err = abs(Double(got[i * n + j]) - Double(exact[i * n + j]))
+            meanErr += err / Double(m * n)
+            within = within && err <= (1.0 / 256 + 1.0 / 65536 + (Double(k) / 2 + 3) * u * 1.01) * s
+        }
+    }
+    #expect(within)
+    #expect(meanErr > 1e-4, "mean |bf16 − f32| = \(meanErr): the operands were not rounded")
+}
+
+@Test(arguments: amxPaths)
+func bf16QuantisedProductMatchesReference(amx: Int32) {
+    var rng = TestRNG(34)
+    let dtypes: [Int32] = [LK_DTYPE_F32, LK_DTYPE_F16, LK_DTYPE_Q8_0, LK_DTYPE_Q4_0, LK_DTYPE_Q4_1].map { Int32($0) }
+    for dtype in dtypes {
+        for (m, n, k) in [(1, 7, 32), (17, 33, 64), (40, 70, 96), (65, 20, 576)] {
+            let wf = rng.floats(n * k, -0.3, 0.3), x = rng.floats(m * (k + 1), -2, 2)
+            let wq = quantize(wf, rows: n, n: k, dtype)
+            let wd = dequantizeRef(wq, rows: n, n: k, dtype)   // the weight the product must see
+            var want = rng.floats(m * n)
+            let start = want
+            lk_bf16_linear_forward_ref(&want, Int64(n), x, Int64(k + 1), wd, Int64(k), nil, Int64(m), Int64(n), Int64(k), 1)
+            let bound = bounds(x, ldx: k + 1, wd, bias: nil, m: m, n: n, k: k)
+            var results: [[Float]] = []
+            for threads: Int32 in [1, 2, 3] {
+                var got = start
+                lk_qgemm_bf16_path(amx, &got, Int64(n), x, Int64(k + 1), wq, Int64(m), Int64(n), Int64(k), dtype, 1, threads)
+                results.append(got)
+            }
+            var worst = 0.0
+            for o in 0..<(m * n) {
+                worst = max(worst, abs(Double(results[0][o]) - Double(want[o])) / (bound[o] + 2 * u * abs(Double(start[o]))))
+            }
+            #expect(worst <= 1, "amx \(amx) dtype \(dtype) M\(m) N\(n) K\(k): error/bound \(worst)")
+            #expect(bits(results[0]) == bits(results[1]) && bits(results[0]) == bits(results[2]),
+                    "amx \(amx) dtype \(dtype) M\(m) N\(n) K\(k): result depends on the thread count")
+        }
+    }
+}
+
+@Test func bf16RowsDoNotDependOnTheBatch() {
+    // Serving relies on it: a row alone gives bitwise what it gives inside a larger M (both paths).
+    var rng = TestRNG(35)
+    let (n, k) = (131, 128)
+    let w = rng.floats(n * k), x = rng.floats(37 * k), bias = rng.floats(n)
+    var packed = [UInt16](repeating: 0, count: Int(lk_bf16_packed_elems(Int64(n), Int64(k))))
+    lk_bf16_pack(&packed, w, Int64(k), Int64(n), Int64(k))
+    var scratch = [UInt8](repeating: 0, count: Int(lk_bf16_scratch_bytes(Int64(k))))
+    for amx in amxPaths {
+        var all = [Float](repeating: 0, count: 37 * n)
+        lk_bf16_linear_forward_path(amx, &all, Int64(n), x, Int64(k), packed, bias, 37, Int64(n), Int64(k), 0, &scratch)
+        for r in [0, 16, 31, 36] {
+            var one = [Float](repeating: 0, count: n)
+            Array(x[(r * k)..<((r + 1) * k)]).withUnsafeBufferPointer { xr in
+                lk_bf16_linear_forward_path(amx, &one, Int64(n), xr.baseAddress, Int64(k), packed, bias, 1, Int64(n),
+                                            Int64(k), 0, &scratch)
+            }
+            #expect(bits(one) == bits(Array(all[(r * n)..<((r + 1) * n)])), "amx \(amx) row \(r)")
+        }
+    }
+}
