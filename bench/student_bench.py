@@ -7,7 +7,7 @@ fixed 10 x 100. PyTorch's batch packing (Python) is done before its timers start
 packing. Same sizes and distribution as `leader bench student`: |Med| 131, |Diag| 1958, |Proc| 1430,
 1..10 visits, 1..40 codes per set, batch 16, dropout on in training, alignment term on (beta 0.005).
 
-Usage: python3 bench/student_bench.py [--leader .build/release/leader-cli] [--steps 30]
+Usage: python3 bench/student_bench.py [--leader .build/release/leader-cli] [--steps 30] [--precisions fp32,bf16]
 """
 import argparse, json, math, random, subprocess, time
 import torch
@@ -168,19 +168,23 @@ def main():
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--uniform", action="store_true", help="worst-case uniform distribution")
+    ap.add_argument("--precisions", default="fp32,bf16", help="leader's inference precisions to run (fp32, bf16)")
     a = ap.parse_args()
     global UNIFORM
     UNIFORM = a.uniform
     cmd = [a.leader, "bench", "student", "--json", "--steps", str(a.steps), "--batch", str(a.batch)]
-    ours = json.loads(subprocess.run(cmd + (["--uniform"] if a.uniform else []), check=True, capture_output=True,
-                                     text=True).stdout)
+    ours = {}
+    for p in a.precisions.split(","):   # leader first, PyTorch right after, in the same run
+        ours[p] = json.loads(subprocess.run(cmd + ["--precision", p] + (["--uniform"] if a.uniform else []),
+                                            check=True, capture_output=True, text=True).stdout)
     theirs = bench_torch(a.steps, a.batch)
     print(f"torch {torch.__version__}, distribution {'uniform' if a.uniform else 'mimic'}, threads: train 1, single patient 1, batch inference 2")
-    print(f"{'metric':40s} {'leader':>12s} {'pytorch':>12s} {'ratio':>8s}")
-    for k, better in [("trainSamplesPerSecond", "higher"), ("singlePatientP50Microseconds", "lower"),
-                      ("batchInferencePatientsPerSecond", "higher")]:
-        r = ours[k] / theirs[k] if better == "higher" else theirs[k] / ours[k]
-        print(f"{k:40s} {ours[k]:12.1f} {theirs[k]:12.1f} {r:7.2f}x")
+    print(f"{'metric':40s} {'precision':>9s} {'leader':>12s} {'pytorch':>12s} {'ratio':>8s}")
+    for p, o in ours.items():
+        for k, better in [("trainSamplesPerSecond", "higher"), ("singlePatientP50Microseconds", "lower"),
+                          ("batchInferencePatientsPerSecond", "higher")]:
+            r = o[k] / theirs[k] if better == "higher" else theirs[k] / o[k]
+            print(f"{k:40s} {p:>9s} {o[k]:12.1f} {theirs[k]:12.1f} {r:7.2f}x")
     print(json.dumps(dict(leader=ours, pytorch=theirs)))
 
 

@@ -8,6 +8,7 @@
 #include "gemm_kernels.h"
 #include "quant_kernels.h"
 #include "bf16_kernels.h"
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,8 +113,13 @@ static void convert_rows(int amx, uint16_t *A, int64_t lda, const float *X, int6
 }
 
 /* The tile computation in plain C: per element one f32 sum over k in order (pairs as the tile does). */
+/* GELU, tanh form, as x·sigmoid(2k(x + c x³)) (the AMX epilogue's formula, libm exp). */
+static float gelu_scalar(float x) {
+    return x / (1.0f + expf(-2.0f * 0.7978845608028654f * (x + 0.044715f * x * x * x)));
+}
+
 static void portable_block(float *Y, int64_t ldy, const uint16_t *A, int64_t lda, int rows, const uint16_t *panels,
-                           int64_t npan, int64_t ncols, int64_t Kp, const float *bias, float beta) {
+                           int64_t npan, int64_t ncols, int64_t Kp, const float *bias, float beta, int gelu) {
     for (int64_t p = 0; p < npan; p++) {
         const uint16_t *B = panels + p * 16 * Kp;
         const int64_t cols = min64(16, ncols - p * 16);
@@ -131,8 +137,8 @@ static void portable_block(float *Y, int64_t ldy, const uint16_t *A, int64_t lda
                 }
             float *y = Y + r * ldy + p * 16;
             for (int64_t n = 0; n < cols; n++) {
-                const float v = acc[n] + (bias ? bias[p * 16 + n] : 0.0f);
-                y[n] = beta == 0.0f ? v : beta * y[n] + v;
+                const float v = acc[n] + (bias ? bias[p * 16 + n] : 0.0f), t = beta == 0.0f ? v : beta * y[n] + v;
+                y[n] = gelu ? gelu_scalar(t) : t;
             }
         }
     }
@@ -140,15 +146,15 @@ static void portable_block(float *Y, int64_t ldy, const uint16_t *A, int64_t lda
 
 static void run_block(int amx, float *Y, int64_t ldy, const uint16_t *A, int64_t lda, int rows,
                       const uint16_t *panels, int64_t npan, int64_t ncols, int64_t Kp, const float *bias, float beta,
-                      float *cbuf) {
+                      int gelu, float *cbuf) {
 #if defined(__x86_64__)
     if (amx) {
-        lk_bf16_amx_block(Y, ldy, A, lda, rows, panels, npan, ncols, Kp, bias, beta, cbuf);
+        lk_bf16_amx_block(Y, ldy, A, lda, rows, panels, npan, ncols, Kp, bias, beta, gelu, cbuf);
         return;
     }
 #endif
     (void)cbuf;
-    portable_block(Y, ldy, A, lda, rows, panels, npan, ncols, Kp, bias, beta);
+    portable_block(Y, ldy, A, lda, rows, panels, npan, ncols, Kp, bias, beta, gelu);
 }
 
 /* ---- serial linear layers ----------------------------------------------------------------------- */
@@ -158,7 +164,7 @@ int64_t lk_bf16_scratch_bytes(int64_t K) { return 32 * lk_bf16_padded_k(K) * 2 +
 
 void lk_bf16_linear_forward_path(int amx, float *Y, int64_t ldy, const float *X, int64_t ldx,
                                  const uint16_t *packed, const float *bias, int64_t M, int64_t N, int64_t K,
-                                 float beta, void *scratch) {
+                                 float beta, int gelu, void *scratch) {
     if (M <= 0 || N <= 0) return;
     amx = amx && lk_amx_available();
     const int64_t Kp = lk_bf16_padded_k(K), npan = cdiv(N, 16);
@@ -169,25 +175,25 @@ void lk_bf16_linear_forward_path(int amx, float *Y, int64_t ldy, const float *X,
         convert_rows(amx, A, Kp, X + i0 * ldx, ldx, rows, K);
         const int tile_rows = rows <= 16 ? 16 : 32;   /* rows the tiles read: zeros, not stale values */
         if (rows < tile_rows) memset(A + rows * Kp, 0, (size_t)((tile_rows - rows) * Kp) * sizeof(uint16_t));
-        run_block(amx, Y + i0 * ldy, ldy, A, Kp, rows, packed, npan, N, Kp, bias, beta, cbuf);
+        run_block(amx, Y + i0 * ldy, ldy, A, Kp, rows, packed, npan, N, Kp, bias, beta, gelu, cbuf);
     }
 }
 
 void lk_bf16_linear_forward(float *Y, int64_t ldy, const float *X, int64_t ldx, const uint16_t *packed,
-                            const float *bias, int64_t M, int64_t N, int64_t K, float beta, void *scratch) {
-    lk_bf16_linear_forward_path(1, Y, ldy, X, ldx, packed, bias, M, N, K, beta, scratch);
+                            const float *bias, int64_t M, int64_t N, int64_t K, float beta, int gelu, void *scratch) {
+    lk_bf16_linear_forward_path(1, Y, ldy, X, ldx, packed, bias, M, N, K, beta, gelu, scratch);
 }
 
 void lk_bf16_linear_forward_ref(float *Y, int64_t ldy, const float *X, int64_t ldx, const float *W, int64_t ldw,
-                                const float *bias, int64_t M, int64_t N, int64_t K, float beta) {
+                                const float *bias, int64_t M, int64_t N, int64_t K, float beta, int gelu) {
     for (int64_t i = 0; i < M; i++)
         for (int64_t n = 0; n < N; n++) {
             double s = 0.0;
             for (int64_t k = 0; k < K; k++)
                 s += (double)lk_bf16_to_f32(lk_f32_to_bf16(X[i * ldx + k])) *
                      (double)lk_bf16_to_f32(lk_f32_to_bf16(W[n * ldw + k]));
-            const float v = (float)(s + (bias ? (double)bias[n] : 0.0));
-            Y[i * ldy + n] = beta == 0.0f ? v : beta * Y[i * ldy + n] + v;
+            const double t = s + (bias ? (double)bias[n] : 0.0) + (double)beta * (double)Y[i * ldy + n];
+            Y[i * ldy + n] = (float)(gelu ? t / (1.0 + exp(-2.0 * 0.7978845608028654 * (t + 0.044715 * t * t * t))) : t);
         }
 }
 
@@ -240,7 +246,7 @@ void lk_qgemm_bf16_path(int amx, float *Y, int64_t ldy, const float *X, int64_t 
         if (p1 > p0)
             for (int64_t i0 = 0; i0 < M; i0 += 32)
                 run_block(amx, Y + i0 * ldy + p0 * 16, ldy, A + i0 * Kp, Kp, (int)min64(32, M - i0), panels, p1 - p0,
-                          N - p0 * 16, Kp, NULL, beta, cbuf);
+                          N - p0 * 16, Kp, NULL, beta, 0, cbuf);
     }
 }
 

@@ -73,8 +73,39 @@ static inline __mmask16 cols_mask(int64_t cols) {
     return cols >= 16 ? (__mmask16)0xffff : cols <= 0 ? (__mmask16)0 : (__mmask16)((1u << cols) - 1);
 }
 
+/* exp(x) with the polynomial of ops_rows_impl.h's r_exp (clamped to [-87, 88]; 0 below -87.3). */
+static inline __m512 vexp(__m512 x) {
+    const __m512 xc = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(1.44269504088896341f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), xc);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    const __m512 e = _mm512_scalef_ps(p, n);
+    return _mm512_mask_mov_ps(e, _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3f), _CMP_LT_OQ), _mm512_setzero_ps());
+}
+
+/* GELU, tanh form, as x·sigmoid(2k(x + c x³)) = x / (1 + exp(-2k(x + c x³))); the reciprocal is rcp14 plus
+ * one Newton step (relative error ~1e-7). */
+static inline __m512 vgelu(__m512 x) {
+    const __m512 x3 = _mm512_mul_ps(_mm512_mul_ps(x, x), x);
+    const __m512 z = _mm512_mul_ps(_mm512_set1_ps(-2.0f * 0.7978845608028654f),
+                                   _mm512_fmadd_ps(_mm512_set1_ps(0.044715f), x3, x));
+    const __m512 d = _mm512_add_ps(_mm512_set1_ps(1.0f), vexp(z));
+    __m512 r = _mm512_rcp14_ps(d);
+    r = _mm512_mul_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(2.0f)));
+    return _mm512_mul_ps(x, r);
+}
+
 /* Y rows (cols <= 32 wide) from the 32 × 32 sums in cbuf. */
-static void epilogue(float *Y, int64_t ldy, const float *cbuf, int rows, int64_t cols, const float *bias, float beta) {
+static void epilogue(float *Y, int64_t ldy, const float *cbuf, int rows, int64_t cols, const float *bias, float beta,
+                     int gelu) {
     const __mmask16 m0 = cols_mask(cols), m1 = cols_mask(cols - 16);
     const __m512 b0 = bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();
     const __m512 b1 = bias && m1 ? _mm512_maskz_loadu_ps(m1, bias + 16) : _mm512_setzero_ps();
@@ -83,17 +114,20 @@ static void epilogue(float *Y, int64_t ldy, const float *cbuf, int rows, int64_t
         float *y = Y + r * ldy;
         __m512 c0 = _mm512_add_ps(_mm512_loadu_ps(cbuf + r * 32), b0);
         if (beta != 0.0f) c0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, y), c0);
+        if (gelu) c0 = vgelu(c0);
         _mm512_mask_storeu_ps(y, m0, c0);
         if (m1) {
             __m512 c1 = _mm512_add_ps(_mm512_loadu_ps(cbuf + r * 32 + 16), b1);
             if (beta != 0.0f) c1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, y + 16), c1);
+            if (gelu) c1 = vgelu(c1);
             _mm512_mask_storeu_ps(y + 16, m1, c1);
         }
     }
 }
 
 void lk_bf16_amx_block(float *Y, int64_t ldy, const uint16_t *A, int64_t lda, int rows, const uint16_t *panels,
-                       int64_t npan, int64_t ncols, int64_t Kp, const float *bias, float beta, float *cbuf) {
+                       int64_t npan, int64_t ncols, int64_t Kp, const float *bias, float beta, int gelu,
+                       float *cbuf) {
     load_config();
     const int64_t kt = Kp / 32, ps = 16 * Kp, sa = lda * (int64_t)sizeof(uint16_t);
     const uint16_t *A1 = A + 16 * lda;
@@ -145,7 +179,7 @@ void lk_bf16_amx_block(float *Y, int64_t ldy, const uint16_t *A, int64_t lda, in
         }
         const int64_t left = ncols - p * 16;
         epilogue(Y + p * 16, ldy, cbuf, rows, left < (two ? 32 : 16) ? left : (two ? 32 : 16),
-                 bias ? bias + p * 16 : NULL, beta);
+                 bias ? bias + p * 16 : NULL, beta, gelu);
     }
     _tile_release();
 }

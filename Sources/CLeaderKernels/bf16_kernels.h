@@ -11,10 +11,12 @@ void lk_bf16_convert_rows_avx512(uint16_t *A, int64_t lda, const float *X, int64
 void lk_bf16_pack_panel_avx512(uint16_t *panel, const float *W, int64_t ldw, int rows, int64_t K);
 
 /* One block of up to 32 rows against npan packed panels (columns 0..ncols-1 of Y are valid):
- *   Y[r][n] = beta·Y[r][n] + (Σ_k A[r][k]·B[k][n] + bias[n])    for r < rows, n < ncols
+ *   Y[r][n] = g(beta·Y[r][n] + (Σ_k A[r][k]·B[k][n] + bias[n]))    for r < rows, n < ncols
+ * with g = GELU (tanh form) when gelu != 0, else the identity
  * A: 32 rows of lda bf16 (rows >= `rows` are read but their results discarded); panels: consecutive
  * 16-column panels of Kp/32 tiles; cbuf: 32 × 32 f32 scratch. Loads the tile configuration
  * on entry and releases the tile state on return. */
 void lk_bf16_amx_block(float *Y, int64_t ldy, const uint16_t *A, int64_t lda, int rows, const uint16_t *panels,
-                       int64_t npan, int64_t ncols, int64_t Kp, const float *bias, float beta, float *cbuf);
+                       int64_t npan, int64_t ncols, int64_t Kp, const float *bias, float beta, int gelu,
+                       float *cbuf);
 #endif

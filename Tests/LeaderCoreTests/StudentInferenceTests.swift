@@ -69,6 +69,28 @@ private func modelScores(_ model: StudentModel, _ examples: [StudentExample]) th
         #expect(row.map(\.bitPattern) == one[(12 * 11)..<(13 * 11)].map(\.bitPattern))
     }
 
+    /// `precision: .bf16` (linear layers on bf16 operands): close to fp32, not equal to it, and as reproducible
+    /// (bitwise independent of threads, chunks and batch neighbours). int8 is refused.
+    @Test func bf16IsCloseToFP32AndReproducible() throws {
+        let model = try StudentModel(config: config(profile: true), sizes: sizes)
+        let flat = model.store.flatValues
+        var rng = SplitMix64(seed: 6)
+        for i in 0..<flat.count { flat.pointer[i] += Float(Int(rng.next() % 2001) - 1000) * 2e-4 }
+        let examples = servingExamples(37, sizes: sizes, maxCodes: 6, seed: 7)
+        let exact = try StudentInference(model).predict(examples)
+        let engine = try StudentInference(model, precision: .bf16)
+        #expect(engine.precision == .bf16)
+        let one = try engine.predict(examples, threads: 1, chunk: 64)
+        var worst: Float = 0
+        for i in one.indices { worst = max(worst, abs(one[i] - exact[i])) }
+        #expect(worst > 0 && worst < 5e-3, "bf16 vs fp32: max |Δ score| \(worst)")
+        for (t, chunk) in [(2, 1), (3, 5)] {
+            let other = try engine.predict(examples, threads: t, chunk: chunk)
+            #expect(other.map(\.bitPattern) == one.map(\.bitPattern), "bf16 threads \(t) chunk \(chunk)")
+        }
+        #expect(throws: LeaderError.self) { _ = try StudentInference(model, precision: .int8) }
+    }
+
     @Test func rejectsBadInputWithoutTrapping() throws {
         let engine = try StudentInference(try StudentModel(config: config(profile: true), sizes: sizes))
         let ok = StudentExample(diagnoses: [[0, 1]], procedures: [[]], medications: [], profile: [1, 0])

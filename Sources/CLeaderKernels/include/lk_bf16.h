@@ -28,19 +28,20 @@ int64_t lk_bf16_packed_elems(int64_t N, int64_t K);   /* uint16 elements of a pa
 /* packed <- W (N,K), rows ldw apart. */
 void lk_bf16_pack(uint16_t *packed, const float *W, int64_t ldw, int64_t N, int64_t K);
 
-/* Serial (no OpenMP region; for inference sessions): Y (M,N) (rows ldy apart) = beta·Y + bf16(X) bf16(W)^T
- * + bias (N, may be NULL), X (M,K) rows ldx apart, W packed by lk_bf16_pack. beta 0: Y is not read.
+/* Serial (no OpenMP region; for inference sessions): Y (M,N) (rows ldy apart) = g(beta·Y + bf16(X) bf16(W)^T
+ * + bias) with bias (N) may be NULL, X (M,K) rows ldx apart, W packed by lk_bf16_pack; beta 0: Y is not read.
+ * g = GELU, tanh form (x / (1 + exp(-2·sqrt(2/pi)·(x + 0.044715 x³)))) when gelu != 0, else the identity.
  * scratch: lk_bf16_scratch_bytes(K) bytes (any alignment). */
 int64_t lk_bf16_scratch_bytes(int64_t K);
 void lk_bf16_linear_forward(float *Y, int64_t ldy, const float *X, int64_t ldx, const uint16_t *packed,
-                            const float *bias, int64_t M, int64_t N, int64_t K, float beta, void *scratch);
+                            const float *bias, int64_t M, int64_t N, int64_t K, float beta, int gelu, void *scratch);
 /* The same with an explicit path (tests): amx != 0 asks for AMX (ignored when unavailable). */
 void lk_bf16_linear_forward_path(int amx, float *Y, int64_t ldy, const float *X, int64_t ldx,
                                  const uint16_t *packed, const float *bias, int64_t M, int64_t N, int64_t K,
-                                 float beta, void *scratch);
-/* Oracle: W unpacked (N,K; ldw), both operands rounded to bf16, products summed in double. */
+                                 float beta, int gelu, void *scratch);
+/* Oracle: W unpacked (N,K; ldw), both operands rounded to bf16, products, bias, beta·Y and GELU in double. */
 void lk_bf16_linear_forward_ref(float *Y, int64_t ldy, const float *X, int64_t ldx, const float *W, int64_t ldw,
-                                const float *bias, int64_t M, int64_t N, int64_t K, float beta);
+                                const float *bias, int64_t M, int64_t N, int64_t K, float beta, int gelu);
 
 /* Quantised weights (lk_quant.h dtypes F32 … Q4_1): Y (M,N) = beta·Y + bf16(X) bf16(W^)^T, W^ the dequantised
  * weight (N,K) in dtype, never dequantised as a whole: each thread turns its 16-column panels into bf16 tiles

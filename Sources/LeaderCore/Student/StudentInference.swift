@@ -74,12 +74,13 @@ public final class StudentInference: @unchecked Sendable {
             }
         }
 
-        /// y (m, n) (rows ldy apart) = x (m, k) Wᵀ + b, or y += … with `accumulate`.
+        /// y (m, n) (rows ldy apart) = x (m, k) Wᵀ + b, or y += … with `accumulate`. `gelu` (bf16 weights only)
+        /// applies GELU to the result in the same pass.
         func forward(_ isa: Int32, _ y: UnsafeMutablePointer<Float>, ldy: Int, _ x: UnsafePointer<Float>, ldx: Int,
-                     rows m: Int, accumulate: Bool, scratch: UnsafeMutablePointer<Float>) {
+                     rows m: Int, accumulate: Bool, gelu: Bool = false, scratch: UnsafeMutablePointer<Float>) {
             if let p = packedBF16 {
                 lk_bf16_linear_forward(y, Int64(ldy), x, Int64(ldx), p.base, bias?.base, Int64(m), Int64(n), Int64(k),
-                                       accumulate ? 1 : 0, scratch)
+                                       accumulate ? 1 : 0, gelu ? 1 : 0, scratch)
             } else if let p = packed {
                 lk_linear_packed_forward(isa, y, Int64(ldy), x, Int64(ldx), p.base, bias?.base, Int64(m), Int64(n),
                                          Int64(k), accumulate ? 1 : 0, scratch)
@@ -278,14 +279,16 @@ public final class StudentSession {
             guard let op = o.baseAddress else { return }
             lk_segment_mean_forward(table, x, op, Int64(nSets), Int64(c))
         }
+        let fused = e.precision == .bf16   // bf16: GELU in the product's epilogue, straight into ga
         for s in 0..<3 {
             let t0 = streamTokens[s], tn = streamTokens[s + 1] - t0
             guard tn > 0 else { continue }
             let blk = e.sets[s]
             try layerNorm(h + t0 * c, x + t0 * c, blk.norm2, rows: tn)
-            blk.fc1.forward(e.isa, g + t0 * f, ldy: f, h + t0 * c, ldx: c, rows: tn, accumulate: false, scratch: lin)
+            blk.fc1.forward(e.isa, (fused ? ga : g) + t0 * f, ldy: f, h + t0 * c, ldx: c, rows: tn, accumulate: false,
+                            gelu: fused, scratch: lin)
         }
-        lk_activation_forward(ga, g, Int64(nTok * f), ActivationKind.geluTanh.rawValue, 1)
+        if !fused { lk_activation_forward(ga, g, Int64(nTok * f), ActivationKind.geluTanh.rawValue, 1) }
         offsets.withUnsafeBufferPointer { o in
             guard let op = o.baseAddress else { return }
             lk_segment_mean_forward(pooledG, ga, op, Int64(nSets), Int64(f))
@@ -327,9 +330,10 @@ public final class StudentSession {
         try attention(vatt, vqkv, voffsets)
         e.visit.o.forward(e.isa, v, ldy: c, vatt, ldx: c, rows: nV, accumulate: true, scratch: lin)
         try layerNorm(vh, v, e.visit.norm2, rows: nV)
-        e.visit.fc1.forward(e.isa, vg, ldy: f, vh, ldx: c, rows: nV, accumulate: false, scratch: lin)
         let vga = try buffer(.ga, nV * f)   // the code-level GELU output is no longer needed
-        lk_activation_forward(vga, vg, Int64(nV * f), ActivationKind.geluTanh.rawValue, 1)
+        e.visit.fc1.forward(e.isa, fused ? vga : vg, ldy: f, vh, ldx: c, rows: nV, accumulate: false, gelu: fused,
+                            scratch: lin)
+        if !fused { lk_activation_forward(vga, vg, Int64(nV * f), ActivationKind.geluTanh.rawValue, 1) }
         voffsets.withUnsafeBufferPointer { o in
             guard let op = o.baseAddress else { return }
             lk_segment_mean_forward(out3, v, op, Int64(seqs), Int64(c))
