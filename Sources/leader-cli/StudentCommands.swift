@@ -170,6 +170,8 @@ struct Eval: ParsableCommand {
     @Option(help: "Prediction threshold.") var threshold: Float?
     @Option(help: "Threads (0 = all CPUs).") var threads = 0
     @Option(help: "Seed of the random subsets.") var seed: UInt64 = 42
+    @Option(help: "Inference arithmetic of the student's linear layers: fp32 or bf16 (AMX tiles where available).")
+    var precision = "fp32"
     @Option(help: "Write NAME-precision-recall.svg and NAME-by-visits.svg (NAME = student or the baseline) into this folder.")
     var plot: String?
     @Flag(help: "One JSON object.") var json = false
@@ -212,7 +214,8 @@ struct Eval: ParsableCommand {
             }
             let model = try ck.makeModel(threads: threads)
             let ctx = try Context(threads: threads)
-            let test = try StudentScoring.score(model, try ds.examples(.test, maxVisits: ck.config.maxVisits), ctx)
+            let test = try StudentScoring.score(model, try ds.examples(.test, maxVisits: ck.config.maxVisits), ctx,
+                                                precision: try QuantPrecision(parsing: precision))
             let th = threshold ?? ck.thresholds.configured
             reports.append(try .evaluate(test, recommender: "student", threshold: th, ddi: pairs, seed: seed))
             try writePlots(test, name: "student", threshold: th)
@@ -238,6 +241,7 @@ struct Recommend: ParsableCommand {
     @Option(help: "Student checkpoint.") var checkpoint: String
     @Option(help: "Patient JSON file (or - for stdin).") var patient: String
     @Option(help: "Threshold (default: the checkpoint's).") var threshold: Float?
+    @Option(help: "Inference arithmetic: fp32 or bf16 (AMX tiles where available).") var precision = "fp32"
     @Flag(help: "JSON output.") var json = false
 
     func run() throws {
@@ -248,7 +252,8 @@ struct Recommend: ParsableCommand {
             guard let t = try? String(contentsOfFile: patient, encoding: .utf8) else { throw LeaderError.io("\(patient): cannot read") }
             text = t
         }
-        let rec = try StudentRecommender(checkpoint: try StudentCheckpoint.read(checkpoint))
+        let rec = try StudentRecommender(checkpoint: try StudentCheckpoint.read(checkpoint),
+                                         precision: try QuantPrecision(parsing: precision))
         let r = try rec.recommend(try PatientRecord.decode(json: text), threshold: threshold)
         if json { try printJSON(r); return }
         for u in r.unknownCodes { stderr("leader recommend: unknown code \(u) (ignored)\n") }

@@ -76,10 +76,11 @@ public final class StudentRecommender {
     let session: StudentSession
     let med: [String: Int32], diag: [String: Int32], proc: [String: Int32]
 
-    public init(checkpoint: StudentCheckpoint, threads: Int = 1) throws(LeaderError) {
+    /// `precision`: the serving engine's arithmetic (fp32 default, or bf16; `StudentInference`).
+    public init(checkpoint: StudentCheckpoint, threads: Int = 1, precision: QuantPrecision = .fp32) throws(LeaderError) {
         self.checkpoint = checkpoint
         model = try checkpoint.makeModel(threads: threads)
-        session = try StudentInference(model).makeSession()
+        session = try StudentInference(model, precision: precision).makeSession()
         med = checkpoint.vocabularies.medications.index()
         diag = checkpoint.vocabularies.diagnoses.index()
         proc = checkpoint.vocabularies.procedures.index()

@@ -274,10 +274,12 @@ public struct StudentLossMeans: Equatable, Sendable {
 
 /// Eval-mode scoring of examples by a student, through the serving engine (`StudentInference`).
 public enum StudentScoring {
-    public static func score(_ model: StudentModel, _ examples: [StudentExample], _ ctx: Context) throws(LeaderError)
-        -> ScoredSamples
+    /// `precision`: the engine's arithmetic (fp32 default, or bf16).
+    public static func score(_ model: StudentModel, _ examples: [StudentExample], _ ctx: Context,
+                             precision: QuantPrecision = .fp32) throws(LeaderError) -> ScoredSamples
     {
-        let scores = try StudentInference(model).predict(examples, threads: ctx.threads, chunk: model.config.evalBatchSize)
+        let scores = try StudentInference(model, precision: precision).predict(examples, threads: ctx.threads,
+                                                                                chunk: model.config.evalBatchSize)
         return try ScoredSamples(medications: model.sizes.medications, scores: scores, truths: examples.map(\.target),
                                  visitCounts: examples.map(\.visitCount))
     }
