@@ -254,3 +254,70 @@ void lk_qgemm_bf16(float *Y, int64_t ldy, const float *X, int64_t ldx, const voi
                    int64_t K, int dtype, float beta, int n_threads) {
     lk_qgemm_bf16_path(1, Y, ldy, X, ldx, W, M, N, K, dtype, beta, n_threads);
 }
+
+/* ---- input gradient through a quantised weight ------------------------------------------------- */
+
+/* Portable twin of lk_bf16_pack_tile_t_avx512 (same bits). */
+static void pack_tile_t_portable(uint16_t *panels, int64_t panel_stride, const float *Wr, int64_t ldw, int rows,
+                                 int64_t K) {
+    for (int64_t q = 0; q * 16 < K; q++)
+        for (int p = 0; p < 16; p++)
+            for (int c = 0; c < 16; c++)
+                for (int e = 0; e < 2; e++) {
+                    const int r = 2 * p + e;
+                    const int64_t k = q * 16 + c;
+                    panels[q * panel_stride + p * 32 + c * 2 + e] = r < rows && k < K ? lk_f32_to_bf16(Wr[r * ldw + k]) : 0;
+                }
+}
+
+void lk_qgemm_bf16_backward_input_path(int amx, float *dX, int64_t lddx, const float *dY, int64_t lddy, const void *W,
+                                       int64_t M, int64_t N, int64_t K, int dtype, int n_threads) {
+    if (M <= 0 || K <= 0 || N <= 0 || lk_dtype_block_size(dtype) == 0) return;
+    amx = amx && lk_amx_available();
+    /* dX (M,K) += dY (M,N) · W (N,K): the reduction runs over N, so W's rows are the tiles' depth. */
+    const int64_t Np = lk_bf16_padded_k(N), kpan = cdiv(K, 16), wrb = lk_row_bytes(K, dtype), Mp = cdiv(M, 32) * 32;
+    const int64_t groups = Np / 32, ps = 16 * Np;   /* 32-row groups of W; one panel of Wᵀ: 16 columns × Np */
+    const int nt = clamp_threads(n_threads, (double)M * (double)N * (double)K);
+    /* workspace: dY in bf16 (Mp × Np) | Wᵀ panels (kpan × 16 × Np) | per thread: 32 dequantised rows | cbuf */
+    const size_t a_b = (size_t)(Mp * Np) * 2, w_b = (size_t)(kpan * ps) * 2;
+    const size_t rows_b = (size_t)(32 * cdiv(K, 16) * 16) * 4, slice = rows_b + 32 * 32 * 4;
+    float *ws = lk_thread_workspace(LK_WS_QUANT, (a_b + w_b + (size_t)nt * slice) / 4);
+    if (ws == NULL) {
+        lk_qgemm_backward_input(dX, lddx, dY, lddy, W, M, N, K, dtype, n_threads);
+        return;
+    }
+    uint16_t *A = (uint16_t *)ws, *Bt = (uint16_t *)((uint8_t *)ws + a_b);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        const int tid = nt > 1 ? omp_get_thread_num() : 0;
+        uint8_t *base = (uint8_t *)ws + a_b + w_b + (size_t)tid * slice;
+        float *rows_f = (float *)base, *cbuf = (float *)(base + rows_b);
+        const int64_t r0 = tid * Mp / nt / 32 * 32, r1 = tid + 1 == nt ? Mp : (tid + 1) * Mp / nt / 32 * 32;
+        for (int64_t i = r0; i < r1; i += 32) {
+            const int rows = (int)(i < M ? min64(32, M - i) : 0);
+            if (rows > 0) convert_rows(amx, A + i * Np, Np, dY + i * lddy, lddy, rows, N);
+            memset(A + (i + rows) * Np, 0, (size_t)((32 - rows) * Np) * sizeof(uint16_t));
+        }
+        for (int64_t g = tid * groups / nt; g < (tid + 1) * groups / nt; g++) {
+            const int rows = (int)min64(32, N - g * 32);
+            for (int r = 0; r < rows; r++)
+                lk_dequantize_row(rows_f + r * K, (const uint8_t *)W + (g * 32 + r) * wrb, K, dtype);
+#if defined(__x86_64__)
+            if (lk_isa_active() == LK_ISA_AVX512) lk_bf16_pack_tile_t_avx512(Bt + g * 512, ps, rows_f, K, rows, K);
+            else
+#endif
+                pack_tile_t_portable(Bt + g * 512, ps, rows_f, K, rows, K);
+        }
+#pragma omp barrier
+        const int64_t p0 = tid * kpan / nt, p1 = (tid + 1) * kpan / nt;
+        if (p1 > p0)
+            for (int64_t i0 = 0; i0 < M; i0 += 32)
+                run_block(amx, dX + i0 * lddx + p0 * 16, lddx, A + i0 * Np, Np, (int)min64(32, M - i0), Bt + p0 * ps,
+                          p1 - p0, K - p0 * 16, Np, NULL, 1.0f, 0, cbuf);
+    }
+}
+
+void lk_qgemm_bf16_backward_input(float *dX, int64_t lddx, const float *dY, int64_t lddy, const void *W, int64_t M,
+                                  int64_t N, int64_t K, int dtype, int n_threads) {
+    lk_qgemm_bf16_backward_input_path(1, dX, lddx, dY, lddy, W, M, N, K, dtype, n_threads);
+}

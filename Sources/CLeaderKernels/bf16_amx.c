@@ -69,6 +69,21 @@ void lk_bf16_pack_panel_avx512(uint16_t *panel, const float *W, int64_t ldw, int
     }
 }
 
+void lk_bf16_pack_tile_t_avx512(uint16_t *panels, int64_t panel_stride, const float *Wr, int64_t ldw, int rows,
+                                int64_t K) {
+    for (int p = 0; p < 16; p++) {
+        const int r0 = 2 * p, r1 = 2 * p + 1;
+        for (int64_t q = 0; q * 16 < K; q++) {
+            const int64_t left = K - q * 16;
+            const __mmask16 m = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+            const __m512 a = r0 < rows ? _mm512_maskz_loadu_ps(m, Wr + r0 * ldw + q * 16) : _mm512_setzero_ps();
+            const __m512 b = r1 < rows ? _mm512_maskz_loadu_ps(m, Wr + r1 * ldw + q * 16) : _mm512_setzero_ps();
+            const __m512i lo = _mm512_cvtepu16_epi32(round_bf16(a)), hi = _mm512_cvtepu16_epi32(round_bf16(b));
+            _mm512_storeu_si512((void *)(panels + q * panel_stride + p * 32), _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+        }
+    }
+}
+
 static inline __mmask16 cols_mask(int64_t cols) {
     return cols >= 16 ? (__mmask16)0xffff : cols <= 0 ? (__mmask16)0 : (__mmask16)((1u << cols) - 1);
 }

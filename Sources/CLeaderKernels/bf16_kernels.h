@@ -10,6 +10,12 @@ void lk_bf16_convert_rows_avx512(uint16_t *A, int64_t lda, const float *X, int64
 /* One 16-column panel (lk_bf16.h layout) from `rows` (<= 16) rows of W; bitwise the portable packer. */
 void lk_bf16_pack_panel_avx512(uint16_t *panel, const float *W, int64_t ldw, int rows, int64_t K);
 
+/* Transposed packing (input gradients, the reduction runs over W's rows): the 32-deep tile of every 16-column
+ * panel of Wᵀ from `rows` (<= 32) consecutive rows of W (K wide, ldw apart; missing rows are zero): for panel
+ * q (at panels + q·panel_stride) row p holds the pairs (W[2p][16q + c], W[2p+1][16q + c]), c < 16 (zero past K). */
+void lk_bf16_pack_tile_t_avx512(uint16_t *panels, int64_t panel_stride, const float *Wr, int64_t ldw, int rows,
+                                int64_t K);
+
 /* One block of up to 32 rows against npan packed panels (columns 0..ncols-1 of Y are valid):
  *   Y[r][n] = g(beta·Y[r][n] + (Σ_k A[r][k]·B[k][n] + bias[n]))    for r < rows, n < ncols
  * with g = GELU (tanh form) when gelu != 0, else the identity

@@ -165,3 +165,45 @@ func bf16QuantisedProductMatchesReference(amx: Int32) {
         }
     }
 }
+
+@Test(arguments: amxPaths)
+func bf16InputGradientMatchesReference(amx: Int32) {
+    // dX (M,K) += dY (M,N) · W (N,K): the oracle is the forward oracle with Wᵀ as the weight and beta 1.
+    var rng = TestRNG(36)
+    let dtypes: [Int32] = [LK_DTYPE_F32, LK_DTYPE_Q8_0, LK_DTYPE_Q4_1].map { Int32($0) }
+    for dtype in dtypes {
+        for (m, n, k) in [(1, 7, 32), (17, 33, 64), (40, 70, 96), (33, 576, 64)] {
+            let wf = rng.floats(n * k, -0.3, 0.3), dy = rng.floats(m * (n + 1), -2, 2)
+            let wq = quantize(wf, rows: n, n: k, dtype)
+            let wd = dequantizeRef(wq, rows: n, n: k, dtype)
+            var wt = [Float](repeating: 0, count: k * n)
+            for r in 0..<n { for c in 0..<k { wt[c * n + r] = wd[r * k + c] } }
+            let start = rng.floats(m * (k + 2))
+            var want = start
+            lk_bf16_linear_forward_ref(&want, Int64(k + 2), dy, Int64(n + 1), wt, Int64(n), nil, Int64(m), Int64(k),
+                                       Int64(n), 1, 0)
+            var results: [[Float]] = []
+            for threads: Int32 in [1, 2, 3] {
+                var got = start
+                lk_qgemm_bf16_backward_input_path(amx, &got, Int64(k + 2), dy, Int64(n + 1), wq, Int64(m), Int64(n),
+                                                  Int64(k), dtype, threads)
+                results.append(got)
+            }
+            var worst = 0.0, untouched = true
+            for i in 0..<m {
+                for c in 0..<(k + 2) {
+                    let o = i * (k + 2) + c
+                    if c >= k { untouched = untouched && results[0][o].bitPattern == start[o].bitPattern; continue }
+                    var s = 0.0
+                    for r in 0..<n { s += abs(bf(dy[i * (n + 1) + r]) * bf(wd[r * k + c])) }
+                    let bound = (Double(n) / 2 + 3) * u * s + 2 * u * abs(Double(start[o])) + 1e-30
+                    worst = max(worst, abs(Double(results[0][o]) - Double(want[o])) / bound)
+                }
+            }
+            #expect(worst <= 1, "amx \(amx) dtype \(dtype) M\(m) N\(n) K\(k): error/bound \(worst)")
+            #expect(untouched, "amx \(amx) dtype \(dtype) M\(m) N\(n) K\(k): columns past K written")
+            #expect(bits(results[0]) == bits(results[1]) && bits(results[0]) == bits(results[2]),
+                    "amx \(amx) dtype \(dtype) M\(m) N\(n) K\(k): result depends on the thread count")
+        }
+    }
+}

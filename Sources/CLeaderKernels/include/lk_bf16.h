@@ -51,4 +51,12 @@ void lk_qgemm_bf16(float *Y, int64_t ldy, const float *X, int64_t ldx, const voi
                    int64_t K, int dtype, float beta, int n_threads);
 void lk_qgemm_bf16_path(int amx, float *Y, int64_t ldy, const float *X, int64_t ldx, const void *W, int64_t M,
                         int64_t N, int64_t K, int dtype, float beta, int n_threads);
+/* Input gradient through a quantised weight: dX (M,K) += bf16(dY) (M,N) · bf16(W^) (N,K) (accumulates; the
+ * rounding, sums and determinism as above, the reduction now over N). W^ is converted per call, as a whole,
+ * into transposed bf16 panels (N·K·2 bytes of workspace, rows split over the threads), then threads split the
+ * columns of dX. Falls back to lk_qgemm_backward_input when no workspace can be had. */
+void lk_qgemm_bf16_backward_input(float *dX, int64_t lddx, const float *dY, int64_t lddy, const void *W, int64_t M,
+                                  int64_t N, int64_t K, int dtype, int n_threads);
+void lk_qgemm_bf16_backward_input_path(int amx, float *dX, int64_t lddx, const float *dY, int64_t lddy, const void *W,
+                                       int64_t M, int64_t N, int64_t K, int dtype, int n_threads);
 #endif

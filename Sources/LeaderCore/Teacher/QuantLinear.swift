@@ -5,7 +5,7 @@ import CLeaderKernels
 /// LoRA adapter `(α/r)·drop(x) Aᵀ Bᵀ` with A (r, in) and B (out, r) in a trainable store
 /// (`<name>.lora_A.weight`, `<name>.lora_B.weight`). Backward passes the input gradient through W
 /// (`lk_qgemm_backward_input`) and accumulates the adapter's gradients; W itself gets none. `precision` chooses
-/// the forward product of the frozen weight (`QuantPrecision`: exact fp32, int8 activations × integer dots, or
+/// the forward product of the frozen weight (and, for bf16, the input gradient's product too) (`QuantPrecision`: exact fp32, int8 activations × integer dots, or
 /// bf16 operands on AMX tiles).
 public final class QuantLinear {
     public let inFeatures: Int
@@ -144,8 +144,13 @@ public final class QuantLinear {
         if let dIn {
             try Checks.same(dIn, x.shape, "\(weight.name) dIn")
             let (m, n, k, dt) = (Int64(rows), Int64(outFeatures), Int64(inFeatures), dtype)
+            let bf16 = precision == .bf16 && rows >= 16
             weight.withUnsafeBytes { w in
-                lk_qgemm_backward_input(dIn.pointer, k, dOut.pointer, n, w.baseAddress, m, n, k, dt, ctx.t32)
+                if bf16 {
+                    lk_qgemm_bf16_backward_input(dIn.pointer, k, dOut.pointer, n, w.baseAddress, m, n, k, dt, ctx.t32)
+                } else {
+                    lk_qgemm_backward_input(dIn.pointer, k, dOut.pointer, n, w.baseAddress, m, n, k, dt, ctx.t32)
+                }
             }
         }
         guard let store, let loraA, let loraB else { return }
