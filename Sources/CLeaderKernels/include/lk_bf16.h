@@ -30,7 +30,9 @@ void lk_bf16_pack(uint16_t *packed, const float *W, int64_t ldw, int64_t N, int6
 
 /* Serial (no OpenMP region; for inference sessions): Y (M,N) (rows ldy apart) = g(beta·Y + bf16(X) bf16(W)^T
  * + bias) with bias (N) may be NULL, X (M,K) rows ldx apart, W packed by lk_bf16_pack; beta 0: Y is not read.
- * g = GELU, tanh form (x / (1 + exp(-2·sqrt(2/pi)·(x + 0.044715 x³)))) when gelu != 0, else the identity.
+ * g = GELU, tanh form (x / (1 + exp(-2·sqrt(2/pi)·(x + 0.044715 x³)))) when gelu != 0, else the identity; the
+ * AMX epilogue evaluates it to ~1e-4 relative (fast exp2 and reciprocal: below the 2^-9 bf16 rounding the next
+ * product applies), the portable path with libm's expf.
  * scratch: lk_bf16_scratch_bytes(K) bytes (any alignment). */
 int64_t lk_bf16_scratch_bytes(int64_t K);
 void lk_bf16_linear_forward(float *Y, int64_t ldy, const float *X, int64_t ldx, const uint16_t *packed,
