@@ -2,6 +2,7 @@
  * attention and segment means on the lk_ops row functions. No OpenMP here. */
 #include <string.h>
 #include "gemm_kernels.h"
+#include "infer_kernels.h"
 #include "lk_infer.h"
 #include "lk_ops.h"
 #include "ops_rows.h"
@@ -62,13 +63,24 @@ void lk_linear_forward_ref(float *Y, int64_t ldy, const float *X, int64_t ldx, c
 }
 
 int64_t lk_set_attention_scratch_floats(int64_t max_len, int64_t D) {
-    /* r_set_attention: qt and ot (D × 16 each), max and sum (16 each), scores (max_len × 16) */
-    return (2 * D + 2 + (max_len > 0 ? max_len : 1)) * 16;
+    /* r_set_attention: qt and ot (D × 16 each), max and sum (16 each), scores (max_len × 16); the D = 16
+     * AVX-512 kernel: scores only, 64-byte aligned inside the buffer (+16 floats of slack) */
+    return (2 * D + 3 + (max_len > 0 ? max_len : 1)) * 16;
 }
 
 void lk_set_attention_forward(float *out, int64_t ldo, const float *qkv, int64_t ldq, const int32_t *offsets,
                               int64_t n_sets, int64_t H, int64_t D, float scale, float *scratch) {
     const ops_rows *r = ops_rows_current();
+#if defined(__x86_64__)
+    if (D == 16 && r == &lk_ops_rows_avx512) {   /* the student's head width: registers-only transposes */
+        float *st = (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
+        for (int64_t s = 0; s < n_sets; s++) {
+            int64_t a = offsets[s], len = offsets[s + 1] - a;
+            if (len > 0) lk_set_attention_d16_avx512(out + a * ldo, ldo, qkv + a * ldq, ldq, len, H, scale, st);
+        }
+        return;
+    }
+#endif
     for (int64_t s = 0; s < n_sets; s++) {
         int64_t a = offsets[s], len = offsets[s + 1] - a;
         if (len > 0) r->set_attention(out + a * ldo, ldo, qkv + a * ldq, ldq, len, H, D, scale, scratch);
