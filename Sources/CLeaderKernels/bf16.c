@@ -63,6 +63,12 @@ int lk_amx_available(void) {
 
 const char *lk_bf16_path_name(void) { return lk_amx_available() ? "amx" : "portable"; }
 
+void lk_amx_release(void) {
+#if defined(__x86_64__)
+    if (lk_amx_available()) lk_bf16_amx_release();
+#endif
+}
+
 /* ---- packing ------------------------------------------------------------------------------------ */
 
 int64_t lk_bf16_padded_k(int64_t K) { return cdiv(K, 32) * 32; }
@@ -247,6 +253,7 @@ void lk_qgemm_bf16_path(int amx, float *Y, int64_t ldy, const float *X, int64_t 
             for (int64_t i0 = 0; i0 < M; i0 += 32)
                 run_block(amx, Y + i0 * ldy + p0 * 16, ldy, A + i0 * Kp, Kp, (int)min64(32, M - i0), panels, p1 - p0,
                           N - p0 * 16, Kp, NULL, beta, 0, cbuf);
+        if (amx) lk_amx_release();
     }
 }
 
@@ -314,6 +321,7 @@ void lk_qgemm_bf16_backward_input_path(int amx, float *dX, int64_t lddx, const f
             for (int64_t i0 = 0; i0 < M; i0 += 32)
                 run_block(amx, dX + i0 * lddx + p0 * 16, lddx, A + i0 * Np, Np, (int)min64(32, M - i0), Bt + p0 * ps,
                           p1 - p0, K - p0 * 16, Np, NULL, 1.0f, 0, cbuf);
+        if (amx) lk_amx_release();
     }
 }
 

@@ -17,16 +17,22 @@ typedef struct {
     uint8_t rows[16];
 } tile_config;
 
+/* Loads the configuration unless the thread's tile unit already holds it (sttilecfg + compare costs ~12
+ * cycles, ldtilecfg ~200): consecutive calls of a session configure once. Another AMX user in the process
+ * (a different configuration) is detected by the compare. */
 static void load_config(void) {
-    tile_config c;
+    tile_config c, cur;
     memset(&c, 0, sizeof c);
     c.palette = 1;
     for (int t = 0; t < 8; t++) {
         c.colsb[t] = 64;
         c.rows[t] = 16;
     }
-    _tile_loadconfig(&c);
+    _tile_storeconfig(&cur);
+    if (memcmp(&cur, &c, sizeof c) != 0) _tile_loadconfig(&c);
 }
+
+void lk_bf16_amx_release(void) { _tile_release(); }
 
 /* Nearest-even rounding on the bit pattern (the same operations as lk_f32_to_bf16 for finite inputs). */
 static inline __m256i round_bf16(__m512 x) {
@@ -186,7 +192,6 @@ void lk_bf16_amx_block(float *Y, int64_t ldy, const uint16_t *A, int64_t lda, in
         epilogue(Y + p * 16, ldy, cbuf, rows, left < (two ? 32 : 16) ? left : (two ? 32 : 16),
                  bias ? bias + p * 16 : NULL, beta, gelu);
     }
-    _tile_release();
 }
 
 #pragma clang attribute pop

@@ -22,6 +22,11 @@
 int lk_amx_available(void);
 /* Which path the bf16 kernels take: "amx" or "portable". */
 const char *lk_bf16_path_name(void);
+/* Ends the calling thread's use of the tile registers (TILERELEASE; no-op without AMX). The serial
+ * lk_bf16_linear_forward leaves them configured so that the next call skips the ~200-cycle configuration: a
+ * caller that makes a burst of calls (an inference session's pass) calls this when the burst is over, so an
+ * idle thread holds no tile state. The OpenMP drivers release on their own. */
+void lk_amx_release(void);
 
 int64_t lk_bf16_padded_k(int64_t K);             /* Kp: K rounded up to 32 */
 int64_t lk_bf16_packed_elems(int64_t N, int64_t K);   /* uint16 elements of a packed (N,K) weight */

@@ -254,6 +254,7 @@ public final class StudentSession {
         let e = engine, c = e.c, f = e.f, sizes = e.sizes
         let b = examples.count
         guard b > 0 else { return }
+        defer { if e.precision == .bf16 { lk_amx_release() } }   // the pass's bf16 products keep the tiles configured
         try collectCodes(examples)
         let nTok = ids.count, nSets = offsets.count - 1
         let tableRows = try Checked.sum(nSets, b + 1, "student inference table")
