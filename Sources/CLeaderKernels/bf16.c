@@ -198,7 +198,7 @@ void lk_bf16_linear_forward_ref(float *Y, int64_t ldy, const float *X, int64_t l
             for (int64_t k = 0; k < K; k++)
                 s += (double)lk_bf16_to_f32(lk_f32_to_bf16(X[i * ldx + k])) *
                      (double)lk_bf16_to_f32(lk_f32_to_bf16(W[n * ldw + k]));
-            const double t = s + (bias ? (double)bias[n] : 0.0) + (double)beta * (double)Y[i * ldy + n];
+            const double t = s + (bias ? (double)bias[n] : 0.0) + (beta == 0.0f ? 0.0 : (double)beta * (double)Y[i * ldy + n]);
             Y[i * ldy + n] = (float)(gelu ? t / (1.0 + exp(-2.0 * 0.7978845608028654 * (t + 0.044715 * t * t * t))) : t);
         }
 }

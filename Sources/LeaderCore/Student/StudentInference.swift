@@ -383,15 +383,14 @@ public final class StudentSession {
         offsets.append(0)
         setRow.removeAll(keepingCapacity: true)
         for ex in examples { try ex.validateShape(profileFields: fields) }
-        let streams: [(KeyPath<StudentExample, [[Int32]]>, Int, Int, String)] = [
-            (\.diagnoses, sizes.diagnosisOffset, sizes.diagnoses, "diagnosis"),
-            (\.procedures, sizes.procedureOffset, sizes.procedures, "procedure"),
-            (\.medications, sizes.medicationOffset, sizes.medications, "medication")]
-        for (s, (path, offset, vocab, what)) in streams.enumerated() {
+        for s in 0..<3 {   // a switch, not key paths or a per-call array: this runs once per prediction
+            let (offset, vocab, what) = s == 0 ? (sizes.diagnosisOffset, sizes.diagnoses, "diagnosis")
+                : s == 1 ? (sizes.procedureOffset, sizes.procedures, "procedure")
+                : (sizes.medicationOffset, sizes.medications, "medication")
             streamTokens[s] = ids.count
             streamSets[s] = offsets.count - 1
             for ex in examples {
-                for set in ex[keyPath: path] {
+                for set in s == 0 ? ex.diagnoses : s == 1 ? ex.procedures : ex.medications {
                     let k = min(set.count, cap)
                     guard k > 0 else { setRow.append(-1); continue }
                     for j in 0..<k {
