@@ -10,12 +10,14 @@
   memory    peak RSS of our LoRA step at batch 8 x 256 (all layers with activation recomputation, the
             default, and without; --top-layers)
 
-Every measurement of ours runs once per --precision (fp32: exact dequantised products; int8: int8 activations
-and integer dot products), and --rounds > 1 repeats the whole interleaved sequence (ours fp32, ours int8,
-PyTorch) and keeps each one's best, so that load on the machine hits all of them alike.
+Every measurement of ours runs once per --precisions entry (fp32: exact dequantised products; int8: int8
+activations and integer dot products; bf16: bf16 operands on AMX tiles), and --rounds > 1 repeats the whole
+interleaved sequence (ours per precision, PyTorch) and keeps each one's best, so that load on the machine hits
+all of them alike. --torch-bf16 adds PyTorch's forward under bf16 autocast as a reference for ours in bf16.
 
 Prints a JSON object and, with --markdown FILE, writes the table used in docs/benchmarks-teacher.md.
 Usage: python bench/teacher_bench.py [--leader .build/release/leader-cli] [--threads 2] [--rounds 2] [--markdown F]
+       [--precisions fp32,int8,bf16] [--torch-bf16] [--skip-memory]
 Needs: torch (CPU), transformers, gguf, accelerate, peft.
 """
 import argparse, json, os, resource, subprocess, sys, time
@@ -30,12 +32,15 @@ def ours(leader, *args):
     return json.loads(out)
 
 
-def torch_forward(model, batch, tokens, repeats):
+def torch_forward(model, batch, tokens, repeats, bf16=False):
+    """bf16: the same fp32 model under torch.autocast(cpu, bfloat16) (oneDNN; AMX where the CPU has it)."""
+    import contextlib
     import torch
     g = torch.Generator().manual_seed(42)
     x = torch.randint(0, 49152, (batch, tokens), generator=g)
     times = []
-    with torch.no_grad():
+    cast = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+    with torch.no_grad(), cast:
         for r in range(repeats + 1):
             t = time.perf_counter()
             model.model(x)  # LlamaModel: no LM head (our forward has none either)
@@ -87,6 +92,8 @@ def main():
     ap.add_argument("--top-layers", type=int, default=4)
     ap.add_argument("--precisions", default="fp32,int8")
     ap.add_argument("--skip-memory", action="store_true")
+    ap.add_argument("--torch-bf16", action="store_true",
+                    help="also time PyTorch's forward under bf16 autocast (a reference for --precision bf16)")
     ap.add_argument("--markdown")
     a = ap.parse_args()
     if not os.path.exists(GGUF):
@@ -99,7 +106,7 @@ def main():
     res = {"threads": a.threads, "batch": a.batch, "tokens": a.tokens, "torch": torch.__version__, "rounds": a.rounds}
     m = AutoModelForCausalLM.from_pretrained(os.path.dirname(GGUF), gguf_file=os.path.basename(GGUF),
                                              dtype=torch.float32).eval()
-    runs = {k: [] for k in ["torch_forward", "torch_train"]}
+    runs = {k: [] for k in ["torch_forward", "torch_train", "torch_forward_bf16"]}
     for p in precs:
         for k in ["forward", "train", "train_top", "decode"]:
             runs[f"ours_{k}_{p}"] = []
@@ -108,6 +115,8 @@ def main():
         for p in precs:
             runs[f"ours_forward_{p}"].append(ours(a.leader, "--mode", "forward", "--precision", p, *common))
         runs["torch_forward"].append(torch_forward(m, a.batch, a.tokens, a.repeats))
+        if a.torch_bf16:
+            runs["torch_forward_bf16"].append(torch_forward(m, a.batch, a.tokens, a.repeats, bf16=True))
         for p in precs:
             runs[f"ours_train_{p}"].append(ours(a.leader, "--mode", "train", "--precision", p, "--recompute", "off",
                                                 *common))
@@ -124,6 +133,8 @@ def main():
             res[f"ours_{k}_{p}"] = best(runs[f"ours_{k}_{p}"])
     res["torch_forward_tps"] = max(t for t, _ in runs["torch_forward"])
     res["torch_train_tps"] = max(t for t, _ in runs["torch_train"])
+    if a.torch_bf16:
+        res["torch_forward_bf16_tps"] = max(t for t, _ in runs["torch_forward_bf16"])
     res["torch_peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     if not a.skip_memory:
         for p in precs:
@@ -151,6 +162,10 @@ def main():
                 (f"LoRA step, top {a.top_layers} layers (ours only), {p}", f[f"ours_train_top_{p}"]["tokensPerSecond"], None),
                 (f"decode (M = 1, greedy, after 32 tokens; ours only), {p}", f[f"ours_decode_{p}"]["tokensPerSecond"], None),
             ]
+        if a.torch_bf16:
+            rows.append(("frozen forward, PyTorch under bf16 autocast (reference for ours bf16)",
+                         f["ours_forward_bf16"]["tokensPerSecond"] if "bf16" in precs else float("nan"),
+                         f["torch_forward_bf16_tps"]))
         with open(a.markdown, "w") as out:
             out.write("| measurement | leader tok/s | PyTorch tok/s | ratio |\n|---|---|---|---|\n")
             for name, o, t in rows:
