@@ -169,19 +169,42 @@ void lk_bf16_amx_block(float *Y, int64_t ldy, const uint16_t *A, int64_t lda, in
                 _tile_dpbf16ps(2, 5, 6);
             }
             _tile_stored(0, cbuf, 128); _tile_stored(2, cbuf + 512, 128);
-        } else if (two) {
+        } else if (two) {   /* one row tile: k-steps alternate between two register sets (A 4/5, B 6,7/2,3), so
+                             * the next step's loads need not wait for this step's multiplies to read theirs */
             _tile_zero(0); _tile_zero(1);
-            for (int64_t t = 0; t < kt; t++) {
+            int64_t t = 0;
+            for (; t + 2 <= kt; t += 2) {
                 _tile_loadd(4, A + t * 32, sa);
                 _tile_loadd(6, B0 + t * 512, 64);
-                _tile_dpbf16ps(0, 4, 6);
                 _tile_loadd(7, B1 + t * 512, 64);
+                _tile_dpbf16ps(0, 4, 6);
+                _tile_dpbf16ps(1, 4, 7);
+                _tile_loadd(5, A + (t + 1) * 32, sa);
+                _tile_loadd(2, B0 + (t + 1) * 512, 64);
+                _tile_loadd(3, B1 + (t + 1) * 512, 64);
+                _tile_dpbf16ps(0, 5, 2);
+                _tile_dpbf16ps(1, 5, 3);
+            }
+            if (t < kt) {
+                _tile_loadd(4, A + t * 32, sa);
+                _tile_loadd(6, B0 + t * 512, 64);
+                _tile_loadd(7, B1 + t * 512, 64);
+                _tile_dpbf16ps(0, 4, 6);
                 _tile_dpbf16ps(1, 4, 7);
             }
             _tile_stored(0, cbuf, 128); _tile_stored(1, cbuf + 16, 128);
         } else {
             _tile_zero(0);
-            for (int64_t t = 0; t < kt; t++) {
+            int64_t t = 0;
+            for (; t + 2 <= kt; t += 2) {
+                _tile_loadd(4, A + t * 32, sa);
+                _tile_loadd(6, B0 + t * 512, 64);
+                _tile_dpbf16ps(0, 4, 6);
+                _tile_loadd(5, A + (t + 1) * 32, sa);
+                _tile_loadd(7, B0 + (t + 1) * 512, 64);
+                _tile_dpbf16ps(0, 5, 7);
+            }
+            if (t < kt) {
                 _tile_loadd(4, A + t * 32, sa);
                 _tile_loadd(6, B0 + t * 512, 64);
                 _tile_dpbf16ps(0, 4, 6);
