@@ -68,36 +68,42 @@ int64_t lk_set_attention_scratch_floats(int64_t max_len, int64_t D) {
     return (2 * D + 3 + (max_len > 0 ? max_len : 1)) * 16;
 }
 
-void lk_set_attention_forward(float *out, int64_t ldo, const float *qkv, int64_t ldq, const int32_t *offsets,
-                              int64_t n_sets, int64_t H, int64_t D, float scale, float *scratch) {
+void lk_set_attention_forward(float *out, int64_t ldo, const float *qkv, int64_t ldq, const int32_t *rows,
+                              const int32_t *offsets, int64_t n_sets, int64_t H, int64_t D, float scale,
+                              float *scratch) {
     const ops_rows *r = ops_rows_current();
 #if defined(__x86_64__)
     if (D == 16 && r == &lk_ops_rows_avx512) {   /* the student's head width: registers-only transposes */
         float *st = (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
         for (int64_t s = 0; s < n_sets; s++) {
             int64_t a = offsets[s], len = offsets[s + 1] - a;
-            if (len > 0) lk_set_attention_d16_avx512(out + a * ldo, ldo, qkv + a * ldq, ldq, len, H, scale, st);
+            if (len > 0)
+                lk_set_attention_d16_avx512(out + a * ldo, ldo, rows ? qkv : qkv + a * ldq, ldq, rows ? rows + a : NULL,
+                                            len, H, scale, st);
         }
         return;
     }
 #endif
     for (int64_t s = 0; s < n_sets; s++) {
         int64_t a = offsets[s], len = offsets[s + 1] - a;
-        if (len > 0) r->set_attention(out + a * ldo, ldo, qkv + a * ldq, ldq, len, H, D, scale, scratch);
+        if (len > 0)
+            r->set_attention(out + a * ldo, ldo, rows ? qkv : qkv + a * ldq, ldq, rows ? rows + a : NULL, len, H, D,
+                             scale, scratch);
     }
 }
 
-void lk_set_attention_forward_ref(float *out, int64_t ldo, const float *qkv, int64_t ldq, const int32_t *offsets,
-                                  int64_t n_sets, int64_t H, int64_t D, float scale) {
+void lk_set_attention_forward_ref(float *out, int64_t ldo, const float *qkv, int64_t ldq, const int32_t *rows,
+                                  const int32_t *offsets, int64_t n_sets, int64_t H, int64_t D, float scale) {
     const int64_t hd = H * D;
+#define ROW(t) ((rows ? (int64_t)rows[t] : (int64_t)(t)) * ldq)
     for (int64_t s = 0; s < n_sets; s++) {
         int64_t a = offsets[s], len = offsets[s + 1] - a;
         for (int64_t h = 0; h < H; h++)
             for (int64_t i = 0; i < len; i++) {
-                const float *q = qkv + (a + i) * ldq + h * D;
+                const float *q = qkv + ROW(a + i) + h * D;
                 double mx = -1e300, sum = 0.0, p[len > 0 ? len : 1];
                 for (int64_t j = 0; j < len; j++) {
-                    const float *k = qkv + (a + j) * ldq + hd + h * D;
+                    const float *k = qkv + ROW(a + j) + hd + h * D;
                     double dot = 0.0;
                     for (int64_t d = 0; d < D; d++) dot += (double)q[d] * (double)k[d];
                     p[j] = dot * scale;
@@ -106,12 +112,13 @@ void lk_set_attention_forward_ref(float *out, int64_t ldo, const float *qkv, int
                 for (int64_t j = 0; j < len; j++) { p[j] = __builtin_exp(p[j] - mx); sum += p[j]; }
                 for (int64_t d = 0; d < D; d++) {
                     double o = 0.0;
-                    for (int64_t j = 0; j < len; j++) o += p[j] / sum * (double)qkv[(a + j) * ldq + 2 * hd + h * D + d];
+                    for (int64_t j = 0; j < len; j++) o += p[j] / sum * (double)qkv[ROW(a + j) + 2 * hd + h * D + d];
                     out[(a + i) * ldo + h * D + d] = (float)o;
                 }
             }
     }
 }
+#undef ROW
 
 void lk_segment_mean_forward(float *out, const float *in, const int32_t *offsets, int64_t n_sets, int64_t C) {
     const ops_rows *r = ops_rows_current();

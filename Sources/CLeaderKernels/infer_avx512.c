@@ -53,8 +53,9 @@ static inline __m512 vexp(__m512 x) {
     return _mm512_mask_mov_ps(e, _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3f), _CMP_LT_OQ), _mm512_setzero_ps());
 }
 
-void lk_set_attention_d16_avx512(float *out, int64_t ldo, const float *qkv, int64_t ldq, int64_t len, int64_t H,
-                                 float scale, float *st) {
+void lk_set_attention_d16_avx512(float *out, int64_t ldo, const float *qkv, int64_t ldq, const int32_t *rows,
+                                 int64_t len, int64_t H, float scale, float *st) {
+#define ROW(t) ((rows ? (int64_t)rows[t] : (int64_t)(t)) * ldq)
     const int64_t hd = H * 16;
     const __m512 vscale = _mm512_set1_ps(scale);
     for (int64_t h = 0; h < H; h++) {
@@ -63,12 +64,12 @@ void lk_set_attention_d16_avx512(float *out, int64_t ldo, const float *qkv, int6
             const int64_t nq = len - i0 < 16 ? len - i0 : 16;
             __m512 q[16];
             for (int r = 0; r < 16; r++)
-                q[r] = r < nq ? _mm512_mul_ps(_mm512_loadu_ps(qb + (i0 + r) * ldq), vscale) : _mm512_setzero_ps();
+                q[r] = r < nq ? _mm512_mul_ps(_mm512_loadu_ps(qb + ROW(i0 + r)), vscale) : _mm512_setzero_ps();
             transpose16(q);   /* q[d]: lane i = scale·q_{i0+i, d} */
             __m512 mx = _mm512_set1_ps(-__builtin_inff());
             int64_t j = 0;
             for (; j + 2 <= len; j += 2) {   /* two keys: independent FMA chains over d */
-                const float *k0 = kb + j * ldq, *k1 = k0 + ldq;
+                const float *k0 = kb + ROW(j), *k1 = kb + ROW(j + 1);
                 __m512 a0 = _mm512_mul_ps(_mm512_set1_ps(k0[0]), q[0]), a1 = _mm512_mul_ps(_mm512_set1_ps(k1[0]), q[0]);
                 for (int d = 1; d < 16; d++) {
                     a0 = _mm512_fmadd_ps(_mm512_set1_ps(k0[d]), q[d], a0);
@@ -79,7 +80,7 @@ void lk_set_attention_d16_avx512(float *out, int64_t ldo, const float *qkv, int6
                 mx = _mm512_max_ps(mx, _mm512_max_ps(a0, a1));
             }
             if (j < len) {
-                const float *k0 = kb + j * ldq;
+                const float *k0 = kb + ROW(j);
                 __m512 a0 = _mm512_mul_ps(_mm512_set1_ps(k0[0]), q[0]);
                 for (int d = 1; d < 16; d++) a0 = _mm512_fmadd_ps(_mm512_set1_ps(k0[d]), q[d], a0);
                 _mm512_store_ps(st + j * 16, a0);
@@ -90,7 +91,7 @@ void lk_set_attention_d16_avx512(float *out, int64_t ldo, const float *qkv, int6
             for (j = 0; j < len; j++) {   /* weights and the weighted sum of values, 16 independent columns */
                 const __m512 p = vexp(_mm512_sub_ps(_mm512_load_ps(st + j * 16), mx));
                 sum = _mm512_add_ps(sum, p);
-                const float *v = vb + j * ldq;
+                const float *v = vb + ROW(j);
                 for (int d = 0; d < 16; d++) o[d] = _mm512_fmadd_ps(p, _mm512_set1_ps(v[d]), o[d]);
             }
             const __m512 inv = _mm512_div_ps(_mm512_set1_ps(1.0f), sum);
@@ -101,5 +102,6 @@ void lk_set_attention_d16_avx512(float *out, int64_t ldo, const float *qkv, int6
     }
 }
 
+#undef ROW
 #pragma clang attribute pop
 #endif

@@ -55,10 +55,11 @@ typedef struct {
                     int accumulate);
     /* out[i] = lo + w*u_i, u_i the uniform of counter offset+i */
     void (*fill_uniform)(float *out, int64_t n, float lo, float w, uint64_t seed, uint64_t offset);
-    /* Bidirectional attention inside ONE set of len >= 1 tokens (no padding): qkv rows (len, ldq) hold
-     * q | k | v, each H*D wide; out rows (len, ldo) get the heads side by side. scratch: (D+5)*lp floats, lp = len rounded up to 16. */
-    void (*set_attention)(float *out, int64_t ldo, const float *qkv, int64_t ldq, int64_t len, int64_t H,
-                          int64_t D, float scale, float *scratch);
+    /* Bidirectional attention inside ONE set of len >= 1 tokens (no padding): token t's q | k | v (each H*D
+     * wide) is qkv row t, or row rows[t] when rows != NULL (rows ldq apart); out rows (len, ldo) get the heads
+     * side by side. scratch: lk_set_attention_scratch_floats(len, D). */
+    void (*set_attention)(float *out, int64_t ldo, const float *qkv, int64_t ldq, const int32_t *rows, int64_t len,
+                          int64_t H, int64_t D, float scale, float *scratch);
     /* out (C) = mean of the len >= 1 rows (len, C) of in; 0 when len == 0. */
     void (*rows_mean)(float *out, const float *in, int64_t len, int64_t C);
 } ops_rows;

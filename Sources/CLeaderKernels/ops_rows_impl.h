@@ -451,8 +451,9 @@ static void r_fill_uniform(float *out, int64_t n, float lo, float w, uint64_t se
  * elementwise across rows (no horizontal reductions), and the output is accumulated transposed (ot, D × L) and
  * written back row by row. Per query: s_j = Σ_d (scale·q_d)·k_jd in d order, p_j = exp(s_j − max), out =
  * (Σ_j p_j v_j) / Σ_j p_j with j in order. */
-static void r_set_attention(float *out, int64_t ldo, const float *qkv, int64_t ldq, int64_t len, int64_t H,
-                            int64_t D, float scale, float *scratch) {
+static void r_set_attention(float *out, int64_t ldo, const float *qkv, int64_t ldq, const int32_t *rows, int64_t len,
+                            int64_t H, int64_t D, float scale, float *scratch) {
+#define ROW(t) ((rows ? (int64_t)rows[t] : (int64_t)(t)) * ldq)
     const int64_t hd = H * D;
     float *qt = scratch, *ot = qt + D * L, *mx = ot + D * L, *sum = mx + L, *st = sum + L;
     for (int64_t h = 0; h < H; h++) {
@@ -460,14 +461,14 @@ static void r_set_attention(float *out, int64_t ldo, const float *qkv, int64_t l
         for (int64_t i0 = 0; i0 < len; i0 += L) {
             const int64_t nq = len - i0 < L ? len - i0 : L;
             for (int64_t l = 0; l < nq; l++) {
-                const float *q = qkv + (i0 + l) * ldq + h * D;
+                const float *q = qkv + ROW(i0 + l) + h * D;
                 for (int64_t d = 0; d < D; d++) qt[d * L + l] = q[d] * scale;
             }
             for (int64_t l = nq; l < L; l++)
                 for (int64_t d = 0; d < D; d++) qt[d * L + l] = 0.0f;
             for (int l = 0; l < L; l++) mx[l] = -__builtin_inff();
             for (int64_t j = 0; j < len; j++) {
-                const float *k = kbase + j * ldq;
+                const float *k = kbase + ROW(j);
                 float a[L] = {0};
                 for (int64_t d = 0; d < D; d++)
                     for (int l = 0; l < L; l++) a[l] += k[d] * qt[d * L + l];
@@ -487,7 +488,7 @@ static void r_set_attention(float *out, int64_t ldo, const float *qkv, int64_t l
             for (; d + 4 <= D; d += 4) {   /* four output columns: independent FMA chains over keys */
                 float a0[L] = {0}, a1[L] = {0}, a2[L] = {0}, a3[L] = {0};
                 for (int64_t jj = 0; jj < len; jj++) {
-                    const float *v = vbase + jj * ldq + d, *p = st + jj * L;
+                    const float *v = vbase + ROW(jj) + d, *p = st + jj * L;
                     for (int l = 0; l < L; l++) {
                         a0[l] += p[l] * v[0];
                         a1[l] += p[l] * v[1];
@@ -505,7 +506,7 @@ static void r_set_attention(float *out, int64_t ldo, const float *qkv, int64_t l
             for (; d < D; d++) {
                 float a[L] = {0};
                 for (int64_t jj = 0; jj < len; jj++) {
-                    const float v = vbase[jj * ldq + d];
+                    const float v = vbase[ROW(jj) + d];
                     for (int l = 0; l < L; l++) a[l] += st[jj * L + l] * v;
                 }
                 for (int l = 0; l < L; l++) ot[d * L + l] = a[l] / sum[l];
@@ -517,6 +518,8 @@ static void r_set_attention(float *out, int64_t ldo, const float *qkv, int64_t l
         }
     }
 }
+
+#undef ROW
 
 static void r_rows_mean(float *out, const float *in, int64_t len, int64_t C) {
     for (int64_t c = 0; c < C; c++) out[c] = 0.0f;

@@ -60,12 +60,32 @@ func setAttentionMatchesReference(isa: Int32) {
         var got = start, want = start
         var scratch = [Float](repeating: 0, count: Int(lk_set_attention_scratch_floats(40, Int64(d))))
         withISA(isa) {
-            lk_set_attention_forward(&got, Int64(ldo), qkv, Int64(ldq), offsets, Int64(lengths.count), Int64(h), Int64(d),
-                                     0.37, &scratch)
+            lk_set_attention_forward(&got, Int64(ldo), qkv, Int64(ldq), nil, offsets, Int64(lengths.count), Int64(h),
+                                     Int64(d), 0.37, &scratch)
         }
-        lk_set_attention_forward_ref(&want, Int64(ldo), qkv, Int64(ldq), offsets, Int64(lengths.count), Int64(h),
+        lk_set_attention_forward_ref(&want, Int64(ldo), qkv, Int64(ldq), nil, offsets, Int64(lengths.count), Int64(h),
                                      Int64(d), 0.37)
         expectClose(got, want, rtol: 1e-5, atol: 1e-6, "set attention \(isaName(isa)) H\(h) D\(d)")
+
+        // Rows read in place from a table (repeats included) = the same rows gathered first, bit for bit.
+        let tableRows = 23
+        let table = rng.floats(tableRows * ldq, -2, 2)
+        let rows = (0..<tokens).map { _ in Int32(rng.int(tableRows)) }
+        var gathered = [Float](repeating: 0, count: tokens * ldq)
+        for (t, r) in rows.enumerated() {
+            for j in 0..<ldq { gathered[t * ldq + j] = table[Int(r) * ldq + j] }
+        }
+        var inPlace = start, copied = start, wantRows = start
+        withISA(isa) {
+            lk_set_attention_forward(&inPlace, Int64(ldo), table, Int64(ldq), rows, offsets, Int64(lengths.count),
+                                     Int64(h), Int64(d), 0.37, &scratch)
+            lk_set_attention_forward(&copied, Int64(ldo), gathered, Int64(ldq), nil, offsets, Int64(lengths.count),
+                                     Int64(h), Int64(d), 0.37, &scratch)
+        }
+        lk_set_attention_forward_ref(&wantRows, Int64(ldo), table, Int64(ldq), rows, offsets, Int64(lengths.count),
+                                     Int64(h), Int64(d), 0.37)
+        #expect(bits(inPlace) == bits(copied), "set attention rows \(isaName(isa)) H\(h) D\(d)")
+        expectClose(inPlace, wantRows, rtol: 1e-5, atol: 1e-6, "set attention rows vs ref \(isaName(isa)) H\(h) D\(d)")
     }
 }
 
@@ -73,12 +93,12 @@ func setAttentionMatchesReference(isa: Int32) {
     // Hand-computed: a set of one attends only to itself, so the output is v.
     let qkv: [Float] = [1, 2, 3, 4, 5, 6]  // H = 2, D = 1: q = (1,2), k = (3,4), v = (5,6)
     var out: [Float] = [0, 0], scratch = [Float](repeating: 0, count: Int(lk_set_attention_scratch_floats(2, 1)))
-    lk_set_attention_forward(&out, 2, qkv, 6, [0, 1], 1, 2, 1, 1, &scratch)
+    lk_set_attention_forward(&out, 2, qkv, 6, nil, [0, 1], 1, 2, 1, 1, &scratch)
     #expect(out == [5, 6])
     // Two tokens, one head of width 1: scores q0·k = (1·3, 1·7) → softmax (e^3, e^7)/Σ, weights for v = (5, 9).
     let two: [Float] = [1, 3, 5, 2, 7, 9]
     var out2: [Float] = [0, 0]
-    lk_set_attention_forward(&out2, 1, two, 3, [0, 2], 1, 1, 1, 1, &scratch)
+    lk_set_attention_forward(&out2, 1, two, 3, nil, [0, 2], 1, 1, 1, 1, &scratch)
     let p: Float = 1 / (1 + 54.59815)  // e^4
     #expect(abs(out2[0] - (p * 5 + (1 - p) * 9)) < 1e-5)
 }

@@ -27,14 +27,16 @@ void lk_linear_forward_ref(float *Y, int64_t ldy, const float *X, int64_t ldx, c
                            int64_t M, int64_t N, int64_t K, int accumulate);
 
 /* Multi-head attention inside each of n_sets ragged sets (every token attends to every token of its set, no
- * mask needed): qkv rows (offsets[n_sets], ldq) hold q | k | v, each H*D wide; out rows (.., ldo) get the
- * H heads side by side. Softmax of scale * q.k. Empty sets are skipped. Uses the lk_ops ISA (thread
- * override included). scratch: lk_set_attention_scratch_floats(longest set, D). */
+ * mask needed): token t's q | k | v (each H*D wide) is row t of qkv, or row rows[t] when rows != NULL (read in
+ * place from a table, e.g. the student's per-code q|k|v, instead of gathered first); rows are ldq apart. out
+ * rows (offsets[n_sets], ldo) get the H heads side by side. Softmax of scale * q.k. Empty sets are skipped.
+ * Uses the lk_ops ISA (thread override included). scratch: lk_set_attention_scratch_floats(longest set, D). */
 int64_t lk_set_attention_scratch_floats(int64_t max_len, int64_t D);
-void lk_set_attention_forward(float *out, int64_t ldo, const float *qkv, int64_t ldq, const int32_t *offsets,
-                              int64_t n_sets, int64_t H, int64_t D, float scale, float *scratch);
-void lk_set_attention_forward_ref(float *out, int64_t ldo, const float *qkv, int64_t ldq, const int32_t *offsets,
-                                  int64_t n_sets, int64_t H, int64_t D, float scale);
+void lk_set_attention_forward(float *out, int64_t ldo, const float *qkv, int64_t ldq, const int32_t *rows,
+                              const int32_t *offsets, int64_t n_sets, int64_t H, int64_t D, float scale,
+                              float *scratch);
+void lk_set_attention_forward_ref(float *out, int64_t ldo, const float *qkv, int64_t ldq, const int32_t *rows,
+                                  const int32_t *offsets, int64_t n_sets, int64_t H, int64_t D, float scale);
 
 /* out (n_sets, C) = mean over each set's rows of in (offsets[n_sets], C); an empty set gives 0. */
 void lk_segment_mean_forward(float *out, const float *in, const int32_t *offsets, int64_t n_sets, int64_t C);

@@ -237,7 +237,7 @@ public final class StudentSession {
     private var vids: [Int32] = [], voffsets: [Int32] = [0], profileIds: [Int32] = []
     private var buffers: [AlignedBuffer<Float>?] = Array(repeating: nil, count: Buf.allCases.count)
 
-    private enum Buf: Int, CaseIterable { case x, qkv, att, h, g, ga, table, pooledG, v, vqkv, vatt, vh, vg, out3, vpooledG, r1, m, m2, logits, prof, stats, attScratch, linScratch }
+    private enum Buf: Int, CaseIterable { case x, att, h, g, ga, table, pooledG, v, vqkv, vatt, vh, vg, out3, vpooledG, r1, m, m2, logits, prof, stats, attScratch, linScratch }
 
     init(_ engine: StudentInference) { self.engine = engine }
 
@@ -258,19 +258,19 @@ public final class StudentSession {
         try collectCodes(examples)
         let nTok = ids.count, nSets = offsets.count - 1
         let tableRows = try Checked.sum(nSets, b + 1, "student inference table")
-        let x = try buffer(.x, nTok * c), qkv = try buffer(.qkv, nTok * 3 * c), att = try buffer(.att, nTok * c)
+        let x = try buffer(.x, nTok * c), att = try buffer(.att, nTok * c)
         let h = try buffer(.h, nTok * c), g = try buffer(.g, nTok * f), ga = try buffer(.ga, nTok * f)
         let table = try buffer(.table, try Checked.product(tableRows, c, "student inference table"))
         let pooledG = try buffer(.pooledG, nSets * f)
         let lin = try buffer(.linScratch, StudentInference.PackedLinear.scratchFloats(max(f, 3 * c, e.fields * c, e.hidden)))
 
-        // 1. set encoders on the codes (all three streams in one ragged batch)
-        ids.withUnsafeBufferPointer { p in
+        // 1. set encoders on the codes (all three streams in one ragged batch); attention reads each code's
+        //    q|k|v row from the table in place
+        try ids.withUnsafeBufferPointer { p throws(LeaderError) in
             guard let ip = p.baseAddress else { return }
-            lk_embedding_forward(qkv, e.codeQKV.base, ip, Int64(nTok), Int64(3 * c), 1)
             lk_embedding_forward(x, e.embedding.base, ip, Int64(nTok), Int64(c), 1)
+            try attention(att, e.codeQKV.base, rows: ip, offsets)
         }
-        try attention(att, qkv, offsets)
         for s in 0..<3 {
             let t0 = streamTokens[s], tn = streamTokens[s + 1] - t0
             guard tn > 0 else { continue }
@@ -328,7 +328,7 @@ public final class StudentSession {
         }
         try layerNorm(vh, v, e.visitNorm1, rows: nV)
         e.visitQKV.forward(e.isa, vqkv, ldy: 3 * c, vh, ldx: c, rows: nV, accumulate: false, scratch: lin)
-        try attention(vatt, vqkv, voffsets)
+        try attention(vatt, vqkv, rows: nil, voffsets)
         e.visit.o.forward(e.isa, v, ldy: c, vatt, ldx: c, rows: nV, accumulate: true, scratch: lin)
         try layerNorm(vh, v, e.visit.norm2, rows: nV)
         let vga = try buffer(.ga, nV * f)   // the code-level GELU output is no longer needed
@@ -360,8 +360,9 @@ public final class StudentSession {
                              engine.config.layerNormEps, 1)
     }
 
-    private func attention(_ out: UnsafeMutablePointer<Float>, _ qkv: UnsafeMutablePointer<Float>, _ offs: [Int32])
-        throws(LeaderError)
+    /// Set attention over the ragged sets `offs`; token t's q|k|v is row t of `qkv`, or row rows[t].
+    private func attention(_ out: UnsafeMutablePointer<Float>, _ qkv: UnsafePointer<Float>,
+                           rows: UnsafePointer<Int32>?, _ offs: [Int32]) throws(LeaderError)
     {
         let e = engine, c = e.c, d = c / e.heads
         var longest = 0
@@ -369,7 +370,7 @@ public final class StudentSession {
         let scratch = try buffer(.attScratch, Int(lk_set_attention_scratch_floats(Int64(longest), Int64(d))))
         offs.withUnsafeBufferPointer { o in
             guard let op = o.baseAddress else { return }
-            lk_set_attention_forward(out, Int64(c), qkv, Int64(3 * c), op, Int64(offs.count - 1), Int64(e.heads),
+            lk_set_attention_forward(out, Int64(c), qkv, Int64(3 * c), rows, op, Int64(offs.count - 1), Int64(e.heads),
                                      Int64(d), 1 / Float(d).squareRoot(), scratch)
         }
     }
