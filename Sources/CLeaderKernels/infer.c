@@ -64,7 +64,7 @@ void lk_linear_forward_ref(float *Y, int64_t ldy, const float *X, int64_t ldx, c
 
 int64_t lk_set_attention_scratch_floats(int64_t max_len, int64_t D) {
     /* r_set_attention: qt and ot (D × 16 each), max and sum (16 each), scores (max_len × 16); the D = 16
-     * AVX-512 kernel: scores only, 64-byte aligned inside the buffer (+16 floats of slack) */
+     * AVX-512 kernel: scores and 16 reciprocals, 64-byte aligned inside the buffer (+16 floats of slack) */
     return (2 * D + 3 + (max_len > 0 ? max_len : 1)) * 16;
 }
 

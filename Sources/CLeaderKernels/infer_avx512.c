@@ -1,8 +1,9 @@
 /* AVX-512 set attention for head width 16 (the student's 64 / 4), reached from lk_set_attention_forward in
- * infer.c when the lk_ops ISA is avx512. Same method as the template kernel (ops_rows_impl.h r_set_attention:
- * queries in lanes, softmax across key vectors), with the two transposes done in registers: a block of up to
- * 16 query rows (one zmm each) is transposed so lane i holds query i, and the 16 output columns are transposed
- * back into rows. The rest of the target stays baseline x86-64. */
+ * infer.c when the lk_ops ISA is avx512. Scores and softmax as the template kernel (ops_rows_impl.h
+ * r_set_attention: queries in lanes, softmax across key vectors), with the query transpose done in registers (a
+ * block of up to 16 query rows, one zmm each, transposed so lane i holds query i); the weighted sum of values is
+ * then formed row by row (lanes = the 16 value columns), so nothing is transposed back. The rest of the target
+ * stays baseline x86-64. */
 #include "infer_kernels.h"
 #include <stdint.h>
 
@@ -86,18 +87,21 @@ void lk_set_attention_d16_avx512(float *out, int64_t ldo, const float *qkv, int6
                 _mm512_store_ps(st + j * 16, a0);
                 mx = _mm512_max_ps(mx, a0);
             }
-            __m512 sum = _mm512_setzero_ps(), o[16];
-            for (int d = 0; d < 16; d++) o[d] = _mm512_setzero_ps();
-            for (j = 0; j < len; j++) {   /* weights and the weighted sum of values, 16 independent columns */
+            __m512 sum = _mm512_setzero_ps();
+            for (j = 0; j < len; j++) {   /* weights, in place */
                 const __m512 p = vexp(_mm512_sub_ps(_mm512_load_ps(st + j * 16), mx));
+                _mm512_store_ps(st + j * 16, p);
                 sum = _mm512_add_ps(sum, p);
-                const float *v = vb + ROW(j);
-                for (int d = 0; d < 16; d++) o[d] = _mm512_fmadd_ps(p, _mm512_set1_ps(v[d]), o[d]);
             }
-            const __m512 inv = _mm512_div_ps(_mm512_set1_ps(1.0f), sum);
-            for (int d = 0; d < 16; d++) o[d] = _mm512_mul_ps(o[d], inv);
-            transpose16(o);   /* o[i]: output row i0 + i */
-            for (int r = 0; r < nq; r++) _mm512_storeu_ps(out + (i0 + r) * ldo + h * 16, o[r]);
+            float *inv = st + len * 16;   /* 1 / sum per query */
+            _mm512_store_ps(inv, _mm512_div_ps(_mm512_set1_ps(1.0f), sum));
+            /* Output rows directly (lanes = the 16 value columns): out_i = (Σ_j p_ij v_j) / sum_i, p_ij broadcast
+             * from the weights; no transpose back, and nq·len FMAs instead of 16·len. */
+            for (int r = 0; r < nq; r++) {
+                __m512 o = _mm512_setzero_ps();
+                for (j = 0; j < len; j++) o = _mm512_fmadd_ps(_mm512_set1_ps(st[j * 16 + r]), _mm512_loadu_ps(vb + ROW(j)), o);
+                _mm512_storeu_ps(out + (i0 + r) * ldo + h * 16, _mm512_mul_ps(o, _mm512_set1_ps(inv[r])));
+            }
         }
     }
 }
