@@ -125,7 +125,8 @@ static float gelu_scalar(float x) {
 }
 
 static void portable_block(float *Y, int64_t ldy, const uint16_t *A, int64_t lda, int rows, const uint16_t *panels,
-                           int64_t npan, int64_t ncols, int64_t Kp, const float *bias, float beta, int gelu) {
+                           int64_t npan, int64_t ncols, int64_t Kp, const float *bias, float beta, int gelu,
+                           float *const *rowp) {
     for (int64_t p = 0; p < npan; p++) {
         const uint16_t *B = panels + p * 16 * Kp;
         const int64_t cols = min64(16, ncols - p * 16);
@@ -141,10 +142,11 @@ static void portable_block(float *Y, int64_t ldy, const uint16_t *A, int64_t lda
                         acc[n] += a1 * lk_bf16_to_f32(b[2 * n + 1]);
                     }
                 }
-            float *y = Y + r * ldy + p * 16;
+            float *y = (rowp ? rowp[r] : Y + r * ldy) + p * 16;
             for (int64_t n = 0; n < cols; n++) {
-                const float v = acc[n] + (bias ? bias[p * 16 + n] : 0.0f), t = beta == 0.0f ? v : beta * y[n] + v;
-                y[n] = gelu ? gelu_scalar(t) : t;
+                const float v = acc[n] + (bias ? bias[p * 16 + n] : 0.0f);
+                const float t = rowp || beta == 0.0f ? v : beta * y[n] + v, g = gelu ? gelu_scalar(t) : t;
+                y[n] = rowp ? y[n] + g : g;
             }
         }
     }
@@ -152,21 +154,22 @@ static void portable_block(float *Y, int64_t ldy, const uint16_t *A, int64_t lda
 
 static void run_block(int amx, float *Y, int64_t ldy, const uint16_t *A, int64_t lda, int rows,
                       const uint16_t *panels, int64_t npan, int64_t ncols, int64_t Kp, const float *bias, float beta,
-                      int gelu, float *cbuf) {
+                      int gelu, float *const *rowp, float *cbuf) {
 #if defined(__x86_64__)
     if (amx) {
-        lk_bf16_amx_block(Y, ldy, A, lda, rows, panels, npan, ncols, Kp, bias, beta, gelu, cbuf);
+        lk_bf16_amx_block(Y, ldy, A, lda, rows, panels, npan, ncols, Kp, bias, beta, gelu, rowp, cbuf);
         return;
     }
 #endif
     (void)cbuf;
-    portable_block(Y, ldy, A, lda, rows, panels, npan, ncols, Kp, bias, beta, gelu);
+    portable_block(Y, ldy, A, lda, rows, panels, npan, ncols, Kp, bias, beta, gelu, rowp);
 }
 
 /* ---- serial linear layers ----------------------------------------------------------------------- */
 
-/* Scratch: A block (32 × Kp bf16), then the 32 × 32 f32 tile buffer (A's size is a multiple of 64 bytes). */
-int64_t lk_bf16_scratch_bytes(int64_t K) { return 32 * lk_bf16_padded_k(K) * 2 + 32 * 32 * 4; }
+/* Scratch: A block (32 × Kp bf16), the 32 × 32 f32 tile buffer (A's size is a multiple of 64 bytes), then 32
+ * row pointers (lk_bf16_linear_gelu_mean). */
+int64_t lk_bf16_scratch_bytes(int64_t K) { return 32 * lk_bf16_padded_k(K) * 2 + 32 * 32 * 4 + 32 * (int64_t)sizeof(float *); }
 
 void lk_bf16_linear_forward_path(int amx, float *Y, int64_t ldy, const float *X, int64_t ldx,
                                  const uint16_t *packed, const float *bias, int64_t M, int64_t N, int64_t K,
@@ -181,13 +184,49 @@ void lk_bf16_linear_forward_path(int amx, float *Y, int64_t ldy, const float *X,
         convert_rows(amx, A, Kp, X + i0 * ldx, ldx, rows, K);
         const int tile_rows = rows <= 16 ? 16 : 32;   /* rows the tiles read: zeros, not stale values */
         if (rows < tile_rows) memset(A + rows * Kp, 0, (size_t)((tile_rows - rows) * Kp) * sizeof(uint16_t));
-        run_block(amx, Y + i0 * ldy, ldy, A, Kp, rows, packed, npan, N, Kp, bias, beta, gelu, cbuf);
+        run_block(amx, Y + i0 * ldy, ldy, A, Kp, rows, packed, npan, N, Kp, bias, beta, gelu, NULL, cbuf);
     }
 }
 
 void lk_bf16_linear_forward(float *Y, int64_t ldy, const float *X, int64_t ldx, const uint16_t *packed,
                             const float *bias, int64_t M, int64_t N, int64_t K, float beta, int gelu, void *scratch) {
     lk_bf16_linear_forward_path(1, Y, ldy, X, ldx, packed, bias, M, N, K, beta, gelu, scratch);
+}
+
+void lk_bf16_linear_gelu_mean_path(int amx, float *P, int64_t ldp, const float *X, int64_t ldx, const uint16_t *packed,
+                                   const float *bias, const int32_t *offsets, int64_t n_sets, int64_t N, int64_t K,
+                                   void *scratch) {
+    if (n_sets <= 0 || N <= 0) return;
+    amx = amx && lk_amx_available();
+    const int64_t Kp = lk_bf16_padded_k(K), npan = cdiv(N, 16), base = offsets[0], M = offsets[n_sets] - base;
+    uint16_t *A = (uint16_t *)scratch;
+    float *cbuf = (float *)(A + 32 * Kp);
+    float **rowp = (float **)(cbuf + 32 * 32);
+    for (int64_t s = 0; s < n_sets; s++) memset(P + s * ldp, 0, (size_t)N * sizeof(float));
+    int64_t set = 0;
+    for (int64_t i0 = 0; i0 < M; i0 += 32) {
+        const int rows = (int)min64(32, M - i0);
+        for (int r = 0; r < rows; r++) {
+            while (offsets[set + 1] - base <= i0 + r) set++;   /* rows in order: the set of row i0 + r */
+            rowp[r] = P + set * ldp;
+        }
+        convert_rows(amx, A, Kp, X + i0 * ldx, ldx, rows, K);
+        const int tile_rows = rows <= 16 ? 16 : 32;
+        if (rows < tile_rows) memset(A + rows * Kp, 0, (size_t)((tile_rows - rows) * Kp) * sizeof(uint16_t));
+        run_block(amx, NULL, 0, A, Kp, rows, packed, npan, N, Kp, bias, 0.0f, 1, rowp, cbuf);
+    }
+    for (int64_t s = 0; s < n_sets; s++) {   /* as lk_segment_mean_forward: sum in row order, then × 1/len */
+        const int64_t len = offsets[s + 1] - offsets[s];
+        if (len <= 0) continue;
+        const float inv = 1.0f / (float)len;
+        for (int64_t n = 0; n < N; n++) P[s * ldp + n] *= inv;
+    }
+}
+
+void lk_bf16_linear_gelu_mean(float *P, int64_t ldp, const float *X, int64_t ldx, const uint16_t *packed,
+                              const float *bias, const int32_t *offsets, int64_t n_sets, int64_t N, int64_t K,
+                              void *scratch) {
+    lk_bf16_linear_gelu_mean_path(1, P, ldp, X, ldx, packed, bias, offsets, n_sets, N, K, scratch);
 }
 
 void lk_bf16_linear_forward_ref(float *Y, int64_t ldy, const float *X, int64_t ldx, const float *W, int64_t ldw,
@@ -252,7 +291,7 @@ void lk_qgemm_bf16_path(int amx, float *Y, int64_t ldy, const float *X, int64_t 
         if (p1 > p0)
             for (int64_t i0 = 0; i0 < M; i0 += 32)
                 run_block(amx, Y + i0 * ldy + p0 * 16, ldy, A + i0 * Kp, Kp, (int)min64(32, M - i0), panels, p1 - p0,
-                          N - p0 * 16, Kp, NULL, beta, 0, cbuf);
+                          N - p0 * 16, Kp, NULL, beta, 0, NULL, cbuf);
         if (amx) lk_amx_release();
     }
 }
@@ -320,7 +359,7 @@ void lk_qgemm_bf16_backward_input_path(int amx, float *dX, int64_t lddx, const f
         if (p1 > p0)
             for (int64_t i0 = 0; i0 < M; i0 += 32)
                 run_block(amx, dX + i0 * lddx + p0 * 16, lddx, A + i0 * Np, Np, (int)min64(32, M - i0), Bt + p0 * ps,
-                          p1 - p0, K - p0 * 16, Np, NULL, 1.0f, 0, cbuf);
+                          p1 - p0, K - p0 * 16, Np, NULL, 1.0f, 0, NULL, cbuf);
         if (amx) lk_amx_release();
     }
 }

@@ -114,23 +114,26 @@ static inline __m512 vgelu(__m512 x) {
     return _mm512_mul_ps(x, _mm512_rcp14_ps(d));
 }
 
-/* Y rows (cols <= 32 wide) from the 32 × 32 sums in cbuf. */
-static void epilogue(float *Y, int64_t ldy, const float *cbuf, int rows, int64_t cols, const float *bias, float beta,
-                     int gelu) {
+/* Rows of the result (cols <= 32 wide, starting at column col0) from the 32 × 32 sums in cbuf: into Y (rows ldy
+ * apart) as g(beta·y + sum + bias), or, with rowp, added to row pointer rowp[r]: y += g(sum + bias). */
+static void epilogue(float *Y, int64_t ldy, float *const *rowp, int64_t col0, const float *cbuf, int rows, int64_t cols,
+                     const float *bias, float beta, int gelu) {
     const __mmask16 m0 = cols_mask(cols), m1 = cols_mask(cols - 16);
-    const __m512 b0 = bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();
-    const __m512 b1 = bias && m1 ? _mm512_maskz_loadu_ps(m1, bias + 16) : _mm512_setzero_ps();
+    const __m512 b0 = bias ? _mm512_maskz_loadu_ps(m0, bias + col0) : _mm512_setzero_ps();
+    const __m512 b1 = bias && m1 ? _mm512_maskz_loadu_ps(m1, bias + col0 + 16) : _mm512_setzero_ps();
     const __m512 vb = _mm512_set1_ps(beta);
     for (int r = 0; r < rows; r++) {
-        float *y = Y + r * ldy;
+        float *y = (rowp ? rowp[r] : Y + r * ldy) + col0;
         __m512 c0 = _mm512_add_ps(_mm512_loadu_ps(cbuf + r * 32), b0);
-        if (beta != 0.0f) c0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, y), c0);
+        if (!rowp && beta != 0.0f) c0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, y), c0);
         if (gelu) c0 = vgelu(c0);
+        if (rowp) c0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, y), c0);
         _mm512_mask_storeu_ps(y, m0, c0);
         if (m1) {
             __m512 c1 = _mm512_add_ps(_mm512_loadu_ps(cbuf + r * 32 + 16), b1);
-            if (beta != 0.0f) c1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, y + 16), c1);
+            if (!rowp && beta != 0.0f) c1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, y + 16), c1);
             if (gelu) c1 = vgelu(c1);
+            if (rowp) c1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, y + 16), c1);
             _mm512_mask_storeu_ps(y + 16, m1, c1);
         }
     }
@@ -138,7 +141,7 @@ static void epilogue(float *Y, int64_t ldy, const float *cbuf, int rows, int64_t
 
 void lk_bf16_amx_block(float *Y, int64_t ldy, const uint16_t *A, int64_t lda, int rows, const uint16_t *panels,
                        int64_t npan, int64_t ncols, int64_t Kp, const float *bias, float beta, int gelu,
-                       float *cbuf) {
+                       float *const *rowp, float *cbuf) {
     load_config();
     const int64_t kt = Kp / 32, ps = 16 * Kp, sa = lda * (int64_t)sizeof(uint16_t);
     const uint16_t *A1 = A + 16 * lda;
@@ -212,8 +215,7 @@ void lk_bf16_amx_block(float *Y, int64_t ldy, const uint16_t *A, int64_t lda, in
             _tile_stored(0, cbuf, 128);
         }
         const int64_t left = ncols - p * 16;
-        epilogue(Y + p * 16, ldy, cbuf, rows, left < (two ? 32 : 16) ? left : (two ? 32 : 16),
-                 bias ? bias + p * 16 : NULL, beta, gelu);
+        epilogue(Y, ldy, rowp, p * 16, cbuf, rows, left < (two ? 32 : 16) ? left : (two ? 32 : 16), bias, beta, gelu);
     }
 }
 

@@ -18,13 +18,14 @@ void lk_bf16_pack_tile_t_avx512(uint16_t *panels, int64_t panel_stride, const fl
 
 /* One block of up to 32 rows against npan packed panels (columns 0..ncols-1 of Y are valid):
  *   Y[r][n] = g(beta·Y[r][n] + (Σ_k A[r][k]·B[k][n] + bias[n]))    for r < rows, n < ncols
- * with g = GELU (tanh form) when gelu != 0, else the identity
+ * with g = GELU (tanh form) when gelu != 0, else the identity; or, when rowp != NULL (Y, ldy, beta unused),
+ *   rowp[r][n] += g(Σ_k A[r][k]·B[k][n] + bias[n])      (rows in order: several rows may share a destination)
  * A: 32 rows of lda bf16 (rows >= `rows` are read but their results discarded); panels: consecutive
  * 16-column panels of Kp/32 tiles; cbuf: 32 × 32 f32 scratch. Loads the tile configuration
  * on entry unless it is already loaded; leaves the tile state in use (lk_bf16_amx_release ends it). */
 void lk_bf16_amx_block(float *Y, int64_t ldy, const uint16_t *A, int64_t lda, int rows, const uint16_t *panels,
                        int64_t npan, int64_t ncols, int64_t Kp, const float *bias, float beta, int gelu,
-                       float *cbuf);
+                       float *const *rowp, float *cbuf);
 /* TILERELEASE: the thread's tile registers back to their initial state. */
 void lk_bf16_amx_release(void);
 #endif

@@ -207,3 +207,35 @@ func bf16InputGradientMatchesReference(amx: Int32) {
         }
     }
 }
+
+@Test(arguments: amxPaths)
+func bf16GeluMeanIsTheUnfusedComposition(amx: Int32) {
+    // lk_bf16_linear_gelu_mean = lk_bf16_linear_forward(gelu) then lk_segment_mean_forward, bit for bit, on
+    // ragged sets (empty ones, sets across the 32-row blocks) given as a slice of a larger offsets array.
+    var rng = TestRNG(37)
+    let (n, k) = (300, 64)
+    let w = rng.floats(n * k), bias = rng.floats(n)
+    var packed = [UInt16](repeating: 0, count: Int(lk_bf16_packed_elems(Int64(n), Int64(k))))
+    lk_bf16_pack(&packed, w, Int64(k), Int64(n), Int64(k))
+    var scratch = [UInt8](repeating: 0, count: Int(lk_bf16_scratch_bytes(Int64(k))))
+    let all: [Int32] = [0, 5, 5, 17, 18, 50, 50, 83, 84]   // the slice from index 1 starts at row 5
+    let x = rng.floats(84 * k, -2, 2)
+    let sets = all.count - 2, first = Int(all[1]), rows = Int(all.last!) - first
+    var full = [Float](repeating: 0, count: rows * n), want = [Float](repeating: .nan, count: sets * n)
+    x.withUnsafeBufferPointer { xb in
+        let xs = xb.baseAddress! + first * k
+        lk_bf16_linear_forward_path(amx, &full, Int64(n), xs, Int64(k), packed, bias, Int64(rows), Int64(n), Int64(k), 0, 1,
+                                    &scratch)
+        let rel = all[1...].map { $0 - all[1] }
+        lk_segment_mean_forward(&want, full, Array(rel), Int64(sets), Int64(n))
+        var got = [Float](repeating: .nan, count: sets * n)
+        all.withUnsafeBufferPointer { ob in
+            lk_bf16_linear_gelu_mean_path(amx, &got, Int64(n), xs, Int64(k), packed, bias, ob.baseAddress! + 1, Int64(sets),
+                                          Int64(n), Int64(k), &scratch)
+        }
+        #expect(bits(got) == bits(want), "amx \(amx)")
+        // sets 0 (rows 5..<5) and 4 (50..<50) are empty
+        #expect(got[0..<n].allSatisfy { $0 == 0 } && got[(4 * n)..<(5 * n)].allSatisfy { $0 == 0 }, "an empty set pools to 0")
+        #expect(got[n..<(2 * n)].contains { $0 != 0 })
+    }
+}

@@ -46,6 +46,18 @@ void lk_bf16_linear_forward(float *Y, int64_t ldy, const float *X, int64_t ldx, 
 void lk_bf16_linear_forward_path(int amx, float *Y, int64_t ldy, const float *X, int64_t ldx,
                                  const uint16_t *packed, const float *bias, int64_t M, int64_t N, int64_t K,
                                  float beta, int gelu, void *scratch);
+/* A FFN's first layer and the pooling after it in one pass (serial): P (n_sets, N) (rows ldp apart) = the mean
+ * over each ragged set's rows of GELU(bf16(X) bf16(W)^T + bias); set s is rows offsets[s] - offsets[0] ..
+ * offsets[s+1] - offsets[0] of X (n_sets + 1 non-decreasing offsets; X points at row offsets[0] of the ragged
+ * batch, so a slice of a larger offsets array can be passed as is); an empty set gives 0. Bitwise what lk_bf16_linear_forward with
+ * gelu followed by lk_segment_mean_forward gives (same sums in row order, then × 1/len), without writing the
+ * (rows, N) activations. scratch: lk_bf16_scratch_bytes(K). */
+void lk_bf16_linear_gelu_mean(float *P, int64_t ldp, const float *X, int64_t ldx, const uint16_t *packed,
+                              const float *bias, const int32_t *offsets, int64_t n_sets, int64_t N, int64_t K,
+                              void *scratch);
+void lk_bf16_linear_gelu_mean_path(int amx, float *P, int64_t ldp, const float *X, int64_t ldx, const uint16_t *packed,
+                                   const float *bias, const int32_t *offsets, int64_t n_sets, int64_t N, int64_t K,
+                                   void *scratch);
 /* Oracle: W unpacked (N,K; ldw), both operands rounded to bf16, products, bias, beta·Y and GELU in double. */
 void lk_bf16_linear_forward_ref(float *Y, int64_t ldy, const float *X, int64_t ldx, const float *W, int64_t ldw,
                                 const float *bias, int64_t M, int64_t N, int64_t K, float beta, int gelu);

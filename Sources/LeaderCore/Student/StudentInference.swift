@@ -74,17 +74,25 @@ public final class StudentInference: @unchecked Sendable {
             }
         }
 
-        /// y (m, n) (rows ldy apart) = x (m, k) Wᵀ + b, or y += … with `accumulate`. `gelu` (bf16 weights only)
-        /// applies GELU to the result in the same pass.
+        /// y (m, n) (rows ldy apart) = x (m, k) Wᵀ + b, or y += … with `accumulate`.
         func forward(_ isa: Int32, _ y: UnsafeMutablePointer<Float>, ldy: Int, _ x: UnsafePointer<Float>, ldx: Int,
-                     rows m: Int, accumulate: Bool, gelu: Bool = false, scratch: UnsafeMutablePointer<Float>) {
+                     rows m: Int, accumulate: Bool, scratch: UnsafeMutablePointer<Float>) {
             if let p = packedBF16 {
                 lk_bf16_linear_forward(y, Int64(ldy), x, Int64(ldx), p.base, bias?.base, Int64(m), Int64(n), Int64(k),
-                                       accumulate ? 1 : 0, gelu ? 1 : 0, scratch)
+                                       accumulate ? 1 : 0, 0, scratch)
             } else if let p = packed {
                 lk_linear_packed_forward(isa, y, Int64(ldy), x, Int64(ldx), p.base, bias?.base, Int64(m), Int64(n),
                                          Int64(k), accumulate ? 1 : 0, scratch)
             }
+        }
+
+        /// bf16 weights only: p (sets, n) (rows ldp apart) = the mean over each set's rows of GELU(x Wᵀ + b),
+        /// the sets given by `sets + 1` offsets into x's rows (the first may be nonzero: x is its row).
+        func geluMean(_ p: UnsafeMutablePointer<Float>, ldp: Int, _ x: UnsafePointer<Float>, ldx: Int,
+                      offsets: UnsafePointer<Int32>, sets: Int, scratch: UnsafeMutablePointer<Float>) throws(LeaderError) {
+            guard let w = packedBF16 else { throw .internalError("student inference: fused GELU needs bf16 weights") }
+            lk_bf16_linear_gelu_mean(p, Int64(ldp), x, Int64(ldx), w.base, bias?.base, offsets, Int64(sets), Int64(n),
+                                     Int64(k), scratch)
         }
 
         /// Floats of the scratch `forward` needs for `k` inputs (either precision).
@@ -259,7 +267,7 @@ public final class StudentSession {
         let nTok = ids.count, nSets = offsets.count - 1
         let tableRows = try Checked.sum(nSets, b + 1, "student inference table")
         let x = try buffer(.x, nTok * c), att = try buffer(.att, nTok * c)
-        let h = try buffer(.h, nTok * c), g = try buffer(.g, nTok * f), ga = try buffer(.ga, nTok * f)
+        let h = try buffer(.h, nTok * c), bf16 = e.precision == .bf16
         let table = try buffer(.table, try Checked.product(tableRows, c, "student inference table"))
         let pooledG = try buffer(.pooledG, nSets * f)
         let lin = try buffer(.linScratch, StudentInference.PackedLinear.scratchFloats(max(f, 3 * c, e.fields * c, e.hidden)))
@@ -280,19 +288,33 @@ public final class StudentSession {
             guard let op = o.baseAddress else { return }
             lk_segment_mean_forward(table, x, op, Int64(nSets), Int64(c))
         }
-        let fused = e.precision == .bf16   // bf16: GELU in the product's epilogue, straight into ga
-        for s in 0..<3 {
-            let t0 = streamTokens[s], tn = streamTokens[s + 1] - t0
-            guard tn > 0 else { continue }
-            let blk = e.sets[s]
-            try layerNorm(h + t0 * c, x + t0 * c, blk.norm2, rows: tn)
-            blk.fc1.forward(e.isa, (fused ? ga : g) + t0 * f, ldy: f, h + t0 * c, ldx: c, rows: tn, accumulate: false,
-                            gelu: fused, scratch: lin)
-        }
-        if !fused { lk_activation_forward(ga, g, Int64(nTok * f), ActivationKind.geluTanh.rawValue, 1) }
-        offsets.withUnsafeBufferPointer { o in
-            guard let op = o.baseAddress else { return }
-            lk_segment_mean_forward(pooledG, ga, op, Int64(nSets), Int64(f))
+        if bf16 {   // W1, GELU and the pooling in one pass per stream (lk_bf16_linear_gelu_mean)
+            try offsets.withUnsafeBufferPointer { o throws(LeaderError) in
+                guard let op = o.baseAddress else { return }
+                for s in 0..<3 {
+                    let t0 = streamTokens[s], tn = streamTokens[s + 1] - t0
+                    let s0 = streamSets[s], sn = streamSets[s + 1] - s0
+                    guard tn > 0 else { continue }
+                    let blk = e.sets[s]
+                    try layerNorm(h + t0 * c, x + t0 * c, blk.norm2, rows: tn)
+                    try blk.fc1.geluMean(pooledG + s0 * f, ldp: f, h + t0 * c, ldx: c, offsets: op + s0, sets: sn,
+                                         scratch: lin)
+                }
+            }
+        } else {
+            let g = try buffer(.g, nTok * f), ga = try buffer(.ga, nTok * f)
+            for s in 0..<3 {
+                let t0 = streamTokens[s], tn = streamTokens[s + 1] - t0
+                guard tn > 0 else { continue }
+                let blk = e.sets[s]
+                try layerNorm(h + t0 * c, x + t0 * c, blk.norm2, rows: tn)
+                blk.fc1.forward(e.isa, g + t0 * f, ldy: f, h + t0 * c, ldx: c, rows: tn, accumulate: false, scratch: lin)
+            }
+            lk_activation_forward(ga, g, Int64(nTok * f), ActivationKind.geluTanh.rawValue, 1)
+            offsets.withUnsafeBufferPointer { o in
+                guard let op = o.baseAddress else { return }
+                lk_segment_mean_forward(pooledG, ga, op, Int64(nSets), Int64(f))
+            }
         }
         for s in 0..<3 {
             let s0 = streamSets[s], sn = streamSets[s + 1] - s0
@@ -320,7 +342,7 @@ public final class StudentSession {
         // 3. the shared visit encoder over 3b sequences ordered (patient, stream): its pooled output is (b, 3C)
         let nV = vids.count, seqs = 3 * b
         let v = try buffer(.v, nV * c), vqkv = try buffer(.vqkv, nV * 3 * c), vatt = try buffer(.vatt, nV * c)
-        let vh = try buffer(.vh, nV * c), vg = try buffer(.vg, nV * f)
+        let vh = try buffer(.vh, nV * c)
         let out3 = try buffer(.out3, seqs * c), vpooledG = try buffer(.vpooledG, seqs * f)
         vids.withUnsafeBufferPointer { p in
             guard let vp = p.baseAddress else { return }
@@ -331,14 +353,21 @@ public final class StudentSession {
         try attention(vatt, vqkv, rows: nil, voffsets)
         e.visit.o.forward(e.isa, v, ldy: c, vatt, ldx: c, rows: nV, accumulate: true, scratch: lin)
         try layerNorm(vh, v, e.visit.norm2, rows: nV)
-        let vga = try buffer(.ga, nV * f)   // the code-level GELU output is no longer needed
-        e.visit.fc1.forward(e.isa, fused ? vga : vg, ldy: f, vh, ldx: c, rows: nV, accumulate: false, gelu: fused,
-                            scratch: lin)
-        if !fused { lk_activation_forward(vga, vg, Int64(nV * f), ActivationKind.geluTanh.rawValue, 1) }
-        voffsets.withUnsafeBufferPointer { o in
-            guard let op = o.baseAddress else { return }
-            lk_segment_mean_forward(out3, v, op, Int64(seqs), Int64(c))
-            lk_segment_mean_forward(vpooledG, vga, op, Int64(seqs), Int64(f))
+        if bf16 {
+            try voffsets.withUnsafeBufferPointer { o throws(LeaderError) in
+                guard let op = o.baseAddress else { return }
+                try e.visit.fc1.geluMean(vpooledG, ldp: f, vh, ldx: c, offsets: op, sets: seqs, scratch: lin)
+                lk_segment_mean_forward(out3, v, op, Int64(seqs), Int64(c))
+            }
+        } else {
+            let vg = try buffer(.vg, nV * f), vga = try buffer(.ga, nV * f)   // the code-level GELU output is done
+            e.visit.fc1.forward(e.isa, vg, ldy: f, vh, ldx: c, rows: nV, accumulate: false, scratch: lin)
+            lk_activation_forward(vga, vg, Int64(nV * f), ActivationKind.geluTanh.rawValue, 1)
+            voffsets.withUnsafeBufferPointer { o in
+                guard let op = o.baseAddress else { return }
+                lk_segment_mean_forward(out3, v, op, Int64(seqs), Int64(c))
+                lk_segment_mean_forward(vpooledG, vga, op, Int64(seqs), Int64(f))
+            }
         }
         e.visit.fc2.forward(e.isa, out3, ldy: c, vpooledG, ldx: f, rows: seqs, accumulate: true, scratch: lin)
 
