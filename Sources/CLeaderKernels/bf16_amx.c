@@ -146,7 +146,29 @@ void lk_bf16_amx_block(float *Y, int64_t ldy, const uint16_t *A, int64_t lda, in
     load_config();
     const int64_t kt = Kp / 32, ps = 16 * Kp, sa = lda * (int64_t)sizeof(uint16_t);
     const uint16_t *A1 = A + 16 * lda;
-    for (int64_t p = 0; p < npan; p += 2) {
+    int64_t p = 0;
+    if (rows <= 16)   /* two panel pairs per step, sums in (0, 1) and (2, 3): the pairs' chains overlap */
+        for (; p + 4 <= npan; p += 4) {
+            const uint16_t *B0 = panels + p * ps, *B1 = B0 + ps, *B2 = B1 + ps, *B3 = B2 + ps;
+            _tile_zero(0); _tile_zero(1); _tile_zero(2); _tile_zero(3);
+            for (int64_t t = 0; t < kt; t++) {
+                _tile_loadd(4, A + t * 32, sa);
+                _tile_loadd(6, B0 + t * 512, 64);
+                _tile_loadd(7, B1 + t * 512, 64);
+                _tile_dpbf16ps(0, 4, 6);
+                _tile_dpbf16ps(1, 4, 7);
+                _tile_loadd(5, B2 + t * 512, 64);
+                _tile_dpbf16ps(2, 4, 5);
+                _tile_loadd(6, B3 + t * 512, 64);
+                _tile_dpbf16ps(3, 4, 6);
+            }
+            _tile_stored(0, cbuf, 128); _tile_stored(1, cbuf + 16, 128);
+            _tile_stored(2, cbuf + 512, 128); _tile_stored(3, cbuf + 528, 128);
+            epilogue(Y, ldy, rowp, p * 16, cbuf, rows, 32, bias, beta, gelu);
+            const int64_t left = ncols - p * 16 - 32;
+            epilogue(Y, ldy, rowp, p * 16 + 32, cbuf + 512, rows, left < 32 ? left : 32, bias, beta, gelu);
+        }
+    for (; p < npan; p += 2) {
         const uint16_t *B0 = panels + p * ps, *B1 = B0 + ps;
         const int two = p + 1 < npan;
         if (rows > 16 && two) {
