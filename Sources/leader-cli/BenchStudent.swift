@@ -74,7 +74,7 @@ struct BenchStudent: ParsableCommand {
 
         // single-patient latency, 1 thread, eval mode (includes validation and packing of the codes)
         let m1 = try StudentModel(config: cfg, sizes: sizes, threads: 1)
-        let engine = try StudentInference(m1, precision: try QuantPrecision(parsing: precision))
+        let engine = try StudentInference(m1, precision: try cliPrecision(precision))
         let session = engine.makeSession()
         let patients = benchExamples(latencySamples, sizes: sizes, maxVisits: maxVisits, maxCodes: maxCodes, seed: 2, uniform: uniform)
         var scores = [Float](repeating: 0, count: sizes.medications)

@@ -11,6 +11,16 @@ func readTextArgument(_ s: String) throws -> String {
 
 func stderr(_ s: String) { FileHandle.standardError.write(Data(s.utf8)) }
 
+/// `--precision` of the CLI: parsed, with a warning on stderr when bf16 would run on the slow portable path
+/// (no AMX on this CPU, or turned off by LEADER_AMX / LEADER_ISA).
+func cliPrecision(_ s: String) throws -> QuantPrecision {
+    let p = try QuantPrecision(parsing: s)
+    if p == .bf16 && QuantPrecision.bf16Path != "amx" {
+        stderr("leader: warning: --precision bf16 without AMX runs a slow portable loop here; fp32 is faster\n")
+    }
+    return p
+}
+
 /// Writes one SVG into `folder` (created when missing); returns its path.
 func writePlot(_ folder: String, _ name: String, _ svg: String) throws -> String {
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -215,7 +225,7 @@ struct Eval: ParsableCommand {
             let model = try ck.makeModel(threads: threads)
             let ctx = try Context(threads: threads)
             let test = try StudentScoring.score(model, try ds.examples(.test, maxVisits: ck.config.maxVisits), ctx,
-                                                precision: try QuantPrecision(parsing: precision))
+                                                precision: try cliPrecision(precision))
             let th = threshold ?? ck.thresholds.configured
             reports.append(try .evaluate(test, recommender: "student", threshold: th, ddi: pairs, seed: seed))
             try writePlots(test, name: "student", threshold: th)
@@ -253,7 +263,7 @@ struct Recommend: ParsableCommand {
             text = t
         }
         let rec = try StudentRecommender(checkpoint: try StudentCheckpoint.read(checkpoint),
-                                         precision: try QuantPrecision(parsing: precision))
+                                         precision: try cliPrecision(precision))
         let r = try rec.recommend(try PatientRecord.decode(json: text), threshold: threshold)
         if json { try printJSON(r); return }
         for u in r.unknownCodes { stderr("leader recommend: unknown code \(u) (ignored)\n") }

@@ -36,7 +36,7 @@ struct TeacherCommon: ParsableArguments {
         let file = try loadModel()
         guard let tok = file.tokenizer else { throw LeaderError.incompatible("\(model): no tokenizer") }
         let (ck, trained) = try TeacherCheckpoint.load(teacher, modelFile: file, modelPath: model, threads: threads)
-        trained.decoder.precision = try QuantPrecision(parsing: precision)
+        trained.decoder.precision = try cliPrecision(precision)
         guard ck.medications == d.cohort.medications.keys else {
             throw LeaderError.incompatible("\(teacher): medication vocabulary differs from \(data)")
         }
@@ -119,7 +119,7 @@ struct TeacherTrain: ParsableCommand {
         cfg.lora = LoRAConfig(rank: rank, alpha: alpha, dropout: loraDropout, topLayers: topLayers)
         cfg.recompute = try RecomputeMode(parsing: recompute)
         let decoder = try LlamaDecoder(file, lora: cfg.lora, recompute: cfg.recompute, seed: seed, threads: common.threads)
-        decoder.precision = try QuantPrecision(parsing: common.precision)
+        decoder.precision = try cliPrecision(common.precision)
         let model = try TeacherModel(decoder: decoder, medications: d.cohort.medications.count)
         let trainer = try TeacherTrainer(model: model, config: cfg, threads: common.threads)
         let tokens = examples.reduce(0) { $0 + $1.tokens.count }

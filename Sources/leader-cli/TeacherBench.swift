@@ -33,7 +33,7 @@ struct TeacherBench: ParsableCommand {
         let targets = (0..<batch).map { _ in (0..<medications).filter { _ in g.next() % 10 == 0 } }
         let b = try TeacherBatch(sequences: seqs, targets: targets, medications: medications)
         var times: [Double] = []
-        let prec = try QuantPrecision(parsing: precision)
+        let prec = try cliPrecision(precision)
         var counted = batch * tokens
         var recomputing: Bool? = nil
         switch mode {
