@@ -117,7 +117,8 @@ func bf16LinearMatchesReference(amx: Int32) {
 @Test(arguments: amxPaths)
 func bf16QuantisedProductMatchesReference(amx: Int32) {
     var rng = TestRNG(34)
-    let dtypes: [Int32] = [LK_DTYPE_F32, LK_DTYPE_F16, LK_DTYPE_Q8_0, LK_DTYPE_Q4_0, LK_DTYPE_Q4_1].map { Int32($0) }
+    let dtypes: [Int32] = [LK_DTYPE_F32, LK_DTYPE_F16, LK_DTYPE_BF16, LK_DTYPE_Q8_0, LK_DTYPE_Q4_0, LK_DTYPE_Q4_1]
+        .map { Int32($0) }
     for dtype in dtypes {
         for (m, n, k) in [(1, 7, 32), (17, 33, 64), (40, 70, 96), (65, 20, 576)] {
             let wf = rng.floats(n * k, -0.3, 0.3), x = rng.floats(m * (k + 1), -2, 2)
