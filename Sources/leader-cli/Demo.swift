@@ -18,7 +18,7 @@ struct Demo: ParsableCommand {
     @Option(help: "Maximum student epochs (early stopping on validation PRAUC may end sooner).") var epochs = 25
     @Option(help: "DDI pair file for the evaluation (skipped when absent).")
     var ddi = "../shared/data/medmaps/ddi_atc3_pairs.csv"
-    @Flag(help: "Also run the teacher half of LEADER: LoRA fine-tune of the LLM (top 2 layers, int8 frozen products), export its features, distil a second student and evaluate it (≈ 15 more minutes on 2 cores).")
+    @Flag(help: "Also run the teacher half of LEADER: LoRA fine-tune of the LLM (top 2 layers; frozen products in bf16 on AMX CPUs, else int8), export its features, distil a second student and evaluate it (≈ 15 more minutes on 2 cores).")
     var teacher = false
     @Option(help: "Teacher base model (GGUF file or Hugging Face folder), for --teacher.")
     var model = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -80,7 +80,9 @@ struct Demo: ParsableCommand {
             print("\n(--teacher skipped: no model at \(model); `make model` fetches the default one)")
             return
         }
-        let common = ["--data", ldata, "--model", model, "--threads", "\(threads)", "--precision", "int8"]
+        // bf16 where the CPU has AMX tiles (faster, and closer to fp32), else int8
+        let precision = QuantPrecision.bf16Path == "amx" ? "bf16" : "int8"
+        let common = ["--data", ldata, "--model", model, "--threads", "\(threads)", "--precision", precision]
         let teacherOut = out + "/teacher.safetensors", features = out + "/teacher-features.safetensors"
         section("6. Teacher: LoRA fine-tune of \(URL(fileURLWithPath: model).lastPathComponent) (top 2 layers, 1 epoch)")
         try TeacherTrain.parse(common + ["--out", teacherOut, "--top-layers", "2", "--epochs", "1", "--lr", "1e-3"]).run()
