@@ -118,6 +118,22 @@ static void convert_rows(int amx, uint16_t *A, int64_t lda, const float *X, int6
     }
 }
 
+/* Rounds `rows` (1..32) rows of X into the 32-row block A (lda apart) and zeroes the rows past them that the
+ * tiles read (up to 16 or 32), so no stale values enter a tile. */
+static void round_block(int amx, uint16_t *A, int64_t lda, const float *X, int64_t ldx, int rows, int64_t K) {
+    convert_rows(amx, A, lda, X, ldx, rows, K);
+    const int tile_rows = rows <= 16 ? 16 : 32;
+    if (rows < tile_rows) memset(A + rows * lda, 0, (size_t)((tile_rows - rows) * lda) * sizeof(uint16_t));
+}
+
+/* Thread tid's share (of nt) of the 32-row blocks of X (M rows), rounded into the shared A (rows lda apart). */
+static void round_share(int amx, uint16_t *A, int64_t lda, const float *X, int64_t ldx, int64_t M, int64_t K, int tid,
+                        int nt) {
+    const int64_t blocks = cdiv(M, 32);
+    for (int64_t b = tid * blocks / nt; b < (tid + 1) * blocks / nt; b++)
+        round_block(amx, A + b * 32 * lda, lda, X + b * 32 * ldx, ldx, (int)min64(32, M - b * 32), K);
+}
+
 /* The tile computation in plain C: per element one f32 sum over k in order (pairs as the tile does). */
 /* GELU, tanh form, as x·sigmoid(2k(x + c x³)) (the AMX epilogue's formula, libm exp). */
 static float gelu_scalar(float x) {
@@ -181,9 +197,7 @@ void lk_bf16_linear_forward_path(int amx, float *Y, int64_t ldy, const float *X,
     float *cbuf = (float *)(A + 32 * Kp);
     for (int64_t i0 = 0; i0 < M; i0 += 32) {
         const int rows = (int)min64(32, M - i0);
-        convert_rows(amx, A, Kp, X + i0 * ldx, ldx, rows, K);
-        const int tile_rows = rows <= 16 ? 16 : 32;   /* rows the tiles read: zeros, not stale values */
-        if (rows < tile_rows) memset(A + rows * Kp, 0, (size_t)((tile_rows - rows) * Kp) * sizeof(uint16_t));
+        round_block(amx, A, Kp, X + i0 * ldx, ldx, rows, K);
         run_block(amx, Y + i0 * ldy, ldy, A, Kp, rows, packed, npan, N, Kp, bias, beta, gelu, NULL, cbuf);
     }
 }
@@ -210,9 +224,7 @@ void lk_bf16_linear_gelu_mean_path(int amx, float *P, int64_t ldp, const float *
             while (offsets[set + 1] - base <= i0 + r) set++;   /* rows in order: the set of row i0 + r */
             rowp[r] = P + set * ldp;
         }
-        convert_rows(amx, A, Kp, X + i0 * ldx, ldx, rows, K);
-        const int tile_rows = rows <= 16 ? 16 : 32;
-        if (rows < tile_rows) memset(A + rows * Kp, 0, (size_t)((tile_rows - rows) * Kp) * sizeof(uint16_t));
+        round_block(amx, A, Kp, X + i0 * ldx, ldx, rows, K);
         run_block(amx, NULL, 0, A, Kp, rows, packed, npan, N, Kp, bias, 0.0f, 1, rowp, cbuf);
     }
     for (int64_t s = 0; s < n_sets; s++) {   /* as lk_segment_mean_forward: sum in row order, then × 1/len */
@@ -244,19 +256,12 @@ void lk_bf16_linear_forward_ref(float *Y, int64_t ldy, const float *X, int64_t l
 
 /* ---- quantised weights, OpenMP over panels ------------------------------------------------------ */
 
-static int clamp_threads(int n_threads, double work) {
-    int nt = n_threads < 1 ? 1 : n_threads;
-    double cap = work / (64.0 * 64.0 * 64.0);
-    if (cap < 1.0) cap = 1.0;
-    return (double)nt < cap ? nt : (int)cap;
-}
-
 void lk_qgemm_bf16_path(int amx, float *Y, int64_t ldy, const float *X, int64_t ldx, const void *W, int64_t M,
                         int64_t N, int64_t K, int dtype, float beta, int n_threads) {
     if (M <= 0 || N <= 0 || lk_dtype_block_size(dtype) == 0) return;
     amx = amx && lk_amx_available();
     const int64_t Kp = lk_bf16_padded_k(K), npan = cdiv(N, 16), wrb = lk_row_bytes(K, dtype), Mp = cdiv(M, 32) * 32;
-    const int nt = clamp_threads(n_threads, (double)M * (double)N * (double)K);
+    const int nt = lk_quant_threads(n_threads, (double)M * (double)N * (double)K);
     const int64_t per = cdiv(npan, nt);
     /* workspace: X in bf16 (Mp × Kp, shared), then per thread: panels | dequantised rows 16 × K f32 | cbuf */
     const size_t a_b = (size_t)(Mp * Kp) * 2, panels_b = (size_t)(per * 16 * Kp) * 2;
@@ -270,12 +275,7 @@ void lk_qgemm_bf16_path(int amx, float *Y, int64_t ldy, const float *X, int64_t 
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         const int tid = nt > 1 ? omp_get_thread_num() : 0;
-        const int64_t r0 = tid * Mp / nt / 32 * 32, r1 = tid + 1 == nt ? Mp : (tid + 1) * Mp / nt / 32 * 32;
-        for (int64_t i = r0; i < r1; i += 32) {
-            const int rows = (int)(i < M ? min64(32, M - i) : 0);
-            if (rows > 0) convert_rows(amx, A + i * Kp, Kp, X + i * ldx, ldx, rows, K);
-            memset(A + (i + rows) * Kp, 0, (size_t)((32 - rows) * Kp) * sizeof(uint16_t));
-        }
+        round_share(amx, A, Kp, X, ldx, M, K, tid, nt);
         uint8_t *base = (uint8_t *)ws + a_b + (size_t)tid * slice;
         uint16_t *panels = (uint16_t *)base;
         float *rows_f = (float *)(base + panels_b);
@@ -323,7 +323,7 @@ void lk_qgemm_bf16_backward_input_path(int amx, float *dX, int64_t lddx, const f
     /* dX (M,K) += dY (M,N) · W (N,K): the reduction runs over N, so W's rows are the tiles' depth. */
     const int64_t Np = lk_bf16_padded_k(N), kpan = cdiv(K, 16), wrb = lk_row_bytes(K, dtype), Mp = cdiv(M, 32) * 32;
     const int64_t groups = Np / 32, ps = 16 * Np;   /* 32-row groups of W; one panel of Wᵀ: 16 columns × Np */
-    const int nt = clamp_threads(n_threads, (double)M * (double)N * (double)K);
+    const int nt = lk_quant_threads(n_threads, (double)M * (double)N * (double)K);
     /* workspace: dY in bf16 (Mp × Np) | Wᵀ panels (kpan × 16 × Np) | per thread: 32 dequantised rows | cbuf */
     const size_t a_b = (size_t)(Mp * Np) * 2, w_b = (size_t)(kpan * ps) * 2;
     const size_t rows_b = (size_t)(32 * cdiv(K, 16) * 16) * 4, slice = rows_b + 32 * 32 * 4;
@@ -338,12 +338,7 @@ void lk_qgemm_bf16_backward_input_path(int amx, float *dX, int64_t lddx, const f
         const int tid = nt > 1 ? omp_get_thread_num() : 0;
         uint8_t *base = (uint8_t *)ws + a_b + w_b + (size_t)tid * slice;
         float *rows_f = (float *)base, *cbuf = (float *)(base + rows_b);
-        const int64_t r0 = tid * Mp / nt / 32 * 32, r1 = tid + 1 == nt ? Mp : (tid + 1) * Mp / nt / 32 * 32;
-        for (int64_t i = r0; i < r1; i += 32) {
-            const int rows = (int)(i < M ? min64(32, M - i) : 0);
-            if (rows > 0) convert_rows(amx, A + i * Np, Np, dY + i * lddy, lddy, rows, N);
-            memset(A + (i + rows) * Np, 0, (size_t)((32 - rows) * Np) * sizeof(uint16_t));
-        }
+        round_share(amx, A, Np, dY, lddy, M, N, tid, nt);
         for (int64_t g = tid * groups / nt; g < (tid + 1) * groups / nt; g++) {
             const int rows = (int)min64(32, N - g * 32);
             for (int r = 0; r < rows; r++)

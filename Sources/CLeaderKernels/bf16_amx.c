@@ -22,15 +22,12 @@ typedef struct {
  * cycles, ldtilecfg ~200): consecutive calls of a session configure once. Another AMX user in the process
  * (a different configuration) is detected by the compare. */
 static void load_config(void) {
-    tile_config c, cur;
-    memset(&c, 0, sizeof c);
-    c.palette = 1;
-    for (int t = 0; t < 8; t++) {
-        c.colsb[t] = 64;
-        c.rows[t] = 16;
-    }
+    static const tile_config cfg = {.palette = 1,   /* eight tiles of 16 rows × 64 bytes */
+                                    .colsb = {64, 64, 64, 64, 64, 64, 64, 64},
+                                    .rows = {16, 16, 16, 16, 16, 16, 16, 16}};
+    tile_config cur;
     _tile_storeconfig(&cur);
-    if (memcmp(&cur, &c, sizeof c) != 0) _tile_loadconfig(&c);
+    if (memcmp(&cur, &cfg, sizeof cfg) != 0) _tile_loadconfig(&cfg);
 }
 
 void lk_bf16_amx_release(void) { _tile_release(); }

@@ -73,22 +73,21 @@ void lk_set_attention_forward(float *out, int64_t ldo, const float *qkv, int64_t
                               float *scratch) {
     const ops_rows *r = ops_rows_current();
 #if defined(__x86_64__)
-    if (D == 16 && r == &lk_ops_rows_avx512) {   /* the student's head width: registers-only transposes */
-        float *st = (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
-        for (int64_t s = 0; s < n_sets; s++) {
-            int64_t a = offsets[s], len = offsets[s + 1] - a;
-            if (len > 0)
-                lk_set_attention_d16_avx512(out + a * ldo, ldo, rows ? qkv : qkv + a * ldq, ldq, rows ? rows + a : NULL,
-                                            len, H, scale, st);
-        }
-        return;
-    }
+    const int d16 = D == 16 && r == &lk_ops_rows_avx512;   /* the student's head width: register transposes */
+    float *st = (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
 #endif
     for (int64_t s = 0; s < n_sets; s++) {
-        int64_t a = offsets[s], len = offsets[s + 1] - a;
-        if (len > 0)
-            r->set_attention(out + a * ldo, ldo, rows ? qkv : qkv + a * ldq, ldq, rows ? rows + a : NULL, len, H, D,
-                             scale, scratch);
+        const int64_t a = offsets[s], len = offsets[s + 1] - a;
+        if (len <= 0) continue;
+        const float *base = rows ? qkv : qkv + a * ldq;   /* with rows: the table itself, indexed per token */
+        const int32_t *ri = rows ? rows + a : NULL;
+#if defined(__x86_64__)
+        if (d16) {
+            lk_set_attention_d16_avx512(out + a * ldo, ldo, base, ldq, ri, len, H, scale, st);
+            continue;
+        }
+#endif
+        r->set_attention(out + a * ldo, ldo, base, ldq, ri, len, H, D, scale, scratch);
     }
 }
 

@@ -32,13 +32,6 @@ static inline int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 static inline int64_t k_block(int64_t K) { return K <= 0 ? 1 : cdiv(K, cdiv(K, KC)); }
 static inline size_t align16(size_t n) { return (n + 15) & ~(size_t)15; }   /* floats -> 64-byte multiple */
 
-static int clamp_threads(int n_threads, double work) {
-    int nt = n_threads < 1 ? 1 : n_threads;
-    double cap = work / (64.0 * 64.0 * 64.0);
-    if (cap < 1.0) cap = 1.0;
-    return (double)nt < cap ? nt : (int)cap;
-}
-
 /* ---- references --------------------------------------------------------------------------------- */
 
 /* Dequantise each W row with the reference dequantiser, double-precision dot products. */
@@ -209,7 +202,7 @@ void lk_qgemm_isa(int isa, float *Y, int64_t ldy, const float *X, int64_t ldx, c
     qfwd q = {make_ctx(isa, K, dtype), Y, ldy, X, ldx, W, M, N, K, beta};
     if (K <= 0) { scale_y(&q); return; }
     const int gemv = M < 4;
-    const int nt = clamp_threads(n_threads, (double)M * (double)N * (double)K + (double)N * (double)K * 4.0);
+    const int nt = lk_quant_threads(n_threads, (double)M * (double)N * (double)K + (double)N * (double)K * 4.0);
     float *ws = lk_thread_workspace(LK_WS_QUANT, gemv ? fwd_gemv_ws(&q, nt) : fwd_packed_ws(&q, nt));
     if (ws != NULL && gemv)
         for (int64_t i = 0; i < M; i++)
@@ -293,7 +286,7 @@ void lk_qgemm_backward_input_isa(int isa, float *dX, int64_t lddx, const float *
                                  int64_t M, int64_t N, int64_t K, int dtype, int n_threads) {
     if (M <= 0 || N <= 0 || K <= 0 || lk_dtype_block_size(dtype) == 0) return;
     qbwd q = {make_ctx(isa, K, dtype), dX, lddx, dY, lddy, W, M, N, K};
-    const int nt = clamp_threads(n_threads, (double)M * (double)N * (double)K);
+    const int nt = lk_quant_threads(n_threads, (double)M * (double)N * (double)K);
     float *ws = lk_thread_workspace(LK_WS_QUANT, bwd_ws(&q, nt));
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {

@@ -12,6 +12,14 @@ enum { QK = 32 };   /* values per Q block */
  *   Q4_1: [0,2) f16 d | [2,4) f16 m | [4,20) uint8 qs[16] */
 enum { Q8_0_BYTES = 34, Q4_0_BYTES = 18, Q4_1_BYTES = 20 };
 
+/* Threads for a product of `work` multiply-adds: at most one per 64³ of them (small products stay serial). */
+static inline int lk_quant_threads(int n_threads, double work) {
+    int nt = n_threads < 1 ? 1 : n_threads;
+    double cap = work / (64.0 * 64.0 * 64.0);
+    if (cap < 1.0) cap = 1.0;
+    return (double)nt < cap ? nt : (int)cap;
+}
+
 static inline uint16_t lk_load_u16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
 static inline void lk_store_u32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 

@@ -25,13 +25,6 @@ static inline size_t align16(size_t n) { return (n + 15) & ~(size_t)15; }
 static inline float load_f32(const uint8_t *p) { float v; memcpy(&v, p, 4); return v; }
 static inline void store_f32(uint8_t *p, float v) { memcpy(p, &v, 4); }
 
-static int clamp_threads(int n_threads, double work) {
-    int nt = n_threads < 1 ? 1 : n_threads;
-    double cap = work / (64.0 * 64.0 * 64.0);
-    if (cap < 1.0) cap = 1.0;
-    return (double)nt < cap ? nt : (int)cap;
-}
-
 int64_t lk_q8a_row_bytes(int64_t K) { return K / QK * LK_Q8A_BLOCK_BYTES; }
 
 int lk_qgemm_q8_supports(int dtype) {
@@ -265,7 +258,7 @@ void lk_qgemm_q8_path(int path, float *Y, int64_t ldy, const void *Xq, const voi
     int p = lk_qgemm_q8_path_clamp(path);
     if (p == LK_Q8_PATH_AVX2 && dtype == LK_DTYPE_Q8_0) p = LK_Q8_PATH_GENERIC;   /* vpmaddubsw would saturate */
     const int64_t nb = K / QK, wrb = lk_row_bytes(K, dtype), xrb = lk_q8a_row_bytes(K);
-    const int nt = clamp_threads(n_threads, (double)M * (double)N * (double)K);
+    const int nt = lk_quant_threads(n_threads, (double)M * (double)N * (double)K);
     lk_q8_panel_fn fn = NULL;
     int pw = 16;
 #if defined(__x86_64__) || defined(__i386__)

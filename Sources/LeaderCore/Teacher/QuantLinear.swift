@@ -70,6 +70,10 @@ public final class QuantLinear {
     /// Whether the frozen product runs on int8 activations (`precision` is int8 and the dtype has an integer path).
     var usesInt8: Bool { precision == .int8 && lk_qgemm_q8_supports(dtype) != 0 }
 
+    /// Whether a product of `rows` rows runs on bf16 tiles (`precision` bf16; fewer rows stay fp32: converting
+    /// the weight per call would dominate).
+    func usesBF16(rows: Int) -> Bool { precision == .bf16 && rows >= 16 }
+
     /// x quantised once for this layer and any other int8 linear reading the same x (nil when this layer
     /// computes in fp32). The result lives in scratch shared by the model's linears.
     public func quantizedInput(_ x: Tensor, _ ctx: Context) throws(LeaderError) -> QuantizedInput? {
@@ -97,7 +101,7 @@ public final class QuantLinear {
                     lk_qgemm_q8(y.pointer, n, xq.blocks.pointer, w.baseAddress, m, n, k, dt, 0, ctx.t32)
                 }
             }
-        } else if precision == .bf16 && rows >= 16 {
+        } else if usesBF16(rows: rows) {
             let (m, n, k, dt) = (Int64(rows), Int64(outFeatures), Int64(inFeatures), dtype)
             weight.withUnsafeBytes { w in
                 lk_qgemm_bf16(y.pointer, n, x.pointer, k, w.baseAddress, m, n, k, dt, 0, ctx.t32)
@@ -144,7 +148,7 @@ public final class QuantLinear {
         if let dIn {
             try Checks.same(dIn, x.shape, "\(weight.name) dIn")
             let (m, n, k, dt) = (Int64(rows), Int64(outFeatures), Int64(inFeatures), dtype)
-            let bf16 = precision == .bf16 && rows >= 16
+            let bf16 = usesBF16(rows: rows)
             weight.withUnsafeBytes { w in
                 if bf16 {
                     lk_qgemm_bf16_backward_input(dIn.pointer, k, dOut.pointer, n, w.baseAddress, m, n, k, dt, ctx.t32)
