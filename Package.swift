@@ -30,7 +30,8 @@ let package = Package(
         // MARK: - Kernels (C11 + OpenMP; internal, hidden visibility)
         .target(name: "CLeaderKernels", exclude: readmes("CLeaderKernels"), cSettings: kernelC, linkerSettings: kernelLink),
         // MARK: - Public C ABI support: thread-local error buffer; re-exports include/leader.h
-        .target(name: "CLeader", exclude: readmes("CLeader"), cSettings: [.unsafeFlags(["-O2", "-std=c11", "-Wall", "-Wextra"])]),
+        .target(name: "CLeader", exclude: readmes("CLeader"), cSettings: [.unsafeFlags(["-O2", "-std=c11", "-Wall", "-Wextra"])],
+                linkerSettings: [.linkedLibrary("omp5")]),
         // MARK: - CSV + gzip reading for the EHR loaders (C11, zlib; internal)
         .target(name: "CLeaderIO", exclude: readmes("CLeaderIO"),
                 cSettings: [.unsafeFlags(["-O3", "-std=c11", "-fvisibility=hidden", "-Wall", "-Wextra"])],

@@ -12,7 +12,8 @@ public func leader_version_string() -> UnsafePointer<CChar>? {
 /// Built once, never freed: static storage as the header promises.
 nonisolated(unsafe) private let buildInfo: UnsafeMutablePointer<CChar> = {
     let json = "{\"version\":\"\(LeaderVersion.string)\",\"abi\":\(LeaderVersion.abi),"
-        + "\"isa\":\"\(Threads.isaName)\",\"openmp\":true,\"cpus\":\(Threads.online)}"
+        + "\"isa\":\"\(Threads.isaName)\",\"openmp\":true,\"cpus\":\(Threads.online),"
+        + "\"bf16\":\"\(QuantPrecision.bf16Path)\"}"
     let bytes = Array(json.utf8CString)
     let p = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count)
     p.initialize(from: bytes, count: bytes.count)
@@ -23,20 +24,11 @@ nonisolated(unsafe) private let buildInfo: UnsafeMutablePointer<CChar> = {
 public func leader_build_info() -> UnsafePointer<CChar>? { UnsafePointer(buildInfo) }
 
 @c @implementation
-public func leader_status_string(_ status: Int32) -> UnsafePointer<CChar>? {
-    let s: StaticString
-    switch status {
-    case 0: s = "ok"
-    case 1: s = "invalid argument"
-    case 2: s = "i/o error"
-    case 3: s = "malformed file"
-    case 4: s = "incompatible version or kind"
-    case 5: s = "out of memory"
-    case 6: s = "buffer too small"
-    case 7: s = "cancelled"
-    case 8: s = "size overflow"
-    case 100: s = "internal error"
-    default: s = "unknown status"
+public func leader_set_openmp_blocktime(_ milliseconds: Int32) -> Int32 {
+    boundary { () throws(LeaderError) in
+        guard (-1...60_000).contains(milliseconds) else {
+            throw .invalidArgument("leader_set_openmp_blocktime: \(milliseconds) ms (expected -1...60000)")
+        }
+        leader_internal_set_blocktime(milliseconds)
     }
-    return UnsafeRawPointer(s.utf8Start).assumingMemoryBound(to: CChar.self)
 }

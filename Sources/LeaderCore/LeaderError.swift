@@ -1,5 +1,6 @@
-/// Every error the library reports. Each case maps to one status code of `include/leader.h`; messages
-/// name the file, field and value involved, never patient data.
+/// Every error the library reports. Each case maps to one status code of `include/leader.h` (the mapping
+/// lives at the ABI, `Sources/Leader/Status.swift`); messages name the file, field and value involved, never
+/// patient data.
 public enum LeaderError: Error, Equatable, CustomStringConvertible {
     case invalidArgument(String)
     case io(String)
@@ -11,18 +12,21 @@ public enum LeaderError: Error, Equatable, CustomStringConvertible {
     case overflow(String)
     case internalError(String)
 
-    /// The `LEADER_ERR_*` number of this error.
-    public var status: Int32 {
+    /// The case without its message, for comparisons that ignore the text.
+    public enum Kind: Sendable { case invalidArgument, io, badFile, incompatible, outOfMemory, bufferTooSmall, cancelled,
+                                     overflow, internalError }
+
+    public var kind: Kind {
         switch self {
-        case .invalidArgument: return 1
-        case .io: return 2
-        case .badFile: return 3
-        case .incompatible: return 4
-        case .outOfMemory: return 5
-        case .bufferTooSmall: return 6
-        case .cancelled: return 7
-        case .overflow: return 8
-        case .internalError: return 100
+        case .invalidArgument: return .invalidArgument
+        case .io: return .io
+        case .badFile: return .badFile
+        case .incompatible: return .incompatible
+        case .outOfMemory: return .outOfMemory
+        case .bufferTooSmall: return .bufferTooSmall
+        case .cancelled: return .cancelled
+        case .overflow: return .overflow
+        case .internalError: return .internalError
         }
     }
 

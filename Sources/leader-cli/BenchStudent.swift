@@ -75,7 +75,7 @@ struct BenchStudent: ParsableCommand {
         // single-patient latency, 1 thread, eval mode (includes validation and packing of the codes)
         let m1 = try StudentModel(config: cfg, sizes: sizes, threads: 1)
         let engine = try StudentInference(m1, precision: try cliPrecision(precision))
-        let session = engine.makeSession()
+        let session = try engine.makeSession()
         let patients = benchExamples(latencySamples, sizes: sizes, maxVisits: maxVisits, maxCodes: maxCodes, seed: 2, uniform: uniform)
         var scores = [Float](repeating: 0, count: sizes.medications)
         var lat: [Double] = [], cpu: [Double] = []
@@ -93,7 +93,7 @@ struct BenchStudent: ParsableCommand {
 
         // batch inference: one session per thread, `inferBatch` patients per call
         let many = benchExamples(inferBatch * 8, sizes: sizes, maxVisits: maxVisits, maxCodes: maxCodes, seed: 3, uniform: uniform)
-        let sessions = (0..<inferThreads).map { _ in engine.makeSession() }   // a server keeps one per thread
+        let sessions = try (0..<inferThreads).map { _ in try engine.makeSession() }   // a server keeps one per thread
         _ = try engine.predict(Array(many.prefix(inferBatch)), sessions: sessions, chunk: inferChunk)
         let t0 = clock.now
         for k in 0..<8 {

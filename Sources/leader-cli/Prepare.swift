@@ -28,27 +28,12 @@ struct Prepare: ParsableCommand {
             throw ValidationError("--source must be mimic3, mimic4 or omop")
         }
         var cfg = PrepareConfig.defaults(for: src)
-        if let config {
-            var text = config
-            if config.hasPrefix("@") {
-                let path = String(config.dropFirst())
-                guard let s = try? String(contentsOfFile: path, encoding: .utf8) else {
-                    throw LeaderError.io("\(path): cannot read the config file")
-                }
-                text = s
-            }
-            cfg = try PrepareConfig.parse(json: text, base: cfg)
-        }
-        let quiet = json
-        let start = ContinuousClock.now
-        let progress: (String) -> Void = { msg in
-            if !quiet { FileHandle.standardError.write(Data("leader prepare: \(msg)\n".utf8)) }
-        }
-        let data = try DataPreparation.prepare(source: src, input: input, maps: maps, config: cfg, progress: progress)
-        progress("writing \(out)")
-        try LDataFile.write(data, to: out)
-        let seconds = (ContinuousClock.now - start) / .seconds(1)
-        let stats = DataStatistics(data)
+        if let config { cfg = try PrepareConfig.parse(json: try readTextArgument(config), base: cfg) }
+        let job = PrepareJob(source: src.rawValue, input: input, maps: maps, out: out, config: cfg)
+        let r = try job.run(progress: json ? nil : { ev in
+            stderr("leader prepare: \(ev.stage == "write" ? "writing \(out)" : ev.stage)\n")
+            return true
+        })
         if json {
             struct Out: Encodable {
                 var output: String
@@ -57,11 +42,11 @@ struct Prepare: ParsableCommand {
                 var statistics: DataStatistics
                 var report: PreparationReport
             }
-            try printJSON(Out(output: out, seconds: seconds, peakRSSBytes: peakRSS(), statistics: stats,
-                              report: data.cohort.report))
+            try printJSON(Out(output: out, seconds: r.seconds, peakRSSBytes: peakRSS(), statistics: r.statistics,
+                              report: r.report))
         } else {
-            print(StatsText.render(stats, report: data.cohort.report))
-            print(String(format: "wrote %@ in %.2f s", out, seconds))
+            print(StatsText.render(r.statistics, report: r.report))
+            print(String(format: "wrote %@ in %.2f s", out, r.seconds))
         }
     }
 }

@@ -37,7 +37,7 @@ struct Synth: ParsableCommand {
             }
         } catch {
             FileHandle.standardError.write(Data("\(json ? "" : "\n")error: \(error.message)\n".utf8))
-            throw ExitCode(error.status)
+            throw ExitCode.failure
         }
         let seconds = Date().timeIntervalSince(start)
         if json {

@@ -21,62 +21,22 @@ struct TeacherCommon: ParsableArguments {
     @Flag(help: "Leave the profile sentence out of the prompts.") var noProfile = false
     @Flag(help: "Print one JSON object; no progress on stderr.") var json = false
 
-    func loadModel() throws -> LlamaModelFile {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: model, isDirectory: &isDir) else {
-            throw LeaderError.io("\(model): no such model file or folder (run `make model` for the default)")
-        }
-        return isDir.boolValue ? try LlamaModelFile(huggingFaceFolder: model) : try LlamaModelFile(gguf: model)
-    }
+    func loadModel() throws -> LlamaModelFile { try TeacherSetup.loadModel(model) }
 
-    /// The dataset, the base model, a trained teacher checkpoint on it, and the prompts of `split` tokenised as
-    /// in training; the checkpoint's medication vocabulary must be the dataset's.
+    /// The dataset, the base model, a trained teacher checkpoint on it, and the prompts of `split`.
     func loadTrained(_ teacher: String, split: String) throws -> TrainedTeacher {
-        let d = try LDataFile.read(data)
-        let file = try loadModel()
-        guard let tok = file.tokenizer else { throw LeaderError.incompatible("\(model): no tokenizer") }
-        let (ck, trained) = try TeacherCheckpoint.load(teacher, modelFile: file, modelPath: model, threads: threads)
-        trained.decoder.precision = try cliPrecision(precision)
-        guard ck.medications == d.cohort.medications.keys else {
-            throw LeaderError.incompatible("\(teacher): medication vocabulary differs from \(data)")
-        }
-        let examples = try TeacherData.examples(d, part: try parseSplit(split), tokenizer: tok,
-                                                builder: try builder(d), maxTokens: ck.train.maxTokens)
-        return TrainedTeacher(data: d, file: file, checkpoint: ck, model: trained, examples: examples)
+        try TeacherSetup.loadTrained(data: data, model: model, teacher: teacher, split: split, threads: threads,
+                                     precision: try cliPrecision(precision), profile: !noProfile)
     }
 
-    func builder(_ d: PreparedDataset) throws -> PromptBuilder {
-        if noProfile { return try PromptBuilder(template: .leader) }
-        switch d.cohort.source {
-        case "mimic3": return try PromptBuilder(template: .leaderMIMIC3Profile)
-        case "mimic4": return try PromptBuilder(template: .leaderMIMIC4Profile)
-        default: return try PromptBuilder(template: .leader)
-        }
-    }
+    func builder(_ d: PreparedDataset) throws -> PromptBuilder { try TeacherSetup.builder(d, profile: !noProfile) }
 
     func log(_ s: String) { if !json { FileHandle.standardError.write(Data((s + "\n").utf8)) } }
 }
 
-/// What `leader teacher eval` and `export` start from (`TeacherCommon.loadTrained`).
-struct TrainedTeacher {
-    var data: PreparedDataset
-    var file: LlamaModelFile
-    var checkpoint: TeacherCheckpoint
-    var model: TeacherModel
-    var examples: [TeacherExample]
-}
-
 func seconds(since t: ContinuousClock.Instant) -> Double { (ContinuousClock.now - t) / .seconds(1) }
 
-func parseSplit(_ s: String) throws -> SplitPart? {
-    switch s {
-    case "all": return nil
-    case "train": return .train
-    case "validation", "val": return .validation
-    case "test": return .test
-    default: throw ValidationError("--split must be train, validation, test or all")
-    }
-}
+func parseSplit(_ s: String) throws -> SplitPart? { try TeacherSetup.split(s) }
 
 struct TeacherTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -101,13 +61,6 @@ struct TeacherTrain: ParsableCommand {
     var recompute = "auto"
 
     func run() throws {
-        let t0 = ContinuousClock.now
-        let d = try LDataFile.read(common.data)
-        let file = try common.loadModel()
-        guard let tok = file.tokenizer else { throw LeaderError.incompatible("\(common.model): no tokenizer") }
-        var examples = try TeacherData.examples(d, part: .train, tokenizer: tok, builder: common.builder(d),
-                                                maxTokens: maxTokens)
-        if let limit { examples = Array(examples.prefix(max(0, limit))) }
         var cfg = TeacherTrainConfig()
         cfg.epochs = epochs
         cfg.maxSteps = maxSteps
@@ -118,42 +71,26 @@ struct TeacherTrain: ParsableCommand {
         cfg.seed = seed
         cfg.lora = LoRAConfig(rank: rank, alpha: alpha, dropout: loraDropout, topLayers: topLayers)
         cfg.recompute = try RecomputeMode(parsing: recompute)
-        let decoder = try LlamaDecoder(file, lora: cfg.lora, recompute: cfg.recompute, seed: seed, threads: common.threads)
-        decoder.precision = try cliPrecision(common.precision)
-        let model = try TeacherModel(decoder: decoder, medications: d.cohort.medications.count)
-        let trainer = try TeacherTrainer(model: model, config: cfg, threads: common.threads)
-        let tokens = examples.reduce(0) { $0 + $1.tokens.count }
-        common.log("teacher train: \(examples.count) samples, \(tokens) tokens (mean \(tokens / max(1, examples.count))), "
-            + "\(trainer.totalSteps(examples: examples.count)) steps, LoRA on layers \(decoder.firstAdaptedLayer)..<\(file.config.layers)"
-            + ", recompute \(decoder.recomputing ? "on" : "off")")
-        let clock0 = ContinuousClock.now
-        let json = common.json
-        var losses: [Float] = []
-        let last = try trainer.train(examples, clock: { seconds(since: clock0) }) { p in
-            losses.append(p.loss)
-            if !json {
-                FileHandle.standardError.write(Data(String(
-                    format: "step %d/%d  epoch %d  loss %.4f  lr %.2e  |g| %.3f  %.0f tok/s  %.0f s\n",
-                    p.step, p.totalSteps, p.epoch, p.loss, p.learningRate, p.gradNorm, p.tokensPerSecond, p.seconds).utf8))
+        let job = TeacherTrainJob(data: common.data, model: common.model, out: out, config: cfg, threads: common.threads,
+                                  precision: try cliPrecision(common.precision), profile: !common.noProfile, limit: limit)
+        let log = common.log
+        let o = try job.run(progress: common.json ? nil : { ev in
+            let v = ev.values
+            if ev.stage == "step" {
+                log(String(format: "step %d/%d  epoch %d  loss %.4f  lr %.2e  |g| %.3f  %.0f tok/s  %.0f s", ev.done, ev.total,
+                           Int(v["epoch"] ?? 0), v["loss"] ?? 0, v["learningRate"] ?? 0, v["gradNorm"] ?? 0,
+                           v["tokensPerSecond"] ?? 0, v["seconds"] ?? 0))
             }
             return true
-        }
-        let ck = TeacherCheckpoint(baseModel: URL(fileURLWithPath: common.model).lastPathComponent,
-                                   baseModelSHA256: try TeacherCheckpoint.digest(ofModel: common.model),
-                                   llama: file.config, lora: cfg.lora, train: cfg, medications: d.cohort.medications.keys)
-        try ck.write(model, to: out)
-        struct Out: Encodable {
-            var out: String, samples: Int, tokens: Int, steps: Int, firstLoss: Float?, lastLoss: Float
-            var tokensPerSecond: Double, trainSeconds: Double, prefixSeconds: Double, totalSeconds: Double
-            var peakRSSBytes: Int?
-        }
-        let o = Out(out: out, samples: examples.count, tokens: tokens, steps: last.step, firstLoss: losses.first,
-                    lastLoss: last.loss, tokensPerSecond: last.tokensPerSecond, trainSeconds: last.seconds,
-                    prefixSeconds: trainer.prefixSeconds, totalSeconds: seconds(since: t0), peakRSSBytes: peakRSS())
-        if json { try printJSON(o) } else {
-            print(String(format: "wrote %@: %d steps, loss %.4f -> %.4f, %.0f tok/s, prefix cache %.1f s, total %.1f s, peak RSS %d MB",
-                         out, o.steps, o.firstLoss ?? .nan, o.lastLoss, o.tokensPerSecond, o.prefixSeconds, o.totalSeconds,
-                         (o.peakRSSBytes ?? 0) >> 20))
+        })
+        if common.json {
+            struct Out: Encodable { var result: TeacherTrainJob.Result; var peakRSSBytes: Int? }
+            try printJSON(Out(result: o, peakRSSBytes: peakRSS()))
+        } else {
+            print(String(format: "wrote %@: %d samples, %d steps (LoRA on layers %@), loss %.4f -> %.4f, %.0f tok/s, "
+                         + "prefix cache %.1f s, total %.1f s, peak RSS %d MB",
+                         out, o.samples, o.steps, o.adaptedLayers, o.firstLoss ?? .nan, o.lastLoss, o.tokensPerSecond,
+                         o.prefixSeconds, o.totalSeconds, (peakRSS() ?? 0) >> 20))
         }
     }
 }
@@ -225,38 +162,19 @@ struct TeacherExport: ParsableCommand {
     @Option(help: "Batch size.") var batchSize = 8
 
     func run() throws {
-        let loaded = try common.loadTrained(teacher, split: split)
-        let file = loaded.file, ck = loaded.checkpoint, model = loaded.model, examples = loaded.examples
-        let c = file.config.dModel, m = model.medications
-        var hidden = [Float](repeating: 0, count: examples.count * c)
-        var logits = [Float](repeating: 0, count: examples.count * m)
-        let t0 = ContinuousClock.now
-        var done = 0, tokens = 0
-        try model.predict(examples, batchSize: batchSize, threads: common.threads) { idx, h, l in
-            let hv = h.toArray(), lv = l.toArray()
-            for (r, i) in idx.enumerated() {
-                hidden.replaceSubrange((i * c)..<((i + 1) * c), with: hv[(r * c)..<((r + 1) * c)])
-                logits.replaceSubrange((i * m)..<((i + 1) * m), with: lv[(r * m)..<((r + 1) * m)])
-                tokens += examples[i].tokens.count
+        let job = TeacherExportJob(data: common.data, model: common.model, teacher: teacher, out: out, split: split,
+                                   threads: common.threads, precision: try cliPrecision(common.precision),
+                                   profile: !common.noProfile, batchSize: batchSize)
+        let log = common.log
+        let o = try job.run(progress: common.json ? nil : { ev in
+            if ev.stage == "score" {
+                log(String(format: "export: %d/%d samples, %.0f tok/s", ev.done, ev.total, ev.values["tokensPerSecond"] ?? 0))
             }
-            done += idx.count
-            common.log(String(format: "export: %d/%d samples, %.0f tok/s", done, examples.count,
-                              Double(tokens) / max(1e-9, seconds(since: t0))))
+            return true
+        })
+        if common.json { try printJSON(o) } else {
+            print("wrote \(out): \(o.samples) samples × \(o.hiddenSize) hidden + \(o.medications) logits")
         }
-        try TeacherFeaturesFile.write(ids: examples.map(\.id), hidden: hidden, hiddenSize: c, logits: logits,
-                                  medications: ck.medications,
-                                  dataFingerprint: try StudentDataset(path: common.data).fingerprint,
-                                  metadata: ["teacher": URL(fileURLWithPath: teacher).lastPathComponent,
-                                             "base_model": ck.baseModel, "base_model_sha256": ck.baseModelSHA256,
-                                             "split": split, "max_tokens": String(ck.train.maxTokens),
-                                             "pooling": "last prompt token (EOS), final norm"],
-                                  to: out)
-        struct Out: Encodable { var out: String; var samples: Int; var hiddenSize: Int; var medications: Int
-            var seconds: Double; var tokensPerSecond: Double }
-        let s = seconds(since: t0)
-        let o = Out(out: out, samples: examples.count, hiddenSize: c, medications: m, seconds: s,
-                    tokensPerSecond: Double(tokens) / max(1e-9, s))
-        if common.json { try printJSON(o) } else { print("wrote \(out): \(o.samples) samples × \(c) hidden + \(m) logits") }
     }
 }
 

@@ -63,7 +63,7 @@ private func modelScores(_ model: StudentModel, _ examples: [StudentExample]) th
             #expect(other.map(\.bitPattern) == one.map(\.bitPattern), "threads \(t) chunk \(chunk)")
         }
         // One patient alone through a session = the same row of a batch.
-        let session = engine.makeSession()
+        let session = try engine.makeSession()
         var row = [Float](repeating: 0, count: sizes.medications)
         try row.withUnsafeMutableBufferPointer { try session.predict(examples[12...12], into: $0.baseAddress!) }
         #expect(row.map(\.bitPattern) == one[(12 * 11)..<(13 * 11)].map(\.bitPattern))

@@ -200,8 +200,8 @@ func syntheticExamples(_ n: Int, seed: UInt64) -> [StudentExample] {
 
     @Test func recommenderReportsUnknownCodes() throws {
         let model = try StudentModel(config: tinyConfig(), sizes: tinySizes)
-        let rec = try StudentRecommender(checkpoint: try tinyCheckpoint(model))
-        let r = try rec.recommend(try PatientRecord.decode(json: """
+        let rec = try ServingSession(model: try ServingModel(checkpoint: try tinyCheckpoint(model)))
+        let r = try rec.recommendation(try PatientRecord.decode(json: """
             {"visits": [{"diagnoses": ["D1", "D9"], "procedures": ["P0"], "medications": ["M2"]}],
              "current": {"diagnoses": ["D3"], "procedures": []},
              "profile": {"insurance": "Medicare", "gender": "X", "color": "blue"}}

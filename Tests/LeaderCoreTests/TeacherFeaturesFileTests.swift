@@ -106,7 +106,7 @@ import Testing
         let pf = try TeacherFeaturesFile(path: partial)
         let all = ids
         let e = try #require(Self.caught { _ = try pf.features(for: all, target: .hidden) }, "missing ids must fail")
-        #expect(e.status == LeaderError.incompatible("").status)
+        #expect(e.kind == .incompatible)
         #expect(e.message.contains("no teacher features for 3 of \(all.count)") && e.message.contains(all.last!))
         // logits target without a head
         #expect(throws: LeaderError.self) { _ = try pf.features(for: keep, target: .logits) }
@@ -161,8 +161,8 @@ import Testing
 
     @Test func malformedFilesGiveTheRightError() throws {
         #expect(try Self.error("good") == nil)
-        let bad = LeaderError.badFile("").status, incompatible = LeaderError.incompatible("").status
-        let cases: [(String, LeaderError?, Int32, String)] = [
+        let bad = LeaderError.Kind.badFile, incompatible = LeaderError.Kind.incompatible
+        let cases: [(String, LeaderError?, LeaderError.Kind, String)] = [
             ("truncated", try Self.error("truncated", edit: { $0.removeLast(9) }), bad, "truncated"),
             ("format", try Self.error("format", meta: ["format": "leader"]), bad, "'format'"),
             ("no format", try Self.error("noformat", meta: ["format": nil]), bad, "'format'"),
@@ -196,7 +196,7 @@ import Testing
         ]
         for (what, e, status, text) in cases {
             guard let e else { Issue.record("\(what): no error"); continue }
-            #expect(e.status == status, "\(what): \(e)")
+            #expect(e.kind == status, "\(what): \(e)")
             #expect(e.message.contains(text), "\(what): '\(e.message)' should contain '\(text)'")
         }
         // a missing logits tensor (hidden alone) is named

@@ -150,41 +150,42 @@ public struct StudentCheckpoint: Sendable {
         let provenance = try decode("provenance", CheckpointProvenance.self)
         var ck = StudentCheckpoint(config: config, vocabularies: vocab, profile: profile, thresholds: thresholds,
                                    provenance: provenance, tensors: [])
-        // Bound the allocation by the file before building the model: the tensors must hold every parameter.
+        // The expected tensors come from the shape table of config + vocabularies (validates both); the
+        // file must hold every one of them before anything is allocated.
+        let table: [(name: String, shape: [Int])]
         let expectedCount: Int
-        do { expectedCount = try StudentModel.parameterCount(config: config, sizes: ck.sizes) } catch {
-            throw .badFile("\(path): metadata describes an impossibly large student (\(error.message))")
+        do {
+            table = try StudentParameters.shapes(config: config, sizes: ck.sizes)
+            expectedCount = try StudentParameters.count(config: config, sizes: ck.sizes)
+        } catch {
+            throw .badFile("\(path): metadata does not describe a valid student (\(error.message))")
         }
         let stored = f.tensors.reduce(0) { $0 + $1.offsets.count }
         guard expectedCount <= stored / 4 else {
             throw .badFile("\(path): config and vocabularies need \(expectedCount) parameters, the file holds \(stored / 4)")
         }
-        // The expected parameter set comes from building the model (validates sizes too).
-        let model: StudentModel
-        do { model = try StudentModel(config: config, sizes: ck.sizes) } catch {
-            throw .badFile("\(path): metadata does not describe a valid student (\(error.message))")
-        }
-        let expected = Set(model.store.parameters.map(\.name))
+        let expected = Set(table.map(\.name))
         if let extra = f.tensorNames.first(where: { !expected.contains($0) }) {
             throw .badFile("\(path): unexpected tensor '\(extra.prefix(128))'")
         }
-        for p in model.store.parameters {
-            guard let info = f.info(p.name) else { throw .badFile("\(path): tensor '\(p.name)' is missing") }
+        for (name, shape) in table {
+            guard let info = f.info(name) else { throw .badFile("\(path): tensor '\(name)' is missing") }
             guard info.dtype == .f32 else {
-                throw .incompatible("\(path): tensor '\(p.name)' has dtype \(info.dtype.rawValue), expected F32")
+                throw .incompatible("\(path): tensor '\(name)' has dtype \(info.dtype.rawValue), expected F32")
             }
-            guard info.shape == p.shape else {
-                throw .badFile("\(path): tensor '\(p.name)' has shape \(info.shape), expected \(p.shape)")
+            guard info.shape == shape else {
+                throw .badFile("\(path): tensor '\(name)' has shape \(info.shape), expected \(shape)")
             }
-            let bytes = try f.bytes(p.name)
-            guard bytes.count == p.count * 4 else { throw .badFile("\(path): tensor '\(p.name)' has a wrong byte count") }
-            var values = [Float](repeating: 0, count: p.count)
+            let count = shape.reduce(1, *)   // bounded: the table's sizes were checked above
+            let bytes = try f.bytes(name)
+            guard bytes.count == count * 4 else { throw .badFile("\(path): tensor '\(name)' has a wrong byte count") }
+            var values = [Float](repeating: 0, count: count)
             values.withUnsafeMutableBytes { dst in bytes.withUnsafeBytes { src in dst.copyMemory(from: src) } }
             #if _endian(big)
             values = values.map { Float(bitPattern: UInt32(littleEndian: $0.bitPattern)) }
             #endif
-            guard values.allSatisfy(\.isFinite) else { throw .badFile("\(path): tensor '\(p.name)' has non-finite values") }
-            ck.tensors.append((p.name, p.shape, values))
+            guard values.allSatisfy(\.isFinite) else { throw .badFile("\(path): tensor '\(name)' has non-finite values") }
+            ck.tensors.append((name, shape, values))
         }
         return ck
     }

@@ -3,9 +3,12 @@ import FoundationEssentials
 /// Decoding a config from JSON text with typed errors: the type's own `init(from:)` rejects unknown keys
 /// (`StrictKeys`); wrong types and malformed JSON become `.invalidArgument("<what>: ...")` naming the key path.
 enum StrictJSON {
-    static func decode<T: Decodable>(_ type: T.Type, _ json: String, _ what: String) throws(LeaderError) -> T {
+    static func decode<T: Decodable>(_ type: T.Type, _ json: String, _ what: String,
+                                     userInfo: [CodingUserInfoKey: any Sendable] = [:]) throws(LeaderError) -> T {
+        let decoder = JSONDecoder()
+        decoder.userInfo = userInfo
         do {
-            return try JSONDecoder().decode(T.self, from: Data(json.utf8))
+            return try decoder.decode(T.self, from: Data(json.utf8))
         } catch let e as LeaderError {
             throw e
         } catch {

@@ -14,20 +14,25 @@ import Dispatch
 /// - **Pre-packed weights** in the GEMM micro-kernel layout (`lk_linear_pack`), or as bf16 AMX tiles
 ///   (`lk_bf16_pack`) with `precision: .bf16`.
 ///
-/// `precision` (default fp32) chooses the arithmetic of the linear layers after the code table: `.bf16` rounds
-/// their inputs and weights to bfloat16 and sums in f32 (`lk_bf16_linear_forward`, AMX tiles where available);
-/// the code table, attention, norms and activations stay fp32. Scores then differ from fp32 by ~1e-3
-/// (docs/student.md "Serving").
+/// The precision (fp32 by default) chooses the arithmetic of the linear layers after the code table: `.bf16`
+/// rounds their inputs and weights to bfloat16 and sums in f32 (`lk_bf16_linear_forward`, AMX tiles where
+/// available); the code table, attention, norms and activations stay fp32. Scores then differ from fp32 by
+/// ~1e-3 (docs/student.md "Serving"). An engine packs its linear layers for each precision it is built for
+/// and shares everything else between them; each session picks one.
 ///
-/// The two rewrites are exact in real arithmetic; in floats the scores agree with `StudentModel` to ~1e-6
-/// (tested). An instance is immutable and shared by threads; each thread scores through its own
-/// `StudentSession` (buffers), so single-patient calls allocate nothing once warm.
+/// Built from a training model's current weights, or straight from a checkpoint's tensors (the serving model:
+/// no training model on the way). The two rewrites are exact in real arithmetic; in floats the scores agree
+/// with `StudentModel` to ~1e-6 (tested). An instance is immutable and shared by threads; each thread scores
+/// through its own `StudentSession` (buffers), so single-patient calls allocate nothing once warm.
 public final class StudentInference: @unchecked Sendable {
     public let config: StudentConfig
     public let sizes: StudentVocabularySizes
     let c: Int, f: Int, heads: Int, hidden: Int, fields: Int
     let isa: Int32
+    /// The precision of sessions made without one (the first this engine was built for).
     public let precision: QuantPrecision
+    /// The precisions this engine's linear layers are packed for.
+    public let precisions: [QuantPrecision]
     let embedding: AlignedBuffer<Float>     // (unified, C)
     let codeQKV: AlignedBuffer<Float>       // (unified, 3C)
     let sets: [Block]                       // diagnosis, procedure, medication encoders
@@ -44,27 +49,30 @@ public final class StudentInference: @unchecked Sendable {
         let norm2: (w: AlignedBuffer<Float>, b: AlignedBuffer<Float>)
     }
 
-    /// A weight (N, K) packed for `isa` (fp32) or as bf16 tiles, plus its bias.
+    /// A weight (N, K) packed for `isa` (fp32) and/or as bf16 tiles, plus its bias.
     struct PackedLinear {
         let n: Int, k: Int
         let packed: AlignedBuffer<Float>?
         let packedBF16: AlignedBuffer<UInt16>?
         let bias: AlignedBuffer<Float>?
 
-        init(isa: Int32, bf16: Bool, weight: Tensor, bias: Tensor?) throws(LeaderError) {
+        init(isa: Int32, precisions: [QuantPrecision], weight: Tensor, bias: Tensor?) throws(LeaderError) {
             guard weight.rank == 2 else { throw .internalError("student inference: weight \(weight.shape) is not 2-D") }
             n = weight.shape[0]
             k = weight.shape[1]
-            if bf16 {
+            if precisions.contains(.bf16) {
                 let elems = try AlignedBuffer<UInt16>(count: Int(lk_bf16_packed_elems(Int64(n), Int64(k))))
                 lk_bf16_pack(elems.base, weight.pointer, Int64(k), Int64(n), Int64(k))
-                packed = nil
                 packedBF16 = elems
             } else {
+                packedBF16 = nil
+            }
+            if precisions.contains(.fp32) {
                 let floats = try AlignedBuffer<Float>(count: Int(lk_linear_packed_floats(isa, Int64(n), Int64(k))))
                 lk_linear_pack(isa, floats.base, weight.pointer, Int64(n), Int64(k))
                 packed = floats
-                packedBF16 = nil
+            } else {
+                packed = nil
             }
             if let bias {
                 guard bias.count == n else { throw .internalError("student inference: bias \(bias.shape) for \(n) outputs") }
@@ -74,10 +82,11 @@ public final class StudentInference: @unchecked Sendable {
             }
         }
 
-        /// y (m, n) (rows ldy apart) = x (m, k) Wᵀ + b, or y += … with `accumulate`.
-        func forward(_ isa: Int32, _ y: UnsafeMutablePointer<Float>, ldy: Int, _ x: UnsafePointer<Float>, ldx: Int,
-                     rows m: Int, accumulate: Bool, scratch: UnsafeMutablePointer<Float>) {
-            if let p = packedBF16 {
+        /// y (m, n) (rows ldy apart) = x (m, k) Wᵀ + b, or y += … with `accumulate`; bf16 products when
+        /// `bf16` (the engine was built for the precision a session uses, so the packing exists).
+        func forward(_ isa: Int32, bf16: Bool, _ y: UnsafeMutablePointer<Float>, ldy: Int, _ x: UnsafePointer<Float>,
+                     ldx: Int, rows m: Int, accumulate: Bool, scratch: UnsafeMutablePointer<Float>) {
+            if bf16, let p = packedBF16 {
                 lk_bf16_linear_forward(y, Int64(ldy), x, Int64(ldx), p.base, bias?.base, Int64(m), Int64(n), Int64(k),
                                        accumulate ? 1 : 0, 0, scratch)
             } else if let p = packed {
@@ -103,33 +112,56 @@ public final class StudentInference: @unchecked Sendable {
 
     /// Snapshot of `model`'s current weights (later training steps do not change it). `precision`: `.fp32`
     /// (default) or `.bf16`; the student has no int8 path.
-    public init(_ model: StudentModel, precision: QuantPrecision = .fp32) throws(LeaderError) {
-        guard precision != .int8 else {
+    public convenience init(_ model: StudentModel, precision: QuantPrecision = .fp32) throws(LeaderError) {
+        let store = model.store
+        try self.init(config: model.config, sizes: model.sizes, precisions: [precision]) { name in
+            store.parameter(named: name).map { store.value($0) }
+        }
+    }
+
+    /// Straight from a checkpoint's tensors (validated against `StudentParameters` when it was read), packed
+    /// for each of `precisions` (the first is the sessions' default).
+    public convenience init(checkpoint: StudentCheckpoint, precisions: [QuantPrecision]) throws(LeaderError) {
+        var index: [String: Int] = [:]
+        for (i, t) in checkpoint.tensors.enumerated() { index[t.name] = i }
+        try self.init(config: checkpoint.config, sizes: checkpoint.sizes, precisions: precisions) {
+            (name) throws(LeaderError) -> Tensor? in
+            guard let i = index[name] else { return nil }
+            let t = checkpoint.tensors[i]
+            return try Tensor(shape: t.shape, values: t.values)   // transient: packed below, then released
+        }
+    }
+
+    /// `weights(name)`: the tensor of a parameter (`StudentParameters` names), nil when absent.
+    init(config cfg: StudentConfig, sizes: StudentVocabularySizes, precisions: [QuantPrecision],
+         weights: (String) throws(LeaderError) -> Tensor?) throws(LeaderError) {
+        guard let first = precisions.first, !precisions.contains(.int8) else {
             throw .invalidArgument("student inference: precision must be fp32 or bf16 (int8 is a teacher option)")
         }
-        self.precision = precision
-        let bf16 = precision == .bf16
-        let cfg = model.config, store = model.store
+        precision = first
+        self.precisions = precisions
         config = cfg
-        sizes = model.sizes
+        self.sizes = sizes
         c = cfg.hidden
         f = cfg.ffnHidden
         heads = cfg.heads
         hidden = cfg.headHidden
-        fields = model.usesProfile ? model.sizes.profileCardinalities.count : 0
-        let isa = lk_isa_active(), c = cfg.hidden, sizes = model.sizes
+        let usesProfile = StudentParameters.usesProfile(cfg, sizes)
+        fields = usesProfile ? sizes.profileCardinalities.count : 0
+        let isa = lk_isa_active(), c = cfg.hidden
         self.isa = isa
         func value(_ name: String) throws(LeaderError) -> Tensor {
-            guard let p = store.parameter(named: name) else { throw .internalError("student inference: no parameter \(name)") }
-            return store.value(p)
+            guard let t = try weights(name) else { throw .internalError("student inference: no parameter \(name)") }
+            return t
         }
-        func optional(_ name: String) -> Tensor? { store.parameter(named: name).map { store.value($0) } }
+        func optional(_ name: String) throws(LeaderError) -> Tensor? { try weights(name) }
         func linear(_ name: String) throws(LeaderError) -> PackedLinear {
-            try PackedLinear(isa: isa, bf16: bf16, weight: value("\(name).weight"), bias: optional("\(name).bias"))
+            try PackedLinear(isa: isa, precisions: precisions, weight: value("\(name).weight"),
+                             bias: optional("\(name).bias"))
         }
-        func attentionQKV(_ name: String, bf16: Bool) throws(LeaderError) -> PackedLinear {
-            let hasBias = optional("\(name).attn.q.bias") != nil
-            return try PackedLinear(isa: isa, bf16: bf16, weight: try Self.stackedQKV(value, name, c),
+        func attentionQKV(_ name: String, precisions: [QuantPrecision]) throws(LeaderError) -> PackedLinear {
+            let hasBias = try optional("\(name).attn.q.bias") != nil
+            return try PackedLinear(isa: isa, precisions: precisions, weight: try Self.stackedQKV(value, name, c),
                                     bias: hasBias ? try Self.stackedQKV(value, name, c, bias: true) : nil)
         }
         func block(_ name: String) throws(LeaderError) -> Block {
@@ -140,10 +172,10 @@ public final class StudentInference: @unchecked Sendable {
         sets = try names.map { (n) throws(LeaderError) -> Block in try block(n) }
         visit = try block("visit_encoder")
         visitNorm1 = (try copyOf(value("visit_encoder.norm1.weight")), try copyOf(value("visit_encoder.norm1.bias")))
-        visitQKV = try attentionQKV("visit_encoder", bf16: bf16)
+        visitQKV = try attentionQKV("visit_encoder", precisions: precisions)
         let emb = try copyOf(value("embedding.weight"))
         embedding = emb
-        if model.usesProfile {
+        if usesProfile {
             profileTable = try copyOf(value("profile.embedding.weight"))
             profileHead = try linear("profile.head")
         } else {
@@ -165,8 +197,9 @@ public final class StudentInference: @unchecked Sendable {
             let w = try value("\(names[s]).norm1.weight"), b = try value("\(names[s]).norm1.bias")
             lk_layernorm_forward(normed.base + start * c, stats.base, stats.base + count, emb.base + start * c,
                                  w.pointer, b.pointer, Int64(count), Int64(c), cfg.layerNormEps, 1)
-            try attentionQKV(names[s], bf16: false).forward(isa, table.base + start * 3 * c, ldy: 3 * c, normed.base + start * c,
-                                               ldx: c, rows: count, accumulate: false, scratch: scratch.base)
+            try attentionQKV(names[s], precisions: [.fp32]).forward(
+                isa, bf16: false, table.base + start * 3 * c, ldy: 3 * c, normed.base + start * c, ldx: c, rows: count,
+                accumulate: false, scratch: scratch.base)
         }
         codeQKV = table
     }
@@ -185,58 +218,74 @@ public final class StudentInference: @unchecked Sendable {
         return out
     }
 
-    /// A serving state for one thread.
-    public func makeSession() -> StudentSession { StudentSession(self) }
+    /// A serving state for one thread, computing in `precision` (default: the engine's first), which must be one
+    /// the engine was built for.
+    public func makeSession(precision: QuantPrecision? = nil) throws(LeaderError) -> StudentSession {
+        let p = precision ?? self.precision
+        guard precisions.contains(p) else {
+            throw .invalidArgument("student inference: this engine is not packed for \(p.rawValue)")
+        }
+        return StudentSession(self, precision: p)
+    }
 
     /// Sigmoid scores (examples.count × |Med|, row-major) using `threads` threads, each with a fresh session
     /// (contiguous shares of the examples, `chunk` patients per kernel pass). Bitwise independent of `threads`
     /// and `chunk`. A server that scores often keeps its sessions and calls `predict(_:sessions:chunk:)`.
     public func predict(_ examples: [StudentExample], threads: Int = 1, chunk: Int = 32) throws(LeaderError) -> [Float] {
         let t = max(1, min(threads, examples.count))
-        return try predict(examples, sessions: (0..<t).map { _ in makeSession() }, chunk: chunk)
+        return try predict(examples, sessions: (0..<t).map { (_) throws(LeaderError) in try makeSession() }, chunk: chunk)
     }
 
     /// The same with caller-owned sessions of this engine, one thread per session.
     public func predict(_ examples: [StudentExample], sessions: [StudentSession], chunk: Int = 32) throws(LeaderError)
         -> [Float]
     {
-        let m = sizes.medications, n = examples.count
-        var scores = [Float](repeating: 0, count: try Checked.product(n, m, "student scores"))
-        guard n > 0 else { return scores }
+        var scores = [Float](repeating: 0, count: try Checked.product(examples.count, sizes.medications, "student scores"))
+        try scores.withUnsafeMutableBufferPointer { (out) throws(LeaderError) in
+            guard let o = out.baseAddress else { return }
+            try predict(examples[...], sessions: sessions, chunk: chunk, into: o)
+        }
+        return scores
+    }
+
+    /// The same into `out` (examples.count × |Med|, row-major, caller-owned).
+    public func predict(_ examples: ArraySlice<StudentExample>, sessions: [StudentSession], chunk: Int = 32,
+                        into out: UnsafeMutablePointer<Float>) throws(LeaderError) {
+        let m = sizes.medications, n = examples.count, first = examples.startIndex
+        guard n > 0 else { return }
         guard !sessions.isEmpty, sessions.allSatisfy({ $0.engine === self }) else {
             throw .invalidArgument("student inference: sessions must come from this engine's makeSession()")
         }
         let t = min(sessions.count, n), step = max(1, chunk)
         let share = (n + t - 1) / t
         var failures = [LeaderError?](repeating: nil, count: t)
-        scores.withUnsafeMutableBufferPointer { out in
-            failures.withUnsafeMutableBufferPointer { errs in
-                guard let o = out.baseAddress, let eb = errs.baseAddress else { return }
-                let base = SharedPointer(o), errors = SharedPointer(eb), pool = SharedSessions(sessions)
-                DispatchQueue.concurrentPerform(iterations: t) { w in
-                    let session = pool.sessions[w]
-                    var i = w * share
-                    let end = min(n, i + share)
-                    do throws(LeaderError) {
-                        while i < end {
-                            let j = min(end, i + step)
-                            try session.predict(examples[i..<j], into: base.pointer + i * m)
-                            i = j
-                        }
-                    } catch {
-                        errors.pointer[w] = error   // each worker writes only its own slot
+        failures.withUnsafeMutableBufferPointer { errs in
+            guard let eb = errs.baseAddress else { return }
+            let base = SharedPointer(out), errors = SharedPointer(eb), pool = SharedSessions(sessions)
+            DispatchQueue.concurrentPerform(iterations: t) { w in
+                let session = pool.sessions[w]
+                var i = w * share
+                let end = min(n, i + share)
+                do throws(LeaderError) {
+                    while i < end {
+                        let j = min(end, i + step)
+                        try session.predict(examples[(first + i)..<(first + j)], into: base.pointer + i * m)
+                        i = j
                     }
+                } catch {
+                    errors.pointer[w] = error   // each worker writes only its own slot
                 }
             }
         }
         if let e = failures.compactMap({ $0 }).first { throw e }
-        return scores
     }
 }
 
 /// Per-thread buffers of a `StudentInference`: grown to the largest batch seen and reused.
 public final class StudentSession {
     public let engine: StudentInference
+    public let precision: QuantPrecision
+    private let bf16: Bool
     // code level
     private var ids: [Int32] = [], offsets: [Int32] = [0]
     private var streamTokens = [0, 0, 0, 0], streamSets = [0, 0, 0, 0]
@@ -247,7 +296,11 @@ public final class StudentSession {
 
     private enum Buf: Int, CaseIterable { case x, att, h, g, ga, table, pooledG, v, vqkv, vatt, vh, vg, out3, vpooledG, r1, m, m2, logits, prof, stats, attScratch, linScratch }
 
-    init(_ engine: StudentInference) { self.engine = engine }
+    init(_ engine: StudentInference, precision: QuantPrecision) {
+        self.engine = engine
+        self.precision = precision
+        bf16 = precision == .bf16
+    }
 
     private func buffer(_ b: Buf, _ count: Int) throws(LeaderError) -> UnsafeMutablePointer<Float> {
         if let buf = buffers[b.rawValue], buf.count >= count { return buf.base }
@@ -262,12 +315,13 @@ public final class StudentSession {
         let e = engine, c = e.c, f = e.f, sizes = e.sizes
         let b = examples.count
         guard b > 0 else { return }
-        defer { if e.precision == .bf16 { lk_amx_release() } }   // the pass's bf16 products keep the tiles configured
+        let bf16 = self.bf16
+        defer { if bf16 { lk_amx_release() } }   // the pass's bf16 products keep the tiles configured
         try collectCodes(examples)
         let nTok = ids.count, nSets = offsets.count - 1
         let tableRows = try Checked.sum(nSets, b + 1, "student inference table")
         let x = try buffer(.x, nTok * c), att = try buffer(.att, nTok * c)
-        let h = try buffer(.h, nTok * c), bf16 = e.precision == .bf16
+        let h = try buffer(.h, nTok * c)
         let table = try buffer(.table, try Checked.product(tableRows, c, "student inference table"))
         let pooledG = try buffer(.pooledG, nSets * f)
         let lin = try buffer(.linScratch, StudentInference.PackedLinear.scratchFloats(max(f, 3 * c, e.fields * c, e.hidden)))
@@ -282,7 +336,7 @@ public final class StudentSession {
         for s in 0..<3 {
             let t0 = streamTokens[s], tn = streamTokens[s + 1] - t0
             guard tn > 0 else { continue }
-            e.sets[s].o.forward(e.isa, x + t0 * c, ldy: c, att + t0 * c, ldx: c, rows: tn, accumulate: true, scratch: lin)
+            e.sets[s].o.forward(e.isa, bf16: bf16, x + t0 * c, ldy: c, att + t0 * c, ldx: c, rows: tn, accumulate: true, scratch: lin)
         }
         offsets.withUnsafeBufferPointer { o in
             guard let op = o.baseAddress else { return }
@@ -308,7 +362,7 @@ public final class StudentSession {
                 guard tn > 0 else { continue }
                 let blk = e.sets[s]
                 try layerNorm(h + t0 * c, x + t0 * c, blk.norm2, rows: tn)
-                blk.fc1.forward(e.isa, g + t0 * f, ldy: f, h + t0 * c, ldx: c, rows: tn, accumulate: false, scratch: lin)
+                blk.fc1.forward(e.isa, bf16: bf16, g + t0 * f, ldy: f, h + t0 * c, ldx: c, rows: tn, accumulate: false, scratch: lin)
             }
             lk_activation_forward(ga, g, Int64(nTok * f), ActivationKind.geluTanh.rawValue, 1)
             offsets.withUnsafeBufferPointer { o in
@@ -319,7 +373,7 @@ public final class StudentSession {
         for s in 0..<3 {
             let s0 = streamSets[s], sn = streamSets[s + 1] - s0
             guard sn > 0 else { continue }
-            e.sets[s].fc2.forward(e.isa, table + s0 * c, ldy: c, pooledG + s0 * f, ldx: f, rows: sn, accumulate: true,
+            e.sets[s].fc2.forward(e.isa, bf16: bf16, table + s0 * c, ldy: c, pooledG + s0 * f, ldx: f, rows: sn, accumulate: true,
                                   scratch: lin)
         }
 
@@ -333,7 +387,7 @@ public final class StudentSession {
                 guard let pp = p.baseAddress else { return }
                 lk_embedding_forward(prof, e.profileTable.base, pp, Int64(b * e.fields), Int64(c), 1)
             }
-            head.forward(e.isa, promptRow, ldy: c, prof, ldx: e.fields * c, rows: b, accumulate: false, scratch: lin)
+            head.forward(e.isa, bf16: bf16, promptRow, ldy: c, prof, ldx: e.fields * c, rows: b, accumulate: false, scratch: lin)
         } else {
             for i in 0..<b { Memory.copy(promptRow + i * c, from: e.profileTable.base, count: c) }
         }
@@ -349,9 +403,9 @@ public final class StudentSession {
             lk_embedding_forward(v, table, vp, Int64(nV), Int64(c), 1)
         }
         try layerNorm(vh, v, e.visitNorm1, rows: nV)
-        e.visitQKV.forward(e.isa, vqkv, ldy: 3 * c, vh, ldx: c, rows: nV, accumulate: false, scratch: lin)
+        e.visitQKV.forward(e.isa, bf16: bf16, vqkv, ldy: 3 * c, vh, ldx: c, rows: nV, accumulate: false, scratch: lin)
         try attention(vatt, vqkv, rows: nil, voffsets)
-        e.visit.o.forward(e.isa, v, ldy: c, vatt, ldx: c, rows: nV, accumulate: true, scratch: lin)
+        e.visit.o.forward(e.isa, bf16: bf16, v, ldy: c, vatt, ldx: c, rows: nV, accumulate: true, scratch: lin)
         try layerNorm(vh, v, e.visit.norm2, rows: nV)
         if bf16 {
             try voffsets.withUnsafeBufferPointer { o throws(LeaderError) in
@@ -361,7 +415,7 @@ public final class StudentSession {
             }
         } else {
             let vg = try buffer(.vg, nV * f), vga = try buffer(.ga, nV * f)   // the code-level GELU output is done
-            e.visit.fc1.forward(e.isa, vg, ldy: f, vh, ldx: c, rows: nV, accumulate: false, scratch: lin)
+            e.visit.fc1.forward(e.isa, bf16: bf16, vg, ldy: f, vh, ldx: c, rows: nV, accumulate: false, scratch: lin)
             lk_activation_forward(vga, vg, Int64(nV * f), ActivationKind.geluTanh.rawValue, 1)
             voffsets.withUnsafeBufferPointer { o in
                 guard let op = o.baseAddress else { return }
@@ -369,15 +423,15 @@ public final class StudentSession {
                 lk_segment_mean_forward(vpooledG, vga, op, Int64(seqs), Int64(f))
             }
         }
-        e.visit.fc2.forward(e.isa, out3, ldy: c, vpooledG, ldx: f, rows: seqs, accumulate: true, scratch: lin)
+        e.visit.fc2.forward(e.isa, bf16: bf16, out3, ldy: c, vpooledG, ldx: f, rows: seqs, accumulate: true, scratch: lin)
 
         // 4. head: ReLU → fc1 → ReLU → fc2 → sigmoid, straight into `out`
         let r1 = try buffer(.r1, b * 3 * c), mid = try buffer(.m, b * e.hidden), mid2 = try buffer(.m2, b * e.hidden)
         let logits = try buffer(.logits, b * sizes.medications)
         lk_activation_forward(r1, out3, Int64(b * 3 * c), ActivationKind.relu.rawValue, 1)
-        e.fc1.forward(e.isa, mid, ldy: e.hidden, r1, ldx: 3 * c, rows: b, accumulate: false, scratch: lin)
+        e.fc1.forward(e.isa, bf16: bf16, mid, ldy: e.hidden, r1, ldx: 3 * c, rows: b, accumulate: false, scratch: lin)
         lk_activation_forward(mid2, mid, Int64(b * e.hidden), ActivationKind.relu.rawValue, 1)
-        e.fc2.forward(e.isa, logits, ldy: sizes.medications, mid2, ldx: e.hidden, rows: b, accumulate: false, scratch: lin)
+        e.fc2.forward(e.isa, bf16: bf16, logits, ldy: sizes.medications, mid2, ldx: e.hidden, rows: b, accumulate: false, scratch: lin)
         lk_activation_forward(out, logits, Int64(b * sizes.medications), ActivationKind.sigmoid.rawValue, 1)
     }
 

@@ -87,7 +87,7 @@ public final class StudentModel {
         setPools = [[MaskedMeanPool()], [MaskedMeanPool()], [MaskedMeanPool()]]
         visitEncoder = try TransformerBlock(store, "visit_encoder", block)
         let fields = sizes.profileCardinalities.count
-        usesProfile = config.profilePrompt && fields > 0
+        usesProfile = StudentParameters.usesProfile(config, sizes)
         if usesProfile {
             profileEmbedding = try Embedding(store, "profile.embedding", vocab: sizes.profileValueCount, dim: c)
             profileHead = try Linear(store, "profile.head", inFeatures: try Checked.product(fields, c, "profile width"),
@@ -116,25 +116,9 @@ public final class StudentModel {
     }
 
     /// The number of scalars the model will register (without alignment padding), computed with checked
-    /// arithmetic before anything is allocated (checkpoint readers compare it with the file size).
+    /// arithmetic before anything is allocated (`StudentParameters`).
     public static func parameterCount(config c: StudentConfig, sizes: StudentVocabularySizes) throws(LeaderError) -> Int {
-        func mul(_ a: Int, _ b: Int) throws(LeaderError) -> Int { try Checked.product(a, b, "student parameter count") }
-        func add(_ xs: [Int]) throws(LeaderError) -> Int {
-            var t = 0
-            for x in xs { t = try Checked.sum(t, x, "student parameter count") }
-            return t
-        }
-        let h = c.hidden
-        let block = try add([mul(4, mul(h, h)), h, mul(2, mul(h, c.ffnHidden)), c.ffnHidden, h, mul(4, h)])
-        let fields = sizes.profileCardinalities.count
-        let prompt = c.profilePrompt && fields > 0
-            ? try add([mul(sizes.profileValueCount, h), mul(mul(fields, h), h), h]) : h
-        return try add([
-            mul(sizes.unifiedCount, h), mul(4, block), prompt,
-            mul(3 * h, c.headHidden), c.headHidden, mul(c.headHidden, sizes.medications), sizes.medications,
-            c.teacherDim > 0 ? try add([mul(c.headHidden, c.teacherDim), c.teacherDim]) : 0,
-            c.beta > 0 ? try mul(2, try add([mul(h, h), h])) : 0,
-        ])
+        try StudentParameters.count(config: c, sizes: sizes)
     }
 
     /// Packs examples for this model (targets appended to the medication sets when `forTraining` and β > 0).

@@ -109,7 +109,9 @@ public final class StudentTrainer {
     }
 
     /// One epoch over the training set; returns the mean of each loss term over the steps.
-    public func trainEpoch(_ progress: ((StudentTrainingEvent) -> Void)? = nil) throws(LeaderError) -> StudentLossMeans {
+    public func trainEpoch(_ progress: ((StudentTrainingEvent) throws(LeaderError) -> Void)? = nil) throws(LeaderError)
+        -> StudentLossMeans
+    {
         let idx = order(epoch: epoch)
         let bs = config.batchSize
         let steps = (idx.count + bs - 1) / bs
@@ -131,7 +133,7 @@ public final class StudentTrainer {
             try model.backward(ctx)
             try adam.update(ctx)
             sum.add(loss)
-            progress?(.step(epoch: epoch + 1, step: s + 1, steps: steps, loss: loss))
+            try progress?(.step(epoch: epoch + 1, step: s + 1, steps: steps, loss: loss))
         }
         return sum.mean(over: steps)
     }
@@ -142,7 +144,7 @@ public final class StudentTrainer {
     }
 
     /// Runs epochs until `config.epochs` or early stopping, then restores the best weights.
-    public func run(_ progress: ((StudentTrainingEvent) -> Void)? = nil,
+    public func run(_ progress: ((StudentTrainingEvent) throws(LeaderError) -> Void)? = nil,
                     afterEpoch: ((StudentTrainer) throws(LeaderError) -> Void)? = nil) throws(LeaderError) {
         while !stopped && epoch < config.epochs {
             let losses = try trainEpoch(progress)
@@ -165,7 +167,7 @@ public final class StudentTrainer {
                                               align: losses.align, validationPRAUC: prauc, validationJaccard: jac,
                                               best: improved)
             history.append(summary)
-            progress?(.epoch(summary))
+            try progress?(.epoch(summary))
             try afterEpoch?(self)
         }
         try model.store.flatValues.copy(from: best)

@@ -1,0 +1,103 @@
+/// `{"task": "evaluate"}`: a student checkpoint (through the serving engine) or a baseline on the test split:
+/// Jaccard, F1, PRAUC, #meds, DDI for all / single-visit / multi-visit patients, mean ± std over random 80 %
+/// subsets. Uses `threshold`, else the checkpoint's configured one, and also reports the best-validation-
+/// Jaccard threshold when it differs.
+public struct EvaluateJob: Decodable, Sendable {
+    public var data: String
+    public var checkpoint: String?
+    /// frequency or copy-previous (instead of a checkpoint).
+    public var baseline: String?
+    /// DDI pair CSV (atc3_a,atc3_b).
+    public var ddi: String?
+    public var threshold: Float?
+    public var threads = 0
+    public var seed: UInt64 = 42
+    /// fp32, bf16 or auto (the serving session's precision).
+    public var precision = "fp32"
+    /// Write NAME-precision-recall.svg and NAME-by-visits.svg into this folder.
+    public var plot: String?
+
+    public init(data: String, checkpoint: String? = nil, baseline: String? = nil, ddi: String? = nil,
+                threshold: Float? = nil, threads: Int = 0, seed: UInt64 = 42, precision: String = "fp32",
+                plot: String? = nil) {
+        self.data = data; self.checkpoint = checkpoint; self.baseline = baseline; self.ddi = ddi
+        self.threshold = threshold; self.threads = threads; self.seed = seed; self.precision = precision; self.plot = plot
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try jobContainer(decoder, ["data", "checkpoint", "baseline", "ddi", "threshold", "threads", "seed",
+                                           "precision", "plot"], "evaluate job")
+        data = try c.decode(String.self, forKey: .init("data"))
+        checkpoint = try c.decodeIfPresent(String.self, forKey: .init("checkpoint"))
+        baseline = try c.decodeIfPresent(String.self, forKey: .init("baseline"))
+        ddi = try c.decodeIfPresent(String.self, forKey: .init("ddi"))
+        threshold = try c.decodeIfPresent(Float.self, forKey: .init("threshold"))
+        threads = try c.decodeIfPresent(Int.self, forKey: .init("threads")) ?? 0
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .init("seed")) ?? 42
+        precision = try c.decodeIfPresent(String.self, forKey: .init("precision")) ?? "fp32"
+        plot = try c.decodeIfPresent(String.self, forKey: .init("plot"))
+    }
+
+    public struct Result: Encodable, Sendable {
+        public var data: String
+        public var reports: [EvaluationReport]
+        /// DDI pairs in the vocabulary and rows naming other codes (when a DDI file was given).
+        public var ddiPairs: Int?, ddiSkipped: Int?
+        public var plots: [String]
+    }
+
+    public func run(progress: JobProgress? = nil) throws(LeaderError) -> Result {
+        guard (checkpoint == nil) != (baseline == nil) else {
+            throw .invalidArgument("evaluate job: give exactly one of \"checkpoint\" and \"baseline\"")
+        }
+        if let threshold, !(threshold >= 0 && threshold <= 1) {
+            throw .invalidArgument("evaluate job: threshold \(threshold) (expected 0...1)")
+        }
+        try report(progress, JobEvent(task: "evaluate", stage: "read", done: 0, total: 1))
+        let ds = try StudentDataset(path: data)
+        let idx = CodeList(ds.data.cohort.medications).index()
+        let pairs = try ddi.map { (p) throws(LeaderError) in try DDIPairs.load(path: p) { idx[$0] } }
+        var reports: [EvaluationReport] = []
+        var plots: [String] = []
+        func addPlots(_ s: ScoredSamples, name: String, threshold: Float) throws(LeaderError) {
+            guard let plot else { return }
+            plots.append(try writePlot(plot, "\(name)-precision-recall.svg", EvaluationPlots.precisionRecallSVG(s, recommender: name)))
+            plots.append(try writePlot(plot, "\(name)-by-visits.svg",
+                                       EvaluationPlots.byVisitsSVG(s, recommender: name, threshold: threshold)))
+        }
+        try report(progress, JobEvent(task: "evaluate", stage: "score", done: 0, total: 1))
+        if let baseline {
+            guard let b = Baseline(rawValue: baseline) else {
+                throw .invalidArgument("evaluate job: baseline '\(baseline.prefix(32))' (expected frequency or copy-previous)")
+            }
+            let maxV = StudentConfig().maxVisits
+            let freq = Baseline.frequencies(try ds.examples(.train, maxVisits: maxV), medications: ds.sizes.medications)
+            let test = try b.score(try ds.examples(.test, maxVisits: maxV), frequencies: freq)
+            let val = try b.score(try ds.examples(.validation, maxVisits: maxV), frequencies: freq)
+            let th = threshold ?? StudentConfig().threshold
+            reports.append(try .evaluate(test, recommender: b.rawValue, threshold: th, ddi: pairs, seed: seed))
+            try addPlots(test, name: b.rawValue, threshold: th)
+            let best = val.bestJaccardThreshold()
+            if best != th {
+                reports.append(try .evaluate(test, recommender: "\(b.rawValue) (best validation-Jaccard threshold)",
+                                             threshold: best, ddi: pairs, seed: seed))
+            }
+        } else if let checkpoint {
+            let model = try ServingModel(path: checkpoint)
+            let ck = model.checkpoint
+            guard ck.vocabularies == ds.vocabularies, ck.profile == ds.data.cohort.profile else {
+                throw .incompatible("\(checkpoint): vocabularies or profile encoders differ from \(data)")
+            }
+            let session = try ServingSession(model: model, options: .init(threads: threads, precision: precision))
+            let test = try session.score(try ds.examples(.test, maxVisits: ck.config.maxVisits))
+            let th = threshold ?? ck.thresholds.configured
+            reports.append(try .evaluate(test, recommender: "student", threshold: th, ddi: pairs, seed: seed))
+            try addPlots(test, name: "student", threshold: th)
+            if let best = ck.thresholds.bestValidationJaccard, best != th {
+                reports.append(try .evaluate(test, recommender: "student (best validation-Jaccard threshold)",
+                                             threshold: best, ddi: pairs, seed: seed))
+            }
+        }
+        return Result(data: data, reports: reports, ddiPairs: pairs?.count, ddiSkipped: pairs?.skipped, plots: plots)
+    }
+}

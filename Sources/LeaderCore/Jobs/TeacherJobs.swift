@@ -1,0 +1,224 @@
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What the teacher jobs (and `leader teacher eval`) share: opening the base model, choosing the prompt
+/// template, loading a trained teacher with its prompts.
+public enum TeacherSetup {
+    /// The default base model path (`make model`).
+    public static let defaultModel = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
+
+    /// A GGUF file or a Hugging Face folder.
+    public static func loadModel(_ path: String) throws(LeaderError) -> LlamaModelFile {
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            throw .io("\(path): no such model file or folder (run `make model` for the default)")
+        }
+        return (st.st_mode & S_IFMT) == S_IFDIR ? try LlamaModelFile(huggingFaceFolder: path) : try LlamaModelFile(gguf: path)
+    }
+
+    /// The LEADER template, with the source's profile sentence unless `profile` is false.
+    public static func builder(_ d: PreparedDataset, profile: Bool) throws(LeaderError) -> PromptBuilder {
+        guard profile else { return try PromptBuilder(template: .leader) }
+        switch d.cohort.source {
+        case "mimic3": return try PromptBuilder(template: .leaderMIMIC3Profile)
+        case "mimic4": return try PromptBuilder(template: .leaderMIMIC4Profile)
+        default: return try PromptBuilder(template: .leader)
+        }
+    }
+
+    /// train | validation | test, or nil for all.
+    public static func split(_ s: String) throws(LeaderError) -> SplitPart? {
+        switch s {
+        case "all": return nil
+        case "train": return .train
+        case "validation", "val": return .validation
+        case "test": return .test
+        default: throw .invalidArgument("split '\(s.prefix(16))' (expected train, validation, test or all)")
+        }
+    }
+
+    /// The dataset, the base model, a trained teacher checkpoint on it, and the prompts of `split` tokenised as
+    /// in training; the checkpoint's medication vocabulary must be the dataset's.
+    public static func loadTrained(data: String, model: String, teacher: String, split: String, threads: Int,
+                                   precision: QuantPrecision, profile: Bool) throws(LeaderError) -> TrainedTeacher {
+        let d = try LDataFile.read(data)
+        let file = try loadModel(model)
+        guard let tok = file.tokenizer else { throw .incompatible("\(model): no tokenizer") }
+        let (ck, trained) = try TeacherCheckpoint.load(teacher, modelFile: file, modelPath: model, threads: threads)
+        trained.decoder.precision = precision
+        guard ck.medications == d.cohort.medications.keys else {
+            throw .incompatible("\(teacher): medication vocabulary differs from \(data)")
+        }
+        let examples = try TeacherData.examples(d, part: try Self.split(split), tokenizer: tok,
+                                                builder: try builder(d, profile: profile), maxTokens: ck.train.maxTokens)
+        return TrainedTeacher(data: d, file: file, checkpoint: ck, model: trained, examples: examples)
+    }
+}
+
+/// A trained teacher ready to score (`TeacherSetup.loadTrained`).
+public struct TrainedTeacher {
+    public var data: PreparedDataset
+    public var file: LlamaModelFile
+    public var checkpoint: TeacherCheckpoint
+    public var model: TeacherModel
+    public var examples: [TeacherExample]
+}
+
+/// The last path component of `path`.
+private func baseName(_ path: String) -> String { String(path.split(separator: "/").last ?? Substring(path)) }
+
+/// `{"task": "teacher-train"}`: LoRA fine-tune of the LLM teacher with a medication head on the training
+/// split; writes the LoRA adapters and the head (atomic) at the end.
+public struct TeacherTrainJob: Decodable, Sendable {
+    public var data: String
+    public var model = TeacherSetup.defaultModel
+    public var out: String
+    /// Epochs, steps, batch, learning rate, token budget, LoRA (`TeacherTrainConfig`, snake_case keys).
+    public var config = TeacherTrainConfig()
+    public var threads = 0
+    /// Frozen quantised products: fp32, int8 or bf16.
+    public var precision = QuantPrecision.fp32
+    /// The profile sentence in the prompts.
+    public var profile = true
+    /// Use at most this many training samples.
+    public var limit: Int?
+
+    public init(data: String, model: String = TeacherSetup.defaultModel, out: String, config: TeacherTrainConfig,
+                threads: Int = 0, precision: QuantPrecision = .fp32, profile: Bool = true, limit: Int? = nil) {
+        self.data = data; self.model = model; self.out = out; self.config = config; self.threads = threads
+        self.precision = precision; self.profile = profile; self.limit = limit
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try jobContainer(decoder, ["data", "model", "out", "config", "threads", "precision", "profile", "limit"],
+                                 "teacher-train job")
+        data = try c.decode(String.self, forKey: .init("data"))
+        model = try c.decodeIfPresent(String.self, forKey: .init("model")) ?? TeacherSetup.defaultModel
+        out = try c.decode(String.self, forKey: .init("out"))
+        config = try c.decodeIfPresent(TeacherTrainConfig.self, forKey: .init("config")) ?? TeacherTrainConfig()
+        threads = try c.decodeIfPresent(Int.self, forKey: .init("threads")) ?? 0
+        precision = try c.decodeIfPresent(QuantPrecision.self, forKey: .init("precision")) ?? .fp32
+        profile = try c.decodeIfPresent(Bool.self, forKey: .init("profile")) ?? true
+        limit = try c.decodeIfPresent(Int.self, forKey: .init("limit"))
+    }
+
+    public struct Result: Encodable, Sendable {
+        public var out: String, samples: Int, tokens: Int, steps: Int, firstLoss: Float?, lastLoss: Float
+        public var tokensPerSecond: Double, trainSeconds: Double, prefixSeconds: Double, totalSeconds: Double
+        public var adaptedLayers: String, recompute: Bool
+    }
+
+    public func run(progress: JobProgress? = nil) throws(LeaderError) -> Result {
+        let t0 = ContinuousClock.now
+        try report(progress, JobEvent(task: "teacher-train", stage: "read", done: 0, total: 1))
+        let d = try LDataFile.read(data)
+        let file = try TeacherSetup.loadModel(model)
+        guard let tok = file.tokenizer else { throw .incompatible("\(model): no tokenizer") }
+        var examples = try TeacherData.examples(d, part: .train, tokenizer: tok,
+                                                builder: try TeacherSetup.builder(d, profile: profile),
+                                                maxTokens: config.maxTokens)
+        if let limit { examples = Array(examples.prefix(max(0, limit))) }
+        let decoder = try LlamaDecoder(file, lora: config.lora, recompute: config.recompute, seed: config.seed,
+                                       threads: threads)
+        decoder.precision = precision
+        let teacher = try TeacherModel(decoder: decoder, medications: d.cohort.medications.count)
+        let trainer = try TeacherTrainer(model: teacher, config: config, threads: threads)
+        let tokens = examples.reduce(0) { $0 + $1.tokens.count }
+        let clock0 = ContinuousClock.now
+        var firstLoss: Float?
+        var cancelled = false
+        let last = try trainer.train(examples, clock: { seconds(since: clock0) }) { p in
+            if firstLoss == nil { firstLoss = p.loss }
+            cancelled = (try? report(progress, JobEvent(task: "teacher-train", stage: "step", done: p.step,
+                                                        total: p.totalSteps, values: [
+                "epoch": Double(p.epoch), "loss": Double(p.loss), "learningRate": Double(p.learningRate),
+                "gradNorm": Double(p.gradNorm), "tokensPerSecond": p.tokensPerSecond, "seconds": p.seconds]))) == nil
+            return !cancelled
+        }
+        if cancelled { throw .cancelled("teacher-train: cancelled by the progress callback") }
+        let ck = TeacherCheckpoint(baseModel: baseName(model), baseModelSHA256: try TeacherCheckpoint.digest(ofModel: model),
+                                   llama: file.config, lora: config.lora, train: config, medications: d.cohort.medications.keys)
+        try report(progress, JobEvent(task: "teacher-train", stage: "write", done: 0, total: 1))
+        try ck.write(teacher, to: out)
+        return Result(out: out, samples: examples.count, tokens: tokens, steps: last.step, firstLoss: firstLoss,
+                      lastLoss: last.loss, tokensPerSecond: last.tokensPerSecond, trainSeconds: last.seconds,
+                      prefixSeconds: trainer.prefixSeconds, totalSeconds: seconds(since: t0),
+                      adaptedLayers: "\(decoder.firstAdaptedLayer)..<\(file.config.layers)", recompute: decoder.recomputing)
+    }
+}
+
+/// `{"task": "teacher-export"}`: the teacher's final hidden state (and logits) per sample of a split, keyed
+/// by sample id, as a teacher-features file (docs/teacher-features.md; atomic).
+public struct TeacherExportJob: Decodable, Sendable {
+    public var data: String
+    public var model = TeacherSetup.defaultModel
+    public var teacher: String
+    public var out: String
+    public var split = "train"
+    public var threads = 0
+    public var precision = QuantPrecision.fp32
+    public var profile = true
+    public var batchSize = 8
+
+    public init(data: String, model: String = TeacherSetup.defaultModel, teacher: String, out: String,
+                split: String = "train", threads: Int = 0, precision: QuantPrecision = .fp32, profile: Bool = true,
+                batchSize: Int = 8) {
+        self.data = data; self.model = model; self.teacher = teacher; self.out = out; self.split = split
+        self.threads = threads; self.precision = precision; self.profile = profile; self.batchSize = batchSize
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try jobContainer(decoder, ["data", "model", "teacher", "out", "split", "threads", "precision", "profile",
+                                           "batchSize"], "teacher-export job")
+        data = try c.decode(String.self, forKey: .init("data"))
+        model = try c.decodeIfPresent(String.self, forKey: .init("model")) ?? TeacherSetup.defaultModel
+        teacher = try c.decode(String.self, forKey: .init("teacher"))
+        out = try c.decode(String.self, forKey: .init("out"))
+        split = try c.decodeIfPresent(String.self, forKey: .init("split")) ?? "train"
+        threads = try c.decodeIfPresent(Int.self, forKey: .init("threads")) ?? 0
+        precision = try c.decodeIfPresent(QuantPrecision.self, forKey: .init("precision")) ?? .fp32
+        profile = try c.decodeIfPresent(Bool.self, forKey: .init("profile")) ?? true
+        batchSize = try c.decodeIfPresent(Int.self, forKey: .init("batchSize")) ?? 8
+    }
+
+    public struct Result: Encodable, Sendable {
+        public var out: String, samples: Int, hiddenSize: Int, medications: Int, seconds: Double, tokensPerSecond: Double
+    }
+
+    public func run(progress: JobProgress? = nil) throws(LeaderError) -> Result {
+        try report(progress, JobEvent(task: "teacher-export", stage: "read", done: 0, total: 1))
+        let loaded = try TeacherSetup.loadTrained(data: data, model: model, teacher: teacher, split: split,
+                                                  threads: threads, precision: precision, profile: profile)
+        let ck = loaded.checkpoint, teacherModel = loaded.model, examples = loaded.examples
+        let c = loaded.file.config.dModel, m = teacherModel.medications
+        var hidden = [Float](repeating: 0, count: try Checked.product(examples.count, c, "teacher features"))
+        var logits = [Float](repeating: 0, count: try Checked.product(examples.count, m, "teacher logits"))
+        let t0 = ContinuousClock.now
+        var done = 0, tokens = 0
+        try teacherModel.predict(examples, batchSize: batchSize, threads: threads) { (idx, h, l) throws(LeaderError) in
+            let hv = h.toArray(), lv = l.toArray()
+            for (r, i) in idx.enumerated() {
+                hidden.replaceSubrange((i * c)..<((i + 1) * c), with: hv[(r * c)..<((r + 1) * c)])
+                logits.replaceSubrange((i * m)..<((i + 1) * m), with: lv[(r * m)..<((r + 1) * m)])
+                tokens += examples[i].tokens.count
+            }
+            done += idx.count
+            try report(progress, JobEvent(task: "teacher-export", stage: "score", done: done, total: examples.count,
+                                          values: ["tokensPerSecond": Double(tokens) / max(1e-9, seconds(since: t0))]))
+        }
+        try report(progress, JobEvent(task: "teacher-export", stage: "write", done: 0, total: 1))
+        try TeacherFeaturesFile.write(ids: examples.map(\.id), hidden: hidden, hiddenSize: c, logits: logits,
+                                      medications: ck.medications,
+                                      dataFingerprint: try StudentDataset(path: data).fingerprint,
+                                      metadata: ["teacher": baseName(teacher), "base_model": ck.baseModel,
+                                                 "base_model_sha256": ck.baseModelSHA256, "split": split,
+                                                 "max_tokens": String(ck.train.maxTokens),
+                                                 "pooling": "last prompt token (EOS), final norm"],
+                                      to: out)
+        let s = seconds(since: t0)
+        return Result(out: out, samples: examples.count, hiddenSize: c, medications: m, seconds: s,
+                      tokensPerSecond: Double(tokens) / max(1e-9, s))
+    }
+}

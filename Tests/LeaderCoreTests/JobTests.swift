@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+@testable import LeaderCore
+
+/// A fresh folder for one test.
+private func scratchFolder(_ name: String) throws -> String {
+    let dir = tempPath("jobs-\(name)")
+    try? FileManager.default.removeItem(atPath: dir)
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+@Suite struct JobTests {
+    @Test func parseRejectsWhatIsNotAJob() throws {
+        let bad = [
+            "", "[1]", "{}", #"{"task": "fly"}"#, #"{"task": "student"}"#,
+            #"{"task": "student", "data": "a", "out": "b", "epochs": 3}"#,
+            #"{"task": "student", "data": "a", "out": "b", "config": {"epoch": 3}}"#,
+            #"{"task": "prepare", "source": "mimic3", "input": "a", "out": "b", "config": {"topMeds": 3}}"#,
+            #"{"task": "evaluate", "data": 1}"#,
+            #"{"task": "teacher-train", "data": "a", "out": "b", "config": {"lora": {"rank": 8, "r": 1}}}"#,
+        ]
+        for json in bad {
+            #expect(throws: LeaderError.self, "\(json)") { _ = try Job.parse(json: json) }
+            do { _ = try Job.parse(json: json) } catch { #expect(error.kind == .invalidArgument, "\(json): \(error)") }
+        }
+        guard case .prepare(let p) = try Job.parse(json: #"{"task": "prepare", "source": "mimic4", "input": "a", "out": "b"}"#)
+        else { Issue.record("not a prepare job"); return }
+        #expect(p.config.topProcedures == 1000)   // the source's defaults under the given keys
+        guard case .student(let s) = try Job.parse(json: #"{"task": "student", "data": "a", "out": "b", "config": {"epochs": 3}}"#)
+        else { Issue.record("not a student job"); return }
+        #expect(s.config.epochs == 3 && s.statePath == nil && s.threads == 0)
+    }
+
+    /// prepare (synthetic) → student → evaluate through jobs; a cancelled student job leaves no file; a
+    /// synthetic preparation leaves no scratch folder.
+    @Test func pipelineAndCancellation() throws {
+        let dir = try scratchFolder("pipeline")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var stages: [String] = []
+        let prep = try PrepareJob(source: "synthetic", input: nil, maps: nil, out: dir + "/c.ldata",
+                                  config: PrepareConfig(), patients: 300, seed: 3).run { stages.append($0.stage); return true }
+        #expect(prep.statistics.patients > 200 && stages.first == "synthesise" && stages.last == "write")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["c.ldata"])
+
+        var cfg = StudentConfig()
+        cfg.epochs = 2
+        cfg.hidden = 16
+        cfg.ffnHidden = 32
+        let job = StudentJob(data: dir + "/c.ldata", out: dir + "/s.safetensors", config: cfg, threads: 1)
+        var steps = 0
+        #expect(throws: LeaderError.self) { _ = try job.run { ev in steps += 1; return ev.stage != "step" } }
+        do { _ = try job.run { $0.stage != "epoch" } } catch { #expect(error.kind == .cancelled) }
+        #expect(!FileManager.default.fileExists(atPath: dir + "/s.safetensors"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["c.ldata"])
+
+        var epochs: [Int] = []
+        let r = try job.run { ev in if ev.stage == "epoch" { epochs.append(ev.done) }; return true }
+        #expect(epochs == [1, 2] && r.epochs == 2 && r.history.count == 2)
+        #expect(FileManager.default.fileExists(atPath: r.checkpoint))
+
+        let student = try EvaluateJob(data: dir + "/c.ldata", checkpoint: r.checkpoint, threads: 2).run()
+        #expect(student.reports.first?.recommender == "student")
+        #expect(student.reports.first?.threshold == 0.3)
+        let freq = try EvaluateJob(data: dir + "/c.ldata", baseline: "frequency", threshold: 0.25).run()
+        #expect(freq.reports.first?.recommender == "frequency" && freq.reports.first?.threshold == 0.25)
+        #expect(throws: LeaderError.self) { _ = try EvaluateJob(data: dir + "/c.ldata").run() }
+        #expect(throws: LeaderError.self) { _ = try EvaluateJob(data: dir + "/c.ldata", baseline: "magic").run() }
+        // the JSON result of the trainer
+        let json = try Job.parse(json: #"{"task": "evaluate", "data": "\#(dir)/c.ldata", "baseline": "copy-previous"}"#).run()
+        let obj = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+        #expect((obj?["reports"] as? [Any])?.isEmpty == false)
+    }
+}
