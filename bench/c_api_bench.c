@@ -81,6 +81,15 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* The same from ids (leader_session_recommend_ids). */
+static void recommend_scores_ids(leader_session *s, const patient *pt, float *row, int64_t n_med) {
+    int32_t ids[1024]; float sc[1024]; int64_t n = 0;
+    leader_status st = leader_session_recommend_ids(s, pt->n_visits, pt->d_off, pt->di, pt->p_off, pt->pi, pt->m_off,
+                                                    pt->mi, 0, NULL, 0, 0.0f, ids, sc, NULL, 1024, &n);
+    if (st != LEADER_OK) die("leader_session_recommend_ids", st);
+    for (int64_t i = 0; i < n && i < n_med; i++) row[ids[i]] = sc[i];
+}
+
 /* Scores of every medication of one patient through leader_session_recommend (top_k 0, threshold 0). */
 static void recommend_scores(leader_session *s, const patient *pt, float *row, int64_t n_med) {
     int32_t ids[1024]; float sc[1024]; int64_t n = 0;
@@ -122,23 +131,24 @@ int main(int argc, char **argv) {
     if (!patients) return 1;
     for (int64_t i = 0; i < n_patients; i++) make_patient(&patients[i]);
 
-    /* 1. single patient, 1 thread: fp32 and bf16 sessions interleaved round by round */
-    const char *precisions[2] = {"{\"precision\": \"fp32\"}", "{\"precision\": \"bf16\"}"};
-    leader_session *single[2];
-    for (int p = 0; p < 2; p++) if ((st = leader_session_create(model, precisions[p], &single[p])) != LEADER_OK) die("session", st);
-    double *lat[2] = {malloc(sizeof(double) * rounds * per_round), malloc(sizeof(double) * rounds * per_round)};
+    /* 1. single patient, 1 thread: fp32 strings, bf16 strings, fp32 ids, interleaved round by round */
+    const char *precisions[3] = {"{\"precision\": \"fp32\"}", "{\"precision\": \"bf16\"}", "{\"precision\": \"fp32\"}"};
+    leader_session *single[3];
+    for (int p = 0; p < 3; p++) if ((st = leader_session_create(model, precisions[p], &single[p])) != LEADER_OK) die("session", st);
+    double *lat[3];
+    for (int p = 0; p < 3; p++) lat[p] = malloc(sizeof(double) * rounds * per_round);
     float *row = calloc((size_t)n_med, sizeof(float));
-    for (int p = 0; p < 2; p++) for (int i = 0; i < 50; i++) recommend_scores(single[p], &patients[i], row, n_med);   /* warm */
+    for (int p = 0; p < 3; p++) for (int i = 0; i < 50; i++) recommend_scores(single[p], &patients[i], row, n_med);   /* warm */
     for (int64_t r = 0; r < rounds; r++)
-        for (int p = 0; p < 2; p++)
+        for (int p = 0; p < 3; p++)
             for (int64_t i = 0; i < per_round; i++) {
                 const patient *pt = &patients[(r * per_round + i) % n_patients];
                 double t0 = now_us();
-                recommend_scores(single[p], pt, row, n_med);
+                if (p == 2) recommend_scores_ids(single[p], pt, row, n_med); else recommend_scores(single[p], pt, row, n_med);
                 lat[p][r * per_round + i] = now_us() - t0;
             }
-    double p50[2], p99[2];
-    for (int p = 0; p < 2; p++) {
+    double p50[3], p99[3];
+    for (int p = 0; p < 3; p++) {
         qsort(lat[p], (size_t)(rounds * per_round), sizeof(double), cmp_double);
         p50[p] = lat[p][rounds * per_round / 2];
         p99[p] = lat[p][rounds * per_round * 99 / 100];
@@ -205,12 +215,13 @@ int main(int argc, char **argv) {
     printf("{\"build\": %s, \"medications\": %lld, \"patients\": %lld,\n", leader_build_info(), (long long)n_med,
            (long long)n_patients);
     printf(" \"single_fp32_p50_us\": %.1f, \"single_fp32_p99_us\": %.1f, \"single_bf16_p50_us\": %.1f, "
-           "\"single_bf16_p99_us\": %.1f,\n", p50[0], p99[0], p50[1], p99[1]);
+           "\"single_bf16_p99_us\": %.1f, \"single_fp32_ids_p50_us\": %.1f, \"single_fp32_ids_p99_us\": %.1f,\n",
+           p50[0], p99[0], p50[1], p99[1], p50[2], p99[2]);
     printf(" \"batch_patients_per_s_1_thread\": %.0f, \"batch_patients_per_s_2_threads\": %.0f,\n", rate[0], rate[1]);
     printf(" \"threads8_recommendations\": %lld, \"threads8_seconds\": %.2f, \"threads8_equal_to_serial\": %s, "
            "\"batch_equal_to_serial\": %s}\n", (long long)(8 * n_patients), threaded_s, equal ? "true" : "false",
            batch_equal ? "true" : "false");
-    for (int p = 0; p < 2; p++) { leader_session_free(single[p]); free(lat[p]); }
+    for (int p = 0; p < 3; p++) { leader_session_free(single[p]); free(lat[p]); }
     leader_model_free(m);
     free(patients); free(row); free(visit_off); free(d_off); free(p_off); free(m_off); free(d); free(pr); free(md);
     free(batch); free(serial); free(par);

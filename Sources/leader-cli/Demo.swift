@@ -37,65 +37,92 @@ struct Demo: ParsableCommand {
         }
         guard checks.allSatisfy(\.passed) else { throw ExitCode.failure }
 
-        section("2. Synthetic cohort (\(patients) patients, seed \(seed)) in MIMIC-III format")
-        let cohortDir = out + "/cohort"
-        let summary = try SyntheticCohort.write(SyntheticConfig(patients: patients, seed: seed), to: cohortDir) { _ in true }
-        print("wrote \(cohortDir): \(summary.admissions) admissions, \(summary.prescriptionsRows) prescription rows, "
-              + String(format: "%.1f %% single-visit patients", summary.singleVisitShare * 100))
-
-        section("3. Preparation with the MIMIC-III loader (LEADER filtering, one sample per patient, 80/10/10 split)")
+        section("2-3. Synthetic cohort (\(patients) patients, seed \(seed)) in MIMIC-III format, prepared with the MIMIC-III loader "
+            + "(LEADER filtering, one sample per patient, 80/10/10 split)")
+        let cohortDir = out + "/cohort", ldata = out + "/cohort.ldata"
         var config = PrepareConfig.defaults(for: .mimic3)
         config.seed = seed
-        let data = try DataPreparation.prepare(source: .mimic3, input: cohortDir, maps: cohortDir + "/maps",
-                                               config: config)
-        let ldata = out + "/cohort.ldata"
-        try LDataFile.write(data, to: ldata)
+        let prep = try PrepareJob(source: "synthetic", input: cohortDir, maps: nil, out: ldata, config: config,
+                                  patients: patients, seed: seed).run()
+        if let s = prep.synthetic {
+            print("wrote \(cohortDir): \(s.admissions) admissions, \(s.prescriptionsRows) prescription rows, "
+                  + String(format: "%.1f %% single-visit patients", s.singleVisitShare * 100))
+        }
         print("wrote \(ldata)")
-        print(StatsText.render(DataStatistics(data), report: data.cohort.report))
+        print(StatsText.render(prep.statistics, report: prep.report))
 
         section("4. Student LEADER(S): BCE, Adam, early stopping on validation PRAUC (no teacher features here)")
-        let checkpoint = out + "/student.safetensors"
-        let plots = out + "/plots"
-        let train = try StudentTrain.parse([
-            "--data", ldata, "--out", checkpoint, "--threads", "\(threads)", "--plot", plots,
-            "--config", #"{"epochs": \#(epochs), "patience": 5, "seed": \#(seed)}"#,
-        ])
-        try train.run()
+        let checkpoint = out + "/student.safetensors", plots = out + "/plots"
+        var studentConfig = StudentConfig()
+        studentConfig.epochs = epochs
+        studentConfig.patience = 5
+        studentConfig.seed = seed
+        try trainStudent(StudentJob(data: ldata, out: checkpoint, config: studentConfig, threads: threads,
+                                    statePath: checkpoint + ".state", plot: plots))
 
         section("5. Test patients: the student against the two trivial baselines (same evaluation code)")
-        var common = ["--data", ldata, "--threads", "\(threads)"]
-        if FileManager.default.fileExists(atPath: ddi) { common += ["--ddi", ddi] }
-        for which in [["--checkpoint", checkpoint], ["--baseline", "frequency"], ["--baseline", "copy-previous"]] {
-            let eval = try Eval.parse(common + which + ["--plot", plots])
-            try eval.run()
+        let ddiFile = FileManager.default.fileExists(atPath: ddi) ? ddi : nil
+        for job in [EvaluateJob(data: ldata, checkpoint: checkpoint, ddi: ddiFile, threads: threads, plot: plots),
+                    EvaluateJob(data: ldata, baseline: "frequency", ddi: ddiFile, threads: threads, plot: plots),
+                    EvaluateJob(data: ldata, baseline: "copy-previous", ddi: ddiFile, threads: threads, plot: plots)] {
+            try evaluate(job)
         }
-        if teacher { try runTeacher(ldata: ldata, plots: plots, threads: threads, evalArgs: common) }
+        if teacher {
+            try runTeacher(ldata: ldata, plots: plots, threads: threads, ddi: ddiFile, studentConfig: studentConfig)
+        }
         print("\ndemo finished: \(out) holds the cohort, the prepared dataset, the student checkpoint and plots/ (SVG);")
         print("try: leader recommend --checkpoint \(checkpoint) --patient PATIENT.json (format: docs/student.md)")
     }
 
+    private func trainStudent(_ job: StudentJob) throws {
+        let r = try job.run(progress: StudentProgressBar(epochs: job.config.epochs, threshold: job.config.threshold).event)
+        print(String(format: "wrote %@: %d epochs (best %d, validation PRAUC %.4f), best-Jaccard threshold %.2f, %.1f s",
+                     job.out, r.epochs, r.bestEpoch, r.bestValidationPRAUC, r.bestValidationJaccardThreshold, r.seconds))
+        for p in r.plots { print("wrote \(p)") }
+    }
+
+    private func evaluate(_ job: EvaluateJob) throws {
+        let r = try job.run()
+        printReports(r.reports)
+        for p in r.plots { print("wrote \(p)") }
+    }
+
     /// Steps 6-8: teacher fine-tune, feature export for the training split, distilled student, evaluation.
-    private func runTeacher(ldata: String, plots: String, threads: Int, evalArgs: [String]) throws {
+    private func runTeacher(ldata: String, plots: String, threads: Int, ddi: String?, studentConfig: StudentConfig) throws {
         guard FileManager.default.fileExists(atPath: model) else {
             print("\n(--teacher skipped: no model at \(model); `make model` fetches the default one)")
             return
         }
         // bf16 where the CPU has AMX tiles (faster, and closer to fp32), else int8
-        let precision = QuantPrecision.bf16Path == "amx" ? "bf16" : "int8"
-        let common = ["--data", ldata, "--model", model, "--threads", "\(threads)", "--precision", precision]
+        let precision: QuantPrecision = QuantPrecision.bf16Path == "amx" ? .bf16 : .int8
         let teacherOut = out + "/teacher.safetensors", features = out + "/teacher-features.safetensors"
         section("6. Teacher: LoRA fine-tune of \(URL(fileURLWithPath: model).lastPathComponent) (top 2 layers, 1 epoch)")
-        try TeacherTrain.parse(common + ["--out", teacherOut, "--top-layers", "2", "--epochs", "1", "--lr", "1e-3"]).run()
-        try TeacherEval.parse(common + ["--teacher", teacherOut, "--split", "test", "--threshold", "0.3"]).run()
+        var cfg = TeacherTrainConfig()
+        cfg.epochs = 1
+        cfg.learningRate = 1e-3
+        cfg.maxTokens = 256
+        cfg.lora = LoRAConfig(rank: 8, alpha: 32, dropout: 0.1, topLayers: 2)
+        let t = try TeacherTrainJob(data: ldata, model: model, out: teacherOut, config: cfg, threads: threads,
+                                    precision: precision).run { ev in
+            if ev.stage == "step" && (ev.done % 10 == 0 || ev.done == ev.total) {
+                FileHandle.standardError.write(Data(String(format: "step %d/%d loss %.4f\n", ev.done, ev.total,
+                                                           ev.values["loss"] ?? 0).utf8))
+            }
+            return true
+        }
+        print(String(format: "wrote %@: %d steps, loss %.4f -> %.4f, %.0f tok/s", teacherOut, t.steps, t.firstLoss ?? .nan,
+                     t.lastLoss, t.tokensPerSecond))
+        try TeacherEval.parse(["--data", ldata, "--model", model, "--threads", "\(threads)", "--precision",
+                               precision.rawValue, "--teacher", teacherOut, "--split", "test", "--threshold", "0.3"]).run()
         section("7. Teacher features of the training samples (final hidden state at the last prompt token)")
-        try TeacherExport.parse(common + ["--teacher", teacherOut, "--out", features]).run()
+        let e = try TeacherExportJob(data: ldata, model: model, teacher: teacherOut, out: features, threads: threads,
+                                     precision: precision).run()
+        print("wrote \(features): \(e.samples) samples × \(e.hiddenSize) hidden")
         section("8. Student distilled from the teacher (BCE + α·MSE on the projected hidden state)")
         let distilled = out + "/student-distilled.safetensors"
-        try StudentTrain.parse([
-            "--data", ldata, "--out", distilled, "--threads", "\(threads)", "--teacher-features", features,
-            "--config", #"{"epochs": \#(epochs), "patience": 5, "seed": \#(seed)}"#,
-        ]).run()
-        try Eval.parse(evalArgs + ["--checkpoint", distilled, "--plot", plots + "/distilled"]).run()
+        try trainStudent(StudentJob(data: ldata, out: distilled, config: studentConfig, teacherFeatures: features,
+                                    threads: threads, statePath: distilled + ".state"))
+        try evaluate(EvaluateJob(data: ldata, checkpoint: distilled, ddi: ddi, threads: threads, plot: plots + "/distilled"))
     }
 
     private func section(_ title: String) { print("\n== \(title)\n") }
