@@ -72,20 +72,31 @@ struct BenchStudent: ParsableCommand {
         }
         let trainRate = Double(batch * steps) / trainTime
 
-        // single-patient latency, 1 thread, eval mode (includes validation and packing of the codes)
+        // single-patient latency, 1 thread, eval mode, through the serving model a host loads (a checkpoint of a
+        // fresh model; includes validation and packing of the codes)
         let m1 = try StudentModel(config: cfg, sizes: sizes, threads: 1)
-        let engine = try StudentInference(m1, precision: try cliPrecision(precision))
-        let session = try engine.makeSession()
+        func codes(_ prefix: String, _ n: Int) -> CodeList {
+            CodeList(keys: (0..<n).map { "\(prefix)\($0)" }, titles: (0..<n).map { "\(prefix) \($0)" })
+        }
+        let profile = ProfileSchema(fields: sizes.profileCardinalities.enumerated().map { f, n in
+            ProfileField(name: "field\(f)", values: ["unknown"] + (1..<n).map { "v\($0)" })
+        })
+        let ck = try StudentCheckpoint(
+            model: m1, vocabularies: CheckpointVocabularies(medications: codes("M", medications), diagnoses: codes("D", diagnoses),
+                                                            procedures: codes("P", procedures)),
+            profile: profile, thresholds: CheckpointThresholds(configured: cfg.threshold),
+            provenance: CheckpointProvenance(dataFingerprint: "bench", source: "bench", epochs: 0, bestEpoch: 0,
+                                             bestValidationPRAUC: 0))
+        let served = try ServingModel(checkpoint: ck)
+        let p = try cliPrecision(precision)
+        let serving = try ServingSession(model: served, options: .init(threads: 1, precision: p.rawValue))
+        let engine = served.engine
         let patients = benchExamples(latencySamples, sizes: sizes, maxVisits: maxVisits, maxCodes: maxCodes, seed: 2, uniform: uniform)
-        var scores = [Float](repeating: 0, count: sizes.medications)
         var lat: [Double] = [], cpu: [Double] = []
-        try scores.withUnsafeMutableBufferPointer { out in
-            guard let o = out.baseAddress else { return }
-            for i in patients.indices {
-                let t0 = clock.now, c0 = threadCPUSeconds()
-                try session.predict(patients[i...i], into: o)
-                if i >= 10 { lat.append(secs(clock.now - t0)); cpu.append(threadCPUSeconds() - c0) }
-            }
+        for i in patients.indices {
+            let t0 = clock.now, c0 = threadCPUSeconds()
+            _ = try serving.scores(patients[i])
+            if i >= 10 { lat.append(secs(clock.now - t0)); cpu.append(threadCPUSeconds() - c0) }
         }
         lat.sort()
         cpu.sort()
@@ -93,7 +104,7 @@ struct BenchStudent: ParsableCommand {
 
         // batch inference: one session per thread, `inferBatch` patients per call
         let many = benchExamples(inferBatch * 8, sizes: sizes, maxVisits: maxVisits, maxCodes: maxCodes, seed: 3, uniform: uniform)
-        let sessions = try (0..<inferThreads).map { _ in try engine.makeSession() }   // a server keeps one per thread
+        let sessions = try (0..<inferThreads).map { _ in try engine.makeSession(precision: p) }   // one per thread
         _ = try engine.predict(Array(many.prefix(inferBatch)), sessions: sessions, chunk: inferChunk)
         let t0 = clock.now
         for k in 0..<8 {
@@ -114,11 +125,11 @@ struct BenchStudent: ParsableCommand {
                     singlePatientCPUP50Microseconds: cpu[cpu.count / 2] * 1e6,
                     batchInferencePatientsPerSecond: inferRate, inferThreads: inferThreads, inferBatch: inferBatch,
                     parameters: model.store.parameterCount, isa: Threads.isaName,
-                    distribution: uniform ? "uniform" : "mimic", precision: engine.precision.rawValue,
+                    distribution: uniform ? "uniform" : "mimic", precision: p.rawValue,
                     bf16Path: QuantPrecision.bf16Path)
         if json { try printJSON(o); return }
         print(String(format: "training (batch %d, %d threads): %.0f samples/s", batch, trainThreads, trainRate))
-        if engine.precision == .bf16 { print("inference precision: bf16 (\(QuantPrecision.bf16Path))") }
+        if p == .bf16 { print("inference precision: bf16 (\(QuantPrecision.bf16Path))") }
         print(String(format: "single patient (1 thread): p50 %.1f µs, p90 %.1f µs (thread CPU time p50 %.1f µs)",
                      p50 * 1e6, p90 * 1e6, cpu[cpu.count / 2] * 1e6))
         print(String(format: "batch inference (batch %d, %d threads): %.0f patients/s", inferBatch, inferThreads, inferRate))
