@@ -305,15 +305,28 @@ private let patient = CPatient(diagnoses: [["D1", "D9"], ["D3", "D2"]], procedur
         #expect(FileManager.default.fileExists(atPath: dir + "/c.ldata"))
     }
 
-    @Test func statusStringsAndBlocktime() {
+    @Test func statusStringsAndBlocktime() throws {
         #expect(String(cString: leader_status_string(Int32(LEADER_ERR_BUFFER_TOO_SMALL))) == "buffer too small")
         #expect(String(cString: leader_status_string(Int32(LEADER_ERR_CANCELLED))) == "cancelled")
         #expect(String(cString: leader_status_string(12345)) == "unknown status")
         #expect(leader_set_openmp_blocktime(0) == LEADER_OK)
         #expect(leader_set_openmp_blocktime(-2) == LEADER_ERR_INVALID_ARGUMENT)
         #expect(leader_set_openmp_blocktime(60_001) == LEADER_ERR_INVALID_ARGUMENT)
-        #expect(leader_set_openmp_blocktime(-1) == LEADER_OK)
+        // the setting reaches libomp for the calling thread at its next library call
+        typealias GetBlocktime = @convention(c) () -> Int32
+        let symbol = try #require(dlsym(UnsafeMutableRawPointer(bitPattern: 0), "kmp_get_blocktime"))   // RTLD_DEFAULT
+        let blocktime = unsafeBitCast(symbol, to: GetBlocktime.self)
+        #expect(leader_set_openmp_blocktime(37) == LEADER_OK)
+        #expect(leader_abi_version() == LEADER_ABI_VERSION && leader_status_string(0) != nil)
         var c: Float = 0
+        #expect(leader_sgemm(1, 1, 1, 1, [Float(1)], 1, [Float(1)], 1, 0, &c, 1, 1) == LEADER_OK)
+        #expect(blocktime() == 37)
+        #expect(leader_set_openmp_blocktime(0) == LEADER_OK)
+        #expect(leader_sgemm(1, 1, 1, 1, [Float(1)], 1, [Float(1)], 1, 0, &c, 1, 1) == LEADER_OK)
+        #expect(blocktime() == 0)
+        #expect(leader_set_openmp_blocktime(-1) == LEADER_OK)
+        #expect(leader_sgemm(1, 1, 1, 1, [Float(1)], 1, [Float(1)], 1, 0, &c, 1, 1) == LEADER_OK)
+        #expect(blocktime() == 200)
         let a: Float = 2, b: Float = 3
         #expect(leader_sgemm(1, 1, 1, 1, [a], 1, [b], 1, 0, &c, 1, 2) == LEADER_OK && c == 6)
     }
