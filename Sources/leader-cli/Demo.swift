@@ -20,8 +20,8 @@ struct Demo: ParsableCommand {
     var ddi = "../shared/data/medmaps/ddi_atc3_pairs.csv"
     @Flag(help: "Also run the teacher half of LEADER: LoRA fine-tune of the LLM (top 2 layers; frozen products in bf16 on AMX CPUs, else int8), export its features, distil a second student and evaluate it (≈ 15 more minutes on 2 cores).")
     var teacher = false
-    @Option(help: "Teacher base model (GGUF file or Hugging Face folder), for --teacher.")
-    var model = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
+    @Option(help: "Base model: a GGUF file or a Hugging Face folder (default: the SmolLM2 teacher, looked for in $LEADER_MODEL, ./models, the project's models/, ~/.cache/leader/models).")
+    var model: String?
 
     func run() throws {
         let threads = try Threads.resolve(threads)
@@ -89,8 +89,9 @@ struct Demo: ParsableCommand {
 
     /// Steps 6-8: teacher fine-tune, feature export for the training split, distilled student, evaluation.
     private func runTeacher(ldata: String, plots: String, threads: Int, ddi: String?, studentConfig: StudentConfig) throws {
-        guard FileManager.default.fileExists(atPath: model) else {
-            print("\n(--teacher skipped: no model at \(model); `make model` fetches the default one)")
+        let model: String
+        do { model = try TeacherSetup.resolveModel(self.model) } catch {
+            print("\n(--teacher skipped: \(error.message))")
             return
         }
         // bf16 where the CPU has AMX tiles (faster, and closer to fp32), else int8

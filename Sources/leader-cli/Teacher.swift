@@ -13,8 +13,8 @@ struct TeacherCommand: ParsableCommand {
 /// Options shared by the teacher commands.
 struct TeacherCommon: ParsableArguments {
     @Option(help: "Prepared dataset (.ldata, `leader prepare`).") var data: String
-    @Option(help: "Base model: a GGUF file or a Hugging Face folder.")
-    var model = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
+    @Option(help: "Base model: a GGUF file or a Hugging Face folder (default: the SmolLM2 teacher, looked for in $LEADER_MODEL, ./models, the project's models/, ~/.cache/leader/models).")
+    var model: String?
     @Option(help: "Threads (0 = all cores).") var threads = 0
     @Option(help: "Frozen quantised products: fp32 (exact), int8 (int8 activations × integer dot products, ~2× faster) or bf16 (bf16 operands on AMX tiles where the CPU has them; slow elsewhere).")
     var precision = "fp32"
@@ -22,6 +22,9 @@ struct TeacherCommon: ParsableArguments {
     @Flag(help: "Print one JSON object; no progress on stderr.") var json = false
 
     func loadModel() throws -> LlamaModelFile { try TeacherSetup.loadModel(model) }
+
+    /// The model path used: --model, else the default teacher found by `TeacherSetup.resolveModel`.
+    func modelPath() throws -> String { try TeacherSetup.resolveModel(model) }
 
     /// The dataset, the base model, a trained teacher checkpoint on it, and the prompts of `split`.
     func loadTrained(_ teacher: String, split: String) throws -> TrainedTeacher {
@@ -185,21 +188,21 @@ struct Prompts: ParsableCommand {
 
     @Option(help: "Prepared dataset (.ldata).") var data: String
     @Option(help: "Output .jsonl file.") var out: String
-    @Option(help: "Model whose tokenizer counts the token budget (GGUF or HF folder).")
-    var model = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
+    @Option(help: "Base model: a GGUF file or a Hugging Face folder (default: the SmolLM2 teacher, looked for in $LEADER_MODEL, ./models, the project's models/, ~/.cache/leader/models).")
+    var model: String?
     @Option(help: "Token budget per prompt (EOS included).") var maxTokens = 256
     @Option(help: "train, validation, test or all.") var split = "all"
     @Flag(help: "Leave the profile sentence out.") var noProfile = false
 
     func run() throws {
-        var common = try TeacherCommon.parse(["--data", data, "--model", model])
-        common.noProfile = noProfile
         let ds = try StudentDataset(path: data)
         let d = ds.data
-        let file = try common.loadModel()
-        guard let tok = file.tokenizer else { throw LeaderError.incompatible("\(model): no tokenizer") }
+        let path = try TeacherSetup.resolveModel(model)
+        let file = try TeacherSetup.loadModel(path)
+        guard let tok = file.tokenizer else { throw LeaderError.incompatible("\(path): no tokenizer") }
         let examples = try TeacherData.examples(d, part: try parseSplit(split), tokenizer: tok,
-                                                builder: try common.builder(d), maxTokens: maxTokens)
+                                                builder: try TeacherSetup.builder(d, profile: !noProfile),
+                                                maxTokens: maxTokens)
         // data_fingerprint: the dataset's (StudentDataset.fingerprint); export_hf_teacher.py stores it in the
         // features file so the student can check the file belongs to its dataset.
         struct Line: Encodable { var id: String; var split: String; var text: String; var tokens: Int; var medications: [String]

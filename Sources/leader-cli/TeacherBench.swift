@@ -8,8 +8,8 @@ struct TeacherBench: ParsableCommand {
         abstract: "Time the teacher on random token ids: frozen forward (tokens/s) or LoRA training steps "
             + "(forward + backward + AdamW; tokens/s); prints JSON with the peak RSS.")
 
-    @Option(help: "Base model: a GGUF file or a Hugging Face folder.")
-    var model = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
+    @Option(help: "Base model: a GGUF file or a Hugging Face folder (default: the SmolLM2 teacher, looked for in $LEADER_MODEL, ./models, the project's models/, ~/.cache/leader/models).")
+    var model: String?
     @Option(help: "forward, train or decode (greedy generation of --new-tokens after a --tokens prompt, batch 1).")
     var mode = "forward"
     @Option(help: "Frozen quantised products: fp32, int8 or bf16.") var precision = "fp32"
@@ -23,11 +23,7 @@ struct TeacherBench: ParsableCommand {
     @Option(help: "Activation recomputation of the adapted layers (train mode): on, off or auto.") var recompute = "auto"
 
     func run() throws {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: model, isDirectory: &isDir) else {
-            throw LeaderError.io("\(model): no such model")
-        }
-        let file = isDir.boolValue ? try LlamaModelFile(huggingFaceFolder: model) : try LlamaModelFile(gguf: model)
+        let file = try TeacherSetup.loadModel(model)
         var g = SplitMix64(seed: 42)
         let seqs = (0..<batch).map { _ in (0..<tokens).map { _ in Int32(g.next() % UInt64(file.config.vocabSize)) } }
         let targets = (0..<batch).map { _ in (0..<medications).filter { _ in g.next() % 10 == 0 } }

@@ -72,3 +72,32 @@ private func scratchFolder(_ name: String) throws -> String {
         #expect((obj?["reports"] as? [Any])?.isEmpty == false)
     }
 }
+
+/// The default teacher is found from any working directory: $LEADER_MODEL, ./models, the project's models/
+/// beside the build folder, the per-user cache; a given path wins; nothing found is an error naming the places.
+@Suite(.serialized) struct TeacherModelSearchTests {
+    @Test func searchOrder() throws {
+        setenv("LEADER_MODEL", "/somewhere/teacher.gguf", 1)
+        setenv("XDG_CACHE_HOME", "/nonexistent-cache", 1)
+        defer { unsetenv("LEADER_MODEL"); unsetenv("XDG_CACHE_HOME") }
+        let c = TeacherSetup.defaultModelCandidates()
+        #expect(c.first == "/somewhere/teacher.gguf")
+        #expect(c[1] == "models/" + TeacherSetup.defaultModelName)
+        #expect(c.last == "/nonexistent-cache/leader/models/" + TeacherSetup.defaultModelName)
+        // the test binary lives in <project>/.build/<triple>/debug: the project's models/ is a candidate
+        let project = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+        #expect(c.contains(project + "/models/" + TeacherSetup.defaultModelName), "\(c)")
+        #expect(try TeacherSetup.resolveModel("given.gguf") == "given.gguf")
+        let found = tempPath("model-search.gguf")
+        FileManager.default.createFile(atPath: found, contents: Data([1]))
+        defer { unlink(found) }
+        #expect(try TeacherSetup.resolveModel(nil, candidates: ["/nonexistent/a.gguf", found, "models/x"]) == found)
+        do {
+            _ = try TeacherSetup.resolveModel(nil, candidates: ["/nonexistent/a.gguf", "/nonexistent/b.gguf"])
+            Issue.record("no error")
+        } catch {
+            #expect(error.kind == .io && error.message.contains("/nonexistent/b.gguf") && error.message.contains("make model"))
+        }
+    }
+}

