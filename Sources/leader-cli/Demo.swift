@@ -16,8 +16,8 @@ struct Demo: ParsableCommand {
     @Option(help: "Seed of the synthetic cohort and the split.") var seed: UInt64 = 1
     @Option(help: "Output folder.") var out = "out/demo"
     @Option(help: "Maximum student epochs (early stopping on validation PRAUC may end sooner).") var epochs = 25
-    @Option(help: "DDI pair file for the evaluation (skipped when absent).")
-    var ddi = "../shared/data/medmaps/ddi_atc3_pairs.csv"
+    @Option(help: "DDI pair file for the evaluation (default: the project's data/ddi_atc3_pairs.csv).")
+    var ddi: String?
     @Flag(help: "Also run the teacher half of LEADER: LoRA fine-tune of the LLM (top 2 layers; frozen products in bf16 on AMX CPUs, else int8), export its features, distil a second student and evaluate it (≈ 15 more minutes on 2 cores).")
     var teacher = false
     @Option(help: "Base model: a GGUF file or a Hugging Face folder (default: the SmolLM2 teacher, looked for in $LEADER_MODEL, ./models, the project's models/, ~/.cache/leader/models).")
@@ -61,7 +61,7 @@ struct Demo: ParsableCommand {
                                     statePath: checkpoint + ".state", plot: plots))
 
         section("5. Test patients: the student against the two trivial baselines (same evaluation code)")
-        let ddiFile = FileManager.default.fileExists(atPath: ddi) ? ddi : nil
+        let ddiFile = ddi
         for job in [EvaluateJob(data: ldata, checkpoint: checkpoint, ddi: ddiFile, threads: threads, plot: plots),
                     EvaluateJob(data: ldata, baseline: "frequency", ddi: ddiFile, threads: threads, plot: plots),
                     EvaluateJob(data: ldata, baseline: "copy-previous", ddi: ddiFile, threads: threads, plot: plots)] {

@@ -106,7 +106,8 @@ struct Eval: ParsableCommand {
 
     @Option(help: "Prepared dataset (.ldata).") var data: String
     @Option(help: "Student checkpoint.") var checkpoint: String?
-    @Option(help: "DDI pair CSV (atc3_a,atc3_b).") var ddi: String?
+    @Option(help: "DDI pair CSV (atc3_a,atc3_b); default: the project's data/ddi_atc3_pairs.csv; \"\" for none.")
+    var ddi: String?
     @Option(help: "frequency or copy-previous (instead of the checkpoint).") var baseline: String?
     @Option(help: "Prediction threshold.") var threshold: Float?
     @Option(help: "Threads (0 = all CPUs).") var threads = 0
@@ -123,7 +124,9 @@ struct Eval: ParsableCommand {
                               threads: threads, seed: seed, precision: try cliPrecision(precision).rawValue, plot: plot)
         let r = try job.run()
         if json { try printJSON(r); return }
-        if let n = r.ddiPairs { stderr("leader eval: \(n) DDI pairs in the vocabulary (\(r.ddiSkipped ?? 0) rows with other codes)\n") }
+        if let n = r.ddiPairs, let f = r.ddiFile {
+            stderr("leader eval: \(f): \(n) DDI pairs in the vocabulary (\(r.ddiSkipped ?? 0) rows with other codes)\n")
+        }
         printReports(r.reports)
         for p in r.plots { print("wrote \(p)") }
     }

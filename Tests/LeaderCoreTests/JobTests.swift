@@ -62,7 +62,11 @@ private func scratchFolder(_ name: String) throws -> String {
         let student = try EvaluateJob(data: dir + "/c.ldata", checkpoint: r.checkpoint, threads: 2).run()
         #expect(student.reports.first?.recommender == "student")
         #expect(student.reports.first?.threshold == 0.3)
-        let freq = try EvaluateJob(data: dir + "/c.ldata", baseline: "frequency", threshold: 0.25).run()
+        // the shipped DDI pairs are used by default (found beside the build folder), "" turns them off
+        #expect(student.ddiFile?.hasSuffix(ProjectFiles.ddiPairs) == true && (student.ddiPairs ?? 0) > 0)
+        #expect(student.reports.first?.all.ddi != nil)
+        let freq = try EvaluateJob(data: dir + "/c.ldata", baseline: "frequency", ddi: "", threshold: 0.25).run()
+        #expect(freq.ddiFile == nil && freq.reports.first?.all.ddi == nil)
         #expect(freq.reports.first?.recommender == "frequency" && freq.reports.first?.threshold == 0.25)
         #expect(throws: LeaderError.self) { _ = try EvaluateJob(data: dir + "/c.ldata").run() }
         #expect(throws: LeaderError.self) { _ = try EvaluateJob(data: dir + "/c.ldata", baseline: "magic").run() }

@@ -7,7 +7,8 @@ public struct EvaluateJob: Decodable, Sendable {
     public var checkpoint: String?
     /// frequency or copy-previous (instead of a checkpoint).
     public var baseline: String?
-    /// DDI pair CSV (atc3_a,atc3_b).
+    /// DDI pair CSV (atc3_a,atc3_b); nil = the shipped `data/ddi_atc3_pairs.csv` where it is found
+    /// (`ProjectFiles`), "" = no DDI rate.
     public var ddi: String?
     public var threshold: Float?
     public var threads = 0
@@ -41,8 +42,8 @@ public struct EvaluateJob: Decodable, Sendable {
     public struct Result: Encodable, Sendable {
         public var data: String
         public var reports: [EvaluationReport]
-        /// DDI pairs in the vocabulary and rows naming other codes (when a DDI file was given).
-        public var ddiPairs: Int?, ddiSkipped: Int?
+        /// The DDI file used, its pairs in the vocabulary and rows naming other codes.
+        public var ddiFile: String?, ddiPairs: Int?, ddiSkipped: Int?
         public var plots: [String]
     }
 
@@ -56,7 +57,8 @@ public struct EvaluateJob: Decodable, Sendable {
         try report(progress, JobEvent(task: "evaluate", stage: "read", done: 0, total: 1))
         let ds = try StudentDataset(path: data)
         let idx = CodeList(ds.data.cohort.medications).index()
-        let pairs = try ddi.map { (p) throws(LeaderError) in try DDIPairs.load(path: p) { idx[$0] } }
+        let ddiFile = ddi.map { $0.isEmpty ? nil : $0 } ?? ProjectFiles.find(ProjectFiles.ddiPairs)
+        let pairs = try ddiFile.map { (p) throws(LeaderError) in try DDIPairs.load(path: p) { idx[$0] } }
         var reports: [EvaluationReport] = []
         var plots: [String] = []
         func addPlots(_ s: ScoredSamples, name: String, threshold: Float) throws(LeaderError) {
@@ -98,6 +100,7 @@ public struct EvaluateJob: Decodable, Sendable {
                                              threshold: best, ddi: pairs, seed: seed))
             }
         }
-        return Result(data: data, reports: reports, ddiPairs: pairs?.count, ddiSkipped: pairs?.skipped, plots: plots)
+        return Result(data: data, reports: reports, ddiFile: ddiFile, ddiPairs: pairs?.count, ddiSkipped: pairs?.skipped,
+                      plots: plots)
     }
 }

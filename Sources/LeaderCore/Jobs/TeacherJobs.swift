@@ -17,17 +17,7 @@ public enum TeacherSetup {
         let env = ProcessInfo.processInfo.environment
         var out: [String] = []
         if let p = env["LEADER_MODEL"], !p.isEmpty { out.append(p) }
-        out.append("models/" + defaultModelName)
-        var buf = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/proc/self/exe", &buf, buf.count - 1)
-        if n > 0 {
-            let exe = String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            var parts = exe.split(separator: "/", omittingEmptySubsequences: false).dropLast()   // the program's folder
-            while let last = parts.last, !last.hasPrefix(".build") { parts = parts.dropLast() }
-            if !parts.isEmpty {
-                out.append(parts.dropLast().joined(separator: "/") + "/models/" + defaultModelName)
-            }
-        }
+        out += ProjectFiles.candidates("models/" + defaultModelName)
         let cache = env["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (env["HOME"].map { $0 + "/.cache" } ?? "")
         if !cache.isEmpty { out.append(cache + "/leader/models/" + defaultModelName) }
         return out
