@@ -271,6 +271,42 @@ private let patient = CPatient(diagnoses: [["D1", "D9"], ["D3", "D2"]], procedur
         for i in 1..<Int(n) { #expect(contributions[i - 1] >= contributions[i]) }
     }
 
+    /// Patient data never reaches an error message: recognisable markers as codes, profile keys and values in
+    /// calls that fail for every reason the serving functions check.
+    @Test func errorsNeverEchoPatientData() throws {
+        let (m, s) = try open()
+        defer { leader_session_free(s); leader_model_free(m) }
+        let marker = "MARKER-7731"
+        var n: Int64 = 0
+        var ids = [Int32](repeating: 0, count: 8), scores = [Float](repeating: 0, count: 8)
+        var pos = [Int64](repeating: 0, count: 8)
+        withCStrings([marker + "-D", marker + "-D2"]) { d in
+            withCStrings([marker + "-key"]) { k in
+                withCStrings([marker + "-value"]) { v in
+                    let calls: [() -> Int32] = [
+                        { leader_session_recommend(s, 1, [0, 2], d, [0, 0], nil, nil, nil, 1, k, v, 0, 0, &ids, &scores, nil, 1,
+                                                   &n, nil, 0, nil) },   // buffer too small
+                        { leader_session_recommend(s, 2, [0, 2, 1], d, [0, 0, 0], nil, nil, nil, 1, k, v, 0, 0, &ids, &scores,
+                                                   nil, 8, &n, nil, 0, nil) },   // decreasing offsets
+                        { leader_session_recommend(s, 1, [0, 2], d, [0, 0], nil, nil, nil, 1, k, nil, 0, 0, &ids, &scores, nil,
+                                                   8, &n, nil, 0, nil) },   // profile values NULL
+                        { leader_session_recommend(s, 1, [0, 2], d, [0, 0], nil, nil, nil, 1, k, v, -2, 0, &ids, &scores, nil,
+                                                   8, &n, nil, 0, nil) },   // bad top_k
+                        { leader_session_explain(s, 1, [0, 2], d, [0, 0], nil, nil, nil, 1, k, v, 99, nil, &pos, &scores, 8,
+                                                 &n) },   // medication out of range
+                        { leader_session_score_batch(s, 1, [0, 1], [0, 2], d, [0, 0], nil, nil, nil, [0, 1], k, v, &scores, 3,
+                                                     nil) },   // capacity
+                    ]
+                    for (i, call) in calls.enumerated() {
+                        let st = call()
+                        #expect(st != LEADER_OK, "call \(i) should fail")
+                        #expect(!lastError.isEmpty && !lastError.contains(marker), "call \(i): \(lastError)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func trainerErrorsAndCancellation() throws {
         var t: OpaquePointer? = OpaquePointer(bitPattern: 1)
         #expect(leader_trainer_create("{\"task\": \"nope\"}", &t) == LEADER_ERR_INVALID_ARGUMENT && t == nil)
