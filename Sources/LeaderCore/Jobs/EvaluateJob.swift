@@ -47,13 +47,25 @@ public struct EvaluateJob: Decodable, Sendable {
         public var plots: [String]
     }
 
-    public func run(progress: JobProgress? = nil) throws(LeaderError) -> Result {
+    /// The checks that need no file.
+    public func validate() throws(LeaderError) {
         guard (checkpoint == nil) != (baseline == nil) else {
             throw .invalidArgument("evaluate job: give exactly one of \"checkpoint\" and \"baseline\"")
+        }
+        if let baseline, Baseline(rawValue: baseline) == nil {
+            throw .invalidArgument("evaluate job: baseline '\(baseline.prefix(32))' (expected frequency or copy-previous)")
         }
         if let threshold, !(threshold >= 0 && threshold <= 1) {
             throw .invalidArgument("evaluate job: threshold \(threshold) (expected 0...1)")
         }
+        guard ["fp32", "bf16", "auto"].contains(precision) else {
+            throw .invalidArgument("evaluate job: precision '\(precision.prefix(16))' (expected fp32, bf16 or auto)")
+        }
+        _ = try Threads.resolve(threads, "evaluate job: threads")
+    }
+
+    public func run(progress: JobProgress? = nil) throws(LeaderError) -> Result {
+        try validate()
         try report(progress, JobEvent(task: "evaluate", stage: "read", done: 0, total: 1))
         let ds = try StudentDataset(path: data)
         let idx = CodeList(ds.data.cohort.medications).index()

@@ -49,12 +49,29 @@ public enum Job: Sendable {
         switch task {
         case "prepare":
             let source = DataSource(rawValue: head.source ?? "") ?? .mimic3
-            return .prepare(try StrictJSON.decode(PrepareJob.self, json, "prepare job",
-                                                  userInfo: [PrepareConfig.baseKey: PrepareConfig.defaults(for: source)]))
-        case "student": return .student(try StrictJSON.decode(StudentJob.self, json, "student job"))
-        case "evaluate": return .evaluate(try StrictJSON.decode(EvaluateJob.self, json, "evaluate job"))
-        case "teacher-train": return .teacherTrain(try StrictJSON.decode(TeacherTrainJob.self, json, "teacher-train job"))
-        case "teacher-export": return .teacherExport(try StrictJSON.decode(TeacherExportJob.self, json, "teacher-export job"))
+            let job = try StrictJSON.decode(PrepareJob.self, json, "prepare job",
+                                            userInfo: [PrepareConfig.baseKey: PrepareConfig.defaults(for: source)])
+            try job.validate()
+            return .prepare(job)
+        case "student":
+            let job = try StrictJSON.decode(StudentJob.self, json, "student job")
+            try job.validate()
+            return .student(job)
+        case "evaluate":
+            let job = try StrictJSON.decode(EvaluateJob.self, json, "evaluate job")
+            try job.validate()
+            return .evaluate(job)
+        case "teacher-train":
+            let job = try StrictJSON.decode(TeacherTrainJob.self, json, "teacher-train job")
+            try job.config.validate()
+            _ = try Threads.resolve(job.threads, "teacher-train job: threads")
+            return .teacherTrain(job)
+        case "teacher-export":
+            let job = try StrictJSON.decode(TeacherExportJob.self, json, "teacher-export job")
+            _ = try TeacherSetup.split(job.split)
+            _ = try Threads.resolve(job.threads, "teacher-export job: threads")
+            guard job.batchSize >= 1 else { throw .invalidArgument("teacher-export job: batchSize \(job.batchSize) < 1") }
+            return .teacherExport(job)
         default:
             throw .invalidArgument("trainer config: unknown task '\(task.prefix(32))' (one of \(tasks.joined(separator: ", ")))")
         }

@@ -47,7 +47,17 @@ public struct PrepareJob: Decodable, Sendable {
         public var synthetic: SyntheticSummary?
     }
 
+    /// The checks that need no file: source, config, synthetic size.
+    public func validate() throws(LeaderError) {
+        guard source == "synthetic" || DataSource(rawValue: source) != nil else {
+            throw .invalidArgument("prepare job: source '\(source.prefix(32))' (expected mimic3, mimic4, omop or synthetic)")
+        }
+        try config.validate()
+        if source == "synthetic" { try SyntheticConfig(patients: patients, seed: seed).validate() }
+    }
+
     public func run(progress: JobProgress? = nil) throws(LeaderError) -> Result {
+        try validate()
         let start = ContinuousClock.now
         var input = self.input, maps = self.maps, loader: DataSource
         var synthetic: SyntheticSummary?

@@ -54,7 +54,14 @@ public struct StudentJob: Decodable, Sendable {
         public var plots: [String]
     }
 
+    /// The checks that need no file: the config and the thread count.
+    public func validate() throws(LeaderError) {
+        try config.validate()
+        _ = try Threads.resolve(threads, "student job: threads")
+    }
+
     public func run(progress: JobProgress? = nil) throws(LeaderError) -> Result {
+        try validate()
         let start = ContinuousClock.now
         var cfg = config
         try report(progress, JobEvent(task: "student", stage: "read", done: 0, total: 1))

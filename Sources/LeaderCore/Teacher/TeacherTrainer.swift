@@ -54,7 +54,7 @@ public struct TeacherTrainConfig: Codable, Equatable, Sendable {
         return c
     }
 
-    func validate() throws(LeaderError) {
+    public func validate() throws(LeaderError) {
         guard epochs >= 1, batchSize >= 1, gradAccumulation >= 1 else {
             throw .invalidArgument("epochs, batch size and gradient accumulation must be >= 1")
         }

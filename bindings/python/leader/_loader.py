@@ -4,7 +4,7 @@ import ctypes
 import os
 from pathlib import Path
 
-EXPECTED_ABI = 1
+EXPECTED_ABI = 2  # the ABI this binding's _capi.py declares; tests check it equals leader.h's
 
 
 def _candidates():
