@@ -19,6 +19,15 @@ private func scratchFolder(_ name: String) throws -> String {
             #"{"task": "prepare", "source": "mimic3", "input": "a", "out": "b", "config": {"topMeds": 3}}"#,
             #"{"task": "evaluate", "data": 1}"#,
             #"{"task": "teacher-train", "data": "a", "out": "b", "config": {"lora": {"rank": 8, "r": 1}}}"#,
+            // values out of range are caught when the job is made, before any file is read
+            #"{"task": "student", "data": "a", "out": "b", "config": {"epochs": -1}}"#,
+            #"{"task": "student", "data": "a", "out": "b", "threads": -2}"#,
+            #"{"task": "evaluate", "data": "a", "baseline": "magic"}"#,
+            #"{"task": "evaluate", "data": "a", "checkpoint": "c", "threshold": 2}"#,
+            #"{"task": "prepare", "source": "synthetic", "out": "b", "patients": 0}"#,
+            #"{"task": "prepare", "source": "fhir", "input": "a", "out": "b"}"#,
+            #"{"task": "teacher-train", "data": "a", "out": "b", "config": {"batch_size": 0}}"#,
+            #"{"task": "teacher-export", "data": "a", "teacher": "t", "out": "b", "split": "later"}"#,
         ]
         for json in bad {
             #expect(throws: LeaderError.self, "\(json)") { _ = try Job.parse(json: json) }
