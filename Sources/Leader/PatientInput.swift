@@ -92,6 +92,17 @@ struct PatientInput {
                             profile: try profile(keys, values, 0..<Int(nProfile)))
     }
 
+    /// The visit ranges of a batch's patients and its three visit-level offset arrays, checked.
+    func batch(_ nPatients: Int64, _ visitOffsets: UnsafePointer<Int64>?, _ d: UnsafePointer<Int64>?,
+               _ p: UnsafePointer<Int64>?, _ m: UnsafePointer<Int64>?) throws(LeaderError)
+        -> (ranges: [Range<Int>], d: UnsafeBufferPointer<Int64>?, p: UnsafeBufferPointer<Int64>?,
+            m: UnsafeBufferPointer<Int64>?)
+    {
+        let (ranges, visits) = try visitRanges(nPatients, visitOffsets)
+        return (ranges, try offsets(d, visits, "diagnosis_offsets"), try offsets(p, visits, "procedure_offsets"),
+                try offsets(m, visits, "medication_offsets", optional: true))
+    }
+
     /// Patient p's visit range from `visit_offsets` (checked, n_patients + 1 entries).
     func visitRanges(_ nPatients: Int64, _ p: UnsafePointer<Int64>?) throws(LeaderError)
         -> (ranges: [Range<Int>], visits: Int)

@@ -100,13 +100,17 @@ public func leader_session_recommend_ids(
     }
 }
 
-/// The scores matrix of `examples` into the caller's buffer after its capacity check.
-private func scoreInto(_ h: SessionHandle, _ examples: [StudentExample], _ outScores: UnsafeMutablePointer<Float>?,
-                       _ capacity: Int64, _ f: String) throws(LeaderError) {
-    let needed = try Checked.product(examples.count, h.session.model.sizes.medications, "\(f): scores")
+/// The scores matrix of `patients` patients must fit in `capacity` floats (checked before any work).
+private func requireScoresCapacity(_ h: SessionHandle, _ patients: Int, _ capacity: Int64, _ f: String) throws(LeaderError) {
+    let needed = try Checked.product(patients, h.session.model.sizes.medications, "\(f): scores")
     guard capacity >= Int64(needed) else {
-        throw .bufferTooSmall(needed: needed, "\(f): \(examples.count) patients need \(needed) scores, capacity \(capacity)")
+        throw .bufferTooSmall(needed: needed, "\(f): \(patients) patients need \(needed) scores, capacity \(capacity)")
     }
+}
+
+/// The scores matrix of `examples` into the caller's buffer (its capacity checked by `requireScoresCapacity`).
+private func scoreInto(_ h: SessionHandle, _ examples: [StudentExample], _ outScores: UnsafeMutablePointer<Float>?,
+                       _ f: String) throws(LeaderError) {
     guard !examples.isEmpty else { return }
     try h.session.scoreBatch(examples[...], into: try required(outScores, "out_scores", f))
 }
@@ -125,10 +129,9 @@ public func leader_session_score_batch(
         let f = "leader_session_score_batch"
         let h = try SessionHandle.from(session, f)
         let input = PatientInput(function: f)
-        let (ranges, visits) = try input.visitRanges(nPatients, visitOffsets)
-        let d = try input.offsets(diagnosisOffsets, visits, "diagnosis_offsets")
-        let p = try input.offsets(procedureOffsets, visits, "procedure_offsets")
-        let m = try input.offsets(medicationOffsets, visits, "medication_offsets", optional: true)
+        let (ranges, d, p, m) = try input.batch(nPatients, visitOffsets, diagnosisOffsets, procedureOffsets,
+                                                medicationOffsets)
+        try requireScoresCapacity(h, ranges.count, capacity, f)
         let prof = try input.offsets(profileOffsets, ranges.count, "profile_offsets", optional: true)
         var unknown: [Int] = []
         var examples: [StudentExample] = []
@@ -141,7 +144,7 @@ public func leader_session_score_batch(
                                        profile: try input.profile(profileKeys, profileValues, pairs))
             examples.append(try h.session.example(patient, unknown: &unknown))
         }
-        try scoreInto(h, examples, outScores, capacity, f)
+        try scoreInto(h, examples, outScores, f)
         outNUnknown?.pointee = Int64(unknown.count)
     }
 }
@@ -158,10 +161,9 @@ public func leader_session_score_batch_ids(
         let f = "leader_session_score_batch_ids"
         let h = try SessionHandle.from(session, f)
         let input = PatientInput(function: f)
-        let (ranges, visits) = try input.visitRanges(nPatients, visitOffsets)
-        let d = try input.offsets(diagnosisOffsets, visits, "diagnosis_offsets")
-        let p = try input.offsets(procedureOffsets, visits, "procedure_offsets")
-        let m = try input.offsets(medicationOffsets, visits, "medication_offsets", optional: true)
+        let (ranges, d, p, m) = try input.batch(nPatients, visitOffsets, diagnosisOffsets, procedureOffsets,
+                                                medicationOffsets)
+        try requireScoresCapacity(h, ranges.count, capacity, f)
         let fields = h.session.model.profile.fields.count
         var examples: [StudentExample] = []
         examples.reserveCapacity(ranges.count)
@@ -172,7 +174,7 @@ public func leader_session_score_batch_ids(
                                                   medications: try input.ids(m, medications, r, "medications"),
                                                   labels: labels))
         }
-        try scoreInto(h, examples, outScores, capacity, f)
+        try scoreInto(h, examples, outScores, f)
     }
 }
 
