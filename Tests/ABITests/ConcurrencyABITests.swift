@@ -50,18 +50,21 @@ private func patient(_ p: Int) -> (visits: Int32, d: [Int64], dIDs: [Int32], pOf
         var sessions = [OpaquePointer?](repeating: nil, count: threads)
         for t in 0..<threads { #expect(leader_session_create(model, nil, &sessions[t]) == LEADER_OK) }
         leader_model_free(model)   // the sessions keep it alive
-        final class Results: @unchecked Sendable { var rows: [[[Float]]]; init(_ n: Int) { rows = Array(repeating: [], count: n) } }
-        let results = Results(threads)
+        // one slot per thread, written only by that thread
+        let rows = UnsafeMutableBufferPointer<[[Float]]>.allocate(capacity: threads)
+        rows.initialize(repeating: [])
+        defer { rows.deallocate() }
         let handles = sessions.map { UInt(bitPattern: $0) }
+        let slots = UInt(bitPattern: rows.baseAddress)
         DispatchQueue.concurrentPerform(iterations: threads) { t in
             let s = OpaquePointer(bitPattern: handles[t])
             var mine: [[Float]] = []
             for p in 0..<count { mine.append(serve(s, (p * (t + 1)) % count)) }
-            results.rows[t] = mine
+            UnsafeMutablePointer<[[Float]]>(bitPattern: slots)?[t] = mine
         }
         for t in 0..<threads {
             for p in 0..<count {
-                #expect(results.rows[t][p].map(\.bitPattern) == serial[(p * (t + 1)) % count].map(\.bitPattern))
+                #expect(rows[t][p].map(\.bitPattern) == serial[(p * (t + 1)) % count].map(\.bitPattern))
             }
             leader_session_free(sessions[t])
         }
