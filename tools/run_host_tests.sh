@@ -87,6 +87,10 @@ step "C++ train runs (progress, cancel, callback exception, evaluate, serve)" \
 step "dist assembles (tools/make_dist.sh)" tools/make_dist.sh "$LIBDIR" "$OUT/dist"
 step "dist serves with the Swift toolchain hidden (tools/dist_test.sh)" tools/dist_test.sh "$OUT/dist" "$CKPT"
 
+# ---- Crash safety -------------------------------------------------------------------------------------------
+step "training killed with SIGKILL mid-epoch: no partial file, resumes to the uninterrupted run's exact bytes" \
+    tools/kill_resume_test.sh "$LIBDIR"
+
 # ---- Fuzz regression ----------------------------------------------------------------------------------------
 step "fuzz targets replay their corpus and regression inputs (fuzz/run.sh, 0 s of new fuzzing)" \
     fuzz/run.sh "$LIBDIR" 0
