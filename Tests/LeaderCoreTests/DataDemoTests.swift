@@ -40,12 +40,9 @@ import Testing
         #expect(c.report.medicationRows == e.medication_rows)
     }
 
-    @Test(arguments: ["default", "small"])
+    @Test(.enabled(if: DataTestSupport.runsSharedDataTests, "needs ../shared/data"), arguments: ["default", "small"])
     func mimic3DemoMatchesPandas(config name: String) throws {
-        guard let data = DataTestSupport.sharedData else {
-            print("skipped: ../shared/data not found")
-            return
-        }
+        let data = try #require(DataTestSupport.sharedData, "../shared/data is missing (required when CI is set)")
         let e = try #require(try Self.expected()["mimic3"]?[name])
         let cfg = name == "small" ? Self.small : PrepareConfig.defaults(for: .mimic3)
         let d = try DataPreparation.prepare(source: .mimic3, input: data + "/mimic3-demo", maps: data + "/medmaps",
@@ -59,12 +56,9 @@ import Testing
         #expect(d.cohort.profile.fields.map(\.name) == MIMIC3Loader.profileColumns + ["gender", "age"])
     }
 
-    @Test(arguments: ["default", "small"])
+    @Test(.enabled(if: DataTestSupport.runsSharedDataTests, "needs ../shared/data"), arguments: ["default", "small"])
     func mimic4DemoMatchesPandas(config name: String) throws {
-        guard let data = DataTestSupport.sharedData else {
-            print("skipped: ../shared/data not found")
-            return
-        }
+        let data = try #require(DataTestSupport.sharedData, "../shared/data is missing (required when CI is set)")
         let e = try #require(try Self.expected()["mimic4"]?[name])
         let cfg = name == "small" ? Self.small : PrepareConfig.defaults(for: .mimic4)
         let d = try DataPreparation.prepare(source: .mimic4, input: data + "/mimic4-demo", maps: data + "/medmaps",
@@ -81,11 +75,9 @@ import Testing
         #expect(d.cohort.profile.fields.map(\.name) == MIMIC4Loader.profileColumns + ["gender", "age"])
     }
 
-    @Test func upperCaseHeadersAndGzipReadTheSameAsTheDemo() throws {
-        guard let data = DataTestSupport.sharedData else {
-            print("skipped: ../shared/data not found")
-            return
-        }
+    @Test(.enabled(if: DataTestSupport.runsSharedDataTests, "needs ../shared/data"))
+    func upperCaseHeadersAndGzipReadTheSameAsTheDemo() throws {
+        let data = try #require(DataTestSupport.sharedData, "../shared/data is missing (required when CI is set)")
         // Copy the MIMIC-III demo with upper-case headers, gzip two tables.
         let dir = DataTestSupport.tempDir("m3upper")
         for name in ["ADMISSIONS", "PATIENTS", "DIAGNOSES_ICD", "PROCEDURES_ICD", "PRESCRIPTIONS", "D_ICD_DIAGNOSES",

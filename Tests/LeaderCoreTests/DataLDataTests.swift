@@ -32,11 +32,9 @@ import Testing
         #expect(try LDataFile.encode(d) == LDataFile.encode(try Self.dataset()))
     }
 
-    @Test func roundTripTheMIMICDemos() throws {
-        guard let data = DataTestSupport.sharedData else {
-            print("skipped: ../shared/data not found")
-            return
-        }
+    @Test(.enabled(if: DataTestSupport.runsSharedDataTests, "needs ../shared/data"))
+    func roundTripTheMIMICDemos() throws {
+        let data = try #require(DataTestSupport.sharedData, "../shared/data is missing (required when CI is set)")
         for src in [DataSource.mimic3, .mimic4] {
             var cfg = PrepareConfig.defaults(for: src)
             cfg.samplePerVisit = true

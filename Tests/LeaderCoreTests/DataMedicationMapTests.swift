@@ -28,11 +28,9 @@ import Testing
         #expect(m.atc3Titles == ["N02B": "other analgesics and antipyretics"])
     }
 
-    @Test func realGAMENetDictionaryParses() throws {
-        guard let data = DataTestSupport.sharedData else {
-            print("skipped: ../shared/data not found")
-            return
-        }
+    @Test(.enabled(if: DataTestSupport.runsSharedDataTests, "needs ../shared/data"))
+    func realGAMENetDictionaryParses() throws {
+        let data = try #require(DataTestSupport.sharedData, "../shared/data is missing (required when CI is set)")
         let pairs = try MedicationMap.parsePythonDict(data + "/medmaps/ndc2rxnorm_mapping.txt")
         #expect(pairs.count == 4204)
         #expect(pairs.first.map { $0.0 == "00338500341" && $0.1 == "1665046" } == true)

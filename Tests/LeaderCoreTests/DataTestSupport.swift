@@ -3,7 +3,11 @@ import Foundation
 
 /// Shared helpers for the Data*Tests files.
 enum DataTestSupport {
-    /// `../shared/data` relative to the package root, or nil when absent (tests then skip with a message).
+    /// Whether tests that need `../shared/data` run: when it is present, and always under CI (`CI` set), where
+    /// its absence is a failure (`#require(sharedData)`), not a skip. Elsewhere they are skipped by name.
+    static var runsSharedDataTests: Bool { sharedData != nil || ProcessInfo.processInfo.environment["CI"] != nil }
+
+    /// `../shared/data` relative to the package root, or nil when absent.
     static var sharedData: String? {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()

@@ -20,7 +20,7 @@ import Testing
         return SyntheticTestSupport.Table(header: header, rows: Array(rows.dropFirst()))
     }
 
-    @Test(.enabled(if: shared != nil, "needs ../shared/data"))
+    @Test(.enabled(if: DataTestSupport.runsSharedDataTests, "needs ../shared/data"))
     func titlesAreTheMIMICIIITitles() throws {
         let root = try #require(Self.shared)
         let catalog = try SyntheticCatalog.shared()
@@ -35,7 +35,7 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: shared != nil, "needs ../shared/data"))
+    @Test(.enabled(if: DataTestSupport.runsSharedDataTests, "needs ../shared/data"))
     func atcNamesAndNDCMapsAreReal() throws {
         let root = try #require(Self.shared)
         let catalog = try SyntheticCatalog.shared()
