@@ -169,6 +169,8 @@ leader_status leader_model_code_id(const leader_model *model, int32_t kind, cons
  * pairs: p < nd is diagnoses[p]; nd <= p < nd+np is procedures[p-nd]; then medications[p-nd-np]; then
  * profile pair p-nd-np-nm (an unknown key, or a value the field does not know, which counts as unknown),
  * where nd = diagnosis_offsets[n_visits], np and nm likewise.
+ * Limits: one offsets entry spans at most 1,000,000 codes (visits, pairs); a batch holds at most 10^8
+ * patients; larger values are LEADER_ERR_INVALID_ARGUMENT before anything is allocated.
  * Scores are sigmoid probabilities in [0, 1]. All inputs are read only during the call. */
 
 /* A serving state for one thread. options_json (NULL or "" = defaults), unknown keys are errors:

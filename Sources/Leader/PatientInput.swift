@@ -6,6 +6,8 @@ import LeaderCore
 /// the argument and index, never a code.
 struct PatientInput {
     let function: String
+    /// The most codes one visit's set (or visits one patient, or profile pairs one patient) may hold.
+    static let maxEntry: Int64 = 1_000_000
 
     /// offsets[0...n] as checked above; nil pointer allowed only when `optional` (then: no entries).
     func offsets(_ p: UnsafePointer<Int64>?, _ n: Int, _ name: String, optional: Bool = false) throws(LeaderError)
@@ -17,8 +19,14 @@ struct PatientInput {
         }
         let b = UnsafeBufferPointer(start: p, count: n + 1)
         guard b[0] == 0 else { throw .invalidArgument("\(function): \(name)[0] is \(b[0]), expected 0") }
-        for i in 0..<n where b[i + 1] < b[i] {
-            throw .invalidArgument("\(function): \(name)[\(i + 1)] = \(b[i + 1]) < \(name)[\(i)] = \(b[i])")
+        for i in 0..<n {
+            guard b[i + 1] >= b[i] else {
+                throw .invalidArgument("\(function): \(name)[\(i + 1)] = \(b[i + 1]) < \(name)[\(i)] = \(b[i])")
+            }
+            // a bound on what one entry may span, so that no size from the caller reaches an allocation unchecked
+            guard b[i + 1] - b[i] <= Self.maxEntry else {
+                throw .invalidArgument("\(function): \(name)[\(i + 1)] - \(name)[\(i)] = \(b[i + 1] - b[i]) exceeds \(Self.maxEntry)")
+            }
         }
         return b
     }
@@ -107,7 +115,7 @@ struct PatientInput {
     func visitRanges(_ nPatients: Int64, _ p: UnsafePointer<Int64>?) throws(LeaderError)
         -> (ranges: [Range<Int>], visits: Int)
     {
-        guard nPatients >= 0, nPatients <= Int64(Int32.max) else {
+        guard nPatients >= 0, nPatients <= 100_000_000 else {
             throw .invalidArgument("\(function): n_patients \(nPatients) out of range")
         }
         guard let o = try offsets(p, Int(nPatients), "visit_offsets") else { return ([], 0) }

@@ -101,8 +101,11 @@ public func leader_session_recommend_ids(
 }
 
 /// The scores matrix of `patients` patients must fit in `capacity` floats (checked before any work).
-private func requireScoresCapacity(_ h: SessionHandle, _ patients: Int, _ capacity: Int64, _ f: String) throws(LeaderError) {
-    let needed = try Checked.product(patients, h.session.model.sizes.medications, "\(f): scores")
+private func requireScoresCapacity(_ h: SessionHandle, _ patients: Int64, _ capacity: Int64, _ f: String)
+    throws(LeaderError)
+{
+    guard patients >= 0 else { throw .invalidArgument("\(f): n_patients \(patients) < 0") }
+    let needed = try Checked.product(Int(patients), h.session.model.sizes.medications, "\(f): scores")
     guard capacity >= Int64(needed) else {
         throw .bufferTooSmall(needed: needed, "\(f): \(patients) patients need \(needed) scores, capacity \(capacity)")
     }
@@ -129,9 +132,9 @@ public func leader_session_score_batch(
         let f = "leader_session_score_batch"
         let h = try SessionHandle.from(session, f)
         let input = PatientInput(function: f)
+        try requireScoresCapacity(h, nPatients, capacity, f)
         let (ranges, d, p, m) = try input.batch(nPatients, visitOffsets, diagnosisOffsets, procedureOffsets,
                                                 medicationOffsets)
-        try requireScoresCapacity(h, ranges.count, capacity, f)
         let prof = try input.offsets(profileOffsets, ranges.count, "profile_offsets", optional: true)
         var unknown: [Int] = []
         var examples: [StudentExample] = []
@@ -161,9 +164,9 @@ public func leader_session_score_batch_ids(
         let f = "leader_session_score_batch_ids"
         let h = try SessionHandle.from(session, f)
         let input = PatientInput(function: f)
+        try requireScoresCapacity(h, nPatients, capacity, f)
         let (ranges, d, p, m) = try input.batch(nPatients, visitOffsets, diagnosisOffsets, procedureOffsets,
                                                 medicationOffsets)
-        try requireScoresCapacity(h, ranges.count, capacity, f)
         let fields = h.session.model.profile.fields.count
         var examples: [StudentExample] = []
         examples.reserveCapacity(ranges.count)

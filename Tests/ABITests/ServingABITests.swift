@@ -367,3 +367,22 @@ private let patient = CPatient(diagnoses: [["D1", "D9"], ["D3", "D2"]], procedur
         #expect(leader_sgemm(1, 1, 1, 1, [a], 1, [b], 1, 0, &c, 1, 2) == LEADER_OK && c == 6)
     }
 }
+
+/// Sizes from the caller are bounded before they reach an allocation: a set spanning more than a million
+/// codes, or more patients than the output buffer holds, is an error before any work.
+@Test func hugeCallerSizesAreErrorsNotAllocations() throws {
+    var model: OpaquePointer?, session: OpaquePointer?
+    #expect(leader_model_load(checkpointPath, &model) == LEADER_OK)
+    #expect(leader_session_create(model, nil, &session) == LEADER_OK)
+    defer { leader_session_free(session); leader_model_free(model) }
+    var n: Int64 = 0
+    let one: [UnsafePointer<CChar>?] = [nil]
+    #expect(leader_session_recommend(session, 1, [0, 1 << 40], one, [0, 0], nil, nil, nil, 0, nil, nil, 0, 0, nil, nil, nil,
+                                     0, &n, nil, 0, nil) == LEADER_ERR_INVALID_ARGUMENT)
+    #expect(String(cString: leader_last_error()).contains("exceeds"))
+    var out = [Float](repeating: 0, count: 6)
+    #expect(leader_session_score_batch_ids(session, 1 << 40, nil, nil, nil, nil, nil, nil, nil, nil, &out, 6)
+            == LEADER_ERR_BUFFER_TOO_SMALL)
+    #expect(leader_session_score_batch_ids(session, -1, nil, nil, nil, nil, nil, nil, nil, nil, &out, 6)
+            == LEADER_ERR_INVALID_ARGUMENT)
+}
