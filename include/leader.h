@@ -177,9 +177,12 @@ leader_status leader_model_code_id(const leader_model *model, int32_t kind, cons
  *   "threads": worker threads of the batch calls (default 1; 0 = all online CPUs);
  *   "precision": "fp32" (default), "bf16" (bf16 operands, f32 sums; AMX tiles where the CPU has them) or
  *                "auto" (bf16 where the CPU has a fast bf16 path, else fp32);
- *   "historyVisits": earlier visits used, the most recent ones (default: the checkpoint's maxVisits - 1).
+ *   "historyVisits": earlier visits used, the most recent ones (default: the checkpoint's maxVisits - 1);
+ *   "ddiFilter": path of a DDI pair CSV (atc3_a,atc3_b): recommendations drop the lower-scored drug of every
+ *                interacting pair (scores are unchanged).
  * out: new session, release with leader_session_free; it keeps `model` alive.
- * Returns LEADER_ERR_INVALID_ARGUMENT (NULL, bad JSON or value), LEADER_ERR_OUT_OF_MEMORY. */
+ * Returns LEADER_ERR_INVALID_ARGUMENT (NULL, bad JSON or value), LEADER_ERR_IO / LEADER_ERR_BAD_FILE (the DDI
+ * file), LEADER_ERR_OUT_OF_MEMORY. */
 leader_status leader_session_create(const leader_model *model, const char *options_json,
                                     leader_session **out_session);
 

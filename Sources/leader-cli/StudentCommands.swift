@@ -116,12 +116,15 @@ struct Eval: ParsableCommand {
     var precision = "fp32"
     @Option(help: "Write NAME-precision-recall.svg and NAME-by-visits.svg (NAME = student or the baseline) into this folder.")
     var plot: String?
+    @Flag(help: "Also report each system with the DDI filter (the lower-scored drug of every interacting pair dropped).")
+    var ddiFilter = false
     @Flag(help: "One JSON object.") var json = false
 
     func run() throws {
         guard (checkpoint == nil) != (baseline == nil) else { throw ValidationError("give --checkpoint or --baseline") }
         let job = EvaluateJob(data: data, checkpoint: checkpoint, baseline: baseline, ddi: ddi, threshold: threshold,
-                              threads: threads, seed: seed, precision: try cliPrecision(precision).rawValue, plot: plot)
+                              threads: threads, seed: seed, precision: try cliPrecision(precision).rawValue, plot: plot,
+                              ddiFilter: ddiFilter)
         let r = try job.run()
         if json { try printJSON(r); return }
         if let n = r.ddiPairs, let f = r.ddiFile {
@@ -140,6 +143,8 @@ struct Recommend: ParsableCommand {
     @Option(help: "Patient JSON file (or - for stdin).") var patient: String
     @Option(help: "Threshold (default: the checkpoint's).") var threshold: Float?
     @Option(help: "Inference arithmetic: fp32 or bf16 (AMX tiles where available).") var precision = "fp32"
+    @Option(help: "DDI pair CSV: drop the lower-scored drug of every interacting pair from the recommendations.")
+    var ddiFilter: String?
     @Flag(help: "JSON output.") var json = false
 
     func run() throws {
@@ -151,7 +156,8 @@ struct Recommend: ParsableCommand {
             text = t
         }
         let session = try ServingSession(model: try ServingModel(path: checkpoint),
-                                         options: .init(precision: try cliPrecision(precision).rawValue))
+                                         options: .init(precision: try cliPrecision(precision).rawValue,
+                                                        ddiFilter: ddiFilter))
         let r = try session.recommendation(try PatientRecord.decode(json: text), threshold: threshold)
         if json { try printJSON(r); return }
         for u in r.unknownCodes { stderr("leader recommend: unknown code \(u) (ignored)\n") }

@@ -74,6 +74,14 @@ private func scratchFolder(_ name: String) throws -> String {
         // the shipped DDI pairs are used by default (found beside the build folder), "" turns them off
         #expect(student.ddiFile?.hasSuffix(ProjectFiles.ddiPairs) == true && (student.ddiPairs ?? 0) > 0)
         #expect(student.reports.first?.all.ddi != nil)
+        // with the DDI filter: one more report per threshold, with no more interacting pairs than without it
+        let safe = try EvaluateJob(data: dir + "/c.ldata", checkpoint: r.checkpoint, threads: 1, ddiFilter: true).run()
+        let plain = try #require(safe.reports.first { $0.recommender == "student" })
+        let filtered = try #require(safe.reports.first { $0.recommender == "student (DDI filter)" })
+        #expect((filtered.all.ddi?.mean ?? 1) <= (plain.all.ddi?.mean ?? 0))
+        #expect(throws: LeaderError.self) {
+            _ = try EvaluateJob(data: dir + "/c.ldata", checkpoint: r.checkpoint, ddi: "", ddiFilter: true).run()
+        }
         let freq = try EvaluateJob(data: dir + "/c.ldata", baseline: "frequency", ddi: "", threshold: 0.25).run()
         #expect(freq.ddiFile == nil && freq.reports.first?.all.ddi == nil)
         #expect(freq.reports.first?.recommender == "frequency" && freq.reports.first?.threshold == 0.25)

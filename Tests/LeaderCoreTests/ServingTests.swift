@@ -206,3 +206,57 @@ private func patients(_ n: Int, seed: UInt64) -> [PatientCodes] {
         #expect(((info?["metrics"] as? [String: Any])?["bestValidationPRAUC"] as? Double) == 0.5)
     }
 }
+
+/// DDI-aware recommendation: of an interacting pair the lower-scored drug goes, greedily from the best; the
+/// session option applies it to recommendations, the evaluation to the recommended sets.
+@Suite struct DDIFilterTests {
+    @Test func keepSafeDropsTheLowerScoredDrugOfEachPair() {
+        var d = DDIPairs()
+        d.add(0, 1)
+        d.add(1, 2)
+        d.add(3, 4)
+        let ranked: [(id: Int32, score: Float)] = [(1, 0.9), (0, 0.8), (2, 0.7), (4, 0.6), (3, 0.5), (5, 0.4)]
+        #expect(d.keepSafe(ranked).map(\.id) == [1, 4, 5])
+        #expect(DDIPairs().keepSafe(ranked).map(\.id) == ranked.map(\.id))
+    }
+
+    @Test func sessionOptionAndFilteredEvaluation() throws {
+        var c = tinyConfig()
+        c.maxVisits = 4
+        let model = try StudentModel(config: c, sizes: tinySizes)
+        let flat = model.store.flatValues
+        var rng = SplitMix64(seed: 21)
+        for i in 0..<flat.count { flat.pointer[i] += Float(Int(rng.next() % 2001) - 1000) * 3e-4 }
+        let served = try ServingModel(checkpoint: try tinyCheckpoint(model))
+        let plain = try ServingSession(model: served)
+        let p = PatientCodes(diagnoses: [["D1"], ["D2", "D3"]], procedures: [["P0"], []], medications: [["M1"], []],
+                             profile: [] as [(String, String)])
+        var unknown: [Int] = []
+        let ex = try plain.example(p, unknown: &unknown)
+        let all = try plain.recommend(ex, threshold: 0)
+        // make the best two interact
+        let csv = tempPath("ddi.csv")
+        try "atc3_a,atc3_b\nM\(all[0].id),M\(all[1].id)\nM0,UNKNOWN\n".write(toFile: csv, atomically: true, encoding: .utf8)
+        defer { unlink(csv) }
+        let filtered = try ServingSession(model: served, options: .init(ddiFilter: csv))
+        #expect(filtered.ddi?.count == 1 && filtered.ddi?.skipped == 1)
+        let kept = try filtered.recommend(ex, threshold: 0)
+        #expect(kept.map(\.id) == [all[0].id] + all.dropFirst(2).map(\.id))
+        #expect(try filtered.scores(ex) == (try plain.scores(ex)))   // scores are not changed, only the choice
+        #expect(throws: LeaderError.self) { _ = try ServingSession(model: served, options: .init(ddiFilter: "/nonexistent.csv")) }
+
+        // the evaluation's filtered copy: per sample, the lower-scored of the pair is zeroed, others untouched
+        let m = tinySizes.medications
+        let s = try ScoredSamples(medications: m, scores: try plain.scores(ex) + (try plain.scores(ex)),
+                                  truths: [[0], [1]], visitCounts: [2, 2])
+        var d = DDIPairs()
+        d.add(all[0].id, all[1].id)
+        let f = try d.filtered(s, threshold: 0)
+        for row in 0..<2 {
+            for j in 0..<m {
+                let want: Float = j == Int(all[1].id) ? 0 : s.scores[row * m + j]
+                #expect(f.scores[row * m + j] == want)
+            }
+        }
+    }
+}

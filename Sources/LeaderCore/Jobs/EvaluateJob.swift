@@ -17,17 +17,21 @@ public struct EvaluateJob: Decodable, Sendable {
     public var precision = "fp32"
     /// Write NAME-precision-recall.svg and NAME-by-visits.svg into this folder.
     public var plot: String?
+    /// Also report the system with the DDI filter (the lower-scored drug of every interacting pair dropped from
+    /// the recommended set; needs DDI pairs).
+    public var ddiFilter = false
 
     public init(data: String, checkpoint: String? = nil, baseline: String? = nil, ddi: String? = nil,
                 threshold: Float? = nil, threads: Int = 0, seed: UInt64 = 42, precision: String = "fp32",
-                plot: String? = nil) {
+                plot: String? = nil, ddiFilter: Bool = false) {
         self.data = data; self.checkpoint = checkpoint; self.baseline = baseline; self.ddi = ddi
         self.threshold = threshold; self.threads = threads; self.seed = seed; self.precision = precision; self.plot = plot
+        self.ddiFilter = ddiFilter
     }
 
     public init(from decoder: any Decoder) throws {
         let c = try jobContainer(decoder, ["data", "checkpoint", "baseline", "ddi", "threshold", "threads", "seed",
-                                           "precision", "plot"], "evaluate job")
+                                           "precision", "plot", "ddiFilter"], "evaluate job")
         data = try c.decode(String.self, forKey: .init("data"))
         checkpoint = try c.decodeIfPresent(String.self, forKey: .init("checkpoint"))
         baseline = try c.decodeIfPresent(String.self, forKey: .init("baseline"))
@@ -37,6 +41,7 @@ public struct EvaluateJob: Decodable, Sendable {
         seed = try c.decodeIfPresent(UInt64.self, forKey: .init("seed")) ?? 42
         precision = try c.decodeIfPresent(String.self, forKey: .init("precision")) ?? "fp32"
         plot = try c.decodeIfPresent(String.self, forKey: .init("plot"))
+        ddiFilter = try c.decodeIfPresent(Bool.self, forKey: .init("ddiFilter")) ?? false
     }
 
     public struct Result: Encodable, Sendable {
@@ -79,6 +84,12 @@ public struct EvaluateJob: Decodable, Sendable {
             plots.append(try writePlot(plot, "\(name)-by-visits.svg",
                                        EvaluationPlots.byVisitsSVG(s, recommender: name, threshold: threshold)))
         }
+        func addFiltered(_ s: ScoredSamples, name: String, threshold: Float) throws(LeaderError) {
+            guard ddiFilter else { return }
+            guard let pairs else { throw .invalidArgument("evaluate job: ddiFilter needs DDI pairs (\"ddi\")") }
+            reports.append(try .evaluate(try pairs.filtered(s, threshold: threshold), recommender: "\(name) (DDI filter)",
+                                         threshold: threshold, ddi: pairs, seed: seed))
+        }
         try report(progress, JobEvent(task: "evaluate", stage: "score", done: 0, total: 1))
         if let baseline {
             guard let b = Baseline(rawValue: baseline) else {
@@ -90,6 +101,7 @@ public struct EvaluateJob: Decodable, Sendable {
             let val = try b.score(try ds.examples(.validation, maxVisits: maxV), frequencies: freq)
             let th = threshold ?? StudentConfig().threshold
             reports.append(try .evaluate(test, recommender: b.rawValue, threshold: th, ddi: pairs, seed: seed))
+            try addFiltered(test, name: b.rawValue, threshold: th)
             try addPlots(test, name: b.rawValue, threshold: th)
             let best = val.bestJaccardThreshold()
             if best != th {
@@ -106,6 +118,7 @@ public struct EvaluateJob: Decodable, Sendable {
             let test = try session.score(try ds.examples(.test, maxVisits: ck.config.maxVisits))
             let th = threshold ?? ck.thresholds.configured
             reports.append(try .evaluate(test, recommender: "student", threshold: th, ddi: pairs, seed: seed))
+            try addFiltered(test, name: "student", threshold: th)
             try addPlots(test, name: "student", threshold: th)
             if let best = ck.thresholds.bestValidationJaccard, best != th {
                 reports.append(try .evaluate(test, recommender: "student (best validation-Jaccard threshold)",

@@ -12,16 +12,22 @@ public final class ServingSession {
         public var precision = "fp32"
         /// Earlier visits used, the most recent ones; nil = the checkpoint's maxVisits - 1.
         public var historyVisits: Int?
+        /// A DDI pair CSV (atc3_a,atc3_b): recommendations then drop the lower-scored drug of every interacting
+        /// pair (`DDIPairs.keepSafe`); scores are unchanged.
+        public var ddiFilter: String?
 
-        public init(threads: Int = 1, precision: String = "fp32", historyVisits: Int? = nil) {
+        public init(threads: Int = 1, precision: String = "fp32", historyVisits: Int? = nil, ddiFilter: String? = nil) {
             self.threads = threads; self.precision = precision; self.historyVisits = historyVisits
+            self.ddiFilter = ddiFilter
         }
 
         public init(from decoder: any Decoder) throws {
-            let c = try StrictKeys.container(decoder, ["threads", "precision", "historyVisits"], "session options")
+            let c = try StrictKeys.container(decoder, ["threads", "precision", "historyVisits", "ddiFilter"],
+                                             "session options")
             threads = try c.decodeIfPresent(Int.self, forKey: .init("threads")) ?? 1
             precision = try c.decodeIfPresent(String.self, forKey: .init("precision")) ?? "fp32"
             historyVisits = try c.decodeIfPresent(Int.self, forKey: .init("historyVisits"))
+            ddiFilter = try c.decodeIfPresent(String.self, forKey: .init("ddiFilter"))
         }
 
         /// Options from JSON text; nil or "" gives the defaults.
@@ -35,6 +41,8 @@ public final class ServingSession {
     public let threads: Int
     public let precision: QuantPrecision
     public let historyVisits: Int
+    /// The interacting pairs of the `ddiFilter` option, over the model's medications.
+    public let ddi: DDIPairs?
     private let sessions: [StudentSession]
     private var scores: [Float]
 
@@ -52,6 +60,8 @@ public final class ServingSession {
             throw .invalidArgument("session options: historyVisits \(history) (expected 0...100000)")
         }
         historyVisits = history
+        let meds = model.indexes[2]
+        ddi = try options.ddiFilter.map { (path) throws(LeaderError) in try DDIPairs.load(path: path) { meds[$0] } }
         let p = precision
         sessions = try (0..<threads).map { (_) throws(LeaderError) in try model.engine.makeSession(precision: p) }
         scores = [Float](repeating: 0, count: model.sizes.medications)
@@ -80,7 +90,8 @@ public final class ServingSession {
     }
 
     /// Medications with score >= threshold (nil: the checkpoint's configured one), best first (ties: lower id
-    /// first), at most `topK` (0: no limit).
+    /// first), without the lower-scored drug of any interacting pair when the session has a DDI filter, at most
+    /// `topK` (0: no limit).
     public func recommend(_ ex: StudentExample, topK: Int = 0, threshold: Float? = nil) throws(LeaderError)
         -> [(id: Int32, score: Float)]
     {
@@ -91,6 +102,7 @@ public final class ServingSession {
         var picked: [(id: Int32, score: Float)] = []
         for (i, x) in s.enumerated() where x >= th { picked.append((Int32(i), x)) }
         picked.sort { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }
+        if let ddi { picked = ddi.keepSafe(picked) }
         if topK > 0 && picked.count > topK { picked.removeLast(picked.count - topK) }
         return picked
     }

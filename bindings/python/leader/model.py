@@ -175,12 +175,17 @@ class Model:
             raise InvalidArgument(f"medication {medication!r} is not in the model's vocabulary")
         return int(found)
 
-    def session(self, threads: int = 1, precision: str = "fp32", history_visits: int | None = None) -> "Session":
+    def session(self, threads: int = 1, precision: str = "fp32", history_visits: int | None = None,
+                ddi_filter=None) -> "Session":
         """A serving session (one per thread). threads: workers of the batch calls (0 = all CPUs);
-        precision: 'fp32', 'bf16' or 'auto'; history_visits: earlier visits used (default: the checkpoint's)."""
+        precision: 'fp32', 'bf16' or 'auto'; history_visits: earlier visits used (default: the checkpoint's);
+        ddi_filter: a DDI pair CSV (atc3_a,atc3_b) whose interacting pairs lose their lower-scored drug in
+        recommendations (scores are unchanged)."""
         options = {"threads": threads, "precision": precision}
         if history_visits is not None:
             options["historyVisits"] = history_visits
+        if ddi_filter is not None:
+            options["ddiFilter"] = str(ddi_filter)
         return Session(self, options)
 
 

@@ -306,3 +306,18 @@ def test_context_managers(checkpoint, patients):
         assert s.closed
     assert m.closed
     assert "closed" in repr(m)
+
+
+def test_ddi_filter_drops_the_lower_scored_drug_of_an_interacting_pair(model, patients, tmp_path):
+    patient = patients[0]
+    with model.session() as plain:
+        full = plain.recommend(patient, threshold=0)
+    first, second = full.medication[0], full.medication[1]
+    pairs = tmp_path / "ddi.csv"
+    pairs.write_text(f"atc3_a,atc3_b\n{first},{second}\n")
+    with model.session(ddi_filter=pairs) as safe:
+        kept = safe.recommend(patient, threshold=0)
+    assert list(kept.medication) == [first] + list(full.medication[2:])
+    assert np.array_equal(kept.score.to_numpy(), np.concatenate([full.score.to_numpy()[:1], full.score.to_numpy()[2:]]))
+    with pytest.raises(leader.IOFailure):
+        model.session(ddi_filter=tmp_path / "missing.csv")
