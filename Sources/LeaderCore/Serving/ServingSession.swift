@@ -80,7 +80,7 @@ public final class ServingSession {
                           history: historyVisits)
     }
 
-    /// Scores of every medication for one example; valid until the next call on this session.
+    /// Scores of every medication for one example (computed into the session's buffer, returned as a value).
     public func scores(_ ex: StudentExample) throws(LeaderError) -> [Float] {
         try scores.withUnsafeMutableBufferPointer { (out) throws(LeaderError) in
             guard let o = out.baseAddress else { return }
