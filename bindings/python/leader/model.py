@@ -10,7 +10,6 @@ import ctypes
 import json
 import os
 import struct
-import threading
 from ctypes import byref, c_char_p, c_float, c_int32, c_int64
 from itertools import accumulate
 
@@ -21,6 +20,7 @@ from . import _capi
 from ._fastframe import frame, recommendation_frame
 from ._frames import build_batch
 from ._header import CONSTANTS
+from ._handle import Handle
 from .errors import InvalidArgument
 
 lib = _capi.lib
@@ -58,11 +58,11 @@ def _pack_pointers(n, addresses) -> bytes:
     return struct.pack(f"{n}P", *addresses)
 
 
-class Model:
+class Model(Handle):
     """A student checkpoint loaded for serving. ``Model.load(path)``; close with ``close()`` or ``with``."""
 
     def __init__(self, handle, path):
-        self._handle = handle
+        self._adopt(handle, lib.leader_model_free)
         self.path = os.fspath(path)
         out = c_char_p()
         lib.leader_model_info_json(handle, byref(out))
@@ -88,29 +88,7 @@ class Model:
         lib.leader_model_load(os.fsencode(path), byref(handle))
         return cls(handle, path)
 
-    # -- lifetime ------------------------------------------------------------------------------------------
-    def close(self):
-        """Releases this reference; sessions made from the model keep working. Safe to call twice."""
-        handle, self._handle = self._handle, None
-        if handle:
-            lib.leader_model_free(handle)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:  # interpreter shutdown: the library may already be gone
-            pass
-
-    @property
-    def closed(self) -> bool:
-        return not self._handle
-
+    # -- lifetime (close, with, closed: _handle.Handle) ----------------------------------------------------
     def _live(self):
         if not self._handle:
             raise InvalidArgument(f"model {self.path} is closed")
@@ -276,16 +254,15 @@ class _Patient:
                              "visit": np.array(visits, dtype=np.int64)})
 
 
-class Session:
+class Session(Handle):
     """Per-thread serving state: recommend / explain one patient, score many. Made by ``Model.session()``."""
 
     def __init__(self, model: Model, options: dict):
         handle = _capi.session_p()
         lib.leader_session_create(model._live(), json.dumps(options).encode(), byref(handle))
-        self._handle = handle
+        self._adopt(handle, lib.leader_session_free)
         self.model = model            # keeps the Python model (and its vocabulary caches) alive
         self.options = options
-        self._lock = threading.Lock()
         n = max(model.n_medications, 1)
         self._ids = np.empty(n, dtype=np.int32)
         self._scores = np.empty(n, dtype=np.float32)
@@ -299,30 +276,7 @@ class Session:
         self._med_codes = model._codes[MEDICATION]
         self._med_titles = model._titles[MEDICATION]
 
-    # -- lifetime ------------------------------------------------------------------------------------------
-    def close(self):
-        """Releases the session (and its reference to the model). Safe to call twice."""
-        with self._lock:
-            handle, self._handle = self._handle, None
-        if handle:
-            lib.leader_session_free(handle)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    @property
-    def closed(self) -> bool:
-        return not self._handle
-
+    # -- lifetime (close, with, closed: _handle.Handle) ----------------------------------------------------
     def _live(self):
         if not self._handle:
             raise InvalidArgument("session is closed")

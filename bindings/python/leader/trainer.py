@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from . import _capi
+from ._handle import Handle
 from .errors import Cancelled, InvalidArgument
 
 lib = _capi.lib
@@ -50,7 +51,7 @@ def _sigint_as_flag(flag: list):
             signal.signal(signal.SIGINT, previous)
 
 
-class Trainer:
+class Trainer(Handle):
     """A job described by a JSON object (dict or string) whose "task" is prepare, student, evaluate,
     teacher-train or teacher-export (docs/trainer.md). Validated now: InvalidArgument for bad JSON, an
     unknown task or key."""
@@ -59,9 +60,8 @@ class Trainer:
         text = config if isinstance(config, str) else json.dumps(config, default=_json_default)
         handle = _capi.trainer_p()
         lib.leader_trainer_create(text.encode(), byref(handle))
-        self._handle = handle
+        self._adopt(handle, lib.leader_trainer_free)
         self.config = json.loads(text)
-        self._lock = threading.Lock()
 
     def run(self, progress=None) -> dict:
         """Runs the job (again, from the start, if it ran before) and returns its result dict."""
@@ -99,25 +99,6 @@ class Trainer:
         out = c_char_p()
         lib.leader_trainer_result_json(self._live(), byref(out))
         return json.loads(out.value)
-
-    def close(self):
-        """Releases the job. Safe to call twice."""
-        with self._lock:
-            handle, self._handle = self._handle, None
-        if handle:
-            lib.leader_trainer_free(handle)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def _live(self):
         if not self._handle:
