@@ -29,7 +29,7 @@ let package = Package(
     targets: [
         // MARK: - Kernels (C11 + OpenMP; internal, hidden visibility)
         .target(name: "CLeaderKernels", exclude: readmes("CLeaderKernels"), cSettings: kernelC, linkerSettings: kernelLink),
-        // MARK: - Public C ABI support: thread-local error buffer; re-exports include/leader.h
+        // MARK: - Public C ABI support: thread-local error buffer, per-thread OpenMP blocktime; re-exports include/leader.h
         .target(name: "CLeader", exclude: readmes("CLeader"), cSettings: [.unsafeFlags(["-O2", "-std=c11", "-Wall", "-Wextra"])],
                 linkerSettings: [.linkedLibrary("omp5")]),
         // MARK: - CSV + gzip reading for the EHR loaders (C11, zlib; internal)
