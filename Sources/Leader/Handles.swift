@@ -13,8 +13,7 @@ final class ModelHandle {
     init(_ model: ServingModel) throws(LeaderError) {
         self.model = model
         info = try CStrings([model.info])
-        let v = model.checkpoint.vocabularies
-        let lists = [v.diagnoses, v.procedures, v.medications]
+        let lists = (0..<3).compactMap { model.vocabulary($0) }   // LEADER_KIND_* order
         codes = try lists.map { (l) throws(LeaderError) in try CStrings(l.keys) }
         titles = try lists.map { (l) throws(LeaderError) in try CStrings(l.titles) }
     }

@@ -37,7 +37,6 @@ struct TeacherCommon: ParsableArguments {
     func log(_ s: String) { if !json { FileHandle.standardError.write(Data((s + "\n").utf8)) } }
 }
 
-func seconds(since t: ContinuousClock.Instant) -> Double { (ContinuousClock.now - t) / .seconds(1) }
 
 func parseSplit(_ s: String) throws -> SplitPart? { try TeacherSetup.split(s) }
 

@@ -103,7 +103,7 @@ func jobContainer(_ decoder: any Decoder, _ keys: [String], _ what: String) thro
 }
 
 /// Seconds since `start`.
-func seconds(since start: ContinuousClock.Instant) -> Double { (ContinuousClock.now - start) / .seconds(1) }
+public func seconds(since start: ContinuousClock.Instant) -> Double { (ContinuousClock.now - start) / .seconds(1) }
 
 /// Writes `svg` as `folder/name` (the folder created when missing); returns its path.
 func writePlot(_ folder: String, _ name: String, _ svg: String) throws(LeaderError) -> String {
