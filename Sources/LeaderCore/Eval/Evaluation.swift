@@ -77,10 +77,13 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
     public var all: GroupReport
     public var singleVisit: GroupReport
     public var multiVisit: GroupReport
+    /// The samples `evaluate` was given as the rare-code group (nil when none was given).
+    public var rareCode: GroupReport?
 
+    /// `rare`: indices of a further group to report (the pipeline's patients with a code rare in training).
     public static func evaluate(_ s: ScoredSamples, recommender: String, threshold: Float, ddi: DDIPairs?,
-                                rounds: Int = 10, fraction: Double = 0.8, seed: UInt64 = 42) throws(LeaderError)
-        -> EvaluationReport
+                                rounds: Int = 10, fraction: Double = 0.8, seed: UInt64 = 42,
+                                rare: [Int]? = nil) throws(LeaderError) -> EvaluationReport
     {
         guard rounds >= 1, fraction > 0, fraction <= 1 else {
             throw .invalidArgument("evaluation: rounds must be >= 1 and fraction in (0,1]")
@@ -118,8 +121,11 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
                                prauc: stat(mean(\.prauc), subsets), medications: stat(meds, subsets), ddi: ddiStat)
         }
         let all = Array(0..<s.count)
+        if let rare, let bad = rare.first(where: { $0 < 0 || $0 >= s.count }) {
+            throw .invalidArgument("evaluation: rare-code group index \(bad) outside \(s.count) samples")
+        }
         return EvaluationReport(recommender: recommender, threshold: threshold, rounds: rounds, fraction: fraction,
                                 all: group(all), singleVisit: group(all.filter { s.visitCounts[$0] == 1 }),
-                                multiVisit: group(all.filter { s.visitCounts[$0] > 1 }))
+                                multiVisit: group(all.filter { s.visitCounts[$0] > 1 }), rareCode: rare.map(group))
     }
 }

@@ -27,7 +27,7 @@ func report(_ progress: JobProgress?, _ event: JobEvent) throws(LeaderError) {
 }
 
 /// A job of `leader_trainer` (and of the CLI commands that do the same): preparation, student training,
-/// evaluation, teacher fine-tune and feature export, each a `Decodable` description that rejects unknown
+/// evaluation, teacher fine-tune and feature export, the whole pipeline, each a `Decodable` description that rejects unknown
 /// keys and a `run(progress:)` that returns an `Encodable` result. Outputs are written atomically at the end,
 /// so a failed or cancelled job leaves no partial file (docs/trainer.md).
 public enum Job: Sendable {
@@ -36,8 +36,9 @@ public enum Job: Sendable {
     case evaluate(EvaluateJob)
     case teacherTrain(TeacherTrainJob)
     case teacherExport(TeacherExportJob)
+    case pipeline(PipelineJob)
 
-    public static let tasks = ["prepare", "student", "evaluate", "teacher-train", "teacher-export"]
+    public static let tasks = ["prepare", "student", "evaluate", "teacher-train", "teacher-export", "pipeline"]
 
     /// The job of a JSON object `{"task": ..., ...}`.
     public static func parse(json: String) throws(LeaderError) -> Job {
@@ -72,6 +73,8 @@ public enum Job: Sendable {
             _ = try Threads.resolve(job.threads, "teacher-export job: threads")
             guard job.batchSize >= 1 else { throw .invalidArgument("teacher-export job: batchSize \(job.batchSize) < 1") }
             return .teacherExport(job)
+        case "pipeline":
+            return .pipeline(PipelineJob(config: try PipelineConfig.parse(json: json)))
         default:
             throw .invalidArgument("trainer config: unknown task '\(task.prefix(32))' (one of \(tasks.joined(separator: ", ")))")
         }
@@ -85,6 +88,7 @@ public enum Job: Sendable {
         case .evaluate(let j): return try Self.json(try j.run(progress: progress))
         case .teacherTrain(let j): return try Self.json(try j.run(progress: progress))
         case .teacherExport(let j): return try Self.json(try j.run(progress: progress))
+        case .pipeline(let j): return try Self.json(try j.run(progress: progress))
         }
     }
 

@@ -74,12 +74,21 @@ public struct StudentJob: Decodable, Sendable {
             let file = try TeacherFeaturesFile(path: path)
             let checked = try file.checkDataFingerprint(ds.fingerprint, dataName: data)
             let join = try file.features(for: try ds.sampleIDs(.train), target: cfg.distillTarget)
-            // teacherDim comes from the file; a config that names another width is a mistake.
-            guard cfg.teacherDim == 0 || cfg.teacherDim == join.features.dim else {
-                throw .invalidArgument("student job: config teacherDim \(cfg.teacherDim), but \(path) has "
-                    + "\(cfg.distillTarget.rawValue) rows of width \(join.features.dim)")
+            if cfg.distillTarget.usesProjector {
+                // teacherDim comes from the file; a config that names another width is a mistake.
+                guard cfg.teacherDim == 0 || cfg.teacherDim == join.features.dim else {
+                    throw .invalidArgument("student job: config teacherDim \(cfg.teacherDim), but \(path) has "
+                        + "\(cfg.distillTarget.rawValue) rows of width \(join.features.dim)")
+                }
+                cfg.teacherDim = join.features.dim
             }
-            cfg.teacherDim = join.features.dim
+            if cfg.distillTarget != .hidden {
+                // Logit columns are medications: they must be this dataset's, in its order.
+                guard file.medications == ds.medicationKeys else {
+                    throw .incompatible("\(path): its \(file.medications.count) medication columns are not this "
+                        + "dataset's \(ds.medicationKeys.count) medications in the same order (\(data))")
+                }
+            }
             teacher = join.features
             teacherSummary = TeacherSummary(file: path, target: cfg.distillTarget.rawValue, dim: join.features.dim,
                                             rows: file.count, matched: join.matched, extra: join.extra,

@@ -4,8 +4,13 @@ import FoundationEssentials
 /// selection. Stored as JSON in checkpoints; decoding REJECTS unknown keys (a typo must not silently fall back
 /// to a default). Missing keys take the defaults below, which are the reference values (leader-method.md §4, §5).
 /// The teacher tensor the student's KD term regresses onto (docs/teacher-features.md).
+/// `hidden` and `logits` are regressed (MSE after a learned projector); `soft` uses the teacher's medication-head
+/// probabilities σ(logit/T) as soft labels for the student's own logits (BCE at temperature T, no projector).
 public enum StudentDistillTarget: String, Codable, Sendable, CaseIterable {
-    case hidden, logits
+    case hidden, logits, soft
+
+    /// Whether the term needs the `distill.projector` (teacherDim > 0).
+    public var usesProjector: Bool { self != .soft }
 }
 
 public struct StudentConfig: Codable, Equatable, Sendable {
@@ -29,7 +34,7 @@ public struct StudentConfig: Codable, Equatable, Sendable {
     public var maxCodesPerVisit = 100
     /// Profile prompt (true) or one learned padding vector (the reference's `--profile` off).
     public var profilePrompt = true
-    /// α: weight of MSE(projector(h128), teacher hidden) when teacher features are given.
+    /// α: weight of the distillation term (`distillTarget`) when teacher features are given.
     public var alpha: Float = 0.4
     /// β: weight of the symmetric InfoNCE between the profile prompt and the encoded target medication set.
     public var beta: Float = 0.005
@@ -41,6 +46,9 @@ public struct StudentConfig: Codable, Equatable, Sendable {
     /// Which tensor of a teacher-features file is distilled: `hidden` (the final-norm hidden state, the
     /// paper's choice) or `logits` (the teacher's medication-head logits; teacherDim = |Med|).
     public var distillTarget: StudentDistillTarget = .hidden
+    /// T of `soft` distillation: the term is α·T²·BCE(student logit/T, σ(teacher logit/T)) (T² keeps the
+    /// gradient's size independent of T, Hinton et al. 2015).
+    public var distillTemperature: Float = 1
     /// Training batch size (reference MIMIC-III 4, MIMIC-IV 16).
     public var batchSize = 16
     /// Patients per inference pass when scoring (evaluation, validation); results do not depend on it. 32 keeps
@@ -64,7 +72,7 @@ public struct StudentConfig: Codable, Equatable, Sendable {
     static let keys: [String] = [
         "hidden", "heads", "ffnHidden", "headHidden", "hiddenDropout", "attentionDropout", "layerNormEps",
         "maxVisits", "maxCodesPerVisit", "profilePrompt", "alpha", "beta", "temperature", "teacherDim",
-        "distillTarget", "batchSize", "evalBatchSize", "learningRate", "weightDecay", "epochs", "patience", "seed",
+        "distillTarget", "distillTemperature", "batchSize", "evalBatchSize", "learningRate", "weightDecay", "epochs", "patience", "seed",
         "threshold",
     ]
 
@@ -73,7 +81,7 @@ public struct StudentConfig: Codable, Equatable, Sendable {
         func get<T: Decodable>(_ name: String, _ def: T) throws -> T {
             try c.decodeIfPresent(T.self, forKey: StrictKey(name)) ?? def
         }
-        let d = StudentConfig()
+        let d = (decoder.userInfo[Self.baseKey] as? StudentConfig) ?? StudentConfig()
         hidden = try get("hidden", d.hidden)
         heads = try get("heads", d.heads)
         ffnHidden = try get("ffnHidden", d.ffnHidden)
@@ -89,6 +97,7 @@ public struct StudentConfig: Codable, Equatable, Sendable {
         temperature = try get("temperature", d.temperature)
         teacherDim = try get("teacherDim", d.teacherDim)
         distillTarget = try get("distillTarget", d.distillTarget)
+        distillTemperature = try get("distillTemperature", d.distillTemperature)
         batchSize = try get("batchSize", d.batchSize)
         evalBatchSize = try get("evalBatchSize", d.evalBatchSize)
         learningRate = try get("learningRate", d.learningRate)
@@ -108,11 +117,19 @@ public struct StudentConfig: Codable, Equatable, Sendable {
         try put("maxVisits", maxVisits); try put("maxCodesPerVisit", maxCodesPerVisit)
         try put("profilePrompt", profilePrompt); try put("alpha", alpha); try put("beta", beta)
         try put("temperature", temperature); try put("teacherDim", teacherDim)
-        try put("distillTarget", distillTarget); try put("batchSize", batchSize)
+        try put("distillTarget", distillTarget); try put("distillTemperature", distillTemperature)
+        try put("batchSize", batchSize)
         try put("evalBatchSize", evalBatchSize); try put("learningRate", learningRate)
         try put("weightDecay", weightDecay); try put("epochs", epochs); try put("patience", patience)
         try put("seed", seed); try put("threshold", threshold)
     }
+
+    /// The defaults absent keys take when a decoder's `userInfo` holds a config under this key (a pipeline's own
+    /// student defaults); else `StudentConfig()`.
+    static let baseKey: CodingUserInfoKey = {
+        guard let k = CodingUserInfoKey(rawValue: "leader.studentConfig.base") else { preconditionFailure("key") }
+        return k
+    }()
 
     /// Parses JSON text (strict: unknown keys and wrong types are `.invalidArgument`), then validates.
     public static func decode(json: String) throws(LeaderError) -> StudentConfig {
@@ -155,6 +172,10 @@ public struct StudentConfig: Codable, Equatable, Sendable {
         try need(beta >= 0 && beta.isFinite, "beta", beta, ">= 0")
         try need(temperature > 0 && temperature.isFinite, "temperature", temperature, "> 0")
         try need((0...65536).contains(teacherDim), "teacherDim", teacherDim, "0...65536")
+        try need(distillTarget.usesProjector || teacherDim == 0, "teacherDim", teacherDim,
+                 "0 with distillTarget soft: it has no projector")
+        try need(distillTemperature > 0 && distillTemperature.isFinite && distillTemperature <= 100,
+                 "distillTemperature", distillTemperature, "(0,100]")
         try need((1...1_000_000).contains(batchSize), "batchSize", batchSize, "1...1000000")
         try need((1...1_000_000).contains(evalBatchSize), "evalBatchSize", evalBatchSize, "1...1000000")
         try need(learningRate >= 0 && learningRate.isFinite, "learningRate", learningRate, ">= 0")

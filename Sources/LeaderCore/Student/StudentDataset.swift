@@ -35,6 +35,9 @@ public struct StudentDataset: Sendable {
                                procedures: CodeList(data.cohort.procedures))
     }
 
+    /// Medication keys (ATC3) in vocabulary order: the columns of the student's and the teacher's logits.
+    public var medicationKeys: [String] { data.cohort.medications.keys }
+
     /// Indices (into `data.samples`) of the samples of one split part, in the order `examples` returns them.
     public func sampleIndices(_ part: SplitPart) -> [Int] {
         data.samples.indices.filter { i in

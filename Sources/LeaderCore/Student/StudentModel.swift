@@ -1,10 +1,14 @@
 import CLeaderKernels
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The terms of one training loss evaluation (batch means).
 public struct StudentLoss: Equatable, Sendable {
     public var total: Float
     public var bce: Float
-    /// MSE(projector(h128), teacher hidden); 0 without teacher features.
+    /// The unweighted distillation term (`config.distillTarget`): MSE(projector(h128), teacher row), or for
+    /// `soft` BCE(logits/T, σ(teacher logits/T)); 0 without teacher features.
     public var distill: Float
     /// InfoNCE(X,Y) + InfoNCE(Y,X); 0 when β = 0.
     public var align: Float
@@ -20,8 +24,8 @@ public struct StudentLoss: Equatable, Sendable {
 /// 4. ONE shared visit encoder over the three visit sequences, masked mean over valid visits;
 /// 5. `concat(3C) → ReLU → Linear(3C → H) → ReLU → Linear(H → |Med|)`.
 ///
-/// Training adds BCE, optionally α·MSE(projector(h_H), teacher hidden) (h_H = the pre-activation hidden
-/// layer) and β·[InfoNCE(X,Y)+InfoNCE(Y,X)] with X = x_projector(encoded target medication set) and
+/// Training adds BCE, optionally α·MSE(projector(h_H), teacher hidden or logits) (h_H = the pre-activation
+/// hidden layer) or α·T²·BCE(logits/T, σ(teacher logits/T)) (`distillTarget` soft), and β·[InfoNCE(X,Y)+InfoNCE(Y,X)] with X = x_projector(encoded target medication set) and
 /// Y = y_projector(prompt), cosine similarities over temperature τ.
 ///
 /// Parameter names: `embedding.weight`, `{diagnosis,procedure,medication,visit}_encoder.*`,
@@ -33,7 +37,8 @@ public final class StudentModel {
     public let store: ParameterStore
     public let usesProfile: Bool
     public var aligns: Bool { xProjector != nil }
-    public var distills: Bool { projector != nil }
+    /// Whether `loss` takes teacher rows: a projector (hidden, logits) or soft labels.
+    public var distills: Bool { projector != nil || config.distillTarget == .soft }
 
     let embedding: Embedding
     /// Per stream (diagnosis, procedure, medication), one instance per length bucket; instances after the
@@ -53,7 +58,7 @@ public final class StudentModel {
     let xProjector: Linear?, yProjector: Linear?
     let xNorm: L2Normalize, yNorm: L2Normalize
     let nceXY: InfoNCELoss, nceYX: InfoNCELoss
-    let bce = BCEWithLogitsLoss(), mse = MSELoss()
+    let bce = BCEWithLogitsLoss(), mse = MSELoss(), softBCE = BCEWithLogitsLoss()
 
     // per-step state
     private var batch: StudentBatch?
@@ -65,6 +70,7 @@ public final class StudentModel {
     private var dTable: Tensor?, dVisitIn: Tensor?, dVisitOut: Tensor?, dPooled3: Tensor?, dH: Tensor?
     private var dR1: Tensor?, dM: Tensor?, dR2: Tensor?, dLogits: Tensor?, dPe: Tensor?, dProj: Tensor?
     private var dXa: Tensor?, dYa: Tensor?, dXn: Tensor?, dYn: Tensor?
+    private var softLogits: Tensor?, softTargets: Tensor?
     private var dSets: Tensor?
 
     /// Builds and initialises the model (PyTorch-default initialisers keyed by `config.seed`).
@@ -188,7 +194,19 @@ public final class StudentModel {
         var result = StudentLoss(total: 0, bce: 0, distill: 0, align: 0)
         result.bce = try bce.forward(out, targets: b.labels, ctx)
         var distill = false, align = false
-        if let teacher {
+        var distillWeight = config.alpha
+        if let teacher, config.distillTarget == .soft {
+            try Checks.same(teacher, out.shape, "teacher logits")
+            let invT = 1 / config.distillTemperature
+            let scaled = try Workspace.ensure(&softLogits, out.shape), targets = try Workspace.ensure(&softTargets, out.shape)
+            for i in 0..<out.count {
+                scaled.pointer[i] = out.pointer[i] * invT
+                targets.pointer[i] = 1 / (1 + expf(-teacher.pointer[i] * invT))
+            }
+            result.distill = try softBCE.forward(scaled, targets: targets, ctx)
+            distillWeight *= config.distillTemperature * config.distillTemperature
+            distill = true
+        } else if let teacher {
             guard let projector else { throw .invalidArgument("student: teacher features given but teacherDim is 0") }
             try Checks.same(teacher, [b.batch, config.teacherDim], "teacher features")
             let m = try Checks.cached(mediator, "student")
@@ -207,7 +225,7 @@ public final class StudentModel {
             result.align = try nceXY.forward(xn, yn, ctx) + nceYX.forward(yn, xn, ctx)
             align = true
         }
-        result.total = result.bce + config.alpha * result.distill + config.beta * result.align
+        result.total = result.bce + distillWeight * result.distill + config.beta * result.align
         lossState = (distill, align)
         return result
     }
@@ -220,11 +238,15 @@ public final class StudentModel {
         let out = try Checks.cached(logits, "student")
         let dl = try Workspace.zeroed(&dLogits, out.shape)
         try bce.backward(1, into: dl, ctx)
+        if state.distill, config.distillTarget == .soft {
+            // d/dlogits of α·T²·BCE(logits/T, p) = α·T · d/d(logits/T).
+            try softBCE.backward(config.alpha * config.distillTemperature, into: dl, ctx)
+        }
         let dr2 = try Workspace.zeroed(&dR2, [b.batch, config.headHidden])
         try fc2.backward(dl, into: dr2, ctx)
         let dm = try Workspace.zeroed(&dM, [b.batch, config.headHidden])
         try relu2.backward(dr2, into: dm, ctx)
-        if state.distill, let projector {
+        if state.distill, config.distillTarget.usesProjector, let projector {
             let dp = try Workspace.zeroed(&dProj, [b.batch, config.teacherDim])
             try mse.backward(config.alpha, intoA: dp, ctx)
             try projector.backward(dp, into: dm, ctx)

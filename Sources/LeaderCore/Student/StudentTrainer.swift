@@ -79,8 +79,11 @@ public final class StudentTrainer {
                 teacher: TeacherFeatures? = nil, threads: Int = 1) throws(LeaderError) {
         guard !train.isEmpty else { throw .invalidArgument("student training: no training samples") }
         if let teacher {
-            guard teacher.dim == model.config.teacherDim else {
-                throw .invalidArgument("student training: teacher features of width \(teacher.dim), config teacherDim \(model.config.teacherDim)")
+            let c = model.config
+            let width = c.distillTarget.usesProjector ? c.teacherDim : model.sizes.medications
+            guard model.distills, teacher.dim == width else {
+                throw .invalidArgument("student training: teacher features of width \(teacher.dim), but distillTarget "
+                    + "\(c.distillTarget.rawValue) needs \(width) (teacherDim \(c.teacherDim), \(model.sizes.medications) medications)")
             }
             guard teacher.values.count == train.count * teacher.dim else {
                 throw .invalidArgument("student training: teacher features for \(teacher.values.count / teacher.dim) samples, \(train.count) training samples")

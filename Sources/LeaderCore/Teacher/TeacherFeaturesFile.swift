@@ -173,12 +173,12 @@ public struct TeacherFeaturesFile: Sendable {
         let (dim, source): (Int, [Float])
         switch target {
         case .hidden: (dim, source) = (hiddenSize, hidden)
-        case .logits:
+        case .logits, .soft:
             guard !medications.isEmpty else {
-                throw .incompatible("\(path): distillTarget 'logits' but the file has no logits columns")
+                throw .incompatible("\(path): distillTarget '\(target.rawValue)' but the file has no logits columns")
             }
             guard logits.contains(where: { $0 != 0 }) else {
-                throw .incompatible("\(path): distillTarget 'logits' but the logits are all zeros "
+                throw .incompatible("\(path): distillTarget '\(target.rawValue)' but the logits are all zeros "
                     + "(exported without a medication head)")
             }
             (dim, source) = (medications.count, logits)

@@ -32,7 +32,7 @@ public struct TeacherTrainConfig: Codable, Equatable, Sendable {
     public init(from decoder: any Decoder) throws {
         try StrictKeys.check(decoder, CodingKeys.self, "teacher train config")
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = TeacherTrainConfig()
+        let d = (decoder.userInfo[Self.baseKey] as? TeacherTrainConfig) ?? TeacherTrainConfig()
         epochs = try c.decodeIfPresent(Int.self, forKey: .epochs) ?? d.epochs
         maxSteps = try c.decodeIfPresent(Int.self, forKey: .maxSteps)
         batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? d.batchSize
@@ -46,6 +46,13 @@ public struct TeacherTrainConfig: Codable, Equatable, Sendable {
         cachePrefix = try c.decodeIfPresent(Bool.self, forKey: .cachePrefix) ?? d.cachePrefix
         recompute = try c.decodeIfPresent(RecomputeMode.self, forKey: .recompute) ?? d.recompute
     }
+
+    /// The defaults absent keys take when a decoder's `userInfo` holds a config under this key (a pipeline's
+    /// teacher recipe); else `TeacherTrainConfig()`.
+    static let baseKey: CodingUserInfoKey = {
+        guard let k = CodingUserInfoKey(rawValue: "leader.teacherTrainConfig.base") else { preconditionFailure("key") }
+        return k
+    }()
 
     /// Parses JSON text (strict; unknown keys and wrong types are `.invalidArgument`), then validates.
     public static func decode(json: String) throws(LeaderError) -> TeacherTrainConfig {

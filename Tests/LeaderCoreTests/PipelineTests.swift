@@ -1,0 +1,125 @@
+import Foundation
+import Testing
+@testable import LeaderCore
+
+/// `PipelineJob`: strict config, the whole method on a small synthetic cohort with the tiny Llama fixture as
+/// teacher, resume (reuse, invalidation by a changed setting or a missing output), the report's numbers.
+@Suite(.serialized) struct PipelineTests {
+    static let tinyTeacher = TeacherFixtures.path("tiny_llama")
+
+    func config(_ out: String, extra: String = "") -> String {
+        """
+        {"out": "\(out)", "patients": 200, "seed": 4, "seeds": [1, 2], "threads": 1,
+         "teacher": {"model": "\(Self.tinyTeacher)", "precision": "fp32",
+                     "config": {"epochs": 1, "max_tokens": 48, "lora": {"top_layers": 1}}},
+         "student": {"hidden": 16, "heads": 2, "ffnHidden": 24, "headHidden": 16, "epochs": 2, "patience": 2}\(extra)}
+        """
+    }
+
+    @Test func configIsStrictAndKeepsThePipelineDefaults() throws {
+        let c = try PipelineConfig.parse(json: #"{"out": "o", "student": {"epochs": 3}, "teacher": {"config": {"epochs": 2}}}"#)
+        #expect(c.student.epochs == 3 && c.student.distillTarget == PipelineConfig.defaultStudent.distillTarget)
+        #expect(c.student.alpha == PipelineConfig.defaultStudent.alpha)
+        #expect(c.teacher?.config.epochs == 2 && c.teacher?.config.lora.topLayers == PipelineConfig.defaultTeacher.lora.topLayers)
+        #expect(c.seeds == [1, 2, 3] && c.source == "synthetic" && c.ddiFilter)
+        #expect(try PipelineConfig.parse(json: #"{"out": "o", "teacher": null}"#).teacher == nil)
+        #expect(PipelineJob(config: try PipelineConfig.parse(json: #"{"out": "o", "teacher": null}"#)).variants == [.plain])
+        let bad = [
+            #"{}"#, #"{"out": "o", "seeds": []}"#, #"{"out": "o", "seeds": [1, 1]}"#, #"{"out": "o", "sede": 1}"#,
+            #"{"out": "o", "student": {"alpah": 1}}"#, #"{"out": "o", "teacher": {"modle": "x"}}"#,
+            #"{"out": "o", "teacher": {"config": {"lr": 1}}}"#, #"{"out": "o", "source": "mimic3"}"#,
+            #"{"out": "o", "teacher": {"precision": "int4"}}"#, #"{"out": "o", "fraction": 0}"#,
+            #"{"out": "o", "prepare": {"topMeds": 1}}"#, #"{"out": "o", "student": {"distillTarget": "soft", "teacherDim": 4}}"#,
+        ]
+        for json in bad {
+            do { _ = try PipelineConfig.parse(json: json); Issue.record("accepted \(json)") } catch {
+                #expect(error.kind == .invalidArgument, "\(json): \(error)")
+            }
+        }
+        // the trainer task
+        guard case .pipeline(let j) = try Job.parse(json: #"{"task": "pipeline", "out": "o", "seeds": [5]}"#) else {
+            Issue.record("not a pipeline job"); return
+        }
+        #expect(j.config.seeds == [5])
+    }
+
+    @Test func wholeMethodResumesAndReports() throws {
+        let out = tempPath("pipeline-e2e")
+        try? FileManager.default.removeItem(atPath: out)
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        func run(_ json: String) throws -> (PipelineJob.Result, [String]) {
+            var stages: [String] = []
+            let r = try PipelineJob(config: try PipelineConfig.parse(json: json)).run { ev in
+                #expect(ev.task == "pipeline" && ev.values["elapsed"] != nil)
+                if !stages.contains(ev.stage) { stages.append(ev.stage) }
+                return true
+            }
+            return (r, stages)
+        }
+        let (first, stages) = try run(config(out))
+        let names = ["prepare", "teacher-train", "teacher-export"] + [1, 2].flatMap { s in
+            ["plain", "distilled", "distilled-no-align"].map { "student-\($0)-seed\(s)" } } + ["report"]
+        #expect(first.steps.map(\.name) == names && first.steps.allSatisfy { !$0.reused })
+        #expect(stages.contains("teacher-train/step") && stages.contains("student-distilled-seed1/epoch"))
+        let systems = first.summary.systems.map(\.name)
+        #expect(systems == ["teacher (LLM + LoRA)", "student (no KD)", "LEADER(S): student + KD",
+                            "LEADER(S): student + KD + DDI filter", "student + KD, β = 0", "frequency baseline",
+                            "copy-previous baseline"])
+        for s in first.summary.systems {
+            let all = try #require(s.groups["all"])
+            #expect(all.patients == first.summary.statistics.samples["test"])
+            #expect(all.jaccard.mean > 0 && all.jaccard.mean <= 1 && all.prauc.mean > 0 && all.prauc.mean <= 1, "\(s.name)")
+            #expect(s.groups["single-visit"] != nil && s.groups["multi-visit"] != nil && s.groups["rare-code"] != nil)
+            #expect(s.seeds == (s.kind == "student" ? 2 : 1))
+        }
+        #expect(first.summary.systems[3].groups["all"]?.ddi?.mean == 0)   // the filter leaves no interacting pair
+        let md = try String(contentsOfFile: first.reportMarkdown, encoding: .utf8)
+        #expect(md.contains(first.summary.table()) && md.contains("| teacher-train |"))
+        for p in ["precision-recall.svg", "jaccard-by-visits.svg", "training-curves.svg"] {
+            let svg = try String(contentsOfFile: out + "/plots/" + p, encoding: .utf8)
+            #expect(svg.hasPrefix("<svg") || svg.hasPrefix("<?xml"), "\(p)")
+        }
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: first.report))) as? [String: Any]
+        #expect((json?["systems"] as? [Any])?.count == 7)
+        #expect(first.checkpoint == out + "/students/distilled-seed1.safetensors")
+
+        // re-running reuses every step and gives the same report
+        let (again, _) = try run(config(out))
+        #expect(again.steps.dropLast().allSatisfy { $0.reused })
+        #expect(try PipelineReport.json(again.summary.systems) == PipelineReport.json(first.summary.systems))
+
+        // a changed student setting re-runs the students only; a missing output re-runs from its step on
+        let (changed, _) = try run(config(out, extra: #", "rounds": 5"#).replacingOccurrences(of: "\"patience\": 2", with: "\"patience\": 1"))
+        #expect(changed.steps.prefix(3).allSatisfy { $0.reused } && !changed.steps[3].reused)
+        try FileManager.default.removeItem(atPath: out + "/teacher-features.safetensors")
+        let (missing, _) = try run(config(out, extra: #", "rounds": 5"#).replacingOccurrences(of: "\"patience\": 2", with: "\"patience\": 1"))
+        #expect(missing.steps.prefix(2).allSatisfy { $0.reused } && missing.steps.dropFirst(2).allSatisfy { !$0.reused })
+    }
+
+    @Test func seedsPoolByTheLawOfTotalVariance() throws {
+        func report(_ m: Double, _ s: Double, _ full: Double) -> EvaluationReport {
+            let st = MeanStd(mean: m, std: s, full: full)
+            let g = GroupReport(patients: 10, jaccard: st, f1: st, prauc: st, medications: st, ddi: nil)
+            return EvaluationReport(recommender: "x", threshold: 0.3, rounds: 10, fraction: 0.8, all: g, singleVisit: g,
+                                    multiVisit: g, rareCode: nil)
+        }
+        let s = try PipelineReport.aggregate("x", "student", [report(0.4, 0.03, 0.41), report(0.5, 0.04, 0.49)], [0.3, 0.3])
+        let j = try #require(s.groups["all"]?.jaccard)
+        #expect(abs(j.mean - 0.45) < 1e-12)
+        #expect(abs(j.std - ((0.03 * 0.03 + 0.04 * 0.04) / 2 + 0.0025).squareRoot()) < 1e-12)
+        #expect(abs(j.seedStd - (2 * 0.04 * 0.04).squareRoot()) < 1e-12)   // sample std of 0.41, 0.49
+        #expect(s.groups["rare-code"] == nil && s.groups["all"]?.ddi == nil)
+        #expect(throws: LeaderError.self) { _ = try PipelineReport.aggregate("x", "student", [], []) }
+    }
+
+    @Test func rareCodeGroupCountsTrainingOccurrences() {
+        func ex(_ d: [Int32], _ p: [Int32]) -> StudentExample {
+            StudentExample(diagnoses: [[9], d], procedures: [[9], p], medications: [[0]], profile: [], target: [0])
+        }
+        let train = [ex([1, 2], [5]), ex([1], [5]), ex([1, 3], [5])]   // D1 ×3, D2 ×1, D3 ×1, P5 ×3 (D9 only in history)
+        let test = [ex([1], [5]), ex([2], [5]), ex([1], [6]), ex([9], [5])]
+        #expect(PipelineReport.rareCodeSamples(test, train: train, below: 2) == [1, 2, 3])
+        #expect(PipelineReport.rareCodeSamples(test, train: train, below: 4) == [0, 1, 2, 3])
+        #expect(PipelineReport.rareCodeSamples(test, train: train, below: 1) == [2, 3])
+    }
+}
