@@ -93,7 +93,30 @@ import Testing
         #expect(changed.steps.prefix(3).allSatisfy { $0.reused } && !changed.steps[3].reused)
         try FileManager.default.removeItem(atPath: out + "/teacher-features.safetensors")
         let (missing, _) = try run(config(out, extra: #", "rounds": 5"#).replacingOccurrences(of: "\"patience\": 2", with: "\"patience\": 1"))
-        #expect(missing.steps.prefix(2).allSatisfy { $0.reused } && missing.steps.dropFirst(2).allSatisfy { !$0.reused })
+        let rerun = missing.steps.filter { !$0.reused }.map(\.name)
+        #expect(rerun == ["teacher-export", "student-distilled-seed1", "student-distilled-no-align-seed1",
+                          "student-distilled-seed2", "student-distilled-no-align-seed2", "report"])
+        // a KD setting leaves the students without KD alone
+        let (kd, _) = try run(config(out, extra: #", "rounds": 5"#).replacingOccurrences(of: "\"patience\": 2", with: "\"patience\": 1, \"alpha\": 0.25"))
+        #expect(kd.steps.filter { !$0.reused }.map(\.name) == ["student-distilled-seed1", "student-distilled-no-align-seed1",
+                                                              "student-distilled-seed2", "student-distilled-no-align-seed2", "report"])
+    }
+
+    /// A trained teacher or a features file from elsewhere replaces the teacher steps.
+    @Test func givenTeacherOrFeaturesSkipTheTeacherSteps() throws {
+        let out = tempPath("pipeline-given")
+        try? FileManager.default.removeItem(atPath: out)
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let base = try PipelineJob(config: try PipelineConfig.parse(json: config(out + "/a").replacingOccurrences(
+            of: "\"seeds\": [1, 2]", with: "\"seeds\": [1], \"ablations\": false"))).run()
+        let common = #""data": "\#(out)/a/cohort.ldata", "seeds": [1], "ablations": false, "threads": 1, "student": {"hidden": 16, "heads": 2, "ffnHidden": 24, "headHidden": 16, "epochs": 1}"#
+        let withCheckpoint = try PipelineJob(config: try PipelineConfig.parse(json: #"{"out": "\#(out)/b", \#(common), "teacher": {"model": "\#(Self.tinyTeacher)", "precision": "fp32", "checkpoint": "\#(out)/a/teacher.safetensors"}}"#)).run()
+        #expect(withCheckpoint.steps.map(\.name) == ["teacher-export", "student-plain-seed1", "student-distilled-seed1", "report"])
+        let withFeatures = try PipelineJob(config: try PipelineConfig.parse(json: #"{"out": "\#(out)/c", \#(common), "teacher": {"features": "\#(out)/a/teacher-features.safetensors"}}"#)).run()
+        #expect(withFeatures.steps.map(\.name) == ["student-plain-seed1", "student-distilled-seed1", "report"])
+        let teacherRow = { (r: PipelineJob.Result) in r.summary.systems.first { $0.kind == "teacher" }?.groups["all"]?.prauc.mean }
+        #expect(teacherRow(withFeatures) != nil && teacherRow(withFeatures) == teacherRow(base))
+        #expect(teacherRow(withCheckpoint) == teacherRow(base))   // the same checkpoint exports the same logits
     }
 
     @Test func seedsPoolByTheLawOfTotalVariance() throws {

@@ -36,17 +36,24 @@ public struct PipelineConfig: Decodable, Sendable {
     public var threads = 0
 
     /// The teacher half: base model (nil = the default teacher), LoRA fine-tune settings, frozen-product
-    /// precision (`auto` = bf16 on AMX CPUs, else int8), the profile sentence in the prompts.
+    /// precision (`auto` = bf16 on AMX CPUs, else int8), the profile sentence in the prompts. A trained teacher
+    /// `checkpoint` skips the fine-tune; a teacher-features file `features` (e.g. of a 7B teacher exported by
+    /// export_hf_teacher.py) skips both teacher steps.
     public struct Teacher: Decodable, Sendable {
         public var model: String?
         public var config = PipelineConfig.defaultTeacher
         public var precision = "auto"
         public var profile = true
+        public var checkpoint: String?
+        public var features: String?
 
         public init() {}
 
         public init(from decoder: any Decoder) throws {
-            let c = try StrictKeys.container(decoder, ["model", "config", "precision", "profile"], "pipeline teacher")
+            let c = try StrictKeys.container(decoder, ["model", "config", "precision", "profile", "checkpoint", "features"],
+                                             "pipeline teacher")
+            checkpoint = try c.decodeIfPresent(String.self, forKey: .init("checkpoint"))
+            features = try c.decodeIfPresent(String.self, forKey: .init("features"))
             model = try c.decodeIfPresent(String.self, forKey: .init("model"))
             config = try c.decodeIfPresent(TeacherTrainConfig.self, forKey: .init("config")) ?? PipelineConfig.defaultTeacher
             precision = try c.decodeIfPresent(String.self, forKey: .init("precision")) ?? "auto"

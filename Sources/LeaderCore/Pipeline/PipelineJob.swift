@@ -8,9 +8,9 @@ import Glibc
 /// over several seeds → evaluation of every system and the baselines → `report.md` / `report.json` / plots.
 ///
 /// Every artifact lands in `config.out`. After each step the folder's `pipeline-state.json` records the step,
-/// the key of its inputs and what it measured; re-running skips every step whose record, key and outputs are
-/// still there, up to the first that changed or never finished (that one and every later step run again). A
-/// student step killed mid-training continues from its `.state` file.
+/// the key of its settings and what it measured; re-running reuses every step whose record, key and outputs
+/// are still there and none of whose input steps ran again (the students without KD do not depend on the
+/// teacher). A student step killed mid-training continues from its `.state` file.
 public struct PipelineJob: Sendable {
     public var config: PipelineConfig
 
@@ -74,8 +74,8 @@ public struct PipelineJob: Sendable {
 
     func path(_ name: String) -> String { config.out.hasSuffix("/") ? config.out + name : config.out + "/" + name }
     var dataPath: String { config.data ?? path("cohort.ldata") }
-    var teacherPath: String { path("teacher.safetensors") }
-    var featuresPath: String { path("teacher-features.safetensors") }
+    var teacherPath: String { config.teacher?.checkpoint ?? path("teacher.safetensors") }
+    var featuresPath: String { config.teacher?.features ?? path("teacher-features.safetensors") }
     var statePath: String { path("pipeline-state.json") }
     func studentPath(_ v: Variant, seed: UInt64) -> String { path("students/\(v.rawValue)-seed\(seed).safetensors") }
     /// The checkpoint a host would serve.
@@ -87,7 +87,14 @@ public struct PipelineJob: Sendable {
     func studentConfig(_ v: Variant, seed: UInt64) -> StudentConfig {
         var c = config.student
         c.seed = seed
-        if v == .distilledNoAlign { c.beta = 0 }
+        switch v {
+        case .plain:
+            // No teacher: the distillation settings do not apply (and must not make its step look changed).
+            let d = StudentConfig()
+            c.alpha = 0; c.distillTarget = d.distillTarget; c.distillTemperature = d.distillTemperature
+        case .distilled: break
+        case .distilledNoAlign: c.beta = 0
+        }
         return c
     }
 
@@ -98,6 +105,8 @@ public struct PipelineJob: Sendable {
         var kind: String
         var key: String
         var outputs: [String]
+        /// The steps whose outputs it reads: when one of them runs again, so does this one.
+        var inputs: [String]
         /// Runs the step; reports inner progress as (stage, fraction done, values); returns its record figures.
         var run: (_ progress: @escaping (String, Double, [String: Double]) throws(LeaderError) -> Void) throws(LeaderError)
             -> (values: [String: Double], curve: [Double])
@@ -113,37 +122,41 @@ public struct PipelineJob: Sendable {
                                          patients: cfg.patients, seed: cfg.seed)
             let key = "source=\(cfg.source) input=\(cfg.input ?? "") maps=\(cfg.maps ?? "") patients=\(cfg.patients) "
                 + "seed=\(cfg.seed) config=\(try Self.json(prepare.config))"
-            out.append(Step(name: "prepare", kind: "prepare", key: key, outputs: [dataPath]) { (p) throws(LeaderError) in
+            out.append(Step(name: "prepare", kind: "prepare", key: key, outputs: [dataPath], inputs: []) { (p) throws(LeaderError) in
                 let r = try prepare.run { ev in (try? p(ev.stage, ev.total > 0 ? Double(ev.done) / Double(ev.total) : 0, [:])) != nil }
                 return (["patients": Double(r.statistics.patients), "visits": Double(r.statistics.visits)], [])
             })
         }
         let dataKey = "data=\(dataPath)"
-        if let t = cfg.teacher {
+        if let t = cfg.teacher, t.features == nil {
             let precision = try t.resolvedPrecision()
             let train = TeacherTrainJob(data: dataPath, model: t.model, out: teacherPath, config: t.config, threads: threads,
                                         precision: precision, profile: t.profile)
             let tKey = "\(dataKey) model=\(t.model ?? TeacherSetup.defaultModelName) precision=\(precision.rawValue) "
                 + "profile=\(t.profile) config=\(try Self.json(t.config))"
-            out.append(Step(name: "teacher-train", kind: "teacher-train", key: tKey, outputs: [teacherPath]) { (p) throws(LeaderError) in
-                var losses: [Double] = []
-                var failure: LeaderError?
-                let r = try train.run { ev in
-                    if ev.stage == "step", let l = ev.values["loss"] { losses.append(l) }
-                    do { try p(ev.stage, ev.total > 0 ? Double(ev.done) / Double(ev.total) : 0, ev.values) } catch {
-                        failure = (error as? LeaderError) ?? .internalError("pipeline: \(error)")
-                        return false
+            if t.checkpoint == nil {
+                out.append(Step(name: "teacher-train", kind: "teacher-train", key: tKey, outputs: [teacherPath],
+                                inputs: ["prepare"]) { (p) throws(LeaderError) in
+                    var losses: [Double] = []
+                    var failure: LeaderError?
+                    let r = try train.run { ev in
+                        if ev.stage == "step", let l = ev.values["loss"] { losses.append(l) }
+                        do { try p(ev.stage, ev.total > 0 ? Double(ev.done) / Double(ev.total) : 0, ev.values) } catch {
+                            failure = (error as? LeaderError) ?? .internalError("pipeline: \(error)")
+                            return false
+                        }
+                        return true
                     }
-                    return true
-                }
-                if let failure { throw failure }
-                return (["samples": Double(r.samples), "tokens": Double(r.tokens), "steps": Double(r.steps),
-                         "tokensPerSecond": r.tokensPerSecond, "prefixSeconds": r.prefixSeconds], losses)
-            })
+                    if let failure { throw failure }
+                    return (["samples": Double(r.samples), "tokens": Double(r.tokens), "steps": Double(r.steps),
+                             "tokensPerSecond": r.tokensPerSecond, "prefixSeconds": r.prefixSeconds], losses)
+                })
+            }
             let export = TeacherExportJob(data: dataPath, model: t.model, teacher: teacherPath, out: featuresPath,
                                           split: "all", threads: threads, precision: precision, profile: t.profile)
-            out.append(Step(name: "teacher-export", kind: "teacher-export", key: tKey + " export=all",
-                            outputs: [featuresPath]) { (p) throws(LeaderError) in
+            out.append(Step(name: "teacher-export", kind: "teacher-export",
+                            key: tKey + " export=all" + (t.checkpoint.map { " checkpoint=\($0)" } ?? ""),
+                            outputs: [featuresPath], inputs: ["prepare", "teacher-train"]) { (p) throws(LeaderError) in
                 let r = try export.run { ev in (try? p(ev.stage, ev.total > 0 ? Double(ev.done) / Double(ev.total) : 0, ev.values)) != nil }
                 return (["samples": Double(r.samples), "tokensPerSecond": r.tokensPerSecond], [])
             })
@@ -157,7 +170,7 @@ public struct PipelineJob: Sendable {
                                      statePath: ck + ".state", resume: true)
                 let key = "\(dataKey) features=\(features ?? "none") config=\(try sc.json())"
                 out.append(Step(name: "student-\(v.rawValue)-seed\(seed)", kind: "student", key: key,
-                                outputs: [ck]) { (p) throws(LeaderError) in
+                                outputs: [ck], inputs: v == .plain ? ["prepare"] : ["prepare", "teacher-export"]) { (p) throws(LeaderError) in
                     try SyntheticCohort.makeDirectories(path("students"))
                     let r = try job.run { ev in
                         var f = 0.0
@@ -215,7 +228,7 @@ public struct PipelineJob: Sendable {
         try SyntheticCohort.makeDirectories(config.out)
         let plan = try steps(threads: threads)
         var state = try loadState()
-        var reusable = true
+        var ran = Set<String>()
         var summaries: [StepSummary] = []
         var measured: [String: [Double]] = [:]   // seconds of steps run now, by kind
         let total = plan.count + 1
@@ -230,14 +243,14 @@ public struct PipelineJob: Sendable {
             return known ? left : nil
         }
         for (i, step) in plan.enumerated() {
-            if reusable, let rec = state.steps.first(where: { $0.name == step.name }), rec.key == step.key,
-               step.outputs.allSatisfy({ access($0, R_OK) == 0 }) {
+            if ran.isDisjoint(with: step.inputs), let rec = state.steps.first(where: { $0.name == step.name }),
+               rec.key == step.key, step.outputs.allSatisfy({ access($0, R_OK) == 0 }) {
                 summaries.append(StepSummary(name: step.name, seconds: rec.seconds, reused: true))
                 try report(progress, JobEvent(task: "pipeline", stage: "\(step.name)/reused", done: i + 1, total: total,
                                               values: ["elapsed": seconds(since: start)]))
                 continue
             }
-            reusable = false
+            ran.insert(step.name)
             if state.steps.contains(where: { $0.name == step.name }) {
                 // It finished before with other inputs (or before a step it depends on re-ran): its train state
                 // is not a resume point of this run.

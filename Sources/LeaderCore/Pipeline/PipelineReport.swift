@@ -51,6 +51,8 @@ public struct PipelineReport: Codable, Sendable {
     }
     public var teacher: [String: Double]?
     public var plots: [String]
+    /// What the table leaves out, and why.
+    public var notes: [String]
 
     /// Scores every system on the test split and writes the plots into `<out>/plots`.
     static func build(_ job: PipelineJob, records: [PipelineJob.StepRecord], threads: Int) throws(LeaderError)
@@ -74,6 +76,7 @@ public struct PipelineReport: Codable, Sendable {
                           seed: 42, rare: rare)
         }
         var systems: [System] = []
+        var notes: [String] = []
         var curves: [(name: String, scores: ScoredSamples, threshold: Float)] = []
 
         if cfg.teacher != nil {
@@ -84,10 +87,15 @@ public struct PipelineReport: Codable, Sendable {
                 return try ScoredSamples(medications: ds.sizes.medications, scores: logits.map { 1 / (1 + expf(-$0)) },
                                          truths: ex.map(\.target), visitCounts: ex.map(\.visitCount))
             }
-            let t = try scores(.test, test)
-            let th = try scores(.validation, val).bestJaccardThreshold()
-            systems.append(try aggregate("teacher (LLM + LoRA)", "teacher", [evaluate(t, "teacher", th)], [th]))
-            curves.append(("teacher (LLM + LoRA)", t, th))
+            do {
+                let t = try scores(.test, test)
+                let th = try scores(.validation, val).bestJaccardThreshold()
+                systems.append(try aggregate("teacher (LLM + LoRA)", "teacher", [evaluate(t, "teacher", th)], [th]))
+                curves.append(("teacher (LLM + LoRA)", t, th))
+            } catch where error.kind == .incompatible {
+                // a features file given by the user may hold the training split only
+                notes.append("The teacher is not in the table: \(error.message)")
+            }
         }
         for v in job.variants {
             var reports: [EvaluationReport] = [], filtered: [EvaluationReport] = [], ths: [Float] = []
@@ -132,7 +140,7 @@ public struct PipelineReport: Codable, Sendable {
         return PipelineReport(data: job.dataPath, statistics: DataStatistics(ds.data), rounds: cfg.rounds,
                               fraction: cfg.fraction, seeds: cfg.seeds, rareCodeCount: cfg.rareCodeCount, ddiFile: ddiFile,
                               systems: systems, steps: steps,
-                              teacher: records.first { $0.name == "teacher-train" }?.values, plots: plots)
+                              teacher: records.first { $0.name == "teacher-train" }?.values, plots: plots, notes: notes)
     }
 
     /// Indices of the test samples whose current visit holds a diagnosis or procedure seen in fewer than
@@ -220,6 +228,7 @@ public struct PipelineReport: Codable, Sendable {
             + "subsets of the group; thresholds chosen on the validation split (best mean Jaccard). PRAUC does not depend on "
             + "the threshold. DDI: share of predicted pairs that interact\(ddiFile.map { " (`\($0)`)" } ?? " (no DDI file)").\n\n"
         md += table() + "\n\n"
+        for n in notes { md += "Note: \(n)\n\n" }
         md += "Seed spread (sample std over seeds of the full-test value, all patients):\n\n| system | Jaccard | PRAUC |\n|---|---|---|\n"
         for s in systems where s.seeds > 1 {
             md += "| \(s.name) | \(SVG.number(s.groups["all"]?.jaccard.seedStd ?? 0, decimals: 4)) "
