@@ -110,16 +110,20 @@ public struct TeacherTrainJob: Decodable, Sendable {
     public var profile = true
     /// Use at most this many training samples.
     public var limit: Int?
+    /// Also write the teacher-features file of every split here (as `teacher-export` with split `all`), reusing
+    /// the training samples' cached lower layers: only the adapted layers run for them.
+    public var features: String?
 
     public init(data: String, model: String? = nil, out: String, config: TeacherTrainConfig,
-                threads: Int = 0, precision: QuantPrecision = .fp32, profile: Bool = true, limit: Int? = nil) {
+                threads: Int = 0, precision: QuantPrecision = .fp32, profile: Bool = true, limit: Int? = nil,
+                features: String? = nil) {
         self.data = data; self.model = model; self.out = out; self.config = config; self.threads = threads
-        self.precision = precision; self.profile = profile; self.limit = limit
+        self.precision = precision; self.profile = profile; self.limit = limit; self.features = features
     }
 
     public init(from decoder: any Decoder) throws {
-        let c = try jobContainer(decoder, ["data", "model", "out", "config", "threads", "precision", "profile", "limit"],
-                                 "teacher-train job")
+        let c = try jobContainer(decoder, ["data", "model", "out", "config", "threads", "precision", "profile", "limit",
+                                           "features"], "teacher-train job")
         data = try c.decode(String.self, forKey: .init("data"))
         model = try c.decodeIfPresent(String.self, forKey: .init("model"))
         out = try c.decode(String.self, forKey: .init("out"))
@@ -128,12 +132,15 @@ public struct TeacherTrainJob: Decodable, Sendable {
         precision = try c.decodeIfPresent(QuantPrecision.self, forKey: .init("precision")) ?? .fp32
         profile = try c.decodeIfPresent(Bool.self, forKey: .init("profile")) ?? true
         limit = try c.decodeIfPresent(Int.self, forKey: .init("limit"))
+        features = try c.decodeIfPresent(String.self, forKey: .init("features"))
     }
 
     public struct Result: Encodable, Sendable {
         public var out: String, samples: Int, tokens: Int, steps: Int, firstLoss: Float?, lastLoss: Float
         public var tokensPerSecond: Double, trainSeconds: Double, prefixSeconds: Double, totalSeconds: Double
         public var adaptedLayers: String, recompute: Bool
+        /// The features file written (`features`), its samples and seconds.
+        public var features: String?, featureSamples: Int?, featureSeconds: Double?
     }
 
     public func run(progress: JobProgress? = nil) throws(LeaderError) -> Result {
@@ -167,12 +174,44 @@ public struct TeacherTrainJob: Decodable, Sendable {
         if cancelled { throw .cancelled("teacher-train: cancelled by the progress callback") }
         let ck = TeacherCheckpoint(baseModel: baseName(model), baseModelSHA256: try TeacherCheckpoint.digest(ofModel: model),
                                    llama: file.config, lora: config.lora, train: config, medications: d.cohort.medications.keys)
+        var featureSamples: Int?, featureSeconds: Double?
+        var exported: TeacherFeatureRows?
+        if features != nil {
+            let f0 = ContinuousClock.now
+            var others: [TeacherExample] = []
+            for part in [SplitPart.validation, .test] {
+                others += try TeacherData.examples(d, part: part, tokenizer: tok,
+                                                   builder: try TeacherSetup.builder(d, profile: profile),
+                                                   maxTokens: config.maxTokens)
+            }
+            var rows = try TeacherFeatureRows(count: examples.count + others.count, hidden: file.config.dModel,
+                                              medications: teacher.medications)
+            try trainer.predictTrained(examples, batchSize: config.batchSize) { (idx, h, l) throws(LeaderError) in
+                try rows.set(idx, h, l)
+                try report(progress, JobEvent(task: "teacher-train", stage: "export", done: rows.filled,
+                                              total: rows.count))
+            }
+            try teacher.predict(others, batchSize: config.batchSize, threads: threads) { (idx, h, l) throws(LeaderError) in
+                try rows.set(idx.map { $0 + examples.count }, h, l)
+                try report(progress, JobEvent(task: "teacher-train", stage: "export", done: rows.filled,
+                                              total: rows.count))
+            }
+            rows.ids = (examples + others).map(\.id)
+            exported = rows
+            featureSamples = rows.count
+            featureSeconds = seconds(since: f0)
+        }
         try report(progress, JobEvent(task: "teacher-train", stage: "write", done: 0, total: 1))
         try ck.write(teacher, to: out)
+        if let features, let exported {
+            try exported.write(to: features, checkpoint: ck, teacher: out, split: "all",
+                               dataFingerprint: try StudentDataset(path: data).fingerprint)
+        }
         return Result(out: out, samples: examples.count, tokens: tokens, steps: last.step, firstLoss: firstLoss,
                       lastLoss: last.loss, tokensPerSecond: last.tokensPerSecond, trainSeconds: last.seconds,
                       prefixSeconds: trainer.prefixSeconds, totalSeconds: seconds(since: t0),
-                      adaptedLayers: "\(decoder.firstAdaptedLayer)..<\(file.config.layers)", recompute: decoder.recomputing)
+                      adaptedLayers: "\(decoder.firstAdaptedLayer)..<\(file.config.layers)", recompute: decoder.recomputing,
+                      features: features, featureSamples: featureSamples, featureSeconds: featureSeconds)
     }
 }
 
@@ -221,32 +260,61 @@ public struct TeacherExportJob: Decodable, Sendable {
                                                   threads: threads, precision: precision, profile: profile)
         let ck = loaded.checkpoint, teacherModel = loaded.model, examples = loaded.examples
         let c = loaded.file.config.dModel, m = teacherModel.medications
-        var hidden = [Float](repeating: 0, count: try Checked.product(examples.count, c, "teacher features"))
-        var logits = [Float](repeating: 0, count: try Checked.product(examples.count, m, "teacher logits"))
+        var rows = try TeacherFeatureRows(count: examples.count, hidden: c, medications: m)
+        rows.ids = examples.map(\.id)
         let t0 = ContinuousClock.now
-        var done = 0, tokens = 0
+        var tokens = 0
         try teacherModel.predict(examples, batchSize: batchSize, threads: threads) { (idx, h, l) throws(LeaderError) in
-            let hv = h.toArray(), lv = l.toArray()
-            for (r, i) in idx.enumerated() {
-                hidden.replaceSubrange((i * c)..<((i + 1) * c), with: hv[(r * c)..<((r + 1) * c)])
-                logits.replaceSubrange((i * m)..<((i + 1) * m), with: lv[(r * m)..<((r + 1) * m)])
-                tokens += examples[i].tokens.count
-            }
-            done += idx.count
-            try report(progress, JobEvent(task: "teacher-export", stage: "score", done: done, total: examples.count,
+            try rows.set(idx, h, l)
+            for i in idx { tokens += examples[i].tokens.count }
+            try report(progress, JobEvent(task: "teacher-export", stage: "score", done: rows.filled, total: examples.count,
                                           values: ["tokensPerSecond": Double(tokens) / max(1e-9, seconds(since: t0))]))
         }
         try report(progress, JobEvent(task: "teacher-export", stage: "write", done: 0, total: 1))
-        try TeacherFeaturesFile.write(ids: examples.map(\.id), hidden: hidden, hiddenSize: c, logits: logits,
-                                      medications: ck.medications,
-                                      dataFingerprint: try StudentDataset(path: data).fingerprint,
+        try rows.write(to: out, checkpoint: ck, teacher: teacher, split: split,
+                       dataFingerprint: try StudentDataset(path: data).fingerprint)
+        let s = seconds(since: t0)
+        return Result(out: out, samples: examples.count, hiddenSize: c, medications: m, seconds: s,
+                      tokensPerSecond: Double(tokens) / max(1e-9, s))
+    }
+}
+
+/// The rows of a teacher-features file being filled batch by batch (row i = sample `ids[i]`).
+struct TeacherFeatureRows {
+    let count: Int, hiddenSize: Int, medications: Int
+    var ids: [String] = []
+    var hidden: [Float], logits: [Float]
+    private(set) var filled = 0
+
+    init(count: Int, hidden: Int, medications: Int) throws(LeaderError) {
+        self.count = count; self.hiddenSize = hidden; self.medications = medications
+        self.hidden = [Float](repeating: 0, count: try Checked.product(count, hidden, "teacher features"))
+        logits = [Float](repeating: 0, count: try Checked.product(count, medications, "teacher logits"))
+    }
+
+    /// Rows `idx` from a batch's pooled hidden states (B,C) and logits (B,|Med|).
+    mutating func set(_ idx: [Int], _ h: Tensor, _ l: Tensor) throws(LeaderError) {
+        let c = hiddenSize, m = medications
+        guard h.count == idx.count * c, l.count == idx.count * m, idx.allSatisfy({ $0 >= 0 && $0 < count }) else {
+            throw .internalError("teacher features: a batch of \(idx.count) rows does not fit")
+        }
+        for (r, i) in idx.enumerated() {
+            for k in 0..<c { hidden[i * c + k] = h.pointer[r * c + k] }
+            for k in 0..<m { logits[i * m + k] = l.pointer[r * m + k] }
+        }
+        filled += idx.count
+    }
+
+    /// The file (docs/teacher-features.md), atomic.
+    func write(to path: String, checkpoint ck: TeacherCheckpoint, teacher: String, split: String,
+               dataFingerprint: String) throws(LeaderError) {
+        guard ids.count == count else { throw .internalError("teacher features: \(ids.count) ids for \(count) rows") }
+        try TeacherFeaturesFile.write(ids: ids, hidden: hidden, hiddenSize: hiddenSize, logits: logits,
+                                      medications: ck.medications, dataFingerprint: dataFingerprint,
                                       metadata: ["teacher": baseName(teacher), "base_model": ck.baseModel,
                                                  "base_model_sha256": ck.baseModelSHA256, "split": split,
                                                  "max_tokens": String(ck.train.maxTokens),
                                                  "pooling": "last prompt token (EOS), final norm"],
-                                      to: out)
-        let s = seconds(since: t0)
-        return Result(out: out, samples: examples.count, hiddenSize: c, medications: m, seconds: s,
-                      tokensPerSecond: Double(tokens) / max(1e-9, s))
+                                      to: path)
     }
 }

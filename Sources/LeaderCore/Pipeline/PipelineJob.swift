@@ -130,12 +130,13 @@ public struct PipelineJob: Sendable {
         let dataKey = "data=\(dataPath)"
         if let t = cfg.teacher, t.features == nil {
             let precision = try t.resolvedPrecision()
+            // Training also writes the features of every split, reusing its cache of the frozen lower layers.
             let train = TeacherTrainJob(data: dataPath, model: t.model, out: teacherPath, config: t.config, threads: threads,
-                                        precision: precision, profile: t.profile)
+                                        precision: precision, profile: t.profile, features: featuresPath)
             let tKey = "\(dataKey) model=\(t.model ?? TeacherSetup.defaultModelName) precision=\(precision.rawValue) "
                 + "profile=\(t.profile) config=\(try Self.json(t.config))"
             if t.checkpoint == nil {
-                out.append(Step(name: "teacher-train", kind: "teacher-train", key: tKey, outputs: [teacherPath],
+                out.append(Step(name: "teacher-train", kind: "teacher-train", key: tKey, outputs: [teacherPath, featuresPath],
                                 inputs: ["prepare"]) { (p) throws(LeaderError) in
                     var losses: [Double] = []
                     var failure: LeaderError?
@@ -149,17 +150,18 @@ public struct PipelineJob: Sendable {
                     }
                     if let failure { throw failure }
                     return (["samples": Double(r.samples), "tokens": Double(r.tokens), "steps": Double(r.steps),
-                             "tokensPerSecond": r.tokensPerSecond, "prefixSeconds": r.prefixSeconds], losses)
+                             "tokensPerSecond": r.tokensPerSecond, "prefixSeconds": r.prefixSeconds,
+                             "trainSeconds": r.trainSeconds, "featureSeconds": r.featureSeconds ?? 0], losses)
+                })
+            } else {
+                let export = TeacherExportJob(data: dataPath, model: t.model, teacher: teacherPath, out: featuresPath,
+                                              split: "all", threads: threads, precision: precision, profile: t.profile)
+                out.append(Step(name: "teacher-export", kind: "teacher-export", key: tKey + " checkpoint=\(teacherPath)",
+                                outputs: [featuresPath], inputs: ["prepare"]) { (p) throws(LeaderError) in
+                    let r = try export.run { ev in (try? p(ev.stage, ev.total > 0 ? Double(ev.done) / Double(ev.total) : 0, ev.values)) != nil }
+                    return (["samples": Double(r.samples), "tokensPerSecond": r.tokensPerSecond], [])
                 })
             }
-            let export = TeacherExportJob(data: dataPath, model: t.model, teacher: teacherPath, out: featuresPath,
-                                          split: "all", threads: threads, precision: precision, profile: t.profile)
-            out.append(Step(name: "teacher-export", kind: "teacher-export",
-                            key: tKey + " export=all" + (t.checkpoint.map { " checkpoint=\($0)" } ?? ""),
-                            outputs: [featuresPath], inputs: ["prepare", "teacher-train"]) { (p) throws(LeaderError) in
-                let r = try export.run { ev in (try? p(ev.stage, ev.total > 0 ? Double(ev.done) / Double(ev.total) : 0, ev.values)) != nil }
-                return (["samples": Double(r.samples), "tokensPerSecond": r.tokensPerSecond], [])
-            })
         }
         for seed in cfg.seeds {
             for v in variants {
@@ -170,7 +172,7 @@ public struct PipelineJob: Sendable {
                                      statePath: ck + ".state", resume: true)
                 let key = "\(dataKey) features=\(features ?? "none") config=\(try sc.json())"
                 out.append(Step(name: "student-\(v.rawValue)-seed\(seed)", kind: "student", key: key,
-                                outputs: [ck], inputs: v == .plain ? ["prepare"] : ["prepare", "teacher-export"]) { (p) throws(LeaderError) in
+                                outputs: [ck], inputs: v == .plain ? ["prepare"] : ["prepare", "teacher-train", "teacher-export"]) { (p) throws(LeaderError) in
                     try SyntheticCohort.makeDirectories(path("students"))
                     let r = try job.run { ev in
                         var f = 0.0

@@ -169,6 +169,19 @@ public final class TeacherTrainer {
         return x
     }
 
+    /// Pooled hidden states and logits (eval mode) of the examples `train` ran on, in the same order, reusing
+    /// their cached lower-layer outputs: only the adapted layers run.
+    public func predictTrained(_ examples: [TeacherExample], batchSize: Int,
+                               each: ([Int], Tensor, Tensor) throws(LeaderError) -> Void) throws(LeaderError) {
+        guard prefix.isEmpty || prefix.count == examples.count else {
+            throw .invalidArgument("teacher: \(examples.count) examples, but \(prefix.count) were trained on")
+        }
+        var slot: Tensor? = nil
+        try model.predict(examples, batchSize: batchSize, threads: ctx.threads,
+                          lowerOutput: { (idx, batch) throws(LeaderError) in try self.lowerOutput(idx, batch, into: &slot) },
+                          each: each)
+    }
+
     /// Trains on `examples`; `progress` is called after every optimiser step (return false to stop).
     /// `clock` gives seconds (the caller's clock; the library has no Foundation).
     @discardableResult
