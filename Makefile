@@ -63,7 +63,7 @@ build: deps-system
 	swift build $(DIST_FLAGS) --product leader-cli 2>&1 | grep -vE "mktemp' is dangerous" ; test $${PIPESTATUS[0]} -eq 0
 	@ln -sf leader-cli $(LIBDIR)/leader   # the executable target is leader-cli (the library product owns "leader")
 
-demo: build
+demo: build model
 	$(LEADER) demo
 
 test: deps model build test-swift test-host

@@ -271,6 +271,8 @@ leader_status leader_session_explain(leader_session *session, int32_t n_visits,
  *   "evaluate"       {"data", "checkpoint" | "baseline", "ddi", "threshold", "threads", "seed", "precision"}
  *   "teacher-train"  {"data", "model", "out", "config", "threads", "precision"}   -> LoRA + head checkpoint
  *   "teacher-export" {"data", "model", "teacher", "out", "split", "threads", "precision"} -> teacher features
+ *   "pipeline"       {"out", "source"|"data", "teacher", "student", "seeds", ...} -> the whole method in one
+ *                     folder: cohort, teacher, features, students, report.md / report.json (docs/pipeline.md)
  * Files are written atomically: a failed or cancelled job leaves no partial output behind. */
 
 /* Progress of a running job: event_json is one JSON object ({"task", "stage", "done", "total", ...}; read only

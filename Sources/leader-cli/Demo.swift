@@ -2,26 +2,39 @@ import ArgumentParser
 import Foundation
 import LeaderCore
 
-/// `make demo`: the main job on the built-in default data (the synthetic cohort, no download needed).
+/// `make demo`: the whole LEADER method on the built-in default data (the synthetic cohort, no download needed).
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the main job on the built-in synthetic cohort: synthesise, prepare, train the student, evaluate.",
+        abstract: "Run the whole LEADER method on the built-in synthetic cohort: kernels self-check, then `leader "
+            + "pipeline` (cohort, LLM teacher, students with and without distillation over 3 seeds, report).",
         discussion: """
-            Writes everything under --out (default out/demo); deterministic for a given --seed and thread count.
-            Each step is also a command of its own: leader synth | prepare | stats | student train | eval.
+            Writes everything under --out (default out/demo): report.md, report.json, plots/, the checkpoints. \
+            Re-running resumes (finished steps are reused). Ends with the report table, the served checkpoint's \
+            path and one example recommendation with its explanation. The same run with your own settings: \
+            leader pipeline --config FILE (docs/pipeline.md). Sized for about 10 minutes on 2 cores (docs/pipeline.md).
             """)
 
     @Option(help: "Threads (0 = online CPUs).") var threads = 0
-    @Option(help: "Synthetic patients.") var patients = 2000
+    @Option(help: "Synthetic patients.") var patients = Demo.defaultPatients
     @Option(help: "Seed of the synthetic cohort and the split.") var seed: UInt64 = 1
+    @Option(help: "Training seeds of the students.") var seeds = 3
     @Option(help: "Output folder.") var out = "out/demo"
-    @Option(help: "Maximum student epochs (early stopping on validation PRAUC may end sooner).") var epochs = 25
-    @Option(help: "DDI pair file for the evaluation (default: the project's data/ddi_atc3_pairs.csv).")
-    var ddi: String?
-    @Flag(help: "Also run the teacher half of LEADER: LoRA fine-tune of the LLM (top 2 layers; frozen products in bf16 on AMX CPUs, else int8), export its features, distil a second student and evaluate it (≈ 15 more minutes on 2 cores).")
-    var teacher = false
+    @Flag(help: "Leave the teacher out (students without distillation and baselines only).") var noTeacher = false
     @Option(help: "Base model: a GGUF file or a Hugging Face folder (default: the SmolLM2 teacher, looked for in $LEADER_MODEL, ./models, the project's models/, ~/.cache/leader/models).")
     var model: String?
+
+    /// The demo cohort: small enough for the teacher's fine-tune to fit the 15-minute budget on 2 cores.
+    static let defaultPatients = 400
+
+    /// The pipeline's teacher recipe cut to the demo's budget: LoRA on the top 4 layers (not 6), 2 epochs (not 3)
+    /// at a higher learning rate (docs/pipeline.md, "The demo").
+    static var teacherRecipe: TeacherTrainConfig {
+        var c = PipelineConfig.defaultTeacher
+        c.epochs = 2
+        c.learningRate = 1e-3
+        c.lora.topLayers = 4
+        return c
+    }
 
     func run() throws {
         let threads = try Threads.resolve(threads)
@@ -37,93 +50,86 @@ struct Demo: ParsableCommand {
         }
         guard checks.allSatisfy(\.passed) else { throw ExitCode.failure }
 
-        section("2-3. Synthetic cohort (\(patients) patients, seed \(seed)) in MIMIC-III format, prepared with the MIMIC-III loader "
-            + "(LEADER filtering, one sample per patient, 80/10/10 split)")
-        let cohortDir = out + "/cohort", ldata = out + "/cohort.ldata"
-        var config = PrepareConfig.defaults(for: .mimic3)
+        var config = PipelineConfig(out: out)
+        config.patients = patients
         config.seed = seed
-        let prep = try PrepareJob(source: "synthetic", input: cohortDir, maps: nil, out: ldata, config: config,
-                                  patients: patients, seed: seed).run()
-        if let s = prep.synthetic {
-            print("wrote \(cohortDir): \(s.admissions) admissions, \(s.prescriptionsRows) prescription rows, "
-                  + String(format: "%.1f %% single-visit patients", s.singleVisitShare * 100))
+        config.seeds = (1...UInt64(max(1, seeds))).map { $0 }
+        config.threads = threads
+        if noTeacher {
+            config.teacher = nil
+        } else {
+            var t = PipelineConfig.Teacher()
+            t.model = model
+            t.config = Demo.teacherRecipe
+            config.teacher = t
+            _ = try TeacherSetup.resolveModel(model)   // a missing model is an error now, not after the cohort
         }
-        print("wrote \(ldata)")
-        print(StatsText.render(prep.statistics, report: prep.report))
+        section("2. leader pipeline: \(patients) synthetic patients (seed \(seed)), "
+            + (noTeacher ? "no teacher" : "teacher \(URL(fileURLWithPath: try TeacherSetup.resolveModel(model)).lastPathComponent)")
+            + ", students × \(config.seeds.count) seeds")
+        let r = try PipelineJob(config: config).run(progress: PipelineProgress().event)
+        stderr("\n")
+        for s in r.steps { print(String(format: "%-34@ %7.1f s%@", s.name as NSString, s.seconds, s.reused ? " (reused)" : "")) }
 
-        section("4. Student LEADER(S): BCE, Adam, early stopping on validation PRAUC (no teacher features here)")
-        let checkpoint = out + "/student.safetensors", plots = out + "/plots"
-        var studentConfig = StudentConfig()
-        studentConfig.epochs = epochs
-        studentConfig.patience = 5
-        studentConfig.seed = seed
-        try trainStudent(StudentJob(data: ldata, out: checkpoint, config: studentConfig, threads: threads,
-                                    statePath: checkpoint + ".state", plot: plots))
+        section("3. Report (test patients; \(r.reportMarkdown))")
+        print(r.summary.table())
+        for n in r.summary.notes { print("\nNote: \(n)") }
+        print("\nplots: " + r.summary.plots.joined(separator: ", "))
 
-        section("5. Test patients: the student against the two trivial baselines (same evaluation code)")
-        let ddiFile = ddi
-        for job in [EvaluateJob(data: ldata, checkpoint: checkpoint, ddi: ddiFile, threads: threads, plot: plots),
-                    EvaluateJob(data: ldata, baseline: "frequency", ddi: ddiFile, threads: threads, plot: plots),
-                    EvaluateJob(data: ldata, baseline: "copy-previous", ddi: ddiFile, threads: threads, plot: plots)] {
-            try evaluate(job)
-        }
-        if teacher {
-            try runTeacher(ldata: ldata, plots: plots, threads: threads, ddi: ddiFile, studentConfig: studentConfig)
-        }
-        print("\ndemo finished: \(out) holds the cohort, the prepared dataset, the student checkpoint and plots/ (SVG);")
-        print("try: leader recommend --checkpoint \(checkpoint) --patient PATIENT.json (format: docs/student.md)")
+        section("4. The served checkpoint and one recommendation")
+        print("checkpoint: \(r.checkpoint)")
+        try example(checkpoint: r.checkpoint, data: out + "/cohort.ldata")
+        print("\ndemo finished in \(PipelineProgress.clock(r.seconds)); everything is in \(out)/")
+        print("try: leader recommend --checkpoint \(r.checkpoint) --patient PATIENT.json (format: docs/student.md)")
     }
 
-    private func trainStudent(_ job: StudentJob) throws {
-        let r = try job.run(progress: StudentProgressBar(epochs: job.config.epochs, threshold: job.config.threshold).event)
-        print(String(format: "wrote %@: %d epochs (best %d, validation PRAUC %.4f), best-Jaccard threshold %.2f, %.1f s",
-                     job.out, r.epochs, r.bestEpoch, r.bestValidationPRAUC, r.bestValidationJaccardThreshold, r.seconds))
-        for p in r.plots { print("wrote \(p)") }
-    }
-
-    private func evaluate(_ job: EvaluateJob) throws {
-        let r = try job.run()
-        printReports(r.reports)
-        for p in r.plots { print("wrote \(p)") }
-    }
-
-    /// Steps 6-8: teacher fine-tune, feature export for the training split, distilled student, evaluation.
-    private func runTeacher(ldata: String, plots: String, threads: Int, ddi: String?, studentConfig: StudentConfig) throws {
-        let model: String
-        do { model = try TeacherSetup.resolveModel(self.model) } catch {
-            print("\n(--teacher skipped: \(error.message))")
-            return
+    /// The first multi-visit test patient of the cohort: its recommendation and why the top medication scored.
+    private func example(checkpoint: String, data: String) throws {
+        let ds = try StudentDataset(path: data)
+        let cohort = ds.data.cohort
+        guard let e = try ds.examples(.test, maxVisits: 10).first(where: { $0.visitCount > 1 }) else { return }
+        func names(_ ids: [Int32], _ v: Vocabulary) -> [String] { ids.map { v.keys[Int($0)] } }
+        let past = (0..<(e.visitCount - 1)).map { j in
+            PatientRecord.PastVisit(diagnoses: names(e.diagnoses[j], cohort.diagnoses),
+                                    procedures: names(e.procedures[j], cohort.procedures),
+                                    medications: j < e.medications.count ? names(e.medications[j], cohort.medications) : [])
         }
-        // bf16 where the CPU has AMX tiles (faster, and closer to fp32), else int8
-        let precision: QuantPrecision = QuantPrecision.bf16Path == "amx" ? .bf16 : .int8
-        let teacherOut = out + "/teacher.safetensors", features = out + "/teacher-features.safetensors"
-        section("6. Teacher: LoRA fine-tune of \(URL(fileURLWithPath: model).lastPathComponent) (top 2 layers, 1 epoch)")
-        var cfg = TeacherTrainConfig()
-        cfg.epochs = 1
-        cfg.learningRate = 1e-3
-        cfg.maxTokens = 256
-        cfg.lora = LoRAConfig(rank: 8, alpha: 32, dropout: 0.1, topLayers: 2)
-        let t = try TeacherTrainJob(data: ldata, model: model, out: teacherOut, config: cfg, threads: threads,
-                                    precision: precision).run { ev in
-            if ev.stage == "step" && (ev.done % 10 == 0 || ev.done == ev.total) {
-                FileHandle.standardError.write(Data(String(format: "step %d/%d loss %.4f\n", ev.done, ev.total,
-                                                           ev.values["loss"] ?? 0).utf8))
+        var profileValues: [String: String] = [:]
+        for (f, i) in zip(cohort.profile.fields, e.profile) where Int(i) < f.values.count { profileValues[f.name] = f.values[Int(i)] }
+        let record = PatientRecord(visits: past, current: .init(diagnoses: names(e.diagnoses[e.visitCount - 1], cohort.diagnoses),
+                                                                procedures: names(e.procedures[e.visitCount - 1], cohort.procedures)),
+                                   profile: profileValues)
+        let patient = record.codes
+        let session = try ServingSession(model: try ServingModel(path: checkpoint))
+        let rec = try session.recommendation(record)
+        print("test patient with \(e.visitCount) visits; current visit: \(patient.diagnoses.last?.count ?? 0) diagnoses, "
+            + "\(patient.procedures.last?.count ?? 0) procedures")
+        print("recommended (score ≥ \(String(format: "%.2f", rec.threshold))), ✓ = given at that visit:")
+        let truth = Set(e.target.map { cohort.medications.keys[Int($0)] })
+        for i in rec.recommended.prefix(12) {
+            print(String(format: "  %@ %@  %.3f  %@", truth.contains(i.code) ? "✓" : " ", i.code, i.score, i.title))
+        }
+        guard let top = rec.recommended.first, let id = cohort.medications.keys.firstIndex(of: top.code) else { return }
+        let why = try session.explain(patient, medication: id)
+        let last = patient.visitCount - 1
+        func flat(_ sets: [[String]], _ kind: String, _ v: Vocabulary) -> [(String, String, Vocabulary)] {
+            sets.enumerated().flatMap { (j, codes) in
+                codes.map { (kind + (j == last ? " (current visit)" : " (visit \(j + 1))"), $0, v) }
             }
-            return true
         }
-        print(String(format: "wrote %@: %d steps, loss %.4f -> %.4f, %.0f tok/s", teacherOut, t.steps, t.firstLoss ?? .nan,
-                     t.lastLoss, t.tokensPerSecond))
-        try TeacherEval.parse(["--data", ldata, "--model", model, "--threads", "\(threads)", "--precision",
-                               precision.rawValue, "--teacher", teacherOut, "--split", "test", "--threshold", "0.3"]).run()
-        section("7. Teacher features of the training samples (final hidden state at the last prompt token)")
-        let e = try TeacherExportJob(data: ldata, model: model, teacher: teacherOut, out: features, threads: threads,
-                                     precision: precision).run()
-        print("wrote \(features): \(e.samples) samples × \(e.hiddenSize) hidden")
-        section("8. Student distilled from the teacher (BCE + α·MSE on the projected hidden state)")
-        let distilled = out + "/student-distilled.safetensors"
-        try trainStudent(StudentJob(data: ldata, out: distilled, config: studentConfig, teacherFeatures: features,
-                                    threads: threads, statePath: distilled + ".state"))
-        try evaluate(EvaluateJob(data: ldata, checkpoint: distilled, ddi: ddi, threads: threads, plot: plots + "/distilled"))
+        let inputs = flat(patient.diagnoses, "diagnosis", cohort.diagnoses) + flat(patient.procedures, "procedure", cohort.procedures)
+            + flat(patient.medications, "medication", cohort.medications)
+        print("why \(top.code) (\(top.title)) scored \(String(format: "%.3f", why.score)): the score without each input (occlusion), largest drops:")
+        for item in why.items.prefix(5) {
+            if item.position < inputs.count {
+                let (kind, code, v) = inputs[item.position]
+                let title = v.keys.firstIndex(of: code).map { v.titles[$0] } ?? ""
+                print(String(format: "  %+.3f  %@ %@  %@", -item.contribution, kind, code, title))
+            } else if item.position - inputs.count < patient.profile.count {
+                let pair = patient.profile[item.position - inputs.count]
+                print(String(format: "  %+.3f  profile %@ = %@", -item.contribution, pair.key, pair.value))
+            }
+        }
     }
 
     private func section(_ title: String) { print("\n== \(title)\n") }

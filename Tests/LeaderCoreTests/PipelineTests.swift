@@ -24,6 +24,10 @@ import Testing
         #expect(c.seeds == [1, 2, 3] && c.source == "synthetic" && c.ddiFilter)
         #expect(try PipelineConfig.parse(json: #"{"out": "o", "teacher": null}"#).teacher == nil)
         #expect(PipelineJob(config: try PipelineConfig.parse(json: #"{"out": "o", "teacher": null}"#)).variants == [.plain])
+        let withPenalty = PipelineJob(config: try PipelineConfig.parse(json: #"{"out": "o", "ddiPenalty": 0.5}"#))
+        #expect(withPenalty.variants == [.plain, .distilled, .distilledNoAlign, .ddiPenalty])
+        #expect(withPenalty.studentConfig(.ddiPenalty, seed: 2).ddiWeight == 0.5 && withPenalty.studentConfig(.distilled, seed: 2).ddiWeight == 0)
+        #expect(withPenalty.studentConfig(.plain, seed: 2).alpha == 0 && withPenalty.studentConfig(.ddiPenalty, seed: 2).alpha > 0)
         let bad = [
             #"{}"#, #"{"out": "o", "seeds": []}"#, #"{"out": "o", "seeds": [1, 1]}"#, #"{"out": "o", "sede": 1}"#,
             #"{"out": "o", "student": {"alpah": 1}}"#, #"{"out": "o", "teacher": {"modle": "x"}}"#,
@@ -112,8 +116,9 @@ import Testing
         let common = #""data": "\#(out)/a/cohort.ldata", "seeds": [1], "ablations": false, "threads": 1, "student": {"hidden": 16, "heads": 2, "ffnHidden": 24, "headHidden": 16, "epochs": 1}"#
         let withCheckpoint = try PipelineJob(config: try PipelineConfig.parse(json: #"{"out": "\#(out)/b", \#(common), "teacher": {"model": "\#(Self.tinyTeacher)", "precision": "fp32", "checkpoint": "\#(out)/a/teacher.safetensors"}}"#)).run()
         #expect(withCheckpoint.steps.map(\.name) == ["teacher-export", "student-plain-seed1", "student-distilled-seed1", "report"])
-        let withFeatures = try PipelineJob(config: try PipelineConfig.parse(json: #"{"out": "\#(out)/c", \#(common), "teacher": {"features": "\#(out)/a/teacher-features.safetensors"}}"#)).run()
-        #expect(withFeatures.steps.map(\.name) == ["student-plain-seed1", "student-distilled-seed1", "report"])
+        let withFeatures = try PipelineJob(config: try PipelineConfig.parse(json: #"{"out": "\#(out)/c", \#(common), "ddiPenalty": 0.5, "teacher": {"features": "\#(out)/a/teacher-features.safetensors"}}"#)).run()
+        #expect(withFeatures.steps.map(\.name) == ["student-plain-seed1", "student-distilled-seed1", "student-ddi-penalty-seed1", "report"])
+        #expect(withFeatures.summary.systems.contains { $0.name == "LEADER(S) + DDI penalty" })
         let teacherRow = { (r: PipelineJob.Result) in r.summary.systems.first { $0.kind == "teacher" }?.groups["all"]?.prauc.mean }
         #expect(teacherRow(withFeatures) != nil && teacherRow(withFeatures) == teacherRow(base))
         #expect(withCheckpoint.steps.map(\.name).first == "teacher-export")

@@ -82,6 +82,19 @@ public struct DDIPairs: Sendable {
 
     public func interact(_ a: Int32, _ b: Int32) -> Bool { pairs.contains(Self.key(a, b)) }
 
+    /// For each medication id below `medications`, the ids it interacts with (sorted; pairs naming an id outside
+    /// the range are left out).
+    public func neighbours(medications: Int) -> [[Int32]] {
+        var out = [[Int32]](repeating: [], count: max(0, medications))
+        for k in pairs {
+            let a = Int(Int32(bitPattern: UInt32(truncatingIfNeeded: k >> 32))), b = Int(Int32(bitPattern: UInt32(truncatingIfNeeded: k)))
+            guard a >= 0, b >= 0, a < medications, b < medications else { continue }
+            out[a].append(Int32(b))
+            out[b].append(Int32(a))
+        }
+        return out.map { $0.sorted() }
+    }
+
     private static func key(_ a: Int32, _ b: Int32) -> UInt64 {
         let lo = UInt32(bitPattern: min(a, b)), hi = UInt32(bitPattern: max(a, b))
         return UInt64(lo) << 32 | UInt64(hi)

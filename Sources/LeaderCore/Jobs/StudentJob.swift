@@ -18,16 +18,19 @@ public struct StudentJob: Decodable, Sendable {
     public var resume = false
     /// Write training.svg (loss and validation PRAUC per epoch) into this folder.
     public var plot: String?
+    /// DDI pairs for the penalty of `config.ddiWeight` (nil: the shipped data/ddi_atc3_pairs.csv).
+    public var ddi: String?
 
     public init(data: String, out: String, config: StudentConfig = StudentConfig(), teacherFeatures: String? = nil,
-                threads: Int = 0, statePath: String? = nil, resume: Bool = false, plot: String? = nil) {
+                threads: Int = 0, statePath: String? = nil, resume: Bool = false, plot: String? = nil,
+                ddi: String? = nil) {
         self.data = data; self.out = out; self.config = config; self.teacherFeatures = teacherFeatures
-        self.threads = threads; self.statePath = statePath; self.resume = resume; self.plot = plot
+        self.threads = threads; self.statePath = statePath; self.resume = resume; self.plot = plot; self.ddi = ddi
     }
 
     public init(from decoder: any Decoder) throws {
         let c = try jobContainer(decoder, ["data", "out", "config", "teacherFeatures", "threads", "statePath", "resume",
-                                           "plot"], "student job")
+                                           "plot", "ddi"], "student job")
         data = try c.decode(String.self, forKey: .init("data"))
         out = try c.decode(String.self, forKey: .init("out"))
         config = try c.decodeIfPresent(StudentConfig.self, forKey: .init("config")) ?? StudentConfig()
@@ -36,6 +39,7 @@ public struct StudentJob: Decodable, Sendable {
         statePath = try c.decodeIfPresent(String.self, forKey: .init("statePath"))
         resume = try c.decodeIfPresent(Bool.self, forKey: .init("resume")) ?? false
         plot = try c.decodeIfPresent(String.self, forKey: .init("plot"))
+        ddi = try c.decodeIfPresent(String.self, forKey: .init("ddi"))
     }
 
     /// What the result says about the teacher features used.
@@ -96,6 +100,13 @@ public struct StudentJob: Decodable, Sendable {
         }
         let threads = try Threads.resolve(self.threads, "student job: threads")
         let model = try StudentModel(config: cfg, sizes: ds.sizes, threads: threads)
+        if cfg.ddiWeight > 0 {
+            guard let file = ddi.map({ $0.isEmpty ? nil : $0 }) ?? ProjectFiles.find(ProjectFiles.ddiPairs) else {
+                throw .invalidArgument("student job: ddiWeight \(cfg.ddiWeight) needs DDI pairs (\"ddi\")")
+            }
+            let idx = CodeList(ds.data.cohort.medications).index()
+            model.ddiNeighbours = try DDIPairs.load(path: file) { idx[$0] }.neighbours(medications: ds.sizes.medications)
+        }
         let trainer = try StudentTrainer(model: model, train: train, validation: val, teacher: teacher, threads: threads)
         var resumed: Int?
         if resume, let statePath, access(statePath, F_OK) == 0 {

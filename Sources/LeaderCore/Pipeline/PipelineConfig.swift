@@ -33,6 +33,8 @@ public struct PipelineConfig: Decodable, Sendable {
     public var ddi: String?
     public var ddiFilter = true
     public var rareCodeCount = 10
+    /// γ > 0 adds a student variant trained with the SafeDrug-style DDI penalty (`StudentConfig.ddiWeight`).
+    public var ddiPenalty: Float = 0
     public var threads = 0
 
     /// The teacher half: base model (nil = the default teacher), LoRA fine-tune settings, frozen-product
@@ -106,7 +108,7 @@ public struct PipelineConfig: Decodable, Sendable {
     }
 
     static let keys = ["out", "source", "input", "maps", "data", "prepare", "patients", "seed", "teacher", "student",
-                       "seeds", "ablations", "rounds", "fraction", "ddi", "ddiFilter", "rareCodeCount", "threads"]
+                       "seeds", "ablations", "rounds", "fraction", "ddi", "ddiFilter", "rareCodeCount", "ddiPenalty", "threads"]
 
     public init(from decoder: any Decoder) throws {
         let c = try jobContainer(decoder, Self.keys, "pipeline config")
@@ -128,6 +130,7 @@ public struct PipelineConfig: Decodable, Sendable {
         ddi = try opt("ddi")
         ddiFilter = try opt("ddiFilter") ?? true
         rareCodeCount = try opt("rareCodeCount") ?? 10
+        ddiPenalty = try opt("ddiPenalty") ?? 0
         threads = try opt("threads") ?? 0
     }
 
@@ -148,6 +151,7 @@ public struct PipelineConfig: Decodable, Sendable {
                  "\"seeds\" must hold 1 to 100 distinct seeds")
         try need((1...1000).contains(rounds), "rounds \(rounds) (expected 1...1000)")
         try need(fraction > 0 && fraction <= 1, "fraction \(fraction) (expected (0, 1])")
+        try need(ddiPenalty >= 0 && ddiPenalty.isFinite, "ddiPenalty \(ddiPenalty) (expected >= 0)")
         try need((1...1_000_000).contains(rareCodeCount), "rareCodeCount \(rareCodeCount) (expected >= 1)")
         try student.validate()
         if let teacher {

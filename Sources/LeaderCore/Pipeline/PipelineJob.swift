@@ -53,22 +53,30 @@ public struct PipelineJob: Sendable {
 
     /// The student variants of a run: the plain student (α = 0), the distilled one and, with ablations, the
     /// distilled one without profile alignment (β = 0).
+    /// With `ddiPenalty` > 0 also the served variant (distilled, or plain without a teacher) trained with the
+    /// SafeDrug-style DDI penalty.
     public enum Variant: String, CaseIterable, Sendable {
-        case plain, distilled, distilledNoAlign = "distilled-no-align"
+        case plain, distilled, distilledNoAlign = "distilled-no-align", ddiPenalty = "ddi-penalty"
+    }
 
-        public var title: String {
-            switch self {
-            case .plain: return "student (no KD)"
-            case .distilled: return "LEADER(S): student + KD"
-            case .distilledNoAlign: return "student + KD, β = 0"
-            }
+    public func title(_ v: Variant) -> String {
+        switch v {
+        case .plain: return "student (no KD)"
+        case .distilled: return "LEADER(S): student + KD"
+        case .distilledNoAlign: return "student + KD, β = 0"
+        case .ddiPenalty: return (config.teacher == nil ? "student" : "LEADER(S)") + " + DDI penalty"
         }
     }
 
     public var variants: [Variant] {
-        guard config.teacher != nil else { return [.plain] }
-        return config.ablations ? [.plain, .distilled, .distilledNoAlign] : [.plain, .distilled]
+        var v: [Variant] = config.teacher == nil ? [.plain] : config.ablations ? [.plain, .distilled, .distilledNoAlign]
+            : [.plain, .distilled]
+        if config.ddiPenalty > 0 { v.append(.ddiPenalty) }
+        return v
     }
+
+    /// Whether a variant reads the teacher's features.
+    func distils(_ v: Variant) -> Bool { v != .plain && config.teacher != nil }
 
     // MARK: paths
 
@@ -87,14 +95,13 @@ public struct PipelineJob: Sendable {
     func studentConfig(_ v: Variant, seed: UInt64) -> StudentConfig {
         var c = config.student
         c.seed = seed
-        switch v {
-        case .plain:
+        if !distils(v) {
             // No teacher: the distillation settings do not apply (and must not make its step look changed).
             let d = StudentConfig()
             c.alpha = 0; c.distillTarget = d.distillTarget; c.distillTemperature = d.distillTemperature
-        case .distilled: break
-        case .distilledNoAlign: c.beta = 0
         }
+        if v == .distilledNoAlign { c.beta = 0 }
+        c.ddiWeight = v == .ddiPenalty ? config.ddiPenalty : 0
         return c
     }
 
@@ -167,12 +174,13 @@ public struct PipelineJob: Sendable {
             for v in variants {
                 let sc = studentConfig(v, seed: seed)
                 let ck = studentPath(v, seed: seed)
-                let features = v == .plain ? nil : featuresPath
+                let features = distils(v) ? featuresPath : nil
                 let job = StudentJob(data: dataPath, out: ck, config: sc, teacherFeatures: features, threads: threads,
-                                     statePath: ck + ".state", resume: true)
+                                     statePath: ck + ".state", resume: true, ddi: config.ddi)
                 let key = "\(dataKey) features=\(features ?? "none") config=\(try sc.json())"
+                    + (sc.ddiWeight > 0 ? " ddi=\(config.ddi ?? "shipped")" : "")
                 out.append(Step(name: "student-\(v.rawValue)-seed\(seed)", kind: "student", key: key,
-                                outputs: [ck], inputs: v == .plain ? ["prepare"] : ["prepare", "teacher-train", "teacher-export"]) { (p) throws(LeaderError) in
+                                outputs: [ck], inputs: features == nil ? ["prepare"] : ["prepare", "teacher-train", "teacher-export"]) { (p) throws(LeaderError) in
                     try SyntheticCohort.makeDirectories(path("students"))
                     let r = try job.run { ev in
                         var f = 0.0

@@ -107,15 +107,15 @@ public struct PipelineReport: Codable, Sendable {
                 let session = try ServingSession(model: model, options: .init(threads: threads))
                 let s = try session.score(test)
                 let th = model.checkpoint.thresholds.bestValidationJaccard ?? model.checkpoint.thresholds.configured
-                reports.append(try evaluate(s, v.title, th))
+                reports.append(try evaluate(s, job.title(v), th))
                 ths.append(th)
-                if k == 0 { curves.append((v.title, s, th)) }
-                if cfg.ddiFilter, v == job.variants.last(where: { $0 != .distilledNoAlign }), let pairs {
-                    filtered.append(try evaluate(try pairs.filtered(s, threshold: th), v.title + " + DDI filter", th))
+                if k == 0 { curves.append((job.title(v), s, th)) }
+                if cfg.ddiFilter, v == (job.variants.contains(.distilled) ? .distilled : .plain), let pairs {
+                    filtered.append(try evaluate(try pairs.filtered(s, threshold: th), job.title(v) + " + DDI filter", th))
                 }
             }
-            systems.append(try aggregate(v.title, "student", reports, ths))
-            if !filtered.isEmpty { systems.append(try aggregate(v.title + " + DDI filter", "student", filtered, ths)) }
+            systems.append(try aggregate(job.title(v), "student", reports, ths))
+            if !filtered.isEmpty { systems.append(try aggregate(job.title(v) + " + DDI filter", "student", filtered, ths)) }
         }
         let freq = Baseline.frequencies(train, medications: ds.sizes.medications)
         for b in Baseline.allCases {
@@ -132,7 +132,7 @@ public struct PipelineReport: Codable, Sendable {
         plots.append(try writePlot(plotDir, "jaccard-by-visits.svg", ComparisonPlots.jaccardByVisitsSVG(curves)))
         let teacherCurve = records.first { $0.name == "teacher-train" }?.curve ?? []
         let studentCurves = job.variants.map { v in
-            (v.title + ", seed \(cfg.seeds[0])", records.first { $0.name == "student-\(v.rawValue)-seed\(cfg.seeds[0])" }?.curve ?? [])
+            (job.title(v) + ", seed \(cfg.seeds[0])", records.first { $0.name == "student-\(v.rawValue)-seed\(cfg.seeds[0])" }?.curve ?? [])
         }
         plots.append(try writePlot(plotDir, "training-curves.svg",
                                    ComparisonPlots.trainingCurvesSVG(teacher: teacherCurve, students: studentCurves)))

@@ -49,6 +49,9 @@ public struct StudentConfig: Codable, Equatable, Sendable {
     /// T of `soft` distillation: the term is α·T²·BCE(student logit/T, σ(teacher logit/T)) (T² keeps the
     /// gradient's size independent of T, Hinton et al. 2015).
     public var distillTemperature: Float = 1
+    /// γ of the SafeDrug-style DDI penalty: γ · mean over the batch of Σ over interacting pairs (i, j) of
+    /// p_i · p_j (p = sigmoid scores); 0 = off. Needs DDI pairs at training time (`StudentJob.ddi`).
+    public var ddiWeight: Float = 0
     /// Training batch size (reference MIMIC-III 4, MIMIC-IV 16).
     public var batchSize = 16
     /// Patients per inference pass when scoring (evaluation, validation); results do not depend on it. 32 keeps
@@ -72,7 +75,7 @@ public struct StudentConfig: Codable, Equatable, Sendable {
     static let keys: [String] = [
         "hidden", "heads", "ffnHidden", "headHidden", "hiddenDropout", "attentionDropout", "layerNormEps",
         "maxVisits", "maxCodesPerVisit", "profilePrompt", "alpha", "beta", "temperature", "teacherDim",
-        "distillTarget", "distillTemperature", "batchSize", "evalBatchSize", "learningRate", "weightDecay", "epochs", "patience", "seed",
+        "distillTarget", "distillTemperature", "ddiWeight", "batchSize", "evalBatchSize", "learningRate", "weightDecay", "epochs", "patience", "seed",
         "threshold",
     ]
 
@@ -98,6 +101,7 @@ public struct StudentConfig: Codable, Equatable, Sendable {
         teacherDim = try get("teacherDim", d.teacherDim)
         distillTarget = try get("distillTarget", d.distillTarget)
         distillTemperature = try get("distillTemperature", d.distillTemperature)
+        ddiWeight = try get("ddiWeight", d.ddiWeight)
         batchSize = try get("batchSize", d.batchSize)
         evalBatchSize = try get("evalBatchSize", d.evalBatchSize)
         learningRate = try get("learningRate", d.learningRate)
@@ -118,6 +122,7 @@ public struct StudentConfig: Codable, Equatable, Sendable {
         try put("profilePrompt", profilePrompt); try put("alpha", alpha); try put("beta", beta)
         try put("temperature", temperature); try put("teacherDim", teacherDim)
         try put("distillTarget", distillTarget); try put("distillTemperature", distillTemperature)
+        try put("ddiWeight", ddiWeight)
         try put("batchSize", batchSize)
         try put("evalBatchSize", evalBatchSize); try put("learningRate", learningRate)
         try put("weightDecay", weightDecay); try put("epochs", epochs); try put("patience", patience)
@@ -174,6 +179,7 @@ public struct StudentConfig: Codable, Equatable, Sendable {
         try need((0...65536).contains(teacherDim), "teacherDim", teacherDim, "0...65536")
         try need(distillTarget.usesProjector || teacherDim == 0, "teacherDim", teacherDim,
                  "0 with distillTarget soft: it has no projector")
+        try need(ddiWeight >= 0 && ddiWeight.isFinite, "ddiWeight", ddiWeight, ">= 0")
         try need(distillTemperature > 0 && distillTemperature.isFinite && distillTemperature <= 100,
                  "distillTemperature", distillTemperature, "(0,100]")
         try need((1...1_000_000).contains(batchSize), "batchSize", batchSize, "1...1000000")

@@ -12,6 +12,8 @@ public struct StudentLoss: Equatable, Sendable {
     public var distill: Float
     /// InfoNCE(X,Y) + InfoNCE(Y,X); 0 when β = 0.
     public var align: Float
+    /// The DDI penalty: batch mean of Σ over interacting pairs of p_i·p_j; 0 when γ = 0.
+    public var ddi: Float = 0
 }
 
 /// LEADER(S), the student (leader-method.md §4, with the official bugs fixed — docs/student.md):
@@ -64,7 +66,11 @@ public final class StudentModel {
     private var batch: StudentBatch?
     private var setInputs: [[Tensor?]] = [[], [], []]
     private var table: Tensor?, visitIn: Tensor?, prompt: Tensor?, mediator: Tensor?, logits: Tensor?
-    private var lossState: (distill: Bool, align: Bool)?
+    private var lossState: (distill: Bool, align: Bool, ddi: Bool)?
+    private var ddiProbs: [Float] = []
+    /// For the DDI penalty (`config.ddiWeight` > 0): per medication id, the ids it interacts with
+    /// (`DDIPairs.neighbours`). Without it the penalty is off.
+    public var ddiNeighbours: [[Int32]]?
     private var paddingIds: IndexTensor?
     // gradients
     private var dTable: Tensor?, dVisitIn: Tensor?, dVisitOut: Tensor?, dPooled3: Tensor?, dH: Tensor?
@@ -225,9 +231,30 @@ public final class StudentModel {
             result.align = try nceXY.forward(xn, yn, ctx) + nceYX.forward(yn, xn, ctx)
             align = true
         }
+        var ddi = false
+        if config.ddiWeight > 0, let adj = ddiNeighbours {
+            result.ddi = try ddiPenalty(out, adj)
+            ddi = true
+        }
         result.total = result.bce + distillWeight * result.distill + config.beta * result.align
-        lossState = (distill, align)
+            + config.ddiWeight * result.ddi
+        lossState = (distill, align, ddi)
         return result
+    }
+
+    /// The SafeDrug-style penalty of logits (B,|Med|): batch mean of Σ over interacting pairs of p_i·p_j.
+    private func ddiPenalty(_ out: Tensor, _ adj: [[Int32]]) throws(LeaderError) -> Float {
+        let m = sizes.medications, rows = out.count / max(m, 1)
+        guard adj.count == m, adj.allSatisfy({ $0.allSatisfy { $0 >= 0 && Int($0) < m } }) else {
+            throw .invalidArgument("student: DDI neighbours for \(adj.count) medications, the model has \(m)")
+        }
+        if ddiProbs.count != out.count { ddiProbs = [Float](repeating: 0, count: out.count) }
+        for i in 0..<out.count { ddiProbs[i] = 1 / (1 + expf(-out.pointer[i])) }
+        var sum = 0.0
+        for r in 0..<rows {
+            for i in 0..<m { for j in adj[i] where Int(j) > i { sum += Double(ddiProbs[r * m + i] * ddiProbs[r * m + Int(j)]) } }
+        }
+        return Float(sum / Double(max(rows, 1)))
     }
 
     /// Accumulates the gradient of the last `loss` into `store.grads` (zero them first).
@@ -238,6 +265,18 @@ public final class StudentModel {
         let out = try Checks.cached(logits, "student")
         let dl = try Workspace.zeroed(&dLogits, out.shape)
         try bce.backward(1, into: dl, ctx)
+        if state.ddi, let adj = ddiNeighbours {
+            // d/dlogit_i of γ·mean_b Σ_{pairs} p_i p_j = γ/B · Σ_{j ~ i} p_j · p_i (1 − p_i)
+            let m = sizes.medications, scale = config.ddiWeight / Float(b.batch)
+            for r in 0..<b.batch {
+                for i in 0..<m where !adj[i].isEmpty {
+                    var g: Float = 0
+                    for j in adj[i] { g += ddiProbs[r * m + Int(j)] }
+                    let p = ddiProbs[r * m + i]
+                    dl.pointer[r * m + i] += scale * g * p * (1 - p)
+                }
+            }
+        }
         if state.distill, config.distillTarget == .soft {
             // d/dlogits of α·T²·BCE(logits/T, p) = α·T · d/d(logits/T).
             try softBCE.backward(config.alpha * config.distillTemperature, into: dl, ctx)

@@ -53,7 +53,7 @@ def _sigint_as_flag(flag: list):
 
 class Trainer(Handle):
     """A job described by a JSON object (dict or string) whose "task" is prepare, student, evaluate,
-    teacher-train or teacher-export (docs/trainer.md). Validated now: InvalidArgument for bad JSON, an
+    teacher-train, teacher-export or pipeline (docs/trainer.md, docs/pipeline.md). Validated now: InvalidArgument for bad JSON, an
     unknown task or key."""
 
     def __init__(self, config):

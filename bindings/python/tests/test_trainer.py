@@ -1,6 +1,7 @@
 """Trainer: the jobs' results, progress events, cancellation that leaves no partial file, reruns."""
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -141,3 +142,26 @@ def test_trainer_closes_twice_and_after_close_raises():
     job.close()
     with pytest.raises(leader.InvalidArgument, match="closed"):
         job.run()
+
+
+def test_pipeline_runs_resumes_and_reports(tmp_path):
+    """The whole method through the trainer task "pipeline", the tiny Llama fixture as teacher."""
+    tiny = Path(__file__).resolve().parents[3] / "Tests" / "LeaderCoreTests" / "Fixtures" / "tiny_llama"
+    config = {"task": "pipeline", "out": tmp_path / "run", "patients": 150, "seeds": [1], "threads": 1,
+              "ablations": False,
+              "teacher": {"model": str(tiny), "precision": "fp32",
+                          "config": {"epochs": 1, "max_tokens": 48, "lora": {"top_layers": 1}}},
+              "student": {"hidden": 16, "heads": 2, "ffnHidden": 24, "headHidden": 16, "epochs": 1}}
+    events = []
+    with leader.Trainer(config) as job:
+        result = job.run(progress=events.append)
+    assert [s["name"] for s in result["steps"]] == ["prepare", "teacher-train", "student-plain-seed1",
+                                                    "student-distilled-seed1", "report"]
+    assert {e["task"] for e in events} == {"pipeline"}
+    assert any(e["stage"] == "teacher-train/step" for e in events)
+    names = [s["name"] for s in result["summary"]["systems"]]
+    assert names[0].startswith("teacher") and "frequency baseline" in names
+    assert Path(result["reportMarkdown"]).read_text().startswith("# LEADER pipeline report")
+    with leader.Trainer(config) as job:        # again: every step reused
+        again = job.run()
+    assert all(s["reused"] for s in again["steps"][:-1])
