@@ -69,7 +69,10 @@ struct Demo: ParsableCommand {
             + ", students × \(config.seeds.count) seeds")
         let r = try PipelineJob(config: config).run(progress: PipelineProgress().event)
         stderr("\n")
-        for s in r.steps { print(String(format: "%-34@ %7.1f s%@", s.name as NSString, s.seconds, s.reused ? " (reused)" : "")) }
+        for s in r.steps {
+            print(s.name.padding(toLength: 36, withPad: " ", startingAt: 0) + String(format: "%7.1f s", s.seconds)
+                + (s.reused ? " (reused)" : ""))
+        }
 
         section("3. Report (test patients; \(r.reportMarkdown))")
         print(r.summary.table())

@@ -40,7 +40,7 @@ struct StudentTrain: ParsableCommand {
     @Option(help: "Output checkpoint (.safetensors).") var out: String
     @Option(help: "JSON config object or @FILE.") var config: String?
     @Option(help: "Threads (0 = all CPUs).") var threads = 0
-    @Option(help: "Teacher-features file (leader teacher export / export_hf_teacher.py): adds α·MSE distillation.")
+    @Option(help: "Teacher-features file (leader teacher export / export_hf_teacher.py): adds the distillation term of distillTarget (hidden: α·MSE, the paper; soft: α·T²·BCE on the teacher's tempered probabilities).")
     var teacherFeatures: String?
     @Option(help: "Write training.svg (loss and validation PRAUC per epoch) into this folder.") var plot: String?
     @Flag(help: "Continue from OUT.state if it exists.") var resume = false

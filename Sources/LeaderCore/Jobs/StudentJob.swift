@@ -9,7 +9,7 @@ public struct StudentJob: Decodable, Sendable {
     public var data: String
     public var out: String
     public var config = StudentConfig()
-    /// A teacher-features file (`teacher-export` / export_hf_teacher.py): adds α·MSE distillation.
+    /// A teacher-features file (`teacher-export` / export_hf_teacher.py): adds the `distillTarget` term.
     public var teacherFeatures: String?
     public var threads = 0
     /// Write the train state after every epoch here (a resume point); nil = none.

@@ -163,7 +163,10 @@ public struct TeacherTrainJob: Decodable, Sendable {
         let clock0 = ContinuousClock.now
         var firstLoss: Float?
         var cancelled = false
-        let last = try trainer.train(examples, clock: { seconds(since: clock0) }) { p in
+        let last = try trainer.train(examples, clock: { seconds(since: clock0) }, prefixProgress: { (done, total) in
+            cancelled = (try? report(progress, JobEvent(task: "teacher-train", stage: "prefix", done: done, total: total))) == nil
+            return !cancelled
+        }) { p in
             if firstLoss == nil { firstLoss = p.loss }
             cancelled = (try? report(progress, JobEvent(task: "teacher-train", stage: "step", done: p.step,
                                                         total: p.totalSteps, values: [

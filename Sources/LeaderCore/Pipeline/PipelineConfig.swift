@@ -27,12 +27,13 @@ public struct PipelineConfig: Decodable, Sendable {
     /// Also train the ablations: distilled without profile alignment (β = 0). The plain student is α = 0.
     public var ablations = true
     /// Evaluation: `rounds` random subsets of `fraction` of the test patients; DDI pairs (nil = the shipped
-    /// file); the DDI filter row; a code is rare below `rareCodeCount` training samples.
+    /// file); the DDI filter row; a code is rare below `rareCodeCount` training samples (nil: 0.5 % of the
+    /// training samples, at least 2).
     public var rounds = 10
     public var fraction = 0.8
     public var ddi: String?
     public var ddiFilter = true
-    public var rareCodeCount = 10
+    public var rareCodeCount: Int?
     /// γ > 0 adds a student variant trained with the SafeDrug-style DDI penalty (`StudentConfig.ddiWeight`).
     public var ddiPenalty: Float = 0
     public var threads = 0
@@ -87,7 +88,7 @@ public struct PipelineConfig: Decodable, Sendable {
         c.patience = 8
         c.distillTarget = .soft
         c.alpha = 0.5
-        c.distillTemperature = 2
+        c.distillTemperature = 1
         return c
     }
 
@@ -129,7 +130,7 @@ public struct PipelineConfig: Decodable, Sendable {
         fraction = try opt("fraction") ?? 0.8
         ddi = try opt("ddi")
         ddiFilter = try opt("ddiFilter") ?? true
-        rareCodeCount = try opt("rareCodeCount") ?? 10
+        rareCodeCount = try opt("rareCodeCount")
         ddiPenalty = try opt("ddiPenalty") ?? 0
         threads = try opt("threads") ?? 0
     }
@@ -152,7 +153,7 @@ public struct PipelineConfig: Decodable, Sendable {
         try need((1...1000).contains(rounds), "rounds \(rounds) (expected 1...1000)")
         try need(fraction > 0 && fraction <= 1, "fraction \(fraction) (expected (0, 1])")
         try need(ddiPenalty >= 0 && ddiPenalty.isFinite, "ddiPenalty \(ddiPenalty) (expected >= 0)")
-        try need((1...1_000_000).contains(rareCodeCount), "rareCodeCount \(rareCodeCount) (expected >= 1)")
+        if let r = rareCodeCount { try need((1...1_000_000).contains(r), "rareCodeCount \(r) (expected >= 1)") }
         try student.validate()
         if let teacher {
             try teacher.config.validate()

@@ -149,7 +149,11 @@ public struct PipelineJob: Sendable {
                     var failure: LeaderError?
                     let r = try train.run { ev in
                         if ev.stage == "step", let l = ev.values["loss"] { losses.append(l) }
-                        do { try p(ev.stage, ev.total > 0 ? Double(ev.done) / Double(ev.total) : 0, ev.values) } catch {
+                        // rough shares of the step's time: frozen-layer cache, LoRA steps, features export
+                        let f = ev.total > 0 ? Double(ev.done) / Double(ev.total) : 0
+                        let share = ev.stage == "prefix" ? 0.25 * f : ev.stage == "step" ? 0.25 + 0.7 * f
+                            : ev.stage == "export" ? 0.95 + 0.05 * f : 0
+                        do { try p(ev.stage, share, ev.values) } catch {
                             failure = (error as? LeaderError) ?? .internalError("pipeline: \(error)")
                             return false
                         }

@@ -67,7 +67,8 @@ public struct PipelineReport: Codable, Sendable {
             throw .invalidArgument("pipeline report: \(job.dataPath) has \(test.count) test and \(val.count) validation "
                 + "samples; the report needs both (a larger cohort)")
         }
-        let rare = rareCodeSamples(test, train: train, below: cfg.rareCodeCount)
+        let rareBelow = cfg.rareCodeCount ?? max(2, Int((Double(train.count) * 0.005).rounded()))
+        let rare = rareCodeSamples(test, train: train, below: rareBelow)
         let idx = CodeList(ds.data.cohort.medications).index()
         let ddiFile = cfg.ddi.map { $0.isEmpty ? nil : $0 } ?? ProjectFiles.find(ProjectFiles.ddiPairs)
         let pairs = try ddiFile.map { (p) throws(LeaderError) in try DDIPairs.load(path: p) { idx[$0] } }
@@ -138,7 +139,7 @@ public struct PipelineReport: Codable, Sendable {
                                    ComparisonPlots.trainingCurvesSVG(teacher: teacherCurve, students: studentCurves)))
         let steps = records.map { StepTime(name: $0.name, seconds: $0.seconds) }
         return PipelineReport(data: job.dataPath, statistics: DataStatistics(ds.data), rounds: cfg.rounds,
-                              fraction: cfg.fraction, seeds: cfg.seeds, rareCodeCount: cfg.rareCodeCount, ddiFile: ddiFile,
+                              fraction: cfg.fraction, seeds: cfg.seeds, rareCodeCount: rareBelow, ddiFile: ddiFile,
                               systems: systems, steps: steps,
                               teacher: records.first { $0.name == "teacher-train" }?.values, plots: plots, notes: notes)
     }

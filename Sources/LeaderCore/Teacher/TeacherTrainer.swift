@@ -129,7 +129,8 @@ public final class TeacherTrainer {
 
     /// Runs the frozen lower layers once per example (in batches of similar length) and keeps their output
     /// as F16 rows (T_i, C) per example (`lk_convert_f32_to_f16`: round to nearest even).
-    func cachePrefixes(_ examples: [TeacherExample], clock: () -> Double) throws(LeaderError) {
+    func cachePrefixes(_ examples: [TeacherExample], clock: () -> Double,
+                       progress: ((_ done: Int, _ total: Int) -> Bool)? = nil) throws(LeaderError) {
         let dec = model.decoder
         guard config.cachePrefix, dec.firstAdaptedLayer > 0 else { return }
         let start = clock()
@@ -137,6 +138,7 @@ public final class TeacherTrainer {
         let evalCtx = try Context(threads: ctx.threads)
         prefix = [[UInt16]](repeating: [], count: examples.count)
         let order = examples.indices.sorted { examples[$0].tokens.count < examples[$1].tokens.count }
+        var done = 0
         // Longest batch first: the decoder's buffers get their final size once instead of growing batch by batch.
         for s in stride(from: 0, to: order.count, by: config.batchSize).reversed() {
             let idx = Array(order[s..<min(order.count, s + config.batchSize)])
@@ -150,6 +152,10 @@ public final class TeacherTrainer {
                     lk_convert_f32_to_f16(p.baseAddress, h.pointer + r * t * c, Int64(n), ctx.t32)
                 }
                 prefix[i] = half
+            }
+            done += idx.count
+            if let progress, !progress(done, examples.count) {
+                throw .cancelled("teacher training cancelled while caching the frozen layers")
             }
         }
         prefixSeconds = clock() - start
@@ -185,14 +191,16 @@ public final class TeacherTrainer {
     /// Trains on `examples`; `progress` is called after every optimiser step (return false to stop).
     /// `clock` gives seconds (the caller's clock; the library has no Foundation).
     @discardableResult
+    /// `prefixProgress` is called after each batch of the frozen-layer cache (examples done, all).
     public func train(_ examples: [TeacherExample], clock: () -> Double,
+                      prefixProgress: ((_ done: Int, _ total: Int) -> Bool)? = nil,
                       progress: (TeacherProgress) -> Bool) throws(LeaderError) -> TeacherProgress {
         guard !examples.isEmpty else { throw .invalidArgument("teacher training: no training examples") }
         let meds = model.medications
         for e in examples where e.medications.contains(where: { $0 < 0 || $0 >= meds }) {
             throw .invalidArgument("teacher training: example \(e.id) has a medication outside 0..<\(meds)")
         }
-        try cachePrefixes(examples, clock: clock)
+        try cachePrefixes(examples, clock: clock, progress: prefixProgress)
         let store = model.decoder.adapters
         let adam = try Adam(store, .init(learningRate: config.learningRate, beta1: 0.9, beta2: 0.999, eps: 1e-8,
                                          weightDecay: config.weightDecay, decoupled: true))
