@@ -134,7 +134,8 @@ public struct PipelineJob: Sendable {
                 return (["patients": Double(r.statistics.patients), "visits": Double(r.statistics.visits)], [])
             })
         }
-        let dataKey = "data=\(dataPath)"
+        // A given dataset is keyed by its content too: replacing the file re-runs what was trained on it.
+        let dataKey = "data=\(dataPath)" + (cfg.data != nil ? " fingerprint=\(try StudentDataset(path: dataPath).fingerprint)" : "")
         if let t = cfg.teacher, t.features == nil {
             let precision = try t.resolvedPrecision()
             // Training also writes the features of every split, reusing its cache of the frozen lower layers.
