@@ -1,5 +1,6 @@
 /* Losses (lk_ops.h). Forward reductions run over fixed-size chunks (a function of the size only), each summed
  * in double, then combined serially in chunk order: bitwise identical for any thread count. */
+#include <math.h>
 #include <stddef.h>
 #include "lk_ops.h"
 #include "ops_rows.h"
@@ -109,5 +110,50 @@ void lk_cross_entropy_backward(float *dlogits, float dloss, const float *probs, 
         const float *p = probs + r * C;
         for (int64_t j = 0; j < C; j++) d[j] += k * p[j];
         d[targets[r]] -= k;
+    }
+}
+
+/* One row's sigmoid scores into probs; returns the row's sum over pairs i < j (in double). */
+static double ddi_row(float *p, const float *x, const int32_t *off, const int32_t *nb, int64_t M) {
+    for (int64_t i = 0; i < M; i++) p[i] = 1.0f / (1.0f + expf(-x[i]));
+    double s = 0.0;
+    for (int64_t i = 0; i < M; i++)
+        for (int32_t k = off[i]; k < off[i + 1]; k++)
+            if (nb[k] > i) s += (double)p[i] * (double)p[nb[k]];
+    return s;
+}
+
+void lk_ddi_penalty_forward(float *loss, float *probs, const float *logits, const int32_t *offsets,
+                            const int32_t *neighbours, int64_t rows, int64_t M, int n_threads) {
+    if (rows <= 0 || M <= 0) { *loss = 0.0f; return; }
+    /* rows are few (a batch): one double per row, combined serially in row order (thread-invariant) */
+    double part[OPS_MAX_CHUNKS];
+    int64_t ch = (rows + OPS_MAX_CHUNKS - 1) / OPS_MAX_CHUNKS, nc = (rows + ch - 1) / ch;
+    int nt = ops_threads(n_threads, rows * M);
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t c = 0; c < nc; c++) {
+        double s = 0.0;
+        for (int64_t r = c * ch; r < rows && r < (c + 1) * ch; r++)
+            s += ddi_row(probs + r * M, logits + r * M, offsets, neighbours, M);
+        part[c] = s;
+    }
+    double s = 0.0;
+    for (int64_t c = 0; c < nc; c++) s += part[c];
+    *loss = (float)(s / (double)rows);
+}
+
+void lk_ddi_penalty_backward(float *dlogits, float dloss, const float *probs, const int32_t *offsets,
+                             const int32_t *neighbours, int64_t rows, int64_t M, int n_threads) {
+    if (rows <= 0 || M <= 0) return;
+    float scale = (float)((double)dloss / (double)rows);
+    int nt = ops_threads(n_threads, rows * M);
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t r = 0; r < rows; r++) {
+        const float *p = probs + r * M;
+        for (int64_t i = 0; i < M; i++) {
+            float g = 0.0f;
+            for (int32_t k = offsets[i]; k < offsets[i + 1]; k++) g += p[neighbours[k]];
+            dlogits[r * M + i] += scale * g * p[i] * (1.0f - p[i]);
+        }
     }
 }

@@ -312,3 +312,28 @@ void lk_adam_step_ref(float *param, float *m, float *v, const float *grad, int64
         param[i] = (float)(p - (double)lr / bc1 * mi / (sqrt(vi) / sqrt(bc2) + eps));
     }
 }
+
+void lk_ddi_penalty_forward_ref(float *loss, float *probs, const float *logits, const int32_t *offsets,
+                                const int32_t *neighbours, int64_t rows, int64_t M) {
+    double s = 0.0;
+    for (int64_t r = 0; r < rows; r++) {
+        for (int64_t i = 0; i < M; i++) probs[r * M + i] = (float)ref_sigmoid(logits[r * M + i]);
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = i + 1; j < M; j++) {
+                int linked = 0;
+                for (int32_t k = offsets[i]; k < offsets[i + 1]; k++) linked |= neighbours[k] == j;
+                if (linked) s += (double)probs[r * M + i] * probs[r * M + j];
+            }
+    }
+    *loss = rows > 0 ? (float)(s / (double)rows) : 0.0f;
+}
+
+void lk_ddi_penalty_backward_ref(float *dlogits, float dloss, const float *probs, const int32_t *offsets,
+                                 const int32_t *neighbours, int64_t rows, int64_t M) {
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t i = 0; i < M; i++) {
+            double g = 0.0, p = probs[r * M + i];
+            for (int32_t k = offsets[i]; k < offsets[i + 1]; k++) g += probs[r * M + neighbours[k]];
+            dlogits[r * M + i] += (float)((double)dloss * g * p * (1.0 - p) / (double)rows);
+        }
+}

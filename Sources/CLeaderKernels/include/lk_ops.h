@@ -122,6 +122,19 @@ void lk_mse_backward(float *da, float *db, float dloss, const float *a, const fl
 void lk_mse_forward_ref(float *loss, const float *a, const float *b, int64_t n);
 void lk_mse_backward_ref(float *da, float *db, float dloss, const float *a, const float *b, int64_t n);
 
+/* DDI penalty (SafeDrug-style) over (rows,M) logits and a symmetric interaction graph in CSR form (offsets (M+1),
+ * neighbours: the ids each medication interacts with, both directions listed). probs (rows,M) = sigmoid(logits)
+ * is saved for backward. loss = mean over rows of sum over pairs i < j of p_i * p_j.
+ * Backward: dlogits[r,i] += dloss * (sum over neighbours j of p_rj) * p_ri * (1 - p_ri) / rows. */
+void lk_ddi_penalty_forward(float *loss, float *probs, const float *logits, const int32_t *offsets,
+                            const int32_t *neighbours, int64_t rows, int64_t M, int n_threads);
+void lk_ddi_penalty_backward(float *dlogits, float dloss, const float *probs, const int32_t *offsets,
+                             const int32_t *neighbours, int64_t rows, int64_t M, int n_threads);
+void lk_ddi_penalty_forward_ref(float *loss, float *probs, const float *logits, const int32_t *offsets,
+                                const int32_t *neighbours, int64_t rows, int64_t M);
+void lk_ddi_penalty_backward_ref(float *dlogits, float dloss, const float *probs, const int32_t *offsets,
+                                 const int32_t *neighbours, int64_t rows, int64_t M);
+
 /* Softmax cross-entropy over (rows,C) logits with one target class per row (InfoNCE is this over a
  * similarity matrix / temperature with targets = diagonal). probs (rows,C) is saved for backward.
  * loss = mean over rows with target >= 0 of -log p[target]; rows with target < 0 are ignored.

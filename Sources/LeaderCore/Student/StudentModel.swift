@@ -1,7 +1,4 @@
 import CLeaderKernels
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The terms of one training loss evaluation (batch means).
 public struct StudentLoss: Equatable, Sendable {
@@ -67,10 +64,17 @@ public final class StudentModel {
     private var setInputs: [[Tensor?]] = [[], [], []]
     private var table: Tensor?, visitIn: Tensor?, prompt: Tensor?, mediator: Tensor?, logits: Tensor?
     private var lossState: (distill: Bool, align: Bool, ddi: Bool)?
-    private var ddiProbs: [Float] = []
+    private var ddiProbs: Tensor?
+    private var ddiGraph: (offsets: [Int32], ids: [Int32]) = ([], [])
     /// For the DDI penalty (`config.ddiWeight` > 0): per medication id, the ids it interacts with
     /// (`DDIPairs.neighbours`). Without it the penalty is off.
-    public var ddiNeighbours: [[Int32]]?
+    public var ddiNeighbours: [[Int32]]? {
+        didSet {
+            var offsets: [Int32] = [0], ids: [Int32] = []
+            for n in ddiNeighbours ?? [] { ids += n; offsets.append(Int32(clamping: ids.count)) }
+            ddiGraph = (offsets, ids)
+        }
+    }
     private var paddingIds: IndexTensor?
     // gradients
     private var dTable: Tensor?, dVisitIn: Tensor?, dVisitOut: Tensor?, dPooled3: Tensor?, dH: Tensor?
@@ -203,12 +207,11 @@ public final class StudentModel {
         var distillWeight = config.alpha
         if let teacher, config.distillTarget == .soft {
             try Checks.same(teacher, out.shape, "teacher logits")
-            let invT = 1 / config.distillTemperature
+            let invT = 1 / config.distillTemperature, n = Int64(out.count)
             let scaled = try Workspace.ensure(&softLogits, out.shape), targets = try Workspace.ensure(&softTargets, out.shape)
-            for i in 0..<out.count {
-                scaled.pointer[i] = out.pointer[i] * invT
-                targets.pointer[i] = 1 / (1 + expf(-teacher.pointer[i] * invT))
-            }
+            lk_scale(scaled.pointer, out.pointer, invT, n, ctx.t32)
+            lk_scale(targets.pointer, teacher.pointer, invT, n, ctx.t32)
+            lk_activation_forward(targets.pointer, targets.pointer, n, ActivationKind.sigmoid.rawValue, ctx.t32)
             result.distill = try softBCE.forward(scaled, targets: targets, ctx)
             distillWeight *= config.distillTemperature * config.distillTemperature
             distill = true
@@ -233,7 +236,7 @@ public final class StudentModel {
         }
         var ddi = false
         if config.ddiWeight > 0, let adj = ddiNeighbours {
-            result.ddi = try ddiPenalty(out, adj)
+            result.ddi = try ddiPenalty(out, adj, ctx)
             ddi = true
         }
         result.total = result.bce + distillWeight * result.distill + config.beta * result.align
@@ -243,18 +246,20 @@ public final class StudentModel {
     }
 
     /// The SafeDrug-style penalty of logits (B,|Med|): batch mean of Σ over interacting pairs of p_i·p_j.
-    private func ddiPenalty(_ out: Tensor, _ adj: [[Int32]]) throws(LeaderError) -> Float {
-        let m = sizes.medications, rows = out.count / max(m, 1)
+    private func ddiPenalty(_ out: Tensor, _ adj: [[Int32]], _ ctx: Context) throws(LeaderError) -> Float {
+        let m = sizes.medications
         guard adj.count == m, adj.allSatisfy({ $0.allSatisfy { $0 >= 0 && Int($0) < m } }) else {
             throw .invalidArgument("student: DDI neighbours for \(adj.count) medications, the model has \(m)")
         }
-        if ddiProbs.count != out.count { ddiProbs = [Float](repeating: 0, count: out.count) }
-        for i in 0..<out.count { ddiProbs[i] = 1 / (1 + expf(-out.pointer[i])) }
-        var sum = 0.0
-        for r in 0..<rows {
-            for i in 0..<m { for j in adj[i] where Int(j) > i { sum += Double(ddiProbs[r * m + i] * ddiProbs[r * m + Int(j)]) } }
+        let p = try Workspace.ensure(&ddiProbs, out.shape)
+        var loss: Float = 0
+        ddiGraph.offsets.withUnsafeBufferPointer { off in
+            ddiGraph.ids.withUnsafeBufferPointer { ids in
+                lk_ddi_penalty_forward(&loss, p.pointer, out.pointer, off.baseAddress, ids.baseAddress,
+                                       Int64(out.shape[0]), Int64(m), ctx.t32)
+            }
         }
-        return Float(sum / Double(max(rows, 1)))
+        return loss
     }
 
     /// Accumulates the gradient of the last `loss` into `store.grads` (zero them first).
@@ -265,15 +270,12 @@ public final class StudentModel {
         let out = try Checks.cached(logits, "student")
         let dl = try Workspace.zeroed(&dLogits, out.shape)
         try bce.backward(1, into: dl, ctx)
-        if state.ddi, let adj = ddiNeighbours {
-            // d/dlogit_i of γ·mean_b Σ_{pairs} p_i p_j = γ/B · Σ_{j ~ i} p_j · p_i (1 − p_i)
-            let m = sizes.medications, scale = config.ddiWeight / Float(b.batch)
-            for r in 0..<b.batch {
-                for i in 0..<m where !adj[i].isEmpty {
-                    var g: Float = 0
-                    for j in adj[i] { g += ddiProbs[r * m + Int(j)] }
-                    let p = ddiProbs[r * m + i]
-                    dl.pointer[r * m + i] += scale * g * p * (1 - p)
+        if state.ddi {
+            let p = try Checks.cached(ddiProbs, "student")
+            ddiGraph.offsets.withUnsafeBufferPointer { off in
+                ddiGraph.ids.withUnsafeBufferPointer { ids in
+                    lk_ddi_penalty_backward(dl.pointer, config.ddiWeight, p.pointer, off.baseAddress, ids.baseAddress,
+                                            Int64(b.batch), Int64(sizes.medications), ctx.t32)
                 }
             }
         }
