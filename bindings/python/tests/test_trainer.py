@@ -102,8 +102,9 @@ def test_keyboard_interrupt_cancels_the_job(tmp_path, cohort):
     import signal
     out = tmp_path / "k.safetensors"
     timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    # long enough that only the interrupt can end it (50 epochs of this cohort can finish inside 0.3 s)
     with leader.Trainer({"task": "student", "data": str(cohort), "out": str(out),
-                         "config": {"epochs": 50, "patience": 100}}) as job:
+                         "config": {"epochs": 5000, "patience": 5000}}) as job:
         timer.start()
         started = time.perf_counter()
         with pytest.raises(KeyboardInterrupt):
