@@ -7,7 +7,7 @@ struct LeaderCommand: ParsableCommand {
         commandName: "leader",
         abstract: "LEADER medication recommendation: data preparation, teacher, student, evaluation.",
         version: "\(LeaderVersion.string)",
-        subcommands: [Demo.self, Pipeline.self, Info.self, Synth.self, Prepare.self, Stats.self, Prompts.self, Student.self, Eval.self,
+        subcommands: [Demo.self, Pipeline.self, Info.self, Synth.self, Prepare.self, Stats.self, Samples.self, Prompts.self, Student.self, Eval.self,
                       Recommend.self, TeacherCommand.self, Bench.self]
     )
 }

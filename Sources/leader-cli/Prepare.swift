@@ -124,3 +124,21 @@ enum StatsText {
         return lines.joined(separator: "\n")
     }
 }
+
+struct Samples: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write the samples of a prepared dataset as JSON lines with code keys "
+            + "({id, split, visits: [{diagnoses, procedures, medications}]}, the last visit the target) for tools "
+            + "outside leader; bench/peers/ trains the PyHealth models on them.")
+
+    @Option(help: "Prepared dataset (.ldata).") var data: String
+    @Option(help: "Output .jsonl file.") var out: String
+    @Option(help: "train, validation, test or all.") var split = "all"
+
+    func run() throws {
+        let d = try LDataFile.read(data)
+        let bytes = try SampleExport.jsonLines(d, part: try parseSplit(split))
+        try FileWriting.write(bytes, to: out)
+        print("wrote \(out): \(bytes.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }) samples")
+    }
+}

@@ -96,12 +96,12 @@ final class StudentProgressBar {
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Evaluate a student checkpoint (or a baseline) on the test split: Jaccard, F1, PRAUC, #meds, DDI.",
+        abstract: "Evaluate a student checkpoint (or a baseline, or another tool's scores) on the test split: Jaccard, F1, PRAUC, #meds, DDI.",
         discussion: """
             All / single-visit / multi-visit test patients; mean ± std over 10 random 80 % subsets and the \
             full-set value. Uses the threshold given, else the checkpoint's configured one; also reports the \
             checkpoint's best-validation-Jaccard threshold. Baselines: frequency, copy-previous (thresholds from \
-            the same validation search).
+            the same validation search). --scores: a JSON-lines file of another tool's scores             ({"id", "scores": {code: p}} for the validation and test samples `leader samples` wrote;             bench/peers/ writes them for the PyHealth models).
             """)
 
     @Option(help: "Prepared dataset (.ldata).") var data: String
@@ -109,6 +109,7 @@ struct Eval: ParsableCommand {
     @Option(help: "DDI pair CSV (atc3_a,atc3_b); default: the project's data/ddi_atc3_pairs.csv; \"\" for none.")
     var ddi: String?
     @Option(help: "frequency or copy-previous (instead of the checkpoint).") var baseline: String?
+    @Option(help: "Scores of a system trained outside leader (JSON lines, instead of the checkpoint).") var scores: String?
     @Option(help: "Prediction threshold.") var threshold: Float?
     @Option(help: "Threads (0 = all CPUs).") var threads = 0
     @Option(help: "Seed of the random subsets.") var seed: UInt64 = 42
@@ -121,8 +122,10 @@ struct Eval: ParsableCommand {
     @Flag(help: "One JSON object.") var json = false
 
     func run() throws {
-        guard (checkpoint == nil) != (baseline == nil) else { throw ValidationError("give --checkpoint or --baseline") }
-        let job = EvaluateJob(data: data, checkpoint: checkpoint, baseline: baseline, ddi: ddi, threshold: threshold,
+        guard [checkpoint, baseline, scores].compactMap({ $0 }).count == 1 else {
+            throw ValidationError("give one of --checkpoint, --baseline and --scores")
+        }
+        let job = EvaluateJob(data: data, checkpoint: checkpoint, baseline: baseline, scores: scores, ddi: ddi, threshold: threshold,
                               threads: threads, seed: seed, precision: try cliPrecision(precision).rawValue, plot: plot,
                               ddiFilter: ddiFilter)
         let r = try job.run()

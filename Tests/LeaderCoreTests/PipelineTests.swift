@@ -131,6 +131,26 @@ import Testing
         let b = try full.features(for: ids, target: .logits).features.values
         let scale = b.map(abs).max() ?? 0
         #expect(scale > 0 && zip(a, b).map { abs($0 - $1) }.max() ?? 1 < 1e-2 * scale)
+
+        // A peer (scores from outside leader) is a row scored like the others: the teacher's own probabilities
+        // given as a peer's file give the teacher's row; adding it re-runs the report only.
+        let ds = try StudentDataset(path: out + "/a/cohort.ldata")
+        let keys = ds.medicationKeys
+        var lines = ""
+        for part in [SplitPart.validation, .test] {
+            let pids = try ds.sampleIDs(part)
+            let lg = try cached.features(for: pids, target: .logits).features.values
+            for (i, id) in pids.enumerated() {
+                let row = keys.indices.map { "\"\(keys[$0])\": \(Double(1 / (1 + expf(-lg[i * keys.count + $0]))))" }
+                lines += "{\"id\": \"\(id)\", \"scores\": {\(row.joined(separator: ", "))}}\n"
+            }
+        }
+        try lines.write(toFile: out + "/peer.jsonl", atomically: true, encoding: .utf8)
+        let withPeer = try PipelineJob(config: try PipelineConfig.parse(json: #"{"out": "\#(out)/c", \#(common), "ddiPenalty": 0.5, "teacher": {"features": "\#(out)/a/teacher-features.safetensors"}, "peers": {"teacher again": "\#(out)/peer.jsonl"}}"#)).run()
+        #expect(withPeer.steps.filter { !$0.reused }.map(\.name) == ["report"])
+        let peer = withPeer.summary.systems.first { $0.kind == "peer" }
+        #expect(peer?.name == "teacher again")
+        #expect(peer?.groups == withPeer.summary.systems.first { $0.kind == "teacher" }?.groups)
     }
 
     @Test func seedsPoolByTheLawOfTotalVariance() throws {

@@ -1,4 +1,5 @@
-/// `{"task": "evaluate"}`: a student checkpoint (through the serving engine) or a baseline on the test split:
+/// `{"task": "evaluate"}`: a student checkpoint (through the serving engine), a baseline or the scores of a system
+/// trained outside leader (`ExternalScores`, e.g. a PyHealth peer of bench/peers/) on the test split:
 /// Jaccard, F1, PRAUC, #meds, DDI for all / single-visit / multi-visit patients, mean ± std over random 80 %
 /// subsets. Uses `threshold`, else the checkpoint's configured one, and also reports the best-validation-
 /// Jaccard threshold when it differs.
@@ -7,6 +8,8 @@ public struct EvaluateJob: Decodable, Sendable {
     public var checkpoint: String?
     /// frequency or copy-previous (instead of a checkpoint).
     public var baseline: String?
+    /// An `ExternalScores` file holding the validation and test samples (instead of a checkpoint).
+    public var scores: String?
     /// DDI pair CSV (atc3_a,atc3_b); nil = the shipped `data/ddi_atc3_pairs.csv` where it is found
     /// (`ProjectFiles`), "" = no DDI rate.
     public var ddi: String?
@@ -21,20 +24,21 @@ public struct EvaluateJob: Decodable, Sendable {
     /// the recommended set; needs DDI pairs).
     public var ddiFilter = false
 
-    public init(data: String, checkpoint: String? = nil, baseline: String? = nil, ddi: String? = nil,
-                threshold: Float? = nil, threads: Int = 0, seed: UInt64 = 42, precision: String = "fp32",
-                plot: String? = nil, ddiFilter: Bool = false) {
-        self.data = data; self.checkpoint = checkpoint; self.baseline = baseline; self.ddi = ddi
+    public init(data: String, checkpoint: String? = nil, baseline: String? = nil, scores: String? = nil,
+                ddi: String? = nil, threshold: Float? = nil, threads: Int = 0, seed: UInt64 = 42,
+                precision: String = "fp32", plot: String? = nil, ddiFilter: Bool = false) {
+        self.data = data; self.checkpoint = checkpoint; self.baseline = baseline; self.scores = scores; self.ddi = ddi
         self.threshold = threshold; self.threads = threads; self.seed = seed; self.precision = precision; self.plot = plot
         self.ddiFilter = ddiFilter
     }
 
     public init(from decoder: any Decoder) throws {
-        let c = try jobContainer(decoder, ["data", "checkpoint", "baseline", "ddi", "threshold", "threads", "seed",
+        let c = try jobContainer(decoder, ["data", "checkpoint", "baseline", "scores", "ddi", "threshold", "threads", "seed",
                                            "precision", "plot", "ddiFilter"], "evaluate job")
         data = try c.decode(String.self, forKey: .init("data"))
         checkpoint = try c.decodeIfPresent(String.self, forKey: .init("checkpoint"))
         baseline = try c.decodeIfPresent(String.self, forKey: .init("baseline"))
+        scores = try c.decodeIfPresent(String.self, forKey: .init("scores"))
         ddi = try c.decodeIfPresent(String.self, forKey: .init("ddi"))
         threshold = try c.decodeIfPresent(Float.self, forKey: .init("threshold"))
         threads = try c.decodeIfPresent(Int.self, forKey: .init("threads")) ?? 0
@@ -54,8 +58,8 @@ public struct EvaluateJob: Decodable, Sendable {
 
     /// The checks that need no file.
     public func validate() throws(LeaderError) {
-        guard (checkpoint == nil) != (baseline == nil) else {
-            throw .invalidArgument("evaluate job: give exactly one of \"checkpoint\" and \"baseline\"")
+        guard [checkpoint, baseline, scores].compactMap({ $0 }).count == 1 else {
+            throw .invalidArgument("evaluate job: give exactly one of \"checkpoint\", \"baseline\" and \"scores\"")
         }
         if let baseline, Baseline(rawValue: baseline) == nil {
             throw .invalidArgument("evaluate job: baseline '\(baseline.prefix(32))' (expected frequency or copy-previous)")
@@ -108,6 +112,18 @@ public struct EvaluateJob: Decodable, Sendable {
                 reports.append(try .evaluate(test, recommender: "\(b.rawValue) (best validation-Jaccard threshold)",
                                              threshold: best, ddi: pairs, seed: seed))
             }
+        } else if let scores {
+            let ext = try ExternalScores(path: scores, medicationKeys: ds.medicationKeys)
+            let maxV = StudentConfig().maxVisits
+            let test = try ext.scored(ids: try ds.sampleIDs(.test), examples: try ds.examples(.test, maxVisits: maxV),
+                                      medications: ds.sizes.medications)
+            let val = try ext.scored(ids: try ds.sampleIDs(.validation),
+                                     examples: try ds.examples(.validation, maxVisits: maxV), medications: ds.sizes.medications)
+            // A peer has no configured threshold: the best validation-Jaccard one, as the pipeline report does.
+            let th = threshold ?? val.bestJaccardThreshold()
+            reports.append(try .evaluate(test, recommender: "scores", threshold: th, ddi: pairs, seed: seed))
+            try addFiltered(test, name: "scores", threshold: th)
+            try addPlots(test, name: "scores", threshold: th)
         } else if let checkpoint {
             let model = try ServingModel(path: checkpoint)
             let ck = model.checkpoint

@@ -36,6 +36,9 @@ public struct PipelineConfig: Decodable, Sendable {
     public var rareCodeCount: Int?
     /// γ > 0 adds a student variant trained with the SafeDrug-style DDI penalty (`StudentConfig.ddiWeight`).
     public var ddiPenalty: Float = 0
+    /// Systems trained outside leader, by name: `ExternalScores` files holding the validation and test samples
+    /// (`bench/peers/` writes them for the PyHealth models); each is a row of the report.
+    public var peers: [String: String] = [:]
     public var threads = 0
 
     /// The teacher half: base model (nil = the default teacher), LoRA fine-tune settings, frozen-product
@@ -109,7 +112,8 @@ public struct PipelineConfig: Decodable, Sendable {
     }
 
     static let keys = ["out", "source", "input", "maps", "data", "prepare", "patients", "seed", "teacher", "student",
-                       "seeds", "ablations", "rounds", "fraction", "ddi", "ddiFilter", "rareCodeCount", "ddiPenalty", "threads"]
+                       "seeds", "ablations", "rounds", "fraction", "ddi", "ddiFilter", "rareCodeCount", "ddiPenalty", "peers",
+                       "threads"]
 
     public init(from decoder: any Decoder) throws {
         let c = try jobContainer(decoder, Self.keys, "pipeline config")
@@ -132,6 +136,7 @@ public struct PipelineConfig: Decodable, Sendable {
         ddiFilter = try opt("ddiFilter") ?? true
         rareCodeCount = try opt("rareCodeCount")
         ddiPenalty = try opt("ddiPenalty") ?? 0
+        peers = try opt("peers") ?? [:]
         threads = try opt("threads") ?? 0
     }
 
@@ -153,6 +158,9 @@ public struct PipelineConfig: Decodable, Sendable {
         try need((1...1000).contains(rounds), "rounds \(rounds) (expected 1...1000)")
         try need(fraction > 0 && fraction <= 1, "fraction \(fraction) (expected (0, 1])")
         try need(ddiPenalty >= 0 && ddiPenalty.isFinite, "ddiPenalty \(ddiPenalty) (expected >= 0)")
+        for (name, file) in peers {
+            try need(!name.isEmpty && name.count <= 64 && !file.isEmpty, "\"peers\": names of 1 to 64 characters, each with a scores file")
+        }
         if let r = rareCodeCount { try need((1...1_000_000).contains(r), "rareCodeCount \(r) (expected >= 1)") }
         try student.validate()
         if let teacher {

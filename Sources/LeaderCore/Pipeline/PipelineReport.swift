@@ -4,7 +4,8 @@ import Glibc
 #endif
 
 /// The pipeline's report (`report.json`; `markdown()` is `report.md`): every system on the same test patients —
-/// the teacher, each student variant over the training seeds, the DDI-filtered LEADER(S), the two baselines —
+/// the teacher, each student variant over the training seeds, the DDI-filtered LEADER(S), the peers trained
+/// outside leader (`PipelineConfig.peers`), the two baselines —
 /// for all, single-visit, multi-visit and rare-code patients, with the dataset, the steps' timings and the plots.
 public struct PipelineReport: Codable, Sendable {
     /// mean ± std of one metric over every (seed, random subset) pair, and the spread of the seeds' full-group
@@ -23,7 +24,7 @@ public struct PipelineReport: Codable, Sendable {
 
     public struct System: Codable, Equatable, Sendable {
         public var name: String
-        /// teacher, student, baseline.
+        /// teacher, student, peer (a system trained outside leader, `peers`), baseline.
         public var kind: String
         public var seeds: Int
         /// The threshold of each seed's run (chosen on the validation split: best mean Jaccard).
@@ -117,6 +118,14 @@ public struct PipelineReport: Codable, Sendable {
             }
             systems.append(try aggregate(job.title(v), "student", reports, ths))
             if !filtered.isEmpty { systems.append(try aggregate(job.title(v) + " + DDI filter", "student", filtered, ths)) }
+        }
+        for (name, file) in cfg.peers.sorted(by: { $0.key < $1.key }) {
+            let ext = try ExternalScores(path: file, medicationKeys: ds.medicationKeys)
+            let s = try ext.scored(ids: try ds.sampleIDs(.test), examples: test, medications: ds.sizes.medications)
+            let th = try ext.scored(ids: try ds.sampleIDs(.validation), examples: val,
+                                    medications: ds.sizes.medications).bestJaccardThreshold()
+            systems.append(try aggregate(name, "peer", [evaluate(s, name, th)], [th]))
+            curves.append((name, s, th))
         }
         let freq = Baseline.frequencies(train, medications: ds.sizes.medications)
         for b in Baseline.allCases {
