@@ -26,12 +26,13 @@ struct Demo: ParsableCommand {
     /// The demo cohort: small enough for the teacher's fine-tune to fit the 15-minute budget on 2 cores.
     static let defaultPatients = 400
 
-    /// The pipeline's teacher recipe cut to the demo's budget: LoRA on the top 4 layers (not 6), 2 epochs (not 3)
-    /// at a higher learning rate (docs/pipeline.md, "The demo").
+    /// The pipeline's teacher recipe cut to the demo's budget: LoRA on the top 4 layers (not 6), 2 epochs (not 4)
+    /// at a higher learning rate, prompts cut to 128 tokens (not 256) (docs/pipeline.md, "The demo").
     static var teacherRecipe: TeacherTrainConfig {
         var c = PipelineConfig.defaultTeacher
         c.epochs = 2
         c.learningRate = 1e-3
+        c.maxTokens = 128
         c.lora.topLayers = 4
         return c
     }
