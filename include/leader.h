@@ -268,7 +268,7 @@ leader_status leader_session_explain(leader_session *session, int32_t n_visits,
  *   "prepare"        {"source": "mimic3"|"mimic4"|"omop"|"synthetic", "input", "maps", "out", "config",
  *                     "patients", "seed"}        -> a prepared dataset (.ldata)
  *   "student"        {"data", "out", "config", "teacherFeatures", "threads"}  -> a student checkpoint
- *   "evaluate"       {"data", "checkpoint" | "baseline", "ddi", "threshold", "threads", "seed", "precision"}
+ *   "evaluate"       {"data", "checkpoint" | "baseline" | "scores", "ddi", "threshold", "threads", "seed", "precision"}
  *   "teacher-train"  {"data", "model", "out", "config", "threads", "precision"}   -> LoRA + head checkpoint
  *   "teacher-export" {"data", "model", "teacher", "out", "split", "threads", "precision"} -> teacher features
  *   "pipeline"       {"out", "source"|"data", "teacher", "student", "seeds", ...} -> the whole method in one
