@@ -25,7 +25,7 @@ import Testing
         #expect(try PipelineConfig.parse(json: #"{"out": "o", "teacher": null}"#).teacher == nil)
         #expect(PipelineJob(config: try PipelineConfig.parse(json: #"{"out": "o", "teacher": null}"#)).variants == [.plain])
         let withPenalty = PipelineJob(config: try PipelineConfig.parse(json: #"{"out": "o", "ddiPenalty": 0.5}"#))
-        #expect(withPenalty.variants == [.plain, .distilled, .distilledNoAlign, .ddiPenalty])
+        #expect(withPenalty.variants == [.plain, .distilled, .distilledNoAlign, .distilledNoProfile, .ddiPenalty])
         #expect(withPenalty.studentConfig(.ddiPenalty, seed: 2).ddiWeight == 0.5 && withPenalty.studentConfig(.distilled, seed: 2).ddiWeight == 0)
         #expect(withPenalty.studentConfig(.plain, seed: 2).alpha == 0 && withPenalty.studentConfig(.ddiPenalty, seed: 2).alpha > 0)
         let bad = [
@@ -61,13 +61,15 @@ import Testing
             return (r, stages)
         }
         let (first, stages) = try run(config(out))
-        let names = ["prepare", "teacher-train"] + [1, 2].flatMap { s in
-            ["plain", "distilled", "distilled-no-align"].map { "student-\($0)-seed\(s)" } } + ["report"]
+        let students: [String] = [1, 2].flatMap { (s: Int) -> [String] in
+            ["plain", "distilled", "distilled-no-align", "distilled-no-profile"].map { "student-\($0)-seed\(s)" } }
+        let names = ["prepare", "teacher-train"] + students + ["report"]
         #expect(first.steps.map(\.name) == names && first.steps.allSatisfy { !$0.reused })
         #expect(stages.contains("teacher-train/step") && stages.contains("student-distilled-seed1/epoch"))
         let systems = first.summary.systems.map(\.name)
         #expect(systems == ["teacher (LLM + LoRA)", "student (no KD)", "LEADER(S): student + KD",
-                            "LEADER(S): student + KD + DDI filter", "student + KD, β = 0", "frequency baseline",
+                            "LEADER(S): student + KD + DDI filter", "student + KD, β = 0",
+                            "student + KD, no profile (prompt off, β = 0)", "frequency baseline",
                             "copy-previous baseline"])
         for s in first.summary.systems {
             let all = try #require(s.groups["all"])
@@ -84,7 +86,7 @@ import Testing
             #expect(svg.hasPrefix("<svg") || svg.hasPrefix("<?xml"), "\(p)")
         }
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: first.report))) as? [String: Any]
-        #expect((json?["systems"] as? [Any])?.count == 7)
+        #expect((json?["systems"] as? [Any])?.count == 8)
         #expect(first.checkpoint == out + "/students/distilled-seed1.safetensors")
 
         // re-running reuses every step and gives the same report
@@ -98,12 +100,12 @@ import Testing
         try FileManager.default.removeItem(atPath: out + "/teacher-features.safetensors")
         let (missing, _) = try run(config(out, extra: #", "rounds": 5"#).replacingOccurrences(of: "\"patience\": 2", with: "\"patience\": 1"))
         let rerun = missing.steps.filter { !$0.reused }.map(\.name)
-        #expect(rerun == ["teacher-train", "student-distilled-seed1", "student-distilled-no-align-seed1",
-                          "student-distilled-seed2", "student-distilled-no-align-seed2", "report"])
+        let distilled: [String] = [1, 2].flatMap { (s: Int) -> [String] in
+            ["distilled", "distilled-no-align", "distilled-no-profile"].map { "student-\($0)-seed\(s)" } }
+        #expect(rerun == ["teacher-train"] + distilled + ["report"])
         // a KD setting leaves the students without KD alone
         let (kd, _) = try run(config(out, extra: #", "rounds": 5"#).replacingOccurrences(of: "\"patience\": 2", with: "\"patience\": 1, \"alpha\": 0.25"))
-        #expect(kd.steps.filter { !$0.reused }.map(\.name) == ["student-distilled-seed1", "student-distilled-no-align-seed1",
-                                                              "student-distilled-seed2", "student-distilled-no-align-seed2", "report"])
+        #expect(kd.steps.filter { !$0.reused }.map(\.name) == distilled + ["report"])
     }
 
     /// A trained teacher or a features file from elsewhere replaces the teacher steps.

@@ -52,11 +52,13 @@ public struct PipelineJob: Sendable {
     }
 
     /// The student variants of a run: the plain student (α = 0), the distilled one and, with ablations, the
-    /// distilled one without profile alignment (β = 0).
+    /// distilled one without profile alignment (β = 0) and the distilled one without the profile at all (no
+    /// profile prompt, a learned vector in its place, and β = 0: alignment needs the prompt).
     /// With `ddiPenalty` > 0 also the served variant (distilled, or plain without a teacher) trained with the
     /// SafeDrug-style DDI penalty.
     public enum Variant: String, CaseIterable, Sendable {
-        case plain, distilled, distilledNoAlign = "distilled-no-align", ddiPenalty = "ddi-penalty"
+        case plain, distilled, distilledNoAlign = "distilled-no-align", distilledNoProfile = "distilled-no-profile"
+        case ddiPenalty = "ddi-penalty"
     }
 
     public func title(_ v: Variant) -> String {
@@ -64,13 +66,14 @@ public struct PipelineJob: Sendable {
         case .plain: return "student (no KD)"
         case .distilled: return "LEADER(S): student + KD"
         case .distilledNoAlign: return "student + KD, β = 0"
+        case .distilledNoProfile: return "student + KD, no profile (prompt off, β = 0)"
         case .ddiPenalty: return (config.teacher == nil ? "student" : "LEADER(S)") + " + DDI penalty"
         }
     }
 
     public var variants: [Variant] {
-        var v: [Variant] = config.teacher == nil ? [.plain] : config.ablations ? [.plain, .distilled, .distilledNoAlign]
-            : [.plain, .distilled]
+        var v: [Variant] = config.teacher == nil ? [.plain] : config.ablations
+            ? [.plain, .distilled, .distilledNoAlign, .distilledNoProfile] : [.plain, .distilled]
         if config.ddiPenalty > 0 { v.append(.ddiPenalty) }
         return v
     }
@@ -100,7 +103,8 @@ public struct PipelineJob: Sendable {
             let d = StudentConfig()
             c.alpha = 0; c.distillTarget = d.distillTarget; c.distillTemperature = d.distillTemperature
         }
-        if v == .distilledNoAlign { c.beta = 0 }
+        if v == .distilledNoAlign || v == .distilledNoProfile { c.beta = 0 }
+        if v == .distilledNoProfile { c.profilePrompt = false }
         c.ddiWeight = v == .ddiPenalty ? config.ddiPenalty : 0
         return c
     }
