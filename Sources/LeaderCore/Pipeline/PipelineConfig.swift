@@ -24,7 +24,8 @@ public struct PipelineConfig: Decodable, Sendable {
     public var student = PipelineConfig.defaultStudent
     /// Training seeds of the students (each variant is trained once per seed).
     public var seeds: [UInt64] = [1, 2, 3]
-    /// Also train the ablations: distilled without profile alignment (β = 0). The plain student is α = 0.
+    /// Also train the ablations: distilled without profile alignment (β = 0) and without the profile (prompt off,
+    /// β = 0). The plain student is α = 0.
     public var ablations = true
     /// Evaluation: `rounds` random subsets of `fraction` of the test patients; DDI pairs (nil = the shipped
     /// file); the DDI filter row; a code is rare below `rareCodeCount` training samples (nil: 0.5 % of the
