@@ -13,11 +13,12 @@ venv=${PEERS_VENV:-$root/.venv-peers}
 config=$1; shift
 PEERS_VENV=$venv "$here/setup.sh"
 "$LEADER" pipeline --config @"$config"
-# out, the dataset the pipeline used, and the config with the peers added (written once the peers exist)
-read -r out data < <(python3 -c '
+# out and the dataset the pipeline used (paths may hold spaces)
+out=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["out"])' "$config")
+data=$(python3 -c '
 import json, os, sys
 c = json.load(open(sys.argv[1]))
-print(c["out"], c.get("data") or os.path.join(c["out"], "cohort.ldata"))' "$config")
+print(c.get("data") or os.path.join(c["out"], "cohort.ldata"))' "$config")
 mkdir -p "$out/peers"
 "$LEADER" samples --data "$data" --out "$out/peers/samples.jsonl"
 "$venv/bin/python" "$here/run_peers.py" --samples "$out/peers/samples.jsonl" --out "$out/peers" \
