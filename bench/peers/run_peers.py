@@ -13,7 +13,9 @@ Differences from PyHealth's own example scripts, each to make the comparison fai
 - the models are built from the TRAINING samples only (PyHealth's examples build them from the whole dataset, so
   GAMENet's co-prescription graph would see the test patients' medications);
 - single-visit patients are kept (PyHealth's MIMIC task drops them; LEADER evaluates them);
-- GAMENet's DDI graph comes from the DDI pair file given with --ddi (PyHealth downloads it at run time);
+- medications outside the training targets are dropped from histories and from the labels PyHealth sees (its
+  label tokenizer has no unknown token; leader scores against the dataset's own truth);
+- GAMENet's and MICRON's DDI graph comes from the pair file given with --ddi (PyHealth downloads one at run time);
 - SafeDrug and MoleRec need molecule structures PyHealth downloads at run time: not run here.
 """
 import argparse
@@ -72,14 +74,15 @@ def read_samples(path):
 
 
 def read_ddi_pairs(path):
+    """(atc3_a, atc3_b) rows of a DDI pair CSV with a header line."""
     pairs = []
     with open(path, encoding="utf-8") as f:
-        header = f.readline().strip().split(",")
+        f.readline()
         for line in f:
             cells = line.strip().split(",")
             if len(cells) >= 2 and cells[0] and cells[1]:
                 pairs.append((cells[0], cells[1]))
-    return header, pairs
+    return pairs
 
 
 def build_model(name, dataset, ddi_pairs):
@@ -165,7 +168,9 @@ def main():
         for s in rows:
             s["drugs_hist"] = [[m for m in v if m in known] for v in s["drugs_hist"]]
             s["drugs"] = [m for m in s["drugs"] if m in known]
-    _, ddi_pairs = read_ddi_pairs(args.ddi) if args.ddi and os.path.exists(args.ddi) else (None, [])
+    if args.ddi and not os.path.exists(args.ddi):
+        sys.exit(f"{args.ddi}: no such DDI pair file (GAMENet and MICRON need one; --ddi '' runs them without)")
+    ddi_pairs = read_ddi_pairs(args.ddi) if args.ddi else []
     datasets = {k: SampleEHRDataset(v, dataset_name="leader", task_name=f"drug_recommendation_{k}")
                 for k, v in split.items()}
     os.makedirs(args.out, exist_ok=True)
