@@ -10,6 +10,17 @@ func testTensor(_ shape: [Int], seed: UInt64, scale: Float = 1) throws -> Tensor
     try Tensor(shape: shape, values: testValues(try Shape.count(shape), seed: seed, scale: scale))
 }
 
+/// The central difference (L(x_i + eps) − L(x_i − eps)) / 2·eps of `loss` in element `i` of `t`; `t` is restored.
+func centralDifference(_ t: Tensor, _ i: Int, eps: Float = 1e-2, _ loss: () throws -> Double) rethrows -> Double {
+    let orig = t.pointer[i]
+    defer { t.pointer[i] = orig }
+    t.pointer[i] = orig + eps
+    let lp = try loss()
+    t.pointer[i] = orig - eps
+    let lm = try loss()
+    return (lp - lm) / (2 * Double(eps))
+}
+
 /// Finite-difference check of a module's backward. The scalar is L = Σ out ⊙ R for a fixed random R, so
 /// dOut = R. Every element of `input` (when given) and of every parameter in `store` is perturbed by ±eps;
 /// the result maps "input" and each parameter name to ‖fd − analytic‖ / max(‖fd‖, ‖analytic‖).
@@ -35,13 +46,7 @@ func gradientCheck(store: ParameterStore, input: Tensor?, eps: Float = 1e-2,
     func compare(_ t: Tensor, analytic: [Float]) throws -> (Double, Double) {
         var diff = 0.0, nf = 0.0, na = 0.0
         for i in 0..<t.count {
-            let orig = t.pointer[i]
-            t.pointer[i] = orig + eps
-            let lp = try loss()
-            t.pointer[i] = orig - eps
-            let lm = try loss()
-            t.pointer[i] = orig
-            let fd = (lp - lm) / (2 * Double(eps)), a = Double(analytic[i])
+            let fd = try centralDifference(t, i, eps: eps, loss), a = Double(analytic[i])
             diff += (fd - a) * (fd - a)
             nf += fd * fd
             na += a * a

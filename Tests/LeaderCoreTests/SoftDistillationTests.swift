@@ -49,13 +49,7 @@ import Testing
             let w = m.store.value(p), g = m.store.grad(p).toArray()
             var diff = 0.0, norm = 0.0
             for i in stride(from: 0, to: w.count, by: max(1, w.count / 24)) {
-                let orig = w.pointer[i]
-                w.pointer[i] = orig + 1e-2
-                let lp = Double(try m.loss(b, teacher: teacher, ctx).total)
-                w.pointer[i] = orig - 1e-2
-                let lm = Double(try m.loss(b, teacher: teacher, ctx).total)
-                w.pointer[i] = orig
-                let fd = (lp - lm) / 2e-2
+                let fd = try centralDifference(w, i) { Double(try m.loss(b, teacher: teacher, ctx).total) }
                 diff += (fd - Double(g[i])) * (fd - Double(g[i]))
                 norm += fd * fd
             }
