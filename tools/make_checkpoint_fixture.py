@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """A student checkpoint written by Python's `safetensors` (torch weights of the parity model in
-make_student_fixture.py), read by CheckpointTests: Tests/LeaderCoreTests/Fixtures/python_student.safetensors.
+make_student_fixture.py), read by CheckpointStudentTests: Tests/LeaderCoreTests/Fixtures/python_student.safetensors,
+and beside it python_student_expected.json: every tensor's shape and values as torch holds them, and the logits
+of torch's forward on the parity fixture's patients (float64 over the float32 weights), so that the Swift side
+checks each value in place and the model the checkpoint makes, not just names and sums.
 Run: python3 tools/make_checkpoint_fixture.py (pip install safetensors torch)."""
 import json, os, sys
 sys.path.insert(0, os.path.dirname(__file__))
@@ -29,8 +32,10 @@ meta = {
 }
 path = os.path.join(os.path.dirname(__file__), "..", "Tests", "LeaderCoreTests", "Fixtures", "python_student.safetensors")
 save_file(tensors, path, metadata=meta)
-# expected sums so the Swift side checks values, not just names
-sums = {n: float(t.double().sum()) for n, t in tensors.items()}
-with open(path.replace(".safetensors", "_sums.json"), "w") as fh:
-    json.dump(sums, fh, sort_keys=True)
+with torch.no_grad():
+    logits = model.double()(f.batch(), torch.zeros(f.B, f.CFG["teacherDim"]))[0]
+expected = dict(tensors={n: dict(shape=list(t.shape), values=t.reshape(-1).tolist()) for n, t in tensors.items()},
+                patients=f.PATIENTS, logits=[float("%.9g" % v) for v in logits.reshape(-1).tolist()])
+with open(path.replace(".safetensors", "_expected.json"), "w") as fh:
+    json.dump(expected, fh, sort_keys=True, separators=(",", ":"))
 print(path, os.path.getsize(path))

@@ -125,12 +125,8 @@ def pad_sets(sets_per_patient, offset, vmax):
     return out
 
 
-def main():
-    model = Student()
-    with torch.no_grad():  # non-trivial LayerNorm parameters so their gradients are tested
-        for n, prm in model.named_parameters():
-            if "norm" in n:
-                prm.add_(0.1 * torch.randn_like(prm))
+def batch():
+    """The fixture patients in the reference's padded layout: (diag, proc, med, seq_mask, prof, labels, target)."""
     diag = pad_sets([p["diagnoses"] for p in PATIENTS], DIAG0, VMAX)
     proc = pad_sets([p["procedures"] for p in PATIENTS], PROC0, VMAX)
     med = pad_sets([p["medications"] for p in PATIENTS], MED0, VMAX)
@@ -146,8 +142,18 @@ def main():
     for b, p in enumerate(PATIENTS):
         for j, c in enumerate(p["target"]):
             target[b, j] = MED0 + c  # fixed: +3 offset into the unified vocabulary
+    return diag, proc, med, seq_mask, prof, labels, target
+
+
+def main():
+    model = Student()
+    with torch.no_grad():  # non-trivial LayerNorm parameters so their gradients are tested
+        for n, prm in model.named_parameters():
+            if "norm" in n:
+                prm.add_(0.1 * torch.randn_like(prm))
+    data = batch()
     teacher = torch.randn(B, CFG["teacherDim"])
-    logits, total, bce, kd, align = model((diag, proc, med, seq_mask, prof, labels, target), teacher)
+    logits, total, bce, kd, align = model(data, teacher)
     total.backward()
     r = lambda t: [float("%.9g" % v) for v in t.detach().reshape(-1).tolist()]
     out = dict(

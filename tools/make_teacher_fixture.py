@@ -9,10 +9,10 @@
   logits (all 300) and final-norm hidden states of a right-padded batch.
 - lora_tiny.safetensors + lora_tiny.json   LoRA (r 8, alpha 32, dropout 0, all seven projections) + a
   medication head Linear(64 -> 10, no bias) on the tiny model, PEFT-wrapped; B is initialised NONZERO so
-  that A gets gradients. The .safetensors holds the adapter and head weights (our names); the .json the BCE
-  loss and, per parameter, the gradient's first values, sum, sum of squares and max |g|.
+  that A gets gradients. The .safetensors holds the adapter and head weights (our names); lora_tiny_grads.safetensors
+  every element of every gradient (same names); the .json the ids, targets, BCE loss and logits.
 
-Usage: python tools/make_teacher_fixture.py
+Usage: python tools/make_teacher_fixture.py [tiny_decoder] [lora_tiny] [smollm2]   (all three without arguments)
 Needs: pip install "torch==2.13.0+cpu" transformers gguf accelerate peft safetensors
 """
 import json, os
@@ -128,18 +128,18 @@ def lora_tiny():
     weights["cls_head.weight"] = head.weight.detach().clone().contiguous()
     grads["cls_head.weight"] = head.weight.grad
     save_file(weights, os.path.join(OUT, "lora_tiny.safetensors"))
-    summary = {k: {"first": r(v.flatten()[:8], 8), "sum": float(v.sum()), "sumsq": float((v * v).sum()),
-                   "maxabs": float(v.abs().max())} for k, v in grads.items()}
+    save_file({k: v.detach().clone().contiguous() for k, v in grads.items()},
+              os.path.join(OUT, "lora_tiny_grads.safetensors"))
     doc = {"rank": 8, "alpha": 32, "medications": 10, "ids": [ids[b, :n].tolist() for b, n in enumerate(lengths)],
-           "targets": targets.tolist(), "loss": float(loss), "logits": [r(x, 7) for x in logits.detach()],
-           "grads": summary}
+           "targets": targets.tolist(), "loss": float(loss), "logits": [r(x, 7) for x in logits.detach()]}
     with open(os.path.join(OUT, "lora_tiny.json"), "w") as f:
         json.dump(doc, f, indent=1)
     print("LoRA loss", float(loss))
 
 
 if __name__ == "__main__":
+    import sys
     os.makedirs(OUT, exist_ok=True)
-    tiny_decoder()
-    lora_tiny()
-    smollm2()
+    parts = {"tiny_decoder": tiny_decoder, "lora_tiny": lora_tiny, "smollm2": smollm2}
+    for name in sys.argv[1:] or list(parts):
+        parts[name]()

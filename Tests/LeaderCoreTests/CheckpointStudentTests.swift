@@ -45,13 +45,13 @@ func tempPath(_ name: String) -> String { NSTemporaryDirectory() + "leader-\(get
         #expect(meta["format"] == "leader" && meta["format_version"] == "1" && meta["kind"] == "student")
     }
 
+    /// Python's `safetensors` reads every tensor of a checkpoint we write with our names, shapes and values.
     @Test func readByPythonSafetensors() throws {
         let model = try StudentModel(config: tinyConfig(), sizes: tinySizes)
         let path = tempPath("py.safetensors")
         defer { try? FileManager.default.removeItem(atPath: path) }
-        try tinyCheckpoint(model).write(to: path)
-        let p = try #require(model.store.parameter(named: "head.fc2.bias"))
-        let expected = model.store.value(p).toArray().reduce(0.0) { $0 + Double($1) }
+        let ck = try tinyCheckpoint(model)
+        try ck.write(to: path)
         let script = """
             import json, sys
             from safetensors import safe_open
@@ -59,7 +59,8 @@ func tempPath(_ name: String) -> String { NSTemporaryDirectory() + "leader-\(get
                 m = f.metadata()
                 assert m["format"] == "leader" and m["kind"] == "student" and m["format_version"] == "1"
                 json.loads(m["config"]); json.loads(m["vocabularies"])
-                print(len(list(f.keys())), float(f.get_tensor("head.fc2.bias").astype("float64").sum()))
+                print(json.dumps({k: {"shape": list(f.get_tensor(k).shape),
+                                      "values": f.get_tensor(k).astype("float64").reshape(-1).tolist()} for k in f.keys()}))
             """
         let proc = Process()
         proc.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -67,29 +68,52 @@ func tempPath(_ name: String) -> String { NSTemporaryDirectory() + "leader-\(get
         let pipe = Pipe()
         proc.standardOutput = pipe
         try proc.run()
+        let out = pipe.fileHandleForReading.readDataToEndOfFile()
         proc.waitUntilExit()
-        #expect(proc.terminationStatus == 0, "python3 with the safetensors package must read the checkpoint")
-        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ")
-        #expect(out.count == 2)
-        #expect(Int(out.first ?? "") == model.store.parameters.count)
-        #expect(abs((Double(out.last ?? "") ?? .nan) - expected) < 1e-5)
+        try #require(proc.terminationStatus == 0, "python3 with the safetensors package must read the checkpoint")
+        struct Read: Decodable { let shape: [Int]; let values: [Double] }
+        let read = try JSONDecoder().decode([String: Read].self, from: out)
+        #expect(Set(read.keys) == Set(ck.tensors.map(\.name)))
+        for t in ck.tensors {
+            let r = try #require(read[t.name], "\(t.name) missing in Python")
+            #expect(r.shape == t.shape, "\(t.name) shape")
+            #expect(r.values == t.values.map(Double.init), "\(t.name) values")   // float32 → float64 is exact
+        }
+    }
+
+    /// tools/make_checkpoint_fixture.py: torch weights saved by Python's `safetensors`, every value and the
+    /// logits of torch's forward on the parity patients.
+    struct PythonExpected: Decodable {
+        struct T: Decodable { let shape: [Int]; let values: [Float] }
+        let tensors: [String: T]
+        let patients: [StudentParityFixture.Patient]
+        let logits: [Double]
     }
 
     @Test func readsPythonWrittenCheckpoint() throws {
         let url = try #require(Bundle.module.url(forResource: "python_student", withExtension: "safetensors",
                                                  subdirectory: "Fixtures"))
-        let sumsURL = try #require(Bundle.module.url(forResource: "python_student_sums", withExtension: "json",
-                                                     subdirectory: "Fixtures"))
-        let sums = try JSONDecoder().decode([String: Double].self, from: Data(contentsOf: sumsURL))
+        let expectedURL = try #require(Bundle.module.url(forResource: "python_student_expected", withExtension: "json",
+                                                         subdirectory: "Fixtures"))
+        let expected = try JSONDecoder().decode(PythonExpected.self, from: Data(contentsOf: expectedURL))
         let ck = try StudentCheckpoint.read(url.path)
         #expect(ck.vocabularies.medications.keys.count == 7 && ck.profile.fields.count == 2)
         #expect(ck.thresholds.bestValidationJaccard == 0.25)
-        #expect(Set(ck.tensors.map(\.name)) == Set(sums.keys))
+        #expect(Set(ck.tensors.map(\.name)) == Set(expected.tensors.keys))
         for t in ck.tensors {
-            #expect(abs(t.values.reduce(0.0) { $0 + Double($1) } - (sums[t.name] ?? .nan)) < 1e-4, "\(t.name)")
+            let want = try #require(expected.tensors[t.name])
+            #expect(t.shape == want.shape, "\(t.name) shape")
+            #expect(t.values == want.values, "\(t.name): values differ from torch's, in place")
         }
-        _ = try ck.makeModel()
+        // The model the checkpoint makes computes torch's logits (float32 here, float64 there).
+        let model = try ck.makeModel()
+        let examples = expected.patients.map {
+            StudentExample(diagnoses: $0.diagnoses, procedures: $0.procedures, medications: $0.medications,
+                           profile: $0.profile, target: $0.target)
+        }
+        let ctx = try Context(threads: 1, training: false)
+        let logits = try model.forward(try model.pack(examples, forTraining: false), ctx).toArray()
+        StudentParityTests.logitBound.expect(logits, expected.logits, "logits of the Python-written checkpoint")
     }
 
     /// Rewrites the metadata of a valid checkpoint and expects `read` to fail with `kind`.

@@ -10,12 +10,11 @@ struct TrainingFixture: Decodable {
         let total_steps: Int
     }
     struct Param: Decodable { let shape: [Int]; let values: [Float] }
-    struct Final: Decodable { let sum: Double; let sumsq: Double; let head: [Float] }
     struct Run: Decodable {
         let losses: [Double]
         let grad_norms: [Double]
         let final_loss: Double
-        let final: [String: Final]
+        let final: [String: [Float]]
     }
     let config: Config
     let ids: [Int32]
@@ -80,17 +79,16 @@ private func relDiff(_ a: Double, _ b: Double) -> Double { abs(a - b) / max(abs(
 @Test func firstStepGradientsMatchPyTorch() throws {
     let f = try TrainingFixture.load()
     let run = try trainLikeFixture(f, decoupled: false, threads: 1)
+    // Per parameter: atol 1e-6 of the largest entry (float32 accumulation error scales with it), rtol 1e-5
+    // (measured: worst 0.16 of this bound on AMD EPYC AVX2).
+    #expect(Set(f.first_grads.keys) == Set(run.firstGrads.keys))
     var worst = 0.0
     for (name, expected) in f.first_grads.sorted(by: { $0.key < $1.key }) {
         let got = try #require(run.firstGrads[name])
-        #expect(got.count == expected.count)
-        let scale = expected.map { abs(Double($0)) }.max() ?? 0
-        let err = zip(got, expected).map { abs(Double($0) - Double($1)) }.max() ?? 0
-        // max |diff| relative to the largest gradient entry of the parameter
-        #expect(err <= 1e-4 * max(scale, 1e-6), "\(name): max abs diff \(err), max |grad| \(scale)")
-        worst = max(worst, err / max(scale, 1e-6))
+        let bound = Closeness(atol: 1e-6 * max(Closeness.scale(expected), 1e-6), rtol: 1e-5)
+        worst = max(worst, bound.expect(got, expected, "first-step gradient of \(name)").worstRatio)
     }
-    print("first-step gradients vs PyTorch: worst max|diff| / max|grad| over parameters \(worst)")
+    print("first-step gradients vs PyTorch: worst |diff| / bound over every element \(worst)")
 }
 
 @Test(arguments: ["adam", "adamw"])
@@ -111,18 +109,15 @@ func twentyStepTrainingMatchesPyTorch(_ optimiser: String) throws {
     for (got, want) in zip(run.gradNorms, expected.grad_norms) {
         #expect(relDiff(Double(got), want) < 1e-3, "grad norm \(got) vs \(want)")
     }
-    for (name, want) in expected.final {
-        let got = try #require(run.final[name]).map(Double.init)
-        let sumsq = got.reduce(0) { $0 + $1 * $1 }
-        #expect(relDiff(sumsq, want.sumsq) < 1e-3, "\(name): sum of squares \(sumsq) vs \(want.sumsq)")
-        // the sum may cancel to near zero: compare it against the parameter's scale
-        let sum = got.reduce(0, +)
-        #expect(abs(sum - want.sum) < 1e-3 * max(want.sumsq.squareRoot() * Double(got.count).squareRoot(), 1),
-                "\(name): sum \(sum) vs \(want.sum)")
-        for (g, w) in zip(got, want.head) {
-            #expect(abs(g - Double(w)) < 1e-3 * max(abs(Double(w)), 0.1), "\(name): \(g) vs \(w)")
-        }
+    // Every element of every parameter after 20 steps (measured: worst 0.12 of this bound on AMD EPYC AVX2).
+    #expect(Set(expected.final.keys) == Set(run.final.keys))
+    let bound = Closeness(atol: 2e-6, rtol: 1e-5)
+    var worst = 0.0
+    for (name, want) in expected.final.sorted(by: { $0.key < $1.key }) {
+        let got = try #require(run.final[name])
+        worst = max(worst, bound.expect(got, want, "[\(optimiser)] \(name) after \(f.config.steps) steps").worstRatio)
     }
+    print("[\(optimiser)] final weights vs PyTorch: worst |diff| / (2e-6 + 1e-5·|want|) \(worst)")
 }
 
 @Test func trainingIsThreadCountInvariant() throws {
