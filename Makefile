@@ -33,9 +33,15 @@ deps-system:
 
 # Python packages the binding and its tests import: bindings/python/pyproject.toml's dependencies and its
 # [test] extra (test_packaging.py checks that the two lists agree). Installs only when an import fails.
-PY_PACKAGES := numpy pandas pytest nbclient nbformat ipykernel dask[dataframe,distributed] matplotlib safetensors
+# torch + transformers: the exporter test compares against transformers' own forward. CPU torch is the
+# 2.13.0+cpu wheel (pip's find-links on these machines); where that is not found, PyPI's torch.
+PY_PACKAGES := numpy pandas pytest nbclient nbformat ipykernel dask[dataframe,distributed] matplotlib safetensors \
+               transformers==5.24.0
+PY_TORCH := torch==2.13.0+cpu
 deps-python:
-	@$(PYTHON) -c "import numpy, pandas, pytest, nbclient, nbformat, ipykernel, dask.dataframe, dask.distributed, matplotlib, safetensors" \
+	@$(PYTHON) -c "import torch" 2>/dev/null || $(PYTHON) -m pip install -q "$(PY_TORCH)" || \
+	    $(PYTHON) -m pip install -q "$(firstword $(subst +, ,$(PY_TORCH)))"
+	@$(PYTHON) -c "import numpy, pandas, pytest, nbclient, nbformat, ipykernel, dask.dataframe, dask.distributed, matplotlib, safetensors, transformers" \
 	    2>/dev/null || $(PYTHON) -m pip install -q $(foreach p,$(PY_PACKAGES),"$(p)")
 
 # The Python binding as a wheel with libleader.so and leader.h inside ($(DIST_DIR)/python/leader-*.whl);

@@ -96,7 +96,7 @@ step "fuzz targets replay their corpus and regression inputs (fuzz/run.sh, 0 s o
     fuzz/run.sh "$LIBDIR" 0
 
 # ---- Python ------------------------------------------------------------------------------------------------
-PYTEST=(env LEADER_LIBRARY="$SO" "$PYTHON" -m pytest -q -p no:cacheprovider)
+PYTEST=(env LEADER_LIBRARY="$SO" "$PYTHON" -m pytest -q -rs -p no:cacheprovider)
 step "Python binding (pytest: header vs ctypes, every status, serving, batch, 8 threads, trainer)" \
     "${PYTEST[@]}" bindings/python/tests --ignore=bindings/python/tests/test_examples.py \
     --ignore=bindings/python/tests/test_packaging.py

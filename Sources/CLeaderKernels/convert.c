@@ -1,6 +1,7 @@
 /* f32 <-> f16 array conversions: references, ISA dispatch and the thread split (lk_convert.h). */
 #include "lk_convert.h"
 #include "lk_isa.h"
+#include "lk_paths.h"
 #include "lk_quant.h"
 #include "convert_kernels.h"
 
@@ -20,8 +21,10 @@ void lk_convert_f16_to_f32_ref(float *out, const uint16_t *in, int64_t n) {
 }
 
 static to_f16_fn to_f16_for(int isa) {
+    isa = lk_isa_clamp(isa);
+    lk_kpath_note(LK_KFAM_CONVERT, isa);
 #if defined(__x86_64__) || defined(__i386__)
-    switch (lk_isa_clamp(isa)) {
+    switch (isa) {
     case LK_ISA_AVX512: return lk_convert_f32_to_f16_avx512;
     case LK_ISA_AVX2: return lk_convert_f32_to_f16_avx2;
     default: break;
@@ -33,8 +36,10 @@ static to_f16_fn to_f16_for(int isa) {
 }
 
 static to_f32_fn to_f32_for(int isa) {
+    isa = lk_isa_clamp(isa);
+    lk_kpath_note(LK_KFAM_CONVERT, isa);
 #if defined(__x86_64__) || defined(__i386__)
-    switch (lk_isa_clamp(isa)) {
+    switch (isa) {
     case LK_ISA_AVX512: return lk_convert_f16_to_f32_avx512;
     case LK_ISA_AVX2: return lk_convert_f16_to_f32_avx2;
     default: break;

@@ -10,4 +10,5 @@
 #include "lk_infer.h"
 #include "lk_convert.h"
 #include "lk_bf16.h"
+#include "lk_paths.h"
 #endif

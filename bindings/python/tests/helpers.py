@@ -1,6 +1,22 @@
-"""Patients for the tests, made from a model's own vocabularies (so they fit any checkpoint)."""
+"""Patients for the tests, made from a model's own vocabularies (so they fit any checkpoint), and
+`require`, the one way a test says it needs an optional package."""
+import importlib
+import os
+
 import numpy as np
 import pandas as pd
+import pytest
+
+
+def require(module):
+    """Imports `module`. Where it is missing, the test is skipped by name (pytest -rs lists it) — or fails when
+    `CI` is set, since `make test` installs every package the tests import (make deps-python)."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        if os.environ.get("CI"):
+            pytest.fail(f"{module} is missing under CI: make deps-python installs it ({e})", pytrace=False)
+        pytest.skip(f"needs {module} (make deps-python installs it)")
 
 UNKNOWN = {"diagnoses": "ZZZ-not-a-diagnosis", "procedures": "ZZZ-not-a-procedure",
            "medications": "ZZZ-not-a-medication"}

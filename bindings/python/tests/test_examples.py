@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import require
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = ROOT / "Examples/python"
@@ -32,8 +33,8 @@ def test_notebook_is_in_sync_with_the_script():
 
 
 def test_quickstart_notebook_executes(tmp_path):
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
+    nbformat = require("nbformat")
+    nbclient = require("nbclient")
     nb = nbformat.read(EXAMPLES / "quickstart.ipynb", as_version=4)
     os.environ["LEADER_QUICKSTART_OUT"] = str(tmp_path / "nb-out")   # the kernel inherits this environment
     try:
@@ -47,7 +48,7 @@ def test_quickstart_notebook_executes(tmp_path):
 
 
 def test_distributed_scoring_on_two_workers(checkpoint):
-    pytest.importorskip("distributed")
+    require("distributed")
     run = subprocess.run([sys.executable, str(EXAMPLES / "distributed_scoring.py"), str(checkpoint),
                           "--patients", "600", "--workers", "2", "--partitions", "6", "--verify"],
                          capture_output=True, text=True, timeout=300, env=_env())

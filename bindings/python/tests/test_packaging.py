@@ -50,7 +50,9 @@ def test_deps_python_installs_what_pyproject_declares():
     project = tomllib.loads((BINDING / "pyproject.toml").read_text())["project"]
     declared = {re.split(r"[<>=!;\s]", d)[0] for d in project["dependencies"] + project["optional-dependencies"]["test"]}
     makefile = (ROOT / "Makefile").read_text()
-    listed = set(re.search(r"^PY_PACKAGES\s*:=\s*(.*)$", makefile, flags=re.M).group(1).split())
+    def variable(name):  # a Makefile variable's words, continuation lines included
+        return re.search(rf"^{name}\s*:=\s*((?:.*\\\n)*.*)$", makefile, flags=re.M).group(1).replace("\\", " ").split()
+    listed = {re.split(r"[<>=!;\s]", p)[0] for p in variable("PY_PACKAGES") + variable("PY_TORCH")}
     assert declared == listed
 
 
