@@ -95,6 +95,10 @@ step "training killed with SIGKILL mid-epoch: no partial file, resumes to the un
 step "fuzz targets replay their corpus and regression inputs (fuzz/run.sh, 0 s of new fuzzing)" \
     fuzz/run.sh "$LIBDIR" 0
 
+# ---- The CLI -------------------------------------------------------------------------------------------------
+step "CLI end to end (pytest Tests/cli: every command from a temporary folder, files, JSON, exit codes, messages)" \
+    env LEADER_CLI="$LIBDIR/leader" "$PYTHON" -m pytest -q -rs -p no:cacheprovider Tests/cli
+
 # ---- Python ------------------------------------------------------------------------------------------------
 PYTEST=(env LEADER_LIBRARY="$SO" "$PYTHON" -m pytest -q -rs -p no:cacheprovider)
 step "Python binding (pytest: header vs ctypes, every status, serving, batch, 8 threads, trainer)" \

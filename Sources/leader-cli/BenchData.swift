@@ -17,6 +17,8 @@ struct BenchCSV: ParsableCommand {
     @Option(help: "Rows to generate.") var rows = 5_000_000
     @Option(help: "Folder for the generated files (kept; default: a temporary folder, removed after).") var dir: String?
     @Option(help: "Timed repetitions per file (best is reported).") var repeats = 3
+
+    func validate() throws { try requireAtLeast([("--rows", rows, 1), ("--repeats", repeats, 1)]) }
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
@@ -149,6 +151,8 @@ struct BenchReplicate: ParsableCommand {
 
     @Option(help: "MIMIC-III demo folder.") var input: String
     @Option(help: "Copies.") var copies = 100
+
+    func validate() throws { try requireAtLeast([("--copies", copies, 1)]) }
     @Option(help: "Output folder.") var out: String
     @Flag(help: "Write .csv.gz instead of .csv.") var gzip = false
 

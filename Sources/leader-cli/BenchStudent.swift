@@ -47,6 +47,18 @@ struct BenchStudent: ParsableCommand {
     @Flag(help: "Worst-case uniform distribution instead of the MIMIC-like one.") var uniform = false
     @Flag var json = false
 
+    /// The single-patient loop discards its first 10 calls (warm-up), so it needs more than that.
+    static let latencyWarmUp = 10
+
+    func validate() throws {
+        try requireAtLeast([("--medications", medications, 1), ("--diagnoses", diagnoses, 1),
+                            ("--procedures", procedures, 1), ("--max-visits", maxVisits, 1),
+                            ("--max-codes", maxCodes, 1), ("--batch", batch, 1), ("--steps", steps, 1),
+                            ("--train-threads", trainThreads, 1), ("--infer-threads", inferThreads, 1),
+                            ("--infer-batch", inferBatch, 1), ("--infer-chunk", inferChunk, 1),
+                            ("--latency-samples", latencySamples, Self.latencyWarmUp + 1)])
+    }
+
     func run() throws {
         let sizes = StudentVocabularySizes(medications: medications, diagnoses: diagnoses, procedures: procedures,
                                            profileCardinalities: [5, 40, 20, 6, 40, 3, 9])
@@ -96,7 +108,7 @@ struct BenchStudent: ParsableCommand {
         for i in patients.indices {
             let t0 = clock.now, c0 = threadCPUSeconds()
             _ = try serving.scores(patients[i])
-            if i >= 10 { lat.append(secs(clock.now - t0)); cpu.append(threadCPUSeconds() - c0) }
+            if i >= Self.latencyWarmUp { lat.append(secs(clock.now - t0)); cpu.append(threadCPUSeconds() - c0) }
         }
         lat.sort()
         cpu.sort()

@@ -37,6 +37,8 @@ struct Demo: ParsableCommand {
         return c
     }
 
+    func validate() throws { try requireAtLeast([("--seeds", seeds, 1), ("--threads", threads, 0)]) }
+
     func run() throws {
         let threads = try Threads.resolve(threads)
         print("leader \(LeaderVersion.string) (ABI \(LeaderVersion.abi)) — kernels: \(Threads.isaName), threads: \(threads)")

@@ -11,6 +11,13 @@ func readTextArgument(_ s: String) throws -> String {
 
 func stderr(_ s: String) { FileHandle.standardError.write(Data(s.utf8)) }
 
+/// A usage error (exit 64) for the first option below its least value: `(flag, value, least)`.
+func requireAtLeast(_ options: [(String, Int, Int)]) throws {
+    for (name, value, least) in options where value < least {
+        throw ValidationError("\(name) must be at least \(least) (got \(value))")
+    }
+}
+
 /// `--precision` of the CLI: parsed, with a warning on stderr when bf16 would run on the slow portable path
 /// (no AMX on this CPU, or turned off by LEADER_AMX / LEADER_ISA).
 func cliPrecision(_ s: String) throws -> QuantPrecision {

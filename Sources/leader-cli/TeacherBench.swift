@@ -22,6 +22,11 @@ struct TeacherBench: ParsableCommand {
     @Option(help: "Threads (0 = all cores).") var threads = 0
     @Option(help: "Activation recomputation of the adapted layers (train mode): on, off or auto.") var recompute = "auto"
 
+    func validate() throws {
+        try requireAtLeast([("--repeats", repeats, 1), ("--batch", batch, 1), ("--tokens", tokens, 1),
+                            ("--new-tokens", newTokens, 1), ("--medications", medications, 1), ("--threads", threads, 0)])
+    }
+
     func run() throws {
         let file = try TeacherSetup.loadModel(model)
         var g = SplitMix64(seed: 42)
