@@ -50,9 +50,9 @@ import Testing
         check(d, e)
         // Titles: ICD-9 short titles and lower-cased WHO ATC3 names.
         let dx = d.cohort.diagnoses
-        if let i = dx.id("4019") { #expect(dx.titles[Int(i)] == "Hypertension NOS") }
+        #expect(dx.titles[Int(try #require(dx.id("4019")))] == "Hypertension NOS")
         let med = d.cohort.medications
-        if let i = med.id("N02B") { #expect(med.titles[Int(i)] == "other analgesics and antipyretics") }
+        #expect(med.titles[Int(try #require(med.id("N02B")))] == "other analgesics and antipyretics")
         #expect(d.cohort.profile.fields.map(\.name) == MIMIC3Loader.profileColumns + ["gender", "age"])
     }
 
