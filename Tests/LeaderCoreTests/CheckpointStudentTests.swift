@@ -116,9 +116,10 @@ func tempPath(_ name: String) -> String { NSTemporaryDirectory() + "leader-\(get
         StudentParityTests.logitBound.expect(logits, expected.logits, "logits of the Python-written checkpoint")
     }
 
-    /// Rewrites the metadata of a valid checkpoint and expects `read` to fail with `kind`.
-    func expectFailure(_ mutate: ([String: String]) -> [String: String], _ check: (LeaderError) -> Bool,
-                       dropTensor: String? = nil, extraTensor: Bool = false) throws {
+    /// Rewrites the metadata of a valid checkpoint and expects `read` to fail with `kind` and `message`.
+    func expectFailure(_ mutate: ([String: String]) -> [String: String], _ kind: LeaderError.Kind, _ message: String,
+                       dropTensor: String? = nil, extraTensor: Bool = false,
+                       sourceLocation: SourceLocation = #_sourceLocation) throws {
         let model = try StudentModel(config: tinyConfig(), sizes: tinySizes)
         let ck = try tinyCheckpoint(model)
         let meta = mutate(try ck.metadata())
@@ -129,30 +130,30 @@ func tempPath(_ name: String) -> String { NSTemporaryDirectory() + "leader-\(get
         let path = tempPath("bad-\(UUID().uuidString).safetensors")
         defer { try? FileManager.default.removeItem(atPath: path) }
         try SafetensorsWriter.write(tensors, metadata: meta, to: path)
-        var caught: LeaderError?
-        do { _ = try StudentCheckpoint.read(path) } catch { caught = error }
-        guard let e = caught else { Issue.record("malformed checkpoint was accepted"); return }
-        #expect(check(e), "unexpected error \(e)")
+        let e = expectError(kind, message, sourceLocation: sourceLocation) { try StudentCheckpoint.read(path) }
+        #expect(e?.message.hasPrefix(path) == true, "the message names the file", sourceLocation: sourceLocation)
     }
 
     @Test func malformedMetadata() throws {
-        func badFile(_ e: LeaderError) -> Bool { if case .badFile = e { return true }; return false }
-        func incompatible(_ e: LeaderError) -> Bool { if case .incompatible = e { return true }; return false }
-        try expectFailure({ var m = $0; m["format_version"] = "2"; return m }, incompatible)
-        try expectFailure({ var m = $0; m["kind"] = "teacher"; return m }, incompatible)
-        try expectFailure({ var m = $0; m["vocabularies"] = nil; return m }, badFile)
-        try expectFailure({ var m = $0; m["format"] = "other"; return m }, badFile)
-        try expectFailure({ var m = $0; m["config"] = "{\"hidden\": 8, \"typo\": 1}"; return m }, badFile)
-        try expectFailure({ var m = $0; m["vocabularies"] = "{\"medications\": {\"keys\": [], \"titles\": []}}"; return m }, badFile)
-        try expectFailure({ var m = $0; m["profile"] = "[1,2"; return m }, badFile)
-        try expectFailure({ $0 }, badFile, dropTensor: "head.fc1.weight")
+        try expectFailure({ var m = $0; m["format_version"] = "2"; return m }, .incompatible, "checkpoint format_version '2' (this library reads '1')")
+        try expectFailure({ var m = $0; m["kind"] = "teacher"; return m }, .incompatible, "checkpoint kind 'teacher', expected 'student'")
+        try expectFailure({ var m = $0; m["vocabularies"] = nil; return m }, .badFile, "metadata key 'vocabularies' is missing")
+        try expectFailure({ var m = $0; m["format"] = "other"; return m }, .badFile, "metadata format is not 'leader'")
+        try expectFailure({ var m = $0; m["config"] = "{\"hidden\": 8, \"typo\": 1}"; return m }, .badFile, "metadata 'config': student config: unknown key 'typo'")
+        try expectFailure({ var m = $0; m["vocabularies"] = "{\"medications\": {\"keys\": [], \"titles\": []}}"; return m }, .badFile, "metadata 'vocabularies': missing key 'diagnoses'")
+        try expectFailure({ var m = $0; m["profile"] = "[1,2"; return m }, .badFile, "metadata 'profile': invalid JSON")
+        try expectFailure({ $0 }, .badFile, "config and vocabularies need 2836 parameters, the file holds 2596", dropTensor: "head.fc1.weight")
         // a huge declared model with small tensors is rejected before anything is allocated
         try expectFailure({ var m = $0; m["config"] = "{\"hidden\": 4096, \"heads\": 4, \"teacherDim\": 65536}"; return m },
-                          badFile)
-        try expectFailure({ $0 }, badFile, extraTensor: true)
-        // vocabulary sizes that disagree with the tensor shapes
+                          .badFile, "config and vocabularies need 355620918 parameters, the file holds 2836")
+        try expectFailure({ $0 }, .badFile, "unexpected tensor 'surprise'", extraTensor: true)
+        // keys and titles that disagree; vocabulary sizes that disagree with the tensor shapes
         try expectFailure({ var m = $0; m["vocabularies"] = m["vocabularies"]?.replacingOccurrences(of: ",\"M5\"", with: ""); return m },
-                          { _ in true })
+                          .badFile, "vocabulary 'medications' has 5 keys and 6 titles")
+        try expectFailure({ var m = $0
+                            m["vocabularies"] = m["vocabularies"]?.replacingOccurrences(of: ",\"M5\"", with: "")
+                                .replacingOccurrences(of: ",\"med 5\"", with: "")
+                            return m }, .badFile, "tensor 'embedding.weight' has shape [21, 8], expected [20, 8]")
     }
 
     @Test func truncatedFileIsBadFile() throws {
@@ -162,6 +163,6 @@ func tempPath(_ name: String) -> String { NSTemporaryDirectory() + "leader-\(get
         try tinyCheckpoint(model).write(to: path)
         let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
         try bytes.prefix(bytes.count - 10).write(to: URL(fileURLWithPath: path))
-        #expect(throws: LeaderError.self) { _ = try StudentCheckpoint.read(path) }
+        expectError(.badFile, "trunc.safetensors: tensors need 11344 data bytes but the file has 11334 (truncated?)") { _ = try StudentCheckpoint.read(path) }
     }
 }

@@ -127,12 +127,12 @@ import Testing
         let base = PrepareConfig.defaults(for: .mimic4)
         let c = try PrepareConfig.parse(json: #"{"topMedications": null, "split": "sequential"}"#, base: base)
         #expect(c.topMedications == nil && c.topProcedures == 1000 && c.split == "sequential")
-        let unknown = #expect(throws: LeaderError.self) {
+        let unknown = expectError(.invalidArgument, "config: unknown key 'topMeds'") {
             try PrepareConfig.parse(json: #"{"topMeds": 3}"#, base: base)
         }
         #expect(unknown?.message.hasPrefix("config: unknown key 'topMeds'") == true)
-        #expect(throws: LeaderError.self) { try PrepareConfig.parse(json: #"{"split": "random"}"#, base: base) }
-        #expect(throws: LeaderError.self) { try PrepareConfig.parse(json: #"{"topDiagnoses": 0}"#, base: base) }
-        #expect(throws: LeaderError.self) { try PrepareConfig.parse(json: "{", base: base) }
+        expectError(.invalidArgument, "config: split must be \"shuffle\" or \"sequential\", got \"random\"") { try PrepareConfig.parse(json: #"{"split": "random"}"#, base: base) }
+        expectError(.invalidArgument, "config: topDiagnoses must be at least 1 or null (all), got 0") { try PrepareConfig.parse(json: #"{"topDiagnoses": 0}"#, base: base) }
+        expectError(.invalidArgument, "config: not JSON top level") { try PrepareConfig.parse(json: "{", base: base) }
     }
 }

@@ -38,6 +38,6 @@ import Testing
 
     @Test func noMapAtAllIsAnError() throws {
         let dir = DataTestSupport.tempDir("maps")
-        #expect(throws: LeaderError.self) { try MedicationMap.load(directory: dir) }
+        expectError(.io, "no medication map found (expected ndc2atc3.csv, RXCUI2atc4.csv + ndc2rxcui.csv, mimic_drug_to_atc.csv.gz or drug_to_atc.csv)") { try MedicationMap.load(directory: dir) }
     }
 }

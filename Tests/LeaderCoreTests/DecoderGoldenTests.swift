@@ -60,11 +60,11 @@ import Testing
         #expect(cached == Array(seq.dropFirst(prompt.count)))
         #expect(cached.count == 12)
         let cache = try KVCache(config: dec.config, capacity: 2)
-        #expect(throws: LeaderError.self) {
+        expectError(.invalidArgument, "KV cache: 3 tokens exceed its capacity 2") {
             try cache.layers[0].store(keys: try Tensor(zeros: [1, 2, 3, 16]), values: try Tensor(zeros: [1, 2, 3, 16]), count: 3)
         }
-        #expect(throws: LeaderError.self) { _ = try dec.generate([], maxNewTokens: 3, ctx) }
-        #expect(throws: LeaderError.self) { _ = try dec.generate([400], maxNewTokens: 3, ctx) }  // id outside the vocabulary
+        expectError(.invalidArgument, "generate: empty prompt") { _ = try dec.generate([], maxNewTokens: 3, ctx) }
+        expectError(.invalidArgument, "decoder: token id 400 outside the vocabulary of 300") { _ = try dec.generate([400], maxNewTokens: 3, ctx) }  // id outside the vocabulary
     }
 
     /// SmolLM2 Q4_1: the tokenizer gives transformers' ids, the last-position logits agree to 1e-3 (top 10

@@ -7,6 +7,10 @@ import Testing
 @discardableResult
 func expectError<R>(_ kind: LeaderError.Kind, _ message: String, sourceLocation: SourceLocation = #_sourceLocation,
                     _ body: () throws -> R) -> LeaderError? {
+    guard !message.isEmpty else {   // (String.contains("") is false: say what the message must hold)
+        Issue.record("expectError needs the expected message", sourceLocation: sourceLocation)
+        return nil
+    }
     do {
         _ = try body()
         Issue.record("expected a \(kind) error (\"\(message)\"), got none", sourceLocation: sourceLocation)

@@ -32,8 +32,8 @@ import Testing
         #expect(m["test.arr_nested"] == .array(.array, [.array(.int32, [.int32(1), .int32(2)]), .array(.int32, [.int32(3)])]))
         #expect(m["test.u64"]?.int == nil)  // does not fit in Int
         #expect(try g.int("test.u32") == 4_000_000_000)
-        #expect(throws: LeaderError.self) { try g.string("test.u8") }
-        #expect(throws: LeaderError.self) { try g.int("test.missing") }
+        expectError(.badFile, "types.gguf: metadata 'test.u8' is uint8, expected a string") { try g.string("test.u8") }
+        expectError(.badFile, "types.gguf: metadata 'test.missing' is missing") { try g.int("test.missing") }
 
         let tensors = try #require(want["tensors"] as? [[String: Any]])
         #expect(g.tensors.count == tensors.count)
@@ -88,13 +88,13 @@ import Testing
         var j = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         #expect(j["rope_layout"] as? String == "halves" && j["d_model"] as? Int == 64)
         j["rope_scaling"] = "linear"
-        let unknown = #expect(throws: LeaderError.self) {
+        let unknown = expectError(.invalidArgument, "LlamaConfig: unknown key 'rope_scaling'") {
             try JSONDecoder().decode(LlamaConfig.self, from: try JSONSerialization.data(withJSONObject: j))
         }
         #expect(unknown?.message.hasPrefix("LlamaConfig: unknown key 'rope_scaling'") == true)
         var bad = c
         bad.kvHeads = 3
-        #expect(throws: LeaderError.self) { try bad.validate("x") }
+        expectError(.badFile, "x: KV head count 3 must divide the head count 4") { try bad.validate("x") }
     }
 
     @Test func ropePermutation() {

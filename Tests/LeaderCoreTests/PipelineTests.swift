@@ -168,7 +168,7 @@ import Testing
         #expect(abs(j.std - ((0.03 * 0.03 + 0.04 * 0.04) / 2 + 0.0025).squareRoot()) < 1e-12)
         #expect(abs(j.seedStd - (2 * 0.04 * 0.04).squareRoot()) < 1e-12)   // sample std of 0.41, 0.49
         #expect(s.groups["rare-code"] == nil && s.groups["all"]?.ddi == nil)
-        #expect(throws: LeaderError.self) { _ = try PipelineReport.aggregate("x", "student", [], []) }
+        expectError(.internalError, "pipeline report: no evaluation of x") { _ = try PipelineReport.aggregate("x", "student", [], []) }
     }
 
     @Test func rareCodeGroupCountsTrainingOccurrences() {

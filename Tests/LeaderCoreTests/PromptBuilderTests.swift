@@ -48,7 +48,7 @@ import Testing
             + "In 11 visit, the patient had diagnosis: d; procedures: pd. The patient was prescribed drugs: md. \n"
             + "In 12 visit, the patient had diagnosis: e; procedures: pe. The patient was prescribed drugs: . \n"
             + " In this visit, he has diagnosis: x; procedures: px. Then, the patient should be prescribed: ")
-        #expect(throws: LeaderError.self) {
+        expectError(.invalidArgument, "prompt input: previousVisits (1) < history count (2)") {
             try PromptBuilder().build(PromptInput(history: [d, e], current: now, previousVisits: 1))
         }
     }

@@ -48,8 +48,8 @@ import Testing
         for t in tensors { #expect(try f.bytes(t.name) == t.bytes) }
         #expect(try f.tensor("a.weight").shape == [2, 3] && f.tensor("a.weight").dtype == .f32)
         #expect(TestDequant.values(try f.tensor("a.weight")) == [1, 2, 3, 4, 5, -6.5])
-        #expect(throws: LeaderError.self) { try f.tensor("ids") }  // I64 is not a model dtype
-        #expect(throws: LeaderError.self) { try f.tensor("nope") }
+        expectError(.incompatible, "ckpt.safetensors: tensor 'ids' has dtype I64; F32, F16 and BF16 are supported") { try f.tensor("ids") }  // I64 is not a model dtype
+        expectError(.badFile, "ckpt.safetensors: tensor 'nope' is missing") { try f.tensor("nope") }
         // Overwrite atomically; no temp file left behind.
         try SafetensorsWriter.write([tensors[1]], to: path)
         #expect(try SafetensorsFile(path: path).tensorNames == ["a.weight"])
@@ -63,8 +63,8 @@ import Testing
             try SafetensorsWriter.write([t], to: p)
         }
         let ok = SafetensorsTensor(name: "x", shape: [1], floats: [1])
-        #expect(throws: LeaderError.self) { try SafetensorsWriter.write([ok, ok], to: p) }
-        #expect(throws: LeaderError.self) { try SafetensorsWriter.write([ok], to: "/nonexistent-dir/x.safetensors") }
+        expectError(.invalidArgument, "safetensors writer: tensor 'x' appears twice") { try SafetensorsWriter.write([ok, ok], to: p) }
+        expectError(.io, "cannot create: No such file or directory") { try SafetensorsWriter.write([ok], to: "/nonexistent-dir/x.safetensors") }
         #expect(!FileManager.default.fileExists(atPath: p))
     }
 

@@ -50,7 +50,7 @@ private func patients(_ n: Int, seed: UInt64) -> [PatientCodes] {
         }
         var bad = c
         bad.heads = 3
-        #expect(throws: LeaderError.self) { _ = try StudentParameters.shapes(config: bad, sizes: tinySizes) }
+        expectError(.invalidArgument, "student config: heads = 3 (must divide hidden)") { _ = try StudentParameters.shapes(config: bad, sizes: tinySizes) }
     }
 
     /// Built from the checkpoint's tensors alone, the serving model scores bitwise like an engine built from
@@ -103,12 +103,12 @@ private func patients(_ n: Int, seed: UInt64) -> [PatientCodes] {
         var u2: [Int] = []
         #expect(try session.example(shuffled, unknown: &u2) == e)
         // bad shapes and ids are errors, not traps
-        #expect(throws: LeaderError.self) { _ = try session.example(PatientCodes(diagnoses: [], procedures: [], medications: [], profile: [] as [(String, String)]), unknown: &u2) }
-        #expect(throws: LeaderError.self) { _ = try session.example(PatientCodes(diagnoses: [["D0"]], procedures: [], medications: [], profile: [] as [(String, String)]), unknown: &u2) }
-        #expect(throws: LeaderError.self) {
+        expectError(.invalidArgument, "patient: no visit (the current visit is the last one)") { _ = try session.example(PatientCodes(diagnoses: [], procedures: [], medications: [], profile: [] as [(String, String)]), unknown: &u2) }
+        expectError(.invalidArgument, "patient: 1 diagnosis sets, 0 procedure sets and 0 medication sets (need one diagnosis and one procedure set per visit)") { _ = try session.example(PatientCodes(diagnoses: [["D0"]], procedures: [], medications: [], profile: [] as [(String, String)]), unknown: &u2) }
+        expectError(.invalidArgument, "patient: diagnosis id 7 outside the vocabulary of 7") {
             _ = try session.example(diagnoses: [[7]], procedures: [[]], medications: [], labels: [])
         }
-        #expect(throws: LeaderError.self) {
+        expectError(.invalidArgument, "patient: profile label 2 of field 'gender' outside its 2 values") {
             _ = try session.example(diagnoses: [[0]], procedures: [[]], medications: [], labels: [0, 2])
         }
     }
@@ -129,8 +129,8 @@ private func patients(_ n: Int, seed: UInt64) -> [PatientCodes] {
         let th = scores[Int(all[3].id)]
         #expect(try session.recommend(e, topK: 0, threshold: th).count == 4)
         #expect(try session.recommend(e).map(\.id) == all.filter { $0.score >= 0.3 }.map(\.id))
-        #expect(throws: LeaderError.self) { _ = try session.recommend(e, topK: -1) }
-        #expect(throws: LeaderError.self) { _ = try session.recommend(e, threshold: 1.5) }
+        expectError(.invalidArgument, "recommend: top_k -1 < 0") { _ = try session.recommend(e, topK: -1) }
+        expectError(.invalidArgument, "recommend: threshold 1.5 (expected <= 1)") { _ = try session.recommend(e, threshold: 1.5) }
     }
 
     /// Batch scoring over 1-3 threads is bitwise one-by-one scoring.
@@ -179,7 +179,7 @@ private func patients(_ n: Int, seed: UInt64) -> [PatientCodes] {
             #expect(it.contribution == score - (try without(it.position)), "position \(it.position)")
         }
         #expect(items.contains { $0.contribution != 0 })
-        #expect(throws: LeaderError.self) { _ = try session.explain(p, medication: 6) }
+        expectError(.invalidArgument, "explain: medication id 6 outside the vocabulary of 6") { _ = try session.explain(p, medication: 6) }
     }
 
     @Test func sessionOptions() throws {
@@ -190,8 +190,13 @@ private func patients(_ n: Int, seed: UInt64) -> [PatientCodes] {
         let o = try ServingSession(model: model, options: try .parse(#"{"threads": 2, "precision": "auto", "historyVisits": 0}"#))
         #expect(o.threads == 2 && o.historyVisits == 0)
         #expect(o.precision == (QuantPrecision.bf16Path == "amx" ? .bf16 : .fp32))
-        for bad in [#"{"thread": 2}"#, #"{"precision": "int8"}"#, #"{"historyVisits": -1}"#, #"{"threads": -3}"#, "[", #"{"threads": "2"}"#] {
-            #expect(throws: LeaderError.self, "\(bad)") { _ = try ServingSession(model: model, options: try .parse(bad)) }
+        for (bad, message) in [(#"{"thread": 2}"#, "session options: unknown key 'thread'"),
+                               (#"{"precision": "int8"}"#, "session options: precision 'int8' (expected fp32, bf16 or auto)"),
+                               (#"{"historyVisits": -1}"#, "session options: historyVisits -1 (expected 0...100000)"),
+                               (#"{"threads": -3}"#, "session options: threads must be 0 or 1...1024, got -3"),
+                               ("[", "session options: invalid JSON"),
+                               (#"{"threads": "2"}"#, "session options: wrong type at 'threads'")] {
+            expectError(.invalidArgument, message) { try ServingSession(model: model, options: try .parse(bad)) }
         }
     }
 
@@ -243,7 +248,7 @@ private func patients(_ n: Int, seed: UInt64) -> [PatientCodes] {
         let kept = try filtered.recommend(ex, threshold: 0)
         #expect(kept.map(\.id) == [all[0].id] + all.dropFirst(2).map(\.id))
         #expect(try filtered.scores(ex) == (try plain.scores(ex)))   // scores are not changed, only the choice
-        #expect(throws: LeaderError.self) { _ = try ServingSession(model: served, options: .init(ddiFilter: "/nonexistent.csv")) }
+        expectError(.io, "/nonexistent.csv: cannot open (errno 2)") { _ = try ServingSession(model: served, options: .init(ddiFilter: "/nonexistent.csv")) }
 
         // the evaluation's filtered copy: per sample, the lower-scored of the pair is zeroed, others untouched
         let m = tinySizes.medications

@@ -67,16 +67,16 @@ import Testing
     @Test func settingsItRefuses() throws {
         var c = softConfig(alpha: 0.5, temperature: 1)
         c.teacherDim = 6
-        #expect(throws: LeaderError.self) { try c.validate() }   // soft has no projector
+        expectError(.invalidArgument, "student config: teacherDim = 6 (0 with distillTarget soft: it has no projector)") { try c.validate() }   // soft has no projector
         c.teacherDim = 0
         c.distillTemperature = 0
-        #expect(throws: LeaderError.self) { try c.validate() }
+        expectError(.invalidArgument, "student config: distillTemperature = 0.0 ((0,100])") { try c.validate() }
         c.distillTemperature = 2
         try c.validate()
         #expect(try StudentConfig.decode(json: try c.json()) == c)
         // teacher rows must be one logit per medication
         let m = try StudentModel(config: c, sizes: tinySizes)
-        #expect(throws: LeaderError.self) {
+        expectError(.invalidArgument, "student training: teacher features of width 5, but distillTarget soft needs 6 (teacherDim 0, 6 medications)") {
             _ = try StudentTrainer(model: m, train: syntheticExamples(4, seed: 1), validation: [],
                                    teacher: try TeacherFeatures(dim: 5, values: [Float](repeating: 0, count: 20), rows: 4))
         }

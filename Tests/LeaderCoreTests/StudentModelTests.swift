@@ -24,11 +24,11 @@ func syntheticExamples(_ n: Int, seed: UInt64) -> [StudentExample] {
     @Test func configRejectsUnknownKeysAndBadValues() throws {
         let c = try StudentConfig.decode(json: "{\"hidden\": 32, \"heads\": 2}")
         #expect(c.hidden == 32 && c.heads == 2 && c.ffnHidden == 300 && c.threshold == 0.3)
-        #expect(throws: LeaderError.self) { _ = try StudentConfig.decode(json: "{\"hiden\": 32}") }
-        #expect(throws: LeaderError.self) { _ = try StudentConfig.decode(json: "{\"hidden\": \"x\"}") }
-        #expect(throws: LeaderError.self) { _ = try StudentConfig.decode(json: "{\"hidden\": 30, \"heads\": 4}") }
-        #expect(throws: LeaderError.self) { _ = try StudentConfig.decode(json: "{\"hiddenDropout\": 1.0}") }
-        #expect(throws: LeaderError.self) { _ = try StudentConfig.decode(json: "[1]") }
+        expectError(.invalidArgument, "student config: unknown key 'hiden'") { _ = try StudentConfig.decode(json: "{\"hiden\": 32}") }
+        expectError(.invalidArgument, "student config: wrong type at 'hidden'") { _ = try StudentConfig.decode(json: "{\"hidden\": \"x\"}") }
+        expectError(.invalidArgument, "student config: heads = 4 (must divide hidden)") { _ = try StudentConfig.decode(json: "{\"hidden\": 30, \"heads\": 4}") }
+        expectError(.invalidArgument, "student config: hiddenDropout = 1.0 ([0,1))") { _ = try StudentConfig.decode(json: "{\"hiddenDropout\": 1.0}") }
+        expectError(.invalidArgument, "student config: wrong type at ''") { _ = try StudentConfig.decode(json: "[1]") }
         let d = StudentConfig()
         #expect(try StudentConfig.decode(json: try d.json()) == d)
         #expect(d.hidden == 64 && d.heads == 4 && d.ffnHidden == 300 && d.hiddenDropout == 0.4
@@ -60,17 +60,17 @@ func syntheticExamples(_ n: Int, seed: UInt64) -> [StudentExample] {
         #expect(b.visitIds.toArray() == [0, 1, 2, 3, 6, 7])  // D rows 0-1, P rows 2-3, target med sets 4-5, prompts 6-7
         var bad = ok
         bad.diagnoses = [[7]]
-        #expect(throws: LeaderError.self) { _ = try m.pack([bad], forTraining: false) }
+        expectError(.invalidArgument, "student batch: diagnosis id 7 outside vocabulary of 7") { _ = try m.pack([bad], forTraining: false) }
         bad = ok
         bad.profile = [3, 0]
-        #expect(throws: LeaderError.self) { _ = try m.pack([bad], forTraining: false) }
+        expectError(.invalidArgument, "student batch: profile field 0 label 3 outside its 3 values") { _ = try m.pack([bad], forTraining: false) }
         bad = ok
         bad.medications = [[1]]
-        #expect(throws: LeaderError.self) { _ = try m.pack([bad], forTraining: false) }
+        expectError(.invalidArgument, "student batch: an example has 1 diagnosis sets, 1 procedure sets and 1 medication sets (need v, v, v-1)") { _ = try m.pack([bad], forTraining: false) }
         bad = ok
         bad.target = [-1]
-        #expect(throws: LeaderError.self) { _ = try m.pack([bad], forTraining: true) }
-        #expect(throws: LeaderError.self) { _ = try m.pack([], forTraining: true) }
+        expectError(.invalidArgument, "student batch: medication id -1 outside vocabulary of 6") { _ = try m.pack([bad], forTraining: true) }
+        expectError(.invalidArgument, "student batch: no examples") { _ = try m.pack([], forTraining: true) }
     }
 
     @Test func setsArePaddedOnlyToTheBatchMaximum() throws {
@@ -153,14 +153,14 @@ func syntheticExamples(_ n: Int, seed: UInt64) -> [StudentExample] {
         let path = tempPath("state.safetensors")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let a = try StudentTrainer(model: try StudentModel(config: c, sizes: tinySizes), train: train, validation: val)
-        #expect(throws: LeaderError.self) {
+        expectError(.cancelled, "interrupted") {
             try a.run(afterEpoch: { t throws(LeaderError) in
                 try t.saveState(to: path, dataFingerprint: "x")
                 if t.epoch == 2 { throw .cancelled("interrupted") }
             })
         }
         let b = try StudentTrainer(model: try StudentModel(config: c, sizes: tinySizes), train: train, validation: val)
-        #expect(throws: LeaderError.self) { try b.loadState(from: path, dataFingerprint: "y") }
+        expectError(.incompatible, "state.safetensors: the train state was written for another dataset") { try b.loadState(from: path, dataFingerprint: "y") }
         try b.loadState(from: path, dataFingerprint: "x")
         #expect(b.epoch == 2)
         try b.run()
@@ -190,9 +190,9 @@ func syntheticExamples(_ n: Int, seed: UInt64) -> [StudentExample] {
         // keyed by sample index
         let g = try TeacherFeatures.gather(matrix: (0..<12).map(Float.init), dim: 3, samples: [2, 0])
         #expect(g.values == [6, 7, 8, 0, 1, 2])
-        #expect(throws: LeaderError.self) { _ = try TeacherFeatures.gather(matrix: [1, 2, 3], dim: 3, samples: [1]) }
+        expectError(.invalidArgument, "teacher features: no row for sample 1 (1 rows)") { _ = try TeacherFeatures.gather(matrix: [1, 2, 3], dim: 3, samples: [1]) }
         // wrong teacher width is rejected
-        #expect(throws: LeaderError.self) {
+        expectError(.invalidArgument, "student training: teacher features of width 3, but distillTarget hidden needs 4 (teacherDim 4, 6 medications)") {
             _ = try StudentTrainer(model: try StudentModel(config: c, sizes: tinySizes), train: train, validation: [],
                                    teacher: try TeacherFeatures(dim: 3, values: [Float](repeating: 0, count: 48), rows: 16))
         }
@@ -209,7 +209,7 @@ func syntheticExamples(_ n: Int, seed: UInt64) -> [StudentExample] {
         #expect(r.recommended.count == 6 && r.recommended[0].title.hasPrefix("med "))
         #expect(r.unknownCodes == ["diagnosis:D9"])
         #expect(r.unknownProfile.sorted() == ["color", "gender=X"])
-        #expect(throws: LeaderError.self) { _ = try PatientRecord.decode(json: "{\"current\": {\"diagnosis\": []}}") }
+        expectError(.invalidArgument, "current: unknown key 'diagnosis'") { _ = try PatientRecord.decode(json: "{\"current\": {\"diagnosis\": []}}") }
     }
 }
 

@@ -193,8 +193,8 @@ import Testing
     }
 
     @Test func badArgumentsAreTypedErrors() throws {
-        #expect(throws: LeaderError.self) { try SyntheticCohort.write(SyntheticConfig(patients: 0, seed: 1), to: S.tempDir("zero")) }
-        #expect(throws: LeaderError.self) { try SyntheticCohort.write(SyntheticConfig(patients: 5, seed: 1), to: "") }
+        expectError(.invalidArgument, "synthetic cohort: patients must be in 1...10000000 (got 0)") { try SyntheticCohort.write(SyntheticConfig(patients: 0, seed: 1), to: S.tempDir("zero")) }
+        expectError(.invalidArgument, "synthetic cohort: empty output directory") { try SyntheticCohort.write(SyntheticConfig(patients: 5, seed: 1), to: "") }
         let file = S.tempDir("file")
         _ = FileManager.default.createFile(atPath: file, contents: Data("x".utf8))
         defer { S.remove(file) }
@@ -206,8 +206,8 @@ import Testing
         }
         var bad = SyntheticConfig(patients: 10, seed: 1)
         bad.singleVisitShare = 1.5
-        #expect(throws: LeaderError.self) { try bad.validate() }
-        #expect(throws: (any Error).self) {
+        expectError(.invalidArgument, "synthetic cohort: singleVisitShare must be in 0...1 (got 1.5)") { try bad.validate() }
+        expectError(.invalidArgument, "synthetic cohort config: unknown key 'sede'") {
             try JSONDecoder().decode(SyntheticConfig.self, from: Data(#"{"patients": 3, "seed": 1, "sede": 2}"#.utf8))
         }
         let ok = try JSONDecoder().decode(SyntheticConfig.self, from: Data(#"{"patients": 3, "seed": 1}"#.utf8))
@@ -217,7 +217,7 @@ import Testing
     @Test func cancelStops() throws {
         let dir = S.tempDir("cancel")
         defer { S.remove(dir) }
-        #expect(throws: LeaderError.self) {
+        expectError(.cancelled, "synthetic cohort: cancelled after 1000 patients") {
             try SyntheticCohort.write(SyntheticConfig(patients: 2500, seed: 1), to: dir) { $0 < 1000 }
         }
     }

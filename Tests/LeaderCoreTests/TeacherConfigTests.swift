@@ -15,7 +15,7 @@ import Testing
         let m = message { _ = try LoRAConfig.decode(json: #"{"rank": 4, "alpah": 16}"#) }
         #expect(m.contains("LoRA config") && m.contains("unknown key 'alpah'") && m.contains("top_layers"), "\(m)")
         // Through JSONDecoder too (the checkpoint path), the LeaderError comes out as is.
-        #expect(throws: LeaderError.self) { _ = try JSONDecoder().decode(LoRAConfig.self, from: Data(#"{"r": 8}"#.utf8)) }
+        expectError(.invalidArgument, "LoRA config: unknown key 'r'") { _ = try JSONDecoder().decode(LoRAConfig.self, from: Data(#"{"r": 8}"#.utf8)) }
     }
 
     @Test func loraRejectsWrongTypes() {
@@ -23,7 +23,7 @@ import Testing
         #expect(m.contains("LoRA config") && m.contains("wrong type") && m.contains("rank"), "\(m)")
         let m2 = message { _ = try LoRAConfig.decode(json: #"{"top_layers": "all"}"#) }
         #expect(m2.contains("wrong type") && m2.contains("top_layers"), "\(m2)")
-        #expect(throws: LeaderError.self) { _ = try LoRAConfig.decode(json: #"{"top_layers": 2.5}"#) }
+        expectError(.invalidArgument, "LoRA config: invalid JSON") { _ = try LoRAConfig.decode(json: #"{"top_layers": 2.5}"#) }
     }
 
     @Test func loraDefaultsForMissingKeys() throws {
@@ -78,6 +78,6 @@ import Testing
         #expect(RecomputeMode.on.enabled(adaptedLayers: 1) && !RecomputeMode.on.enabled(adaptedLayers: 0))
         #expect(!RecomputeMode.off.enabled(adaptedLayers: 30))
         #expect(try RecomputeMode(parsing: "on") == .on)
-        #expect(throws: LeaderError.self) { _ = try RecomputeMode(parsing: "yes") }
+        expectError(.invalidArgument, "recompute must be on, off or auto, got 'yes'") { _ = try RecomputeMode(parsing: "yes") }
     }
 }

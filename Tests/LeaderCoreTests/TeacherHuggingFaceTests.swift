@@ -154,16 +154,16 @@ import Testing
             m[key] = value
             j["model"] = m
         }
-        #expect(throws: LeaderError.self) { try load { $0["normalizer"] = ["type": "NFC"] } }
-        #expect(throws: LeaderError.self) { try load { $0["pre_tokenizer"] = ["type": "Whitespace"] } }
-        #expect(throws: LeaderError.self) { try load { model(&$0, "type", "WordPiece") } }
-        #expect(throws: LeaderError.self) { try load { model(&$0, "merges", [["Ġ", "zz-not-a-token"]]) } }
-        #expect(throws: LeaderError.self) { try load { model(&$0, "merges", ["a b c"]) } }
-        #expect(throws: LeaderError.self) { try load { model(&$0, "vocab", ["a": 0, "b": 0]) } }
-        #expect(throws: LeaderError.self) { try load { model(&$0, "vocab", ["a": 5]) } }
-        #expect(throws: LeaderError.self) { try load { $0.removeValue(forKey: "model") } }
+        expectError(.incompatible, "t.json: normalizer 'NFC' is not supported (only null)") { try load { $0["normalizer"] = ["type": "NFC"] } }
+        expectError(.incompatible, "t.json: pre_tokenizer 'Whitespace' is not supported (ByteLevel, Digits, Sequence)") { try load { $0["pre_tokenizer"] = ["type": "Whitespace"] } }
+        expectError(.incompatible, "t.json: model.type 'WordPiece' is not supported (only BPE)") { try load { model(&$0, "type", "WordPiece") } }
+        expectError(.badFile, "t.json: merge #0 'Ġ zz-not-a-token': a part is not in the vocabulary") { try load { model(&$0, "merges", [["Ġ", "zz-not-a-token"]]) } }
+        expectError(.badFile, "t.json: model.merges[0] 'a b c' is not two tokens separated by one space") { try load { model(&$0, "merges", ["a b c"]) } }
+        expectError(.badFile, "t.json: id 0 is both ") { try load { model(&$0, "vocab", ["a": 0, "b": 0]) } }   // which two: dictionary order
+        expectError(.badFile, "t.json: ids are not dense: id 5 with 4 tokens") { try load { model(&$0, "vocab", ["a": 5]) } }
+        expectError(.badFile, "t.json: not a valid tokenizer.json: missing key 'model' at top level") { try load { $0.removeValue(forKey: "model") } }
         let path = dir.appendingPathComponent("bad.json")
         try Data("{\"model\": ".utf8).write(to: path)
-        #expect(throws: LeaderError.self) { try BPETokenizer(tokenizerJSON: path.path) }
+        expectError(.badFile, "bad.json: not a valid tokenizer.json: corrupted data at top level: The given data was not valid JSON.") { try BPETokenizer(tokenizerJSON: path.path) }
     }
 }

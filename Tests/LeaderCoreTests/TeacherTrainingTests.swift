@@ -69,7 +69,7 @@ import Testing
         var cfg = TeacherTrainConfig()
         cfg.recompute = .on
         let dec = try LlamaDecoder(tiny(), lora: cfg.lora, recompute: .off, seed: 1)
-        #expect(throws: LeaderError.self) { _ = try TeacherTrainer(model: try TeacherModel(decoder: dec, medications: 3),
+        expectError(.invalidArgument, "teacher training: recompute is 'on' but the decoder was built with 'off' (pass the same setting to LlamaDecoder)") { _ = try TeacherTrainer(model: try TeacherModel(decoder: dec, medications: 3),
                                                                    config: cfg, threads: 1) }
     }
 
@@ -96,7 +96,7 @@ import Testing
         var other = ck
         other.baseModelSHA256 = String(repeating: "0", count: 64)
         try other.write(model, to: path)
-        #expect(throws: LeaderError.self) { _ = try TeacherCheckpoint.load(path, modelFile: file, modelPath: modelPath, threads: 1) }
+        expectError(.incompatible, "teacher.safetensors: trained on base model tiny_llama (sha256 0000000000000000000000000000000000000000000000000000000000000000), but") { _ = try TeacherCheckpoint.load(path, modelFile: file, modelPath: modelPath, threads: 1) }
         // the same predictions after loading
         let batch = try TeacherBatch(sequences: examples().prefix(5).map(\.tokens))
         let ctx = try Context(threads: 1)

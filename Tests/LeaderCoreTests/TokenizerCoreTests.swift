@@ -80,16 +80,16 @@ import Testing
 
     @Test func inconsistentVocabularyIsRejected() {
         let bytes = ByteLevel.scalarForByte.map { String($0) }
-        #expect(throws: LeaderError.self) {
+        expectError(.badFile, "x: merge #0 'a b': the merged token is not in the vocabulary") {
             try BPETokenizer(tokens: bytes, merges: [("a", "b")], added: [], preTokenizer: .gpt2, source: "x")
         }
-        #expect(throws: LeaderError.self) {
+        expectError(.badFile, "x: added token id 999 is outside the vocabulary (256)") {
             try BPETokenizer(tokens: bytes, merges: [], added: [999], preTokenizer: .gpt2, source: "x")
         }
-        #expect(throws: LeaderError.self) {
+        expectError(.badFile, "x: eos token id 256 is outside the vocabulary (256)") {
             try BPETokenizer(tokens: bytes, merges: [], added: [], preTokenizer: .gpt2, eosID: 256, source: "x")
         }
-        #expect(throws: LeaderError.self) {
+        expectError(.badFile, "x: vocabulary size 0 is out of range") {
             try BPETokenizer(tokens: [], merges: [], added: [], preTokenizer: .gpt2, source: "x")
         }
     }

@@ -67,8 +67,8 @@ struct TokenizerSmolLMTests {
     @Test func decodeSkipsSpecialsAndRejectsBadIds() throws {
         let t = try tok
         #expect(try t.decode([1, 504, 2], skipSpecialTokens: true) == "The")
-        #expect(throws: LeaderError.self) { try t.decode([49152]) }
-        #expect(throws: LeaderError.self) { try t.decode([-1]) }
+        expectError(.invalidArgument, "token id 49152 is outside the vocabulary (49152)") { try t.decode([49152]) }
+        expectError(.invalidArgument, "token id -1 is outside the vocabulary (49152)") { try t.decode([-1]) }
     }
 
     @Test func cacheDoesNotChangeResults() throws {
