@@ -36,6 +36,33 @@ import Testing
         #expect(pairs.first.map { $0.0 == "00338500341" && $0.1 == "1665046" } == true)
     }
 
+    /// Broken map files are errors naming the file (and line, column or key) — never a map that silently maps less.
+    @Test(arguments: [
+        ("ndc2atc3.csv", "ndc,atc_level\n00000000001,A01A\n", "ndc2atc3.csv: missing column 'atc3' or 'atc' in the header (line 1)"),
+        ("ndc2atc3.csv", "ndc,atc3\n00000000001,\"A01A\n", "ndc2atc3.csv: line 2, column 2: quoted field not closed before end of file"),
+        ("ndc2atc3.csv", "", "ndc2atc3.csv: empty file, no header line"),
+        ("drug_to_atc.csv", "name,atc_code\nAspirin,N02BA01\n", "drug_to_atc.csv: missing column 'drug' in the header (line 1)"),
+    ])
+    func brokenMapFilesAreErrorsNamingTheFile(file: String, text: String, message: String) throws {
+        let dir = DataTestSupport.tempDir("maps")
+        DataTestSupport.write(text, to: dir + "/" + file)
+        let e = expectError(.badFile, message) { try MedicationMap.load(directory: dir) }
+        #expect(e?.message.hasPrefix(dir + "/") == true)
+    }
+
+    @Test func brokenPythonDictionaryIsAnError() throws {
+        for (text, message) in [("{'00000000002': u'111", "ndc2rxnorm_mapping.txt: unterminated string at byte 17"),
+                                ("{'00000000002': u'111', '3'}", "ndc2rxnorm_mapping.txt: not a dictionary of key: value pairs")] {
+            let dir = DataTestSupport.tempDir("maps")
+            DataTestSupport.write("RXCUI,ATC4\n111,B01AC\n", to: dir + "/RXCUI2atc4.csv")
+            DataTestSupport.write(text, to: dir + "/ndc2rxnorm_mapping.txt")
+            expectError(.badFile, message) { try MedicationMap.load(directory: dir) }
+        }
+        expectError(.io, "/nonexistent-maps: medication map folder not found") {
+            try MedicationMap.load(directory: "/nonexistent-maps")
+        }
+    }
+
     @Test func noMapAtAllIsAnError() throws {
         let dir = DataTestSupport.tempDir("maps")
         expectError(.io, "no medication map found (expected ndc2atc3.csv, RXCUI2atc4.csv + ndc2rxcui.csv, mimic_drug_to_atc.csv.gz or drug_to_atc.csv)") { try MedicationMap.load(directory: dir) }

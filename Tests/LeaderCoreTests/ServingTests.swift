@@ -133,6 +133,49 @@ private func patients(_ n: Int, seed: UInt64) -> [PatientCodes] {
         expectError(.invalidArgument, "recommend: threshold 1.5 (expected <= 1)") { _ = try session.recommend(e, threshold: 1.5) }
     }
 
+    /// What a host is told is the model's forward: each recommended score is sigmoid(logit) of the training
+    /// model's autodiff forward (the path checked against PyTorch) for that patient, within float rounding of
+    /// the two code paths; the recommended set is exactly the scores at or above the threshold, best first; the
+    /// JSON answer (`leader recommend`) carries the same codes, titles and scores.
+    @Test func recommendationsAreTheModelsForwardThroughASigmoid() throws {
+        let (model, ck) = try servingCheckpoint()
+        let session = try ServingSession(model: try ServingModel(checkpoint: ck))
+        var unknown: [Int] = []
+        let examples = try patients(12, seed: 31).map { try session.example($0, unknown: &unknown) }
+        let ctx = try Context(threads: 1, training: false)
+        let logits = try model.forward(try model.pack(examples, forTraining: false), ctx).toArray()
+        let m = tinySizes.medications
+        var sawBoth = (above: false, below: false)
+        for (row, e) in examples.enumerated() {
+            let want = logits[(row * m)..<((row + 1) * m)].map { 1 / (1 + exp(-$0)) }
+            let scores = try session.scores(e)
+            Closeness(atol: 1e-6, rtol: 1e-5).expect(scores, want, "patient \(row): scores vs sigmoid(forward)")
+            for th: Float in [0.3, 0.5] {
+                let rec = try session.recommend(e, threshold: th)
+                let expected = scores.indices.filter { scores[$0] >= th }
+                    .sorted { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : $0 < $1 }
+                #expect(rec.map { Int($0.id) } == expected, "patient \(row) at \(th)")
+                #expect(rec.map(\.score) == expected.map { scores[$0] })
+                sawBoth.above = sawBoth.above || !expected.isEmpty
+                sawBoth.below = sawBoth.below || expected.count < m
+            }
+        }
+        #expect(sawBoth.above && sawBoth.below, "the thresholds split the scores (otherwise the check is empty)")
+        // the JSON answer: codes and titles of the vocabulary, the same scores, the rest below the threshold
+        let record = PatientRecord(visits: [], current: PatientRecord.CurrentVisit(diagnoses: ["D1", "D4"], procedures: ["P2"]),
+                                   profile: ["insurance": "Private"])
+        let answer = try session.recommendation(record, threshold: 0.5, extra: 6)
+        let e = try session.example(record.codes, unknown: &unknown)
+        let scores = try session.scores(e)
+        let v = ck.vocabularies.medications
+        for item in answer.recommended + answer.others {
+            let id = try #require(v.keys.firstIndex(of: item.code))
+            #expect(item.title == v.titles[id] && item.score == scores[id])
+        }
+        #expect(answer.recommended.allSatisfy { $0.score >= 0.5 } && answer.others.allSatisfy { $0.score < 0.5 })
+        #expect(answer.recommended.count + answer.others.count == m)
+    }
+
     /// Batch scoring over 1-3 threads is bitwise one-by-one scoring.
     @Test func batchEqualsOneByOne() throws {
         let (_, ck) = try servingCheckpoint()
