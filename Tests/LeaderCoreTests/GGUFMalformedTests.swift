@@ -172,7 +172,7 @@ struct GGUFBuilder {
     /// `LeaderError`.
     @Test func randomCorruptionNeverTraps() {
         let base = GGUFBuilder.valid.bytes
-        var rng = SystemRandomNumberGenerator()
+        var rng = SplitMix64(seed: 17)   // seeded: a failure names an input that can be replayed
         var rejected = 0
         for _ in 0..<400 {
             var b = base
