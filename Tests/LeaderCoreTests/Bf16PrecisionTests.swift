@@ -9,7 +9,7 @@ import Testing
 /// same argmax on every sentence — about 5× closer to fp32 than int8 (1.185 / 0.047), because bf16 keeps 8
 /// significant bits per value where a Q8A block of 32 shares one scale. Bounds: |Δ| < 0.6, relative < 0.025.
 @Suite struct Bf16PrecisionTests {
-    @Test(.enabled(if: TeacherFixtures.smolLM != nil, TeacherFixtures.skipMessage))
+    @Test(.enabled(if: TeacherFixtures.runsModelTests, TeacherFixtures.skipMessage))
     func smolLMBf16LogitsNearFP32() throws {
         let path = try #require(TeacherFixtures.smolLM)
         let file = try LlamaModelFile(gguf: path)

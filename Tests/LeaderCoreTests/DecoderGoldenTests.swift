@@ -69,7 +69,7 @@ import Testing
 
     /// SmolLM2 Q4_1: the tokenizer gives transformers' ids, the last-position logits agree to 1e-3 (top 10
     /// ids and values, and a slice), alone and in a right-padded batch.
-    @Test(.enabled(if: TeacherFixtures.smolLM != nil, TeacherFixtures.skipMessage))
+    @Test(.enabled(if: TeacherFixtures.runsModelTests, TeacherFixtures.skipMessage))
     func smolLMLogitsMatchTransformers() throws {
         let path = try #require(TeacherFixtures.smolLM)
         let file = try LlamaModelFile(gguf: path)
@@ -111,7 +111,7 @@ import Testing
     }
 
     /// Greedy generation with the KV cache answers the reference chat prompt exactly.
-    @Test(.enabled(if: TeacherFixtures.smolLM != nil, TeacherFixtures.skipMessage))
+    @Test(.enabled(if: TeacherFixtures.runsModelTests, TeacherFixtures.skipMessage))
     func smolLMGreedyAnswer() throws {
         let path = try #require(TeacherFixtures.smolLM)
         let file = try LlamaModelFile(gguf: path)

@@ -104,7 +104,7 @@ import Testing
 }
 
 /// SmolLM2-135M-Instruct's GGUF: facts from ../shared/reference/pretrained-lms.md.
-@Suite(.enabled(if: TeacherFixtures.smolLM != nil, TeacherFixtures.skipMessage))
+@Suite(.enabled(if: TeacherFixtures.runsModelTests, TeacherFixtures.skipMessage))
 struct TeacherSmolLMFileTests {
     @Test func headerAndTensors() throws {
         let g = try #require(TeacherFixtures.smolLMFile)

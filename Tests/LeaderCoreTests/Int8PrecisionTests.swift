@@ -32,7 +32,7 @@ import Testing
     /// compound over 30 layers; the fp32 paths agree to 2e-5. Bounds: int8 vs fp32 |Δ| < 1.4 and relative
     /// < 0.055; vs the simulation < 0.7 and the same top-3; an argmax that differs from fp32 must be a near tie
     /// in fp32 (< 0.25 apart; the 37-token chat prompt's "The" vs "A" are 0.08 apart).
-    @Test(.enabled(if: TeacherFixtures.smolLM != nil, TeacherFixtures.skipMessage))
+    @Test(.enabled(if: TeacherFixtures.runsModelTests, TeacherFixtures.skipMessage))
     func smolLMInt8LogitsNearFP32() throws {
         let path = try #require(TeacherFixtures.smolLM)
         let file = try LlamaModelFile(gguf: path)
@@ -79,7 +79,7 @@ import Testing
     /// Greedy generation in int8 is exactly the int8 simulation's (12 tokens). It is NOT the fp32 answer: the
     /// first step's fp32 top-2 ("The" 25.325, "A" 25.243) are a near tie that any int8 activation rounding flips
     /// (the simulation flips it with blocks of 32, 16 and 8); the test pins that this is the only reason.
-    @Test(.enabled(if: TeacherFixtures.smolLM != nil, TeacherFixtures.skipMessage))
+    @Test(.enabled(if: TeacherFixtures.runsModelTests, TeacherFixtures.skipMessage))
     func smolLMInt8GreedyAnswer() throws {
         let path = try #require(TeacherFixtures.smolLM)
         let file = try LlamaModelFile(gguf: path)

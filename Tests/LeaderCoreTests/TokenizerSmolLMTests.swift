@@ -4,7 +4,7 @@ import Testing
 
 /// SmolLM2's tokenizer read from the GGUF, against the `tokenizers` package
 /// (fixture: tools/make_tokenizer_fixture.py).
-@Suite(.enabled(if: TeacherFixtures.smolLM != nil, TeacherFixtures.skipMessage))
+@Suite(.enabled(if: TeacherFixtures.runsModelTests, TeacherFixtures.skipMessage))
 struct TokenizerSmolLMTests {
     var tok: BPETokenizer {
         get throws { try #require(TeacherFixtures.smolLMTokenizer, "GGUF tokenizer failed to load") }
