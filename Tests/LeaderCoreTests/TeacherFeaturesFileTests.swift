@@ -246,4 +246,39 @@ import Testing
         #expect(Array(j.features.values.suffix(f.hiddenSize)) == exp.hidden_row0)
         #expect(try f.features(for: train, target: .logits).features.dim == exp.medications.count)
     }
+
+    /// The exporter's numbers are not only read back: our own decoder, run on the same prompts with the same
+    /// token rule (the last max_tokens − 1 = 23 tokens + EOS) and the same head, computes the hidden states and
+    /// logits the exporter took from transformers — an independent check of the exporter and of our decoder.
+    @Test func ourDecoderComputesWhatTheExporterWrote() throws {
+        // tools/make_hf_features_fixture.py: PROMPTS (texts in order) and --max-tokens 24
+        let texts = [
+            "The patient has 1 times ICU visits. In this visit, he has diagnosis: Hypertension NOS.",
+            "The patient has 2 times ICU visits. In this visit, she has diagnosis: Atrial fibrillation; "
+                + "procedures: Venous catheterization.",
+            "In this visit, he has diagnosis: Acute kidney failure.",
+            "The patient was prescribed aspirin & metformin <daily> \"as needed\".",
+            "Diagnosis: type 2 diabetes mellitus. Then, the patient should be prescribed: ",
+            "x",
+        ]
+        let f = try TeacherFeaturesFile(path: TeacherFixtures.path("teacher/hf_features.safetensors"))
+        #expect(f.count == texts.count && f.metadata["max_tokens"] == "24")
+        let file = try LlamaModelFile(huggingFaceFolder: TeacherFixtures.path("tiny_llama"))
+        let tok = try #require(file.tokenizer)
+        let eos = try #require(tok.eosID)
+        let teacher = try TeacherModel(decoder: try LlamaDecoder(file), medications: f.medications.count)
+        let head = try SafetensorsFile(path: TeacherFixtures.path("teacher/lora_tiny.safetensors")).tensor("cls_head.weight")
+        try teacher.decoder.adapters.load("cls_head.weight", values: TestDequant.values(head), shape: head.shape)
+        let batch = try TeacherBatch(sequences: texts.map { Array(tok.encode($0).suffix(23)) + [eos] })
+        let (hidden, logits) = try teacher.forward(batch, try Context(threads: 1, training: false))
+        let d = f.hiddenSize, m = f.medications.count
+        let h = hidden.toArray(), l = logits.toArray()
+        for r in 0..<f.count {
+            let wantH = Array(f.hidden[(r * d)..<((r + 1) * d)]), wantL = Array(f.logits[(r * m)..<((r + 1) * m)])
+            Closeness(atol: 1e-5 * Closeness.scale(wantH), rtol: 1e-4).expect(Array(h[(r * d)..<((r + 1) * d)]), wantH,
+                                                                             "hidden of prompt \(r)")
+            Closeness(atol: 1e-5 * Closeness.scale(wantL), rtol: 1e-4).expect(Array(l[(r * m)..<((r + 1) * m)]), wantL,
+                                                                             "logits of prompt \(r)")
+        }
+    }
 }
