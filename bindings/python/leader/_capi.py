@@ -87,8 +87,13 @@ def last_error() -> str:
 
 
 def _check(status, func, args):
+    """Raises the status's exception with the library's message, prefixed with the function's name unless the
+    message already starts with it."""
     if status != 0:
-        raise error_for(status)(f"{func.__name__}: {last_error()}", status)
+        message = last_error()
+        if not message.startswith(func.__name__ + ":"):
+            message = f"{func.__name__}: {message}"
+        raise error_for(status)(message, status)
     return status
 
 

@@ -164,7 +164,7 @@ def test_null_pointers_and_bad_threads_raise():
 def test_last_error_is_per_thread_and_cleared_on_success():
     buf = np.zeros(16, dtype=np.float32)
     p = buf.ctypes.data_as(_capi.c_float_p)
-    with pytest.raises(leader.InvalidArgument):
+    with pytest.raises(leader.InvalidArgument, match=re.escape('leader_sgemm: negative size (m=2, n=2, k=-1)')):
         _capi.lib.leader_sgemm(2, 2, -1, 1.0, p, 2, p, 2, 0.0, p, 2, 1)
     assert _capi.lib.leader_last_error() != b""
     seen = []
@@ -186,7 +186,8 @@ def test_openmp_blocktime():
     for ms in (0, 200, -1):
         leader.set_openmp_blocktime(ms)
     for bad in (-2, 60001):
-        with pytest.raises(leader.InvalidArgument):
+        with pytest.raises(leader.InvalidArgument,
+                           match=re.escape(f"leader_set_openmp_blocktime: {bad} ms (expected -1...60000)")):
             leader.set_openmp_blocktime(bad)
 
 
@@ -195,13 +196,16 @@ def test_every_status_becomes_its_exception_with_the_last_error():
     (out of memory, internal): class, number and leader_last_error() text."""
     buf = np.zeros(4, dtype=np.float32)
     p = buf.ctypes.data_as(_capi.c_float_p)
-    with pytest.raises(leader.InvalidArgument):
+    with pytest.raises(leader.InvalidArgument, match=re.escape('leader_sgemm: negative size (m=2, n=2, k=-1)')):
         _capi.lib.leader_sgemm(2, 2, -1, 1.0, p, 2, p, 2, 0.0, p, 2, 1)   # leaves a message on this thread
     message = _capi.last_error()
-    assert message
+    assert message == "leader_sgemm: negative size (m=2, n=2, k=-1)"   # names its function: not prefixed twice
     for cls in leader.errors.ERRORS:
         with pytest.raises(cls) as e:
             _capi._check(cls.status, _capi.lib.leader_sgemm, ())
         assert e.value.status == cls.status
-        assert str(e.value) == f"leader_sgemm: {message}"
+        assert str(e.value) == message
+    # a message that does not start with the function's name gets it as a prefix
+    with pytest.raises(leader.InvalidArgument, match=re.escape(f"leader_model_load: {message}")):
+        _capi._check(1, _capi.lib.leader_model_load, ())
     assert _capi._check(0, _capi.lib.leader_sgemm, ()) == 0

@@ -1,5 +1,6 @@
 """Model and Session: vocabularies, one patient, many patients, threads, lifetimes."""
 import gc
+import re
 import threading
 from ctypes import c_char_p, c_int64
 
@@ -34,9 +35,10 @@ def test_code_lookups_agree_with_the_vocabulary_frames(model):
             assert (code, title) == (frame.code[i], frame.title[i])
             assert model.code_id(kind, code) == i
         assert model.code_id(kind, "no-such-code") == -1
-    with pytest.raises(leader.InvalidArgument):
+    with pytest.raises(leader.InvalidArgument, match=r'leader_model_code: id (\d+) outside the vocabulary of \1'):
         model.code("medication", model.n_medications)
-    with pytest.raises(leader.InvalidArgument):
+    with pytest.raises(leader.InvalidArgument,
+                       match=re.escape("unknown code kind 'symptom'; use one of ['diagnosis', 'medication', 'procedure']")):
         model.code_id("symptom", "x")
 
 
@@ -319,5 +321,5 @@ def test_ddi_filter_drops_the_lower_scored_drug_of_an_interacting_pair(model, pa
         kept = safe.recommend(patient, threshold=0)
     assert list(kept.medication) == [first] + list(full.medication[2:])
     assert np.array_equal(kept.score.to_numpy(), np.concatenate([full.score.to_numpy()[:1], full.score.to_numpy()[2:]]))
-    with pytest.raises(leader.IOFailure):
+    with pytest.raises(leader.IOFailure, match=re.escape('missing.csv: cannot open (errno 2)')):
         model.session(ddi_filter=tmp_path / "missing.csv")

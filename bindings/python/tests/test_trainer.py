@@ -1,4 +1,5 @@
 """Trainer: the jobs' results, progress events, cancellation that leaves no partial file, reruns."""
+import re
 import threading
 import time
 from pathlib import Path
@@ -71,12 +72,13 @@ def test_cancel_from_the_callback_leaves_no_partial_file(tmp_path, cohort, task)
         seen.append(event)
         return len(seen) >= 2
     with leader.Trainer(config) as job:
-        with pytest.raises(leader.Cancelled) as e:
+        with pytest.raises(leader.Cancelled, match=f"leader_trainer_run: {task}: cancelled by the progress callback") as e:
             job.run(progress=cancel_after_two)
         assert e.value.status == 7
         assert len(seen) == 2, "no event after the one that cancelled"
         assert _files(tmp_path) == [], f"left behind: {_files(tmp_path)}"
-        with pytest.raises(leader.InvalidArgument):    # no successful run
+        with pytest.raises(leader.InvalidArgument,
+                           match=re.escape('leader_trainer_result_json: the trainer has no successful run yet')):    # no successful run
             job.result
         job.run()                                     # the same job runs again, to completion
     assert out.is_file()
