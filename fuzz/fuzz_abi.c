@@ -5,7 +5,12 @@
  *   patient     CSR arrays and strings built from the bytes -> recommend / recommend_ids / score_batch / explain
  *   options     session options JSON                  -> leader_session_create
  *   trainer     trainer config JSON                   -> leader_trainer_create (no run: jobs read files)
- * The patient target serves the checkpoint named by $LEADER_FUZZ_CHECKPOINT (fuzz/run.sh makes one).
+ *   dataset     the bytes of a prepared dataset (.ldata) -> an evaluate job (frequency baseline) that reads it
+ *   gguf        the bytes of a GGUF model file          -> a teacher-export job that loads it as the base model
+ *   csv         the bytes of MIMIC-III PRESCRIPTIONS.csv (the other tables valid) -> a prepare job
+ * The patient target serves the checkpoint named by $LEADER_FUZZ_CHECKPOINT; the gguf target reads the dataset
+ * $LEADER_FUZZ_DATASET; the csv target copies the MIMIC-III folder $LEADER_FUZZ_MIMIC (fuzz/run.sh makes all
+ * three). The file targets write the input into a folder of their own under $TMPDIR and run the job on it.
  * Build and run: fuzz/run.sh [SECONDS] (make fuzz FUZZ_SECONDS=N). */
 #define _POSIX_C_SOURCE 200809L
 #include <leader.h>
@@ -138,6 +143,79 @@ static void fuzz_checkpoint(const uint8_t *data, size_t size) {
     leader_model_free(m);
 }
 
+/* ---- file targets: the input becomes a file that a trainer job reads --------------------------------- */
+
+static char workdir[256];
+
+/* A fresh folder for this process (removed by fuzz/run.sh's temporary root). */
+static const char *work(void) {
+    if (!workdir[0]) {
+        const char *t = getenv("TMPDIR");
+        snprintf(workdir, sizeof workdir, "%s/leader-fuzz-%ld", t && *t ? t : "/tmp", (long)getpid());
+        char cmd[512];
+        snprintf(cmd, sizeof cmd, "mkdir -p '%s'", workdir);
+        if (system(cmd) != 0) abort();
+    }
+    return workdir;
+}
+
+static void write_file(const char *path, const uint8_t *data, size_t size) {
+    FILE *f = fopen(path, "wb");
+    if (!f || (size && fwrite(data, 1, size, f) != size) || fclose(f) != 0) abort();
+}
+
+/* Creates and runs one job; every status must be one of the header's. */
+static void run_job(const char *json) {
+    leader_trainer *t = NULL;
+    leader_status st = leader_trainer_create(json, &t);
+    CHECK(st);
+    if (st == LEADER_OK) CHECK(leader_trainer_run(t, NULL, NULL));
+    leader_trainer_free(t);
+}
+
+static const char *env_path(const char *name) {
+    const char *p = getenv(name);
+    if (!p || !*p) { fprintf(stderr, "fuzz: set %s (fuzz/run.sh does)\n", name); abort(); }
+    return p;
+}
+
+static void fuzz_dataset(const uint8_t *data, size_t size) {
+    char path[320], json[1024];
+    snprintf(path, sizeof path, "%s/d.ldata", work());
+    write_file(path, data, size);
+    snprintf(json, sizeof json, "{\"task\": \"evaluate\", \"data\": \"%s\", \"baseline\": \"frequency\", \"threads\": 1}",
+             path);
+    run_job(json);
+}
+
+static void fuzz_gguf(const uint8_t *data, size_t size) {
+    char path[320], json[2048];
+    snprintf(path, sizeof path, "%s/m.gguf", work());
+    write_file(path, data, size);
+    /* The teacher checkpoint does not exist: a model that loads ends the job there (an I/O status). */
+    snprintf(json, sizeof json, "{\"task\": \"teacher-export\", \"data\": \"%s\", \"model\": \"%s\", "
+             "\"teacher\": \"%s/none.safetensors\", \"out\": \"%s/f.safetensors\", \"threads\": 1}",
+             env_path("LEADER_FUZZ_DATASET"), path, work(), work());
+    run_job(json);
+}
+
+static void fuzz_csv(const uint8_t *data, size_t size) {
+    char dir[320], path[400], json[2048];
+    snprintf(dir, sizeof dir, "%s/mimic", work());
+    static int copied;
+    if (!copied) {
+        char cmd[1024];
+        snprintf(cmd, sizeof cmd, "cp -r '%s' '%s'", env_path("LEADER_FUZZ_MIMIC"), dir);
+        if (system(cmd) != 0) abort();
+        copied = 1;
+    }
+    snprintf(path, sizeof path, "%s/PRESCRIPTIONS.csv", dir);
+    write_file(path, data, size);
+    snprintf(json, sizeof json, "{\"task\": \"prepare\", \"source\": \"mimic3\", \"input\": \"%s\", "
+             "\"maps\": \"%s/maps\", \"out\": \"%s/p.ldata\"}", dir, dir, work());
+    run_job(json);
+}
+
 /* The bytes as a NUL-terminated string. */
 static char *text(const uint8_t *data, size_t size) {
     char *s = malloc(size + 1);
@@ -165,8 +243,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     CHECK(leader_trainer_create(json, &t));
     leader_trainer_free(t);
     free(json);
+#elif defined(TARGET_dataset)
+    fuzz_dataset(data, size);
+#elif defined(TARGET_gguf)
+    fuzz_gguf(data, size);
+#elif defined(TARGET_csv)
+    fuzz_csv(data, size);
 #else
-#error "build with -DTARGET_checkpoint, -DTARGET_patient, -DTARGET_options or -DTARGET_trainer"
+#error "build with -DTARGET_checkpoint, -DTARGET_patient, -DTARGET_options, -DTARGET_trainer, -DTARGET_dataset, -DTARGET_gguf or -DTARGET_csv"
 #endif
     return 0;
 }

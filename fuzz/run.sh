@@ -19,15 +19,21 @@ L="$LIBDIR/leader"
     --config '{"epochs": 1, "hidden": 8, "heads": 2, "ffnHidden": 8, "headHidden": 8}' >/dev/null ||
     { echo "fuzz: cannot make the serving checkpoint" >&2; exit 1; }
 export LEADER_FUZZ_CHECKPOINT="$OUT/s.safetensors"
+# The file targets: a 12-patient MIMIC-III folder (csv) and its prepared dataset (gguf); work files in $OUT.
+"$L" synth --patients 12 --seed 5 --out "$OUT/m" --json >/dev/null &&
+"$L" prepare --source mimic3 --input "$OUT/m" --maps "$OUT/m/maps" --out "$OUT/m.ldata" --json >/dev/null ||
+    { echo "fuzz: cannot make the small cohort" >&2; exit 1; }
+export LEADER_FUZZ_MIMIC="$OUT/m" LEADER_FUZZ_DATASET="$OUT/m.ldata" TMPDIR="$OUT"
 
 failed=0
-for target in checkpoint patient options trainer; do
+for target in ${FUZZ_TARGETS:-checkpoint patient options trainer dataset gguf csv}; do
     bin="$OUT/fuzz_$target"
     "$CC" -O1 -g -std=c11 -fsanitize=fuzzer,address -fuse-ld=lld -DTARGET_$target -Iinclude fuzz/fuzz_abi.c -o "$bin" \
         -L"$LIBDIR" -lleader -Wl,-rpath,"$LIBDIR" || { echo "fuzz: cannot build $target" >&2; exit 1; }
     mkdir -p "fuzz/corpus/$target" "fuzz/crashes/$target" "$OUT/work/$target"
     if [ "$SECONDS_PER_TARGET" -gt 0 ]; then
-        args=(-max_total_time="$SECONDS_PER_TARGET" -max_len=65536 -timeout=20 -rss_limit_mb=4096
+        maxlen=65536; [ "$target" = gguf ] && maxlen=131072   # the seed model is 70 KB
+        args=(-max_total_time="$SECONDS_PER_TARGET" -max_len=$maxlen -timeout=20 -rss_limit_mb=4096
               -artifact_prefix="fuzz/crashes/$target/" "$OUT/work/$target" "fuzz/corpus/$target")
     else
         args=(-runs=0 "fuzz/corpus/$target")   # replay only: the seeds and every committed regression input
