@@ -101,7 +101,7 @@ SANITIZE_UB := -Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined \
                -Xswiftc -Xclang-linker -Xswiftc -fsanitize=undefined
 sanitize: build
 	ASAN_OPTIONS=detect_leaks=0 swift test --sanitize=address $(SANITIZE_UB) --scratch-path .build-asan
-	OMP_TOOL_LIBRARIES=$(ARCHER) swift test --sanitize=thread --scratch-path .build-tsan \
+	OMP_TOOL_LIBRARIES=$(ARCHER) LEADER_CONCURRENCY_PATIENTS=100000 swift test --sanitize=thread --scratch-path .build-tsan \
 	    --filter 'ConcurrencyABITests|ThreadCountInvariant|StudentInferenceTests|ServingTests'
 	clang -g -Wall -Wextra -fsanitize=address -fuse-ld=lld -Iinclude tools/leak_check.c -o .build-asan/leak_check \
 	    -L$(LIBDIR) -lleader -Wl,-rpath,$(LIBDIR)

@@ -24,7 +24,8 @@ private func patient(_ p: Int) -> (visits: Int32, d: [Int64], dIDs: [Int32], pOf
 
 /// Many threads serving from one model through the C functions, each with its own session; the model's
 /// handle is released while the sessions still run. Results are bitwise the serial ones. `make sanitize`
-/// runs this under ThreadSanitizer.
+/// runs this under ThreadSanitizer with 100,000 recommendations per thread (`LEADER_CONCURRENCY_PATIENTS`;
+/// 300 in `make test`).
 @Suite struct ConcurrencyABITests {
     @Test func eightThreadsServeOneModel() throws {
         var model: OpaquePointer?
@@ -42,7 +43,7 @@ private func patient(_ p: Int) -> (visits: Int32, d: [Int64], dIDs: [Int32], pOf
                                                                bestValidationPRAUC: 0)).write(to: path)
         defer { unlink(path) }
         #expect(leader_model_load(path, &model) == LEADER_OK)
-        let count = 300, threads = 8
+        let count = Int(ProcessInfo.processInfo.environment["LEADER_CONCURRENCY_PATIENTS"] ?? "") ?? 300, threads = 8
         var serialSession: OpaquePointer?
         #expect(leader_session_create(model, nil, &serialSession) == LEADER_OK)
         let serial = (0..<count).map { serve(serialSession, $0) }

@@ -124,4 +124,33 @@ private func scratchFolder(_ name: String) throws -> String {
             #expect(error.kind == .io && error.message.contains("/nonexistent/b.gguf") && error.message.contains("make model"))
         }
     }
+
+    /// No patient identifier leaves the dataset: the sample ids (`subject:admission`) of the cohort appear
+    /// nowhere in what a student job hands out — the checkpoint's metadata, the progress events (the host's log)
+    /// and the result JSON.
+    @Test func noPatientIdentifiersInCheckpointMetadataEventsOrResults() throws {
+        let dir = try scratchFolder("privacy")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try PrepareJob(source: "synthetic", input: nil, maps: nil, out: dir + "/c.ldata", config: PrepareConfig(),
+                           patients: 120, seed: 9).run(progress: nil)
+        let d = try LDataFile.read(dir + "/c.ldata")
+        let ids = try d.samples.map { try d.sampleID($0) }
+        #expect(ids.count > 100 && ids.allSatisfy { $0.contains(":") })
+        var cfg = StudentConfig()
+        cfg.epochs = 1
+        cfg.hidden = 8
+        cfg.heads = 2
+        var events: [String] = []
+        let r = try StudentJob(data: dir + "/c.ldata", out: dir + "/s.safetensors", config: cfg, threads: 1).run { ev in
+            events.append(String(decoding: (try? JSONEncoder().encode(ev)) ?? Data(), as: UTF8.self))
+            return true
+        }
+        let metadata = try SafetensorsFile(path: r.checkpoint).metadata.map { "\($0.key)=\($0.value)" }
+        let result = String(decoding: try JSONEncoder().encode(r), as: UTF8.self)
+        #expect(!metadata.isEmpty && !events.isEmpty)
+        for text in metadata + events + [result] {
+            let leaked = ids.filter { text.contains($0) }
+            #expect(leaked.isEmpty, "sample ids \(leaked.prefix(3)) in: \(text.prefix(120))")
+        }
+    }
 }
