@@ -91,6 +91,14 @@ step "dist serves with the Swift toolchain hidden (tools/dist_test.sh)" tools/di
 step "training killed with SIGKILL mid-epoch: no partial file, resumes to the uninterrupted run's exact bytes" \
     tools/kill_resume_test.sh "$LIBDIR"
 
+# ---- Leaks --------------------------------------------------------------------------------------------------
+leak_check() {
+    ${FUZZ_CC:-clang} -g -Wall -Wextra -fsanitize=address -fuse-ld=lld -Iinclude tools/leak_check.c -o "$OUT/leak_check" \
+        "${LINK[@]}" && "$OUT/leak_check" "$CKPT" 1000
+}
+step "LeakSanitizer: 1,000 load/session/recommend/error/trainer/free cycles through the .so (make sanitize: 10,000)" \
+    leak_check
+
 # ---- Fuzz regression ----------------------------------------------------------------------------------------
 step "fuzz targets replay their corpus and regression inputs (fuzz/run.sh, 0 s of new fuzzing)" \
     fuzz/run.sh "$LIBDIR" 0
