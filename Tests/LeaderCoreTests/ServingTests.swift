@@ -176,6 +176,39 @@ private func patients(_ n: Int, seed: UInt64) -> [PatientCodes] {
         #expect(answer.recommended.count + answer.others.count == m)
     }
 
+    /// The patient JSON of `leader recommend` (no C entry point, so outside the libFuzzer targets): 3,000 seeded
+    /// mutations of a valid record — bytes replaced, inserted or deleted, JSON punctuation favoured — each decode
+    /// to a record that then recommends or is refused, or give an invalid-argument error; never a trap.
+    @Test func mutatedPatientJSONNeverTraps() throws {
+        let (_, ck) = try servingCheckpoint()
+        let session = try ServingSession(model: try ServingModel(checkpoint: ck))
+        let valid = Array(#"{"visits": [{"diagnoses": ["D1", "D2"], "procedures": ["P0"], "medications": ["M3"]}], "current": {"diagnoses": ["D4"], "procedures": ["P1"]}, "profile": {"insurance": "Private", "gender": "F"}}"#.utf8)
+        let alphabet = Array(#"{}[]":,\ 0123456789eE-+.truefalsnul"#.utf8) + [0xFF, 0xC3, 0x00]
+        var rng = SplitMix64(seed: 41)
+        var decoded = 0, refused = 0
+        for _ in 0..<3000 {
+            var b = valid
+            for _ in 0..<(1 + Int(rng.next() % 4)) {
+                let i = Int(rng.next() % UInt64(b.count + 1))
+                let c = alphabet[Int(rng.next() % UInt64(alphabet.count))]
+                switch rng.next() % 3 {
+                case 0 where i < b.count: b[i] = c
+                case 1: b.insert(c, at: i)
+                default: if i < b.count && b.count > 1 { b.remove(at: i) }
+                }
+            }
+            do {
+                let record = try PatientRecord.decode(json: String(decoding: b, as: UTF8.self))
+                decoded += 1
+                do { _ = try session.recommendation(record) } catch { #expect(error.kind == .invalidArgument) }
+            } catch {
+                refused += 1
+                #expect(error.kind == .invalidArgument && !error.message.isEmpty, "\(error.kind): \(error.message)")
+            }
+        }
+        #expect(decoded > 0 && refused > 0, "decoded \(decoded), refused \(refused)")
+    }
+
     /// Batch scoring over 1-3 threads is bitwise one-by-one scoring.
     @Test func batchEqualsOneByOne() throws {
         let (_, ck) = try servingCheckpoint()
