@@ -156,7 +156,7 @@ def test_samples_writes_every_sample_with_code_keys(work, samples):
     assert "split 'dev' (expected train, validation, test or all)" in err
 
 
-def test_prompts_are_what_the_exporter_reads(work, samples):
+def test_prompts_carry_the_exporters_fields_within_the_budget(work, samples):
     out, _ = run(work, "prompts", "--data", "c.ldata", "--out", "prompts.jsonl", "--model", TINY,
                  "--max-tokens", 48)
     rows = lines(work / "prompts.jsonl")
@@ -290,7 +290,11 @@ def test_pipeline_with_a_teacher_then_resume(work):
         assert (work / "pipe" / f).is_file(), f
     assert all((work / p).is_file() for p in r["summary"]["plots"])
     report = json.loads((work / "pipe/report.json").read_text())
-    assert report == json.loads(json.dumps(report))   # valid JSON
+    kinds = {s["name"]: s["kind"] for s in report["systems"]}
+    assert kinds["teacher (LLM + LoRA)"] == "teacher" and kinds["frequency baseline"] == "baseline"
+    assert {"student (no KD)", "LEADER(S): student + KD"} <= set(kinds) and report["seeds"] == [1]
+    table = (work / "pipe/report.md").read_text()
+    assert all(f"| {name} | " in table for name in kinds)   # one row per system of report.json
     # a second run reuses every step
     again = run_json(work, "pipeline", "--config", "@pipeline.json", "--out", "pipe", "--json")
     assert all(s["reused"] for s in again["steps"] if s["name"] != "report")
