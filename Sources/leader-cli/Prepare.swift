@@ -91,7 +91,7 @@ func peakRSS() -> Int? {
 
 enum StatsText {
     static func render(_ s: DataStatistics, report: PreparationReport) -> String {
-        var lines: [String] = []
+        var lines: [String] = report.notes.map { "NOTE: \($0)" }   // first, where a reader looks
         func pct(_ x: Double) -> String { String(format: "%.1f %%", x * 100) }
         lines.append("source: \(s.source)")
         lines.append("patients: \(s.patients)  visits: \(s.visits)  visits/patient: "

@@ -86,4 +86,89 @@ import Testing
             try OMOPLoader.load(directory: tmp, config: PrepareConfig())
         }
     }
+
+    // ---- visitSource: events of visits that visit_occurrence lacks --------------------------------------------
+
+    /// A copy of the fixture with visit rows removed from visit_occurrence (and extra clinical rows appended).
+    func partialVisitTable(without ids: Set<String>, conditions extraConditions: String = "", drugs extraDrugs: String = "")
+        throws -> String
+    {
+        let tmp = DataTestSupport.tempDir("omop-partial")
+        for f in ["person", "condition_occurrence", "procedure_occurrence", "drug_exposure", "concept", "concept_ancestor",
+                  "concept_relationship", "visit_occurrence"] {
+            try FileManager.default.copyItem(atPath: "\(dir)/\(f).csv", toPath: "\(tmp)/\(f).csv")
+        }
+        let visits = try String(contentsOfFile: "\(tmp)/visit_occurrence.csv", encoding: .utf8).split(separator: "\n")
+        DataTestSupport.write(visits.filter { !ids.contains(String($0.prefix { $0 != "," })) }.joined(separator: "\n") + "\n",
+                              to: "\(tmp)/visit_occurrence.csv")
+        for (file, extra) in [("condition_occurrence", extraConditions), ("drug_exposure", extraDrugs)] where !extra.isEmpty {
+            let t = try String(contentsOfFile: "\(tmp)/\(file).csv", encoding: .utf8)
+            DataTestSupport.write(t + extra, to: "\(tmp)/\(file).csv")
+        }
+        return tmp
+    }
+
+    func config(_ source: String) throws -> PrepareConfig {
+        try PrepareConfig.parse(json: "{\"visitSource\": \"\(source)\"}", base: PrepareConfig())
+    }
+
+    /// Visits 102 and 201 missing from visit_occurrence: 7 of the 23 clinical rows (30.4 %) point at them.
+    @Test func tableVisitSourceDropsTheirEventsAndSaysSo() throws {
+        let tmp = try partialVisitTable(without: ["102", "201"])
+        let c = try OMOPLoader.load(directory: tmp, config: try config("table"))
+        #expect(c.patients.map(\.id) == [1, 3, 4])
+        #expect(c.patients.map { $0.visits.map(\.id) } == [[101, 103], [301], [401]])
+        #expect(c.report.dropped["condition_occurrence: visit_occurrence_id not in visit_occurrence"] == 2)
+        #expect(c.report.dropped["procedure_occurrence: visit_occurrence_id not in visit_occurrence"] == 2)
+        #expect(c.report.dropped["drug_exposure: visit_occurrence_id not in visit_occurrence"] == 3)
+        #expect(c.report.notes == ["OMOP visits: 7 of 23 clinical rows (30.4 %) reference visit ids that visit_occurrence "
+            + "lacks and were dropped (visitSource \"table\"; \"referenced\" keeps them)"])
+    }
+
+    @Test(arguments: ["auto", "referenced"])
+    func referencedVisitSourceRestoresThemFromTheClinicalRows(_ source: String) throws {
+        let full = try OMOPLoader.load(directory: dir, config: PrepareConfig())
+        let tmp = try partialVisitTable(without: ["102", "201"])
+        let c = try OMOPLoader.load(directory: tmp, config: try config(source))
+        #expect(c.patients.map { $0.visits.map(\.id) } == full.patients.map { $0.visits.map(\.id) })
+        // codes as with the full table; start = the earliest date of the visit's rows; visit type unknown
+        #expect(c.medications == full.medications && c.diagnoses == full.diagnoses && c.procedures == full.procedures)
+        for (p, q) in zip(c.patients, full.patients) {
+            for (v, w) in zip(p.visits, q.visits) {
+                #expect(v.diagnoses == w.diagnoses && v.procedures == w.procedures && v.medications == w.medications)
+            }
+        }
+        let v102 = c.patients[0].visits[1]
+        #expect(FieldParsing.civil(v102.time) == (2020, 6, 1))
+        let visitType = try #require(c.profile.fields.firstIndex { $0.name == "visit_type" })
+        #expect(v102.profile[visitType] == 0 && c.patients[0].visits[0].profile[visitType] != 0)
+        #expect(c.report.dropped["condition_occurrence: visit_occurrence_id not in visit_occurrence"] == nil)
+        if source == "auto" {
+            #expect(c.report.notes == ["OMOP visits: 7 of 23 clinical rows (30.4 %) reference 2 visit ids that "
+                + "visit_occurrence lacks, so visits were taken from the clinical tables (visitSource \"referenced\"; "
+                + "set \"table\" to keep only visit_occurrence's rows)"])
+        } else {
+            #expect(c.report.notes.isEmpty)
+        }
+    }
+
+    /// A referenced visit takes the most frequent person of its rows; rows of another person are dropped and
+    /// counted (for table visits too); a referenced visit without any dated row is dropped and counted.
+    @Test func referencedVisitsOwnersAndUndatedVisits() throws {
+        let tmp = try partialVisitTable(without: ["102"],
+                                        conditions: "11,4,320128,,,,,32817,0,,,999,,I10,0,\n",
+                                        drugs: "10,3,1503328,2020-06-01,,2020-06-30,,,32817,,0,30,30,,0,,,102,,metformin,0,,\n"
+                                            + "11,3,1503328,2020-06-01,,2020-06-30,,,32817,,0,30,30,,0,,,101,,metformin,0,,\n")
+        let c = try OMOPLoader.load(directory: tmp, config: try config("referenced"))
+        #expect(c.patients[0].visits.map(\.id) == [101, 102, 103])   // 102 stays person 1's (4 rows against 1)
+        #expect(c.report.dropped["drug_exposure: person_id differs from the visit's"] == 2)
+        #expect(c.report.dropped["referenced visits: no dated row"] == 1)
+        #expect(!c.patients.flatMap(\.visits).contains { $0.id == 999 })
+    }
+
+    @Test func visitSourceIsValidated() {
+        expectError(.invalidArgument, #"config: visitSource must be "auto", "table" or "referenced", got "rows""#) {
+            try PrepareConfig.parse(json: #"{"visitSource": "rows"}"#, base: PrepareConfig())
+        }
+    }
 }

@@ -52,7 +52,7 @@ import Testing
         #expect(f.hidden == Self.reverseRows(rows, dim) && f.logits == Self.reverseRows(logits, m), "round trip is exact")
         #expect(f.medications == ds.data.cohort.medications.keys && f.metadata["split"] == "all")
         #expect(try f.checkDataFingerprint(ds.fingerprint, dataName: "data") == true)
-        expectError(.incompatible, "features.safetensors: exported from the dataset 'crc32:c4a0ac5c/patients:160/samples:160', but x is 'crc32:00000000/patients:1/samples:1' (re-export the teacher features for this dataset)") { _ = try f.checkDataFingerprint("crc32:00000000/patients:1/samples:1", dataName: "x") }
+        expectError(.incompatible, "features.safetensors: exported from the dataset '\(ds.fingerprint)', but x is 'crc32:00000000/patients:1/samples:1' (re-export the teacher features for this dataset)") { _ = try f.checkDataFingerprint("crc32:00000000/patients:1/samples:1", dataName: "x") }
 
         let trainIDs = try ds.sampleIDs(.train)
         let train = try ds.examples(.train, maxVisits: 10)

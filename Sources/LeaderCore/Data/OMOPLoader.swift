@@ -1,6 +1,8 @@
 /// Loads an OMOP CDM v5.3/5.4 CSV export: person, visit_occurrence, condition_occurrence, procedure_occurrence,
-/// drug_exposure, concept (required), concept_ancestor and concept_relationship (optional). One visit per
-/// visit_occurrence; events without a visit_occurrence_id or with concept 0 are dropped and counted.
+/// drug_exposure, concept (required), concept_ancestor and concept_relationship (optional). Visits come from
+/// `PrepareConfig.visitSource`: the rows of visit_occurrence, or every visit id the clinical tables reference
+/// (exports often hold events of visits their visit table lacks); events without a visit_occurrence_id or with
+/// concept 0 are dropped and counted.
 /// Medications: the ATC level-3 classes reached from the drug concept (itself, its `concept_ancestor` ancestors,
 /// or `concept_relationship` targets of it and of its ancestors; ATC codes longer than 4 characters are
 /// truncated); else its RxNorm ingredient ancestors (`RxNorm:<code>`); else the drug concept itself. Condition
@@ -25,6 +27,7 @@ public enum OMOPLoader {
 
     struct Event {
         var visit: Int64
+        var person: Int64
         var concept: Int64
         var start: Int64
     }
@@ -65,7 +68,7 @@ public enum OMOPLoader {
             let r = try CSVReader(path: path)
             let table = CohortFiles.tableName(path)
             let v = try r.column("visit_occurrence_id"), c = try r.column(conceptColumn)
-            let d = try r.column(anyOf: dateColumns)
+            let d = try r.column(anyOf: dateColumns), pid = try r.column("person_id")
             var out: [Event] = []
             var rows = 0, noVisit = 0, zero = 0
             try r.forEachRow { (row: CSVRow) throws(LeaderError) in
@@ -78,7 +81,8 @@ public enum OMOPLoader {
                 guard concept != 0 else { zero += 1; return }
                 var t: Int64 = 0
                 if !row.trimmed(d).isEmpty { t = try MIMICLoader.time(row, d, r, r.header[d]) }
-                out.append(Event(visit: visit, concept: concept, start: t))
+                let person = try MIMICLoader.int(row, pid, r, "person_id")
+                out.append(Event(visit: visit, person: person, concept: concept, start: t))
             }
             report.rowsRead[table] = rows
             report.drop("\(table): empty visit_occurrence_id", noVisit)
@@ -91,6 +95,7 @@ public enum OMOPLoader {
                                         dateColumns: ["procedure_date", "procedure_datetime"])
         let drugs = try readEvents(drugPath, conceptColumn: "drug_concept_id",
                                    dateColumns: ["drug_exposure_start_date", "drug_exposure_start_datetime"])
+        visits = resolveVisits(visits, events: [conditions, procedures, drugs], config.visitSource, &report)
 
         // Vocabulary tables, filtered to the concepts this cohort needs.
         let drugConcepts = Set(drugs.map(\.concept))
@@ -204,6 +209,8 @@ public enum OMOPLoader {
         if !config.profileAge { names.removeAll { $0 == "age" } }
         var b = CohortBuilder(source: DataSource.omop.rawValue, profileNames: names)
         b.report = report
+        var personOf: [Int64: Int64] = [:]
+        for v in visits where personOf[v.id] == nil { personOf[v.id] = v.person }
         var missingPerson = 0
         for v in visits {
             let p = people[v.person]
@@ -230,9 +237,10 @@ public enum OMOPLoader {
         }
         for (kind, events, table) in [(CodeKind.diagnosis, conditions, "condition_occurrence"),
                                       (.procedure, procedures, "procedure_occurrence")] {
-            var unknown = 0
+            var unknown = 0, otherPerson = 0
             for e in events {
                 guard let v = b.visit(e.visit) else { unknown += 1; continue }
+                guard personOf[e.visit] == e.person else { otherPerson += 1; continue }
                 if let info = concepts[e.concept] {
                     b.addCode(kind, visit: v, key: "\(info.vocabulary):\(info.code)", system: info.vocabulary)
                 } else {
@@ -240,11 +248,13 @@ public enum OMOPLoader {
                 }
             }
             b.report.drop("\(table): visit_occurrence_id not in visit_occurrence", unknown)
+            b.report.drop("\(table): person_id differs from the visit's", otherPerson)
         }
-        var unknownDrugVisit = 0
+        var unknownDrugVisit = 0, otherDrugPerson = 0
         var routes: [String: Int] = [:]
         for e in drugs {
             guard let v = b.visit(e.visit) else { unknownDrugVisit += 1; continue }
+            guard personOf[e.visit] == e.person else { otherDrugPerson += 1; continue }
             guard let keys = medKeys[e.concept] else { continue }
             routes[keys[0].route, default: 0] += 1
             for k in keys {
@@ -254,6 +264,7 @@ public enum OMOPLoader {
         }
         b.report.medicationRows = routes
         b.report.drop("drug_exposure: visit_occurrence_id not in visit_occurrence", unknownDrugVisit)
+        b.report.drop("drug_exposure: person_id differs from the visit's", otherDrugPerson)
         var cohort = try b.build(config: config)
         // Titles: concept names.
         var titleOf: [String: String] = [:]
@@ -266,6 +277,54 @@ public enum OMOPLoader {
         }
         cohort.countMissingTitles()
         return cohort
+    }
+
+    /// The visits of the cohort by `source` ("table", "referenced" or "auto"; `PrepareConfig.visitSource`): the
+    /// table's rows, plus, when referenced, one visit per id the events reference that the table lacks — its
+    /// person the most frequent person of its rows (rows of other persons are counted), its start the earliest
+    /// date of its rows, its type unknown. Visits with no dated row are dropped and counted.
+    static func resolveVisits(_ table: [(id: Int64, person: Int64, concept: Int64, time: Int64)], events: [[Event]],
+                              _ source: String, _ report: inout PreparationReport)
+        -> [(id: Int64, person: Int64, concept: Int64, time: Int64)]
+    {
+        let inTable = Set(table.map(\.id))
+        var rows = 0, orphan = 0
+        var missing: [Int64: (persons: [Int64: Int], start: Int64?)] = [:]
+        for list in events {
+            for e in list {
+                rows += 1
+                guard !inTable.contains(e.visit) else { continue }
+                orphan += 1
+                var m = missing[e.visit] ?? ([:], nil)
+                m.persons[e.person, default: 0] += 1
+                if e.start != 0 { m.start = min(m.start ?? e.start, e.start) }
+                missing[e.visit] = m
+            }
+        }
+        let share = rows == 0 ? 0 : Double(orphan) / Double(rows)
+        let percent = String(format: "%.1f", share * 100)
+        var referenced = source == "referenced"
+        if source == "auto" && orphan > 0 && share >= PrepareConfig.referencedShare {
+            referenced = true
+            report.notes.append("OMOP visits: \(orphan) of \(rows) clinical rows (\(percent) %) reference \(missing.count) "
+                + "visit ids that visit_occurrence lacks, so visits were taken from the clinical tables "
+                + "(visitSource \"referenced\"; set \"table\" to keep only visit_occurrence's rows)")
+        } else if orphan > 0 && !referenced {
+            report.notes.append("OMOP visits: \(orphan) of \(rows) clinical rows (\(percent) %) reference visit ids that "
+                + "visit_occurrence lacks and were dropped (visitSource \"\(source)\"; \"referenced\" keeps them)")
+        }
+        guard referenced else { return table }
+        var out = table
+        var undated = 0
+        for (id, m) in missing.sorted(by: { $0.key < $1.key }) {
+            guard let start = m.start else { undated += 1; continue }
+            // the most frequent person of its rows (ties: the lower id); other persons' rows are dropped later
+            guard let person = m.persons.max(by: { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key })?.key
+            else { continue }
+            out.append((id, person, 0, start))
+        }
+        report.drop("referenced visits: no dated row", undated)
+        return out
     }
 
     static func readPersons(_ path: String, _ report: inout PreparationReport) throws(LeaderError) -> [Int64: Person] {

@@ -18,8 +18,32 @@ public struct PreparationReport: Codable, Equatable, Sendable {
     public var visitsKept: Int = 0
     public var patientsLoaded: Int = 0
     public var patientsKept: Int = 0
+    /// What a reader of the report must see first: a choice made for the input (e.g. OMOP visits taken from
+    /// the clinical tables) and why. Counts and setting names only.
+    public var notes: [String] = []
 
     public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case rowsRead, dropped, medicationRows, codesSeen, codesKept, codesWithoutTitle, visitsLoaded, visitsKept
+        case patientsLoaded, patientsKept, notes
+    }
+
+    /// Files written before `notes` existed have none.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        rowsRead = try c.decode([String: Int].self, forKey: .rowsRead)
+        dropped = try c.decode([String: Int].self, forKey: .dropped)
+        medicationRows = try c.decode([String: Int].self, forKey: .medicationRows)
+        codesSeen = try c.decode([String: Int].self, forKey: .codesSeen)
+        codesKept = try c.decode([String: Int].self, forKey: .codesKept)
+        codesWithoutTitle = try c.decode([String: Int].self, forKey: .codesWithoutTitle)
+        visitsLoaded = try c.decode(Int.self, forKey: .visitsLoaded)
+        visitsKept = try c.decode(Int.self, forKey: .visitsKept)
+        patientsLoaded = try c.decode(Int.self, forKey: .patientsLoaded)
+        patientsKept = try c.decode(Int.self, forKey: .patientsKept)
+        notes = try c.decodeIfPresent([String].self, forKey: .notes) ?? []
+    }
 
     mutating func drop(_ reason: String, _ n: Int = 1) {
         guard n > 0 else { return }

@@ -29,6 +29,14 @@ public struct PrepareConfig: Codable, Equatable, Sendable {
     /// Profile of a sample: "target" (the target visit's admission values, age at that visit) or "first"
     /// (LEADER: the patient's first visit).
     public var profileVisit: String = "target"
+    /// OMOP: where visits come from. "table": the rows of visit_occurrence (events pointing at other visit ids
+    /// are dropped and counted); "referenced": every visit id the clinical tables reference (person from those
+    /// rows, start = the visit row's start or else the earliest date of its rows, visit type from the visit row
+    /// where one exists); "auto" (default): "referenced" when at least `referencedShare` of the clinical rows
+    /// point at visit ids the table lacks, else "table" — the report says which and why.
+    public var visitSource: String = "auto"
+    /// The share of clinical rows pointing at missing visits above which "auto" takes "referenced".
+    public static let referencedShare = 0.05
 
     public init() {}
 
@@ -41,7 +49,7 @@ public struct PrepareConfig: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case topMedications, topDiagnoses, topProcedures, requireAllCodeSets, minVisits, maxHistory, samplePerVisit
-        case split, seed, trainFraction, validationFraction, profileGender, profileAge, profileVisit
+        case split, seed, trainFraction, validationFraction, profileGender, profileAge, profileVisit, visitSource
     }
 
     /// Decodes over `base`: absent keys keep base values; unknown keys are an error.
@@ -63,6 +71,7 @@ public struct PrepareConfig: Codable, Equatable, Sendable {
         d.profileGender = try c.decodeIfPresent(Bool.self, forKey: .profileGender) ?? d.profileGender
         d.profileAge = try c.decodeIfPresent(Bool.self, forKey: .profileAge) ?? d.profileAge
         d.profileVisit = try c.decodeIfPresent(String.self, forKey: .profileVisit) ?? d.profileVisit
+        d.visitSource = try c.decodeIfPresent(String.self, forKey: .visitSource) ?? d.visitSource
         self = d
         try validate()
     }
@@ -105,6 +114,7 @@ public struct PrepareConfig: Codable, Equatable, Sendable {
         try c.encode(profileGender, forKey: .profileGender)
         try c.encode(profileAge, forKey: .profileAge)
         try c.encode(profileVisit, forKey: .profileVisit)
+        try c.encode(visitSource, forKey: .visitSource)
     }
 
     /// Checks ranges and enumerations.
@@ -120,6 +130,9 @@ public struct PrepareConfig: Codable, Equatable, Sendable {
         }
         guard profileVisit == "target" || profileVisit == "first" else {
             throw .invalidArgument("config: profileVisit must be \"target\" or \"first\", got \"\(profileVisit)\"")
+        }
+        guard ["auto", "table", "referenced"].contains(visitSource) else {
+            throw .invalidArgument("config: visitSource must be \"auto\", \"table\" or \"referenced\", got \"\(visitSource)\"")
         }
         guard trainFraction >= 0, validationFraction >= 0, trainFraction + validationFraction <= 1 else {
             throw .invalidArgument("config: trainFraction and validationFraction must be >= 0 with a sum <= 1")
