@@ -83,4 +83,38 @@ import Testing
             try prepare(dir, "/nonexistent-maps")
         }
     }
+
+    /// A badly mapped MIMIC-III folder: 7 of 10 patients' drugs map to no ATC3 class, so their visits lack
+    /// medications and are dropped. The report opens with what was kept, the biggest cause and what to change;
+    /// with `minPatients` above what is left, the same text is the error.
+    @Test func mostOfTheInputDroppedIsSaidFirstAndBelowMinPatientsIsAnError() throws {
+        let (dir, maps) = DataTestSupport.writeMIMIC3((1...10).map { ($0, [V(dx: ["D1"], px: ["P1"], drugs: [$0 <= 3 ? "A01A" : "B01A"])]) })
+        DataTestSupport.write("drug,atc_code\nA01A,A01A01\n", to: maps + "/mimic_drug_to_atc.csv")
+        let text = "3 of 10 visits (30.0 %) and 3 of 10 patients (30.0 %) kept; the biggest cause: 'visits: no medication "
+            + "codes (after top-K; a visit may lack several)' (7), after 7 of 10 prescription rows (70.0 %) mapped to no "
+            + "ATC3 class; check the medication maps (--maps)"
+        let d = try DataPreparation.prepare(source: .mimic3, input: dir, maps: maps, config: PrepareConfig())
+        #expect(d.cohort.report.notes == ["most of the input was dropped: " + text])
+        var strict = PrepareConfig()
+        strict.minPatients = 5
+        expectError(.invalidArgument, "mimic3: the cohort has 3 patients, fewer than minPatients 5: " + text) {
+            try DataPreparation.prepare(source: .mimic3, input: dir, maps: maps, config: strict)
+        }
+        // a cohort that keeps most of its input has no note
+        let (full, fullMaps) = Self.base()
+        #expect(try DataPreparation.prepare(source: .mimic3, input: full, maps: fullMaps, config: PrepareConfig())
+            .cohort.report.notes.isEmpty)
+    }
+
+    /// Patients dropped for too few visits: the note names minVisits.
+    @Test func droppedForMinVisitsNamesTheSetting() throws {
+        let (dir, maps) = DataTestSupport.writeMIMIC3([(1, [V(dx: ["D1"], px: ["P1"], drugs: ["A01A"]), V(dx: ["D2"], px: ["P1"], drugs: ["A01A"])]),
+                                                       (2, [V(dx: ["D2"], px: ["P1"], drugs: ["A01A"])]),
+                                                       (3, [V(dx: ["D2"], px: ["P1"], drugs: ["A01A"])])])
+        var c = PrepareConfig()
+        c.minVisits = 2
+        let d = try DataPreparation.prepare(source: .mimic3, input: dir, maps: maps, config: c)
+        #expect(d.cohort.report.notes == ["most of the input was dropped: 2 of 4 visits (50.0 %) and 1 of 3 patients "
+            + "(33.3 %) kept; the biggest cause: 'patients: fewer than 2 kept visits' (2); lower \"minVisits\" (now 2)"])
+    }
 }

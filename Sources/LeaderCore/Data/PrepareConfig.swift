@@ -37,6 +37,9 @@ public struct PrepareConfig: Codable, Equatable, Sendable {
     public var visitSource: String = "auto"
     /// The share of clinical rows pointing at missing visits above which "auto" takes "referenced".
     public static let referencedShare = 0.05
+    /// A prepared cohort with fewer patients is an error that says what was dropped and why (default 1: only an
+    /// empty cohort; a cohort that kept less than half of its input gets a note either way).
+    public var minPatients: Int = 1
 
     public init() {}
 
@@ -50,6 +53,7 @@ public struct PrepareConfig: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case topMedications, topDiagnoses, topProcedures, requireAllCodeSets, minVisits, maxHistory, samplePerVisit
         case split, seed, trainFraction, validationFraction, profileGender, profileAge, profileVisit, visitSource
+        case minPatients
     }
 
     /// Decodes over `base`: absent keys keep base values; unknown keys are an error.
@@ -72,6 +76,7 @@ public struct PrepareConfig: Codable, Equatable, Sendable {
         d.profileAge = try c.decodeIfPresent(Bool.self, forKey: .profileAge) ?? d.profileAge
         d.profileVisit = try c.decodeIfPresent(String.self, forKey: .profileVisit) ?? d.profileVisit
         d.visitSource = try c.decodeIfPresent(String.self, forKey: .visitSource) ?? d.visitSource
+        d.minPatients = try c.decodeIfPresent(Int.self, forKey: .minPatients) ?? d.minPatients
         self = d
         try validate()
     }
@@ -115,6 +120,7 @@ public struct PrepareConfig: Codable, Equatable, Sendable {
         try c.encode(profileAge, forKey: .profileAge)
         try c.encode(profileVisit, forKey: .profileVisit)
         try c.encode(visitSource, forKey: .visitSource)
+        try c.encode(minPatients, forKey: .minPatients)
     }
 
     /// Checks ranges and enumerations.
@@ -122,6 +128,9 @@ public struct PrepareConfig: Codable, Equatable, Sendable {
         for (name, v) in [("topMedications", topMedications), ("topDiagnoses", topDiagnoses),
                           ("topProcedures", topProcedures)] {
             if let v, v < 1 { throw .invalidArgument("config: \(name) must be at least 1 or null (all), got \(v)") }
+        }
+        guard minPatients >= 1 else {
+            throw .invalidArgument("config: minPatients must be at least 1, got \(minPatients)")
         }
         guard minVisits >= 1 else { throw .invalidArgument("config: minVisits must be at least 1, got \(minVisits)") }
         guard maxHistory >= 0 else { throw .invalidArgument("config: maxHistory must be >= 0, got \(maxHistory)") }

@@ -49,7 +49,7 @@ public enum DataPreparation {
     public static func prepare(source: DataSource, input: String, maps: String?, config: PrepareConfig,
                                progress: ((String) -> Void)? = nil) throws(LeaderError) -> PreparedDataset {
         try config.validate()
-        let cohort: Cohort
+        var cohort: Cohort
         switch source {
         case .mimic3, .mimic4:
             guard let maps else {
@@ -64,6 +64,7 @@ public enum DataPreparation {
         case .omop:
             cohort = try OMOPLoader.load(directory: input, config: config, progress: progress)
         }
+        try ShrinkCheck.apply(&cohort, config: config)
         return PreparedDataset(cohort: cohort, config: config)
     }
 }

@@ -1,0 +1,51 @@
+/// No silent shrinking: when preparation keeps less than half of the loaded visits or patients, the report opens
+/// with a note naming the biggest cause and the setting that changes it; a cohort below `PrepareConfig.minPatients`
+/// is an error with the same explanation (counts and setting names only).
+enum ShrinkCheck {
+    /// Below this share of visits or patients kept, the report says so first.
+    static let keptShare = 0.5
+
+    static func apply(_ cohort: inout Cohort, config: PrepareConfig) throws(LeaderError) {
+        let r = cohort.report
+        let visits = share(r.visitsKept, r.visitsLoaded), patients = share(r.patientsKept, r.patientsLoaded)
+        let small = r.patientsKept < config.minPatients
+        guard visits < keptShare || patients < keptShare || small else { return }
+        let what = "\(r.visitsKept) of \(r.visitsLoaded) visits (\(percent(visits))) and \(r.patientsKept) of "
+            + "\(r.patientsLoaded) patients (\(percent(patients))) kept"
+        let text = "\(what); \(cause(r, config))"
+        if small {
+            throw .invalidArgument("\(cohort.source): the cohort has \(r.patientsKept) patients, fewer than minPatients "
+                + "\(config.minPatients): \(text)")
+        }
+        cohort.report.notes.append("most of the input was dropped: \(text)")
+    }
+
+    /// The biggest visit- or patient-level drop, the row-level drop behind it where one is, and the setting.
+    static func cause(_ r: PreparationReport, _ config: PrepareConfig) -> String {
+        let visitLevel = r.dropped.filter { $0.key.hasPrefix("visits: no ") || $0.key.hasPrefix("patients: fewer") }
+        guard let top = visitLevel.max(by: { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }) else {
+            return "see the report's dropped counts"
+        }
+        let biggest = "the biggest cause: '\(top.key)' (\(top.value))"
+        if top.key.hasPrefix("patients: fewer") {
+            return "\(biggest); lower \"minVisits\" (now \(config.minVisits))"
+        }
+        let orphan = r.dropped.filter { $0.key.hasSuffix("visit_occurrence_id not in visit_occurrence") }.values.reduce(0, +)
+        if orphan > 0 {
+            return "\(biggest), after \(orphan) clinical rows of visits visit_occurrence lacks were dropped; set "
+                + "\"visitSource\": \"referenced\""
+        }
+        if top.key.hasPrefix("visits: no medication"), let unmapped = r.medicationRows["unmapped"], unmapped > 0 {
+            let total = r.medicationRows.values.reduce(0, +)
+            return "\(biggest), after \(unmapped) of \(total) prescription rows (\(percent(share(unmapped, total)))) "
+                + "mapped to no ATC3 class; check the medication maps (--maps)"
+        }
+        return "\(biggest); set \"requireAllCodeSets\": false to keep visits without every code set"
+    }
+
+    static func share(_ a: Int, _ b: Int) -> Double { b == 0 ? 1 : Double(a) / Double(b) }
+    static func percent(_ x: Double) -> String {
+        let p = (x * 1000).rounded() / 10
+        return "\(p) %"
+    }
+}
