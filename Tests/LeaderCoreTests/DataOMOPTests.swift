@@ -171,4 +171,51 @@ import Testing
             try PrepareConfig.parse(json: #"{"visitSource": "rows"}"#, base: PrepareConfig())
         }
     }
+
+    // ---- medication semantics: immunisations, pseudo-ingredients, RxNorm Extension ----------------------------
+
+    /// Visit 101 gets three more drug rows: a CVX vaccine (excluded by default), a placebo tablet whose only
+    /// ingredient is "inert ingredients" (not a drug), and an RxNorm Extension pack of ethinyl estradiol + inert
+    /// ingredients (its real ingredient kept, the inert one left out).
+    func withSpecialDrugs() throws -> String {
+        let tmp = DataTestSupport.tempDir("omop-drugs")
+        for f in ["person", "visit_occurrence", "condition_occurrence", "procedure_occurrence", "drug_exposure", "concept",
+                  "concept_ancestor", "concept_relationship"] {
+            try FileManager.default.copyItem(atPath: "\(dir)/\(f).csv", toPath: "\(tmp)/\(f).csv")
+        }
+        func append(_ file: String, _ text: String) throws {
+            let t = try String(contentsOfFile: "\(tmp)/\(file).csv", encoding: .utf8)
+            DataTestSupport.write(t + text, to: "\(tmp)/\(file).csv")
+        }
+        try append("concept", """
+            9000001,influenza virus vaccine,Drug,CVX,CVX,S,141,1970-01-01,2099-12-31,
+            9000002,inert ingredients,Drug,RxNorm,Ingredient,S,748794,1970-01-01,2099-12-31,
+            9000003,inert ingredients 1 MG Oral Tablet,Drug,RxNorm,Clinical Drug,S,999001,1970-01-01,2099-12-31,
+            9000004,ethinyl estradiol,Drug,RxNorm Extension,Ingredient,S,OMOP123,1970-01-01,2099-12-31,
+            9000005,ethinyl estradiol pack,Drug,RxNorm Extension,Clinical Pack,S,OMOP124,1970-01-01,2099-12-31,
+
+            """)
+        try append("concept_ancestor", "9000002,9000003,1,1\n9000004,9000005,1,1\n9000002,9000005,1,1\n")
+        try append("drug_exposure", (1...3).map { i in
+            "\(20 + i),1,\(["9000001", "9000003", "9000005"][i - 1]),2020-01-10,,2020-01-15,,,32817,,0,1,1,,0,,,101,,x,0,,\n"
+        }.joined())
+        return tmp
+    }
+
+    @Test func immunisationsAndPseudoIngredientsAreNotPrescriptions() throws {
+        let c = try OMOPLoader.load(directory: try withSpecialDrugs(), config: PrepareConfig())
+        let med = c.medications
+        let keys = c.patients[0].visits[0].medications.map { med.keys[Int($0)] }.sorted()
+        #expect(keys == ["A10B", "B01A", "N02B", "RxNorm Extension:OMOP123"])
+        #expect(med.titles[Int(try #require(med.id("RxNorm Extension:OMOP123")))] == "ethinyl estradiol")
+        #expect(!med.keys.contains { $0.contains("748794") || $0.contains("999001") || $0.contains("141") })
+        #expect(c.report.dropped["drug_exposure: CVX concept, not a prescription (excludedDrugVocabularies)"] == 1)
+        #expect(c.report.dropped["drug_exposure: only pseudo-ingredients (inert), not a drug"] == 1)
+        #expect(c.report.dropped["drug_exposure: pseudo-ingredient (inert) left out of the ingredients"] == 1)
+        // the exclusion list is a setting: with none excluded the vaccine is a medication (its own concept)
+        let all = try OMOPLoader.load(directory: try withSpecialDrugs(),
+                                      config: try PrepareConfig.parse(json: #"{"excludedDrugVocabularies": []}"#,
+                                                                      base: PrepareConfig()))
+        #expect(all.medications.keys.contains("CVX:141"))
+    }
 }

@@ -166,7 +166,10 @@ public enum OMOPLoader {
             atc3Title[info.code] = info.name.lowercased()
         }
         var medKeys: [Int64: [(key: String, system: String, title: String, route: String)]] = [:]
+        var pseudo = Set<Int64>()   // drug concepts with a pseudo-ingredient
+        let excluded = Set(config.excludedDrugVocabularies)
         for d in drugConcepts.sorted() {
+            if let info = concepts[d], excluded.contains(info.vocabulary) { continue }
             var candidates = [d] + (ancestors[d] ?? [])
             var rel: [Int64] = []
             for c in candidates { rel += related[c] ?? [] }
@@ -184,18 +187,23 @@ public enum OMOPLoader {
                 continue
             }
             var ingredients: [(String, String, String, String)] = []
+            var inert = false
             for c in [d] + (ancestors[d] ?? []) {
                 guard let info = concepts[c], info.vocabulary.hasPrefix("RxNorm"), info.conceptClass == "Ingredient"
                 else { continue }
+                // RxNorm and RxNorm Extension alike; "inert ingredients" (the placebo days of a pack) is no drug
+                if isPseudoIngredient(info.name) { inert = true; continue }
                 let key = "\(info.vocabulary):\(info.code)"
                 if !ingredients.contains(where: { $0.0 == key }) {
                     ingredients.append((key, info.vocabulary, info.name, "ingredient"))
                 }
             }
+            if inert { pseudo.insert(d) }
             if !ingredients.isEmpty {
                 medKeys[d] = ingredients.sorted { $0.0 < $1.0 }
                 continue
             }
+            if inert { continue }   // only pseudo-ingredients: not a drug (the row is dropped and counted)
             if let info = concepts[d] {
                 medKeys[d] = [("\(info.vocabulary):\(info.code)", info.vocabulary, info.name, "drug_concept")]
             } else {
@@ -255,7 +263,15 @@ public enum OMOPLoader {
         for e in drugs {
             guard let v = b.visit(e.visit) else { unknownDrugVisit += 1; continue }
             guard personOf[e.visit] == e.person else { otherDrugPerson += 1; continue }
-            guard let keys = medKeys[e.concept] else { continue }
+            if let info = concepts[e.concept], excluded.contains(info.vocabulary) {
+                b.report.drop("drug_exposure: \(info.vocabulary) concept, not a prescription (excludedDrugVocabularies)")
+                continue
+            }
+            guard let keys = medKeys[e.concept] else {
+                if pseudo.contains(e.concept) { b.report.drop("drug_exposure: only pseudo-ingredients (inert), not a drug") }
+                continue
+            }
+            if pseudo.contains(e.concept) { b.report.drop("drug_exposure: pseudo-ingredient (inert) left out of the ingredients") }
             routes[keys[0].route, default: 0] += 1
             for k in keys {
                 b.addMedicationRow(visit: v, key: k.key, system: k.system, start: e.start,
@@ -326,6 +342,10 @@ public enum OMOPLoader {
         report.drop("referenced visits: no dated row", undated)
         return out
     }
+
+    /// Ingredient concepts that are not drugs: the "inert ingredients" of contraceptive packs (RxNorm 748794) and
+    /// their RxNorm Extension variants.
+    static func isPseudoIngredient(_ name: String) -> Bool { name.lowercased().hasPrefix("inert ingredient") }
 
     static func readPersons(_ path: String, _ report: inout PreparationReport) throws(LeaderError) -> [Int64: Person] {
         let r = try CSVReader(path: path)

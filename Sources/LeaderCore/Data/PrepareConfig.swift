@@ -37,6 +37,9 @@ public struct PrepareConfig: Codable, Equatable, Sendable {
     public var visitSource: String = "auto"
     /// The share of clinical rows pointing at missing visits above which "auto" takes "referenced".
     public static let referencedShare = 0.05
+    /// OMOP: drug concepts of these vocabularies are not prescriptions (CVX: immunisations) — their drug_exposure
+    /// rows are dropped and counted.
+    public var excludedDrugVocabularies: [String] = ["CVX"]
     /// A prepared cohort with fewer patients is an error that says what was dropped and why (default 1: only an
     /// empty cohort; a cohort that kept less than half of its input gets a note either way).
     public var minPatients: Int = 1
@@ -53,7 +56,7 @@ public struct PrepareConfig: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case topMedications, topDiagnoses, topProcedures, requireAllCodeSets, minVisits, maxHistory, samplePerVisit
         case split, seed, trainFraction, validationFraction, profileGender, profileAge, profileVisit, visitSource
-        case minPatients
+        case minPatients, excludedDrugVocabularies
     }
 
     /// Decodes over `base`: absent keys keep base values; unknown keys are an error.
@@ -77,6 +80,8 @@ public struct PrepareConfig: Codable, Equatable, Sendable {
         d.profileVisit = try c.decodeIfPresent(String.self, forKey: .profileVisit) ?? d.profileVisit
         d.visitSource = try c.decodeIfPresent(String.self, forKey: .visitSource) ?? d.visitSource
         d.minPatients = try c.decodeIfPresent(Int.self, forKey: .minPatients) ?? d.minPatients
+        d.excludedDrugVocabularies = try c.decodeIfPresent([String].self, forKey: .excludedDrugVocabularies)
+            ?? d.excludedDrugVocabularies
         self = d
         try validate()
     }
@@ -121,6 +126,7 @@ public struct PrepareConfig: Codable, Equatable, Sendable {
         try c.encode(profileVisit, forKey: .profileVisit)
         try c.encode(visitSource, forKey: .visitSource)
         try c.encode(minPatients, forKey: .minPatients)
+        try c.encode(excludedDrugVocabularies, forKey: .excludedDrugVocabularies)
     }
 
     /// Checks ranges and enumerations.
