@@ -53,4 +53,10 @@ struct Closeness {
     static func scale<B: BinaryFloatingPoint>(_ values: [B]) -> Double {
         values.reduce(0.0) { max($0, abs(Double($1))) }
     }
+
+    /// A bound whose absolute part is `atol` times the reference's scale (at least `minScale`): float32
+    /// accumulation error grows with the largest terms, so a gradient's bound is sized from its largest entry.
+    static func scaled<B: BinaryFloatingPoint>(to want: [B], atol: Double, rtol: Double, minScale: Double = 0) -> Closeness {
+        Closeness(atol: atol * max(scale(want), minScale), rtol: rtol)
+    }
 }

@@ -32,7 +32,7 @@ import Testing
     /// The bound for one parameter's gradient against PEFT's: atol 2e-6 of its largest entry (float32
     /// accumulation error scales with it), rtol 2e-5 (measured: worst 0.25 of it on AMD EPYC AVX2).
     static func gradientBound(_ want: [Float]) -> Closeness {
-        Closeness(atol: 2e-6 * max(Closeness.scale(want), 1e-6), rtol: 2e-5)
+        Closeness.scaled(to: want, atol: 2e-6, rtol: 2e-5, minScale: 1e-6)
     }
 
     /// The comparison above is fine enough to notice a gradient of the right values in the wrong places:

@@ -117,7 +117,7 @@ func syntheticExamples(_ n: Int, seed: UInt64) -> [StudentExample] {
         let (l1, g1, n1) = try run(1), (l3, g3, n3) = try run(3)
         #expect(n1 == 1 && n3 > 1)
         #expect(abs(l1 - l3) < 1e-5)
-        Closeness(atol: 1e-5 * Closeness.scale(g1), rtol: 1e-4).expect(g3, g1, "gradients with 3 buckets vs 1")
+        Closeness.scaled(to: g1, atol: 1e-5, rtol: 1e-4).expect(g3, g1, "gradients with 3 buckets vs 1")
     }
 
     @Test func trainingLearnsAndIsReproducible() throws {

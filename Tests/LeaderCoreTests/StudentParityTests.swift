@@ -68,7 +68,7 @@ enum JSONValue: Codable {
     /// Measured on AMD EPYC AVX2: worst 0.15 (logits) and 0.21 (gradients) of these bounds.
     static let logitBound = Closeness(atol: 2e-7, rtol: 2e-6)
     static func gradientBound(_ want: [Float]) -> Closeness {
-        Closeness(atol: 1e-6 * max(Closeness.scale(want), 1e-6), rtol: 1e-5)
+        Closeness.scaled(to: want, atol: 1e-6, rtol: 1e-5, minScale: 1e-6)
     }
 
     /// The Swift gradients of the fixture batch, by parameter name.

@@ -275,10 +275,10 @@ import Testing
         let h = hidden.toArray(), l = logits.toArray()
         for r in 0..<f.count {
             let wantH = Array(f.hidden[(r * d)..<((r + 1) * d)]), wantL = Array(f.logits[(r * m)..<((r + 1) * m)])
-            Closeness(atol: 1e-5 * Closeness.scale(wantH), rtol: 1e-4).expect(Array(h[(r * d)..<((r + 1) * d)]), wantH,
-                                                                             "hidden of prompt \(r)")
-            Closeness(atol: 1e-5 * Closeness.scale(wantL), rtol: 1e-4).expect(Array(l[(r * m)..<((r + 1) * m)]), wantL,
-                                                                             "logits of prompt \(r)")
+            Closeness.scaled(to: wantH, atol: 1e-5, rtol: 1e-4).expect(Array(h[(r * d)..<((r + 1) * d)]), wantH,
+                                                                      "hidden of prompt \(r)")
+            Closeness.scaled(to: wantL, atol: 1e-5, rtol: 1e-4).expect(Array(l[(r * m)..<((r + 1) * m)]), wantL,
+                                                                      "logits of prompt \(r)")
         }
     }
 }

@@ -85,7 +85,7 @@ private func relDiff(_ a: Double, _ b: Double) -> Double { abs(a - b) / max(abs(
     var worst = 0.0
     for (name, expected) in f.first_grads.sorted(by: { $0.key < $1.key }) {
         let got = try #require(run.firstGrads[name])
-        let bound = Closeness(atol: 1e-6 * max(Closeness.scale(expected), 1e-6), rtol: 1e-5)
+        let bound = Closeness.scaled(to: expected, atol: 1e-6, rtol: 1e-5, minScale: 1e-6)
         worst = max(worst, bound.expect(got, expected, "first-step gradient of \(name)").worstRatio)
     }
     print("first-step gradients vs PyTorch: worst |diff| / bound over every element \(worst)")
