@@ -166,10 +166,16 @@ public enum OMOPLoader {
             atc3Title[info.code] = info.name.lowercased()
         }
         var medKeys: [Int64: [(key: String, system: String, title: String, route: String)]] = [:]
-        var pseudo = Set<Int64>()   // drug concepts with a pseudo-ingredient
+        // Drug concepts that are no prescription, with the reason each of their rows is dropped for; drug concepts
+        // whose pseudo-ingredient was left out of their ingredients.
+        var notPrescribed: [Int64: String] = [:]
+        var partlyInert = Set<Int64>()
         let excluded = Set(config.excludedDrugVocabularies)
         for d in drugConcepts.sorted() {
-            if let info = concepts[d], excluded.contains(info.vocabulary) { continue }
+            if let info = concepts[d], excluded.contains(info.vocabulary) {
+                notPrescribed[d] = "drug_exposure: \(info.vocabulary) concept, not a prescription (excludedDrugVocabularies)"
+                continue
+            }
             var candidates = [d] + (ancestors[d] ?? [])
             var rel: [Int64] = []
             for c in candidates { rel += related[c] ?? [] }
@@ -198,12 +204,15 @@ public enum OMOPLoader {
                     ingredients.append((key, info.vocabulary, info.name, "ingredient"))
                 }
             }
-            if inert { pseudo.insert(d) }
             if !ingredients.isEmpty {
                 medKeys[d] = ingredients.sorted { $0.0 < $1.0 }
+                if inert { partlyInert.insert(d) }
                 continue
             }
-            if inert { continue }   // only pseudo-ingredients: not a drug (the row is dropped and counted)
+            if inert {
+                notPrescribed[d] = "drug_exposure: only pseudo-ingredients (inert), not a drug"
+                continue
+            }
             if let info = concepts[d] {
                 medKeys[d] = [("\(info.vocabulary):\(info.code)", info.vocabulary, info.name, "drug_concept")]
             } else {
@@ -263,15 +272,13 @@ public enum OMOPLoader {
         for e in drugs {
             guard let v = b.visit(e.visit) else { unknownDrugVisit += 1; continue }
             guard personOf[e.visit] == e.person else { otherDrugPerson += 1; continue }
-            if let info = concepts[e.concept], excluded.contains(info.vocabulary) {
-                b.report.drop("drug_exposure: \(info.vocabulary) concept, not a prescription (excludedDrugVocabularies)")
-                continue
-            }
             guard let keys = medKeys[e.concept] else {
-                if pseudo.contains(e.concept) { b.report.drop("drug_exposure: only pseudo-ingredients (inert), not a drug") }
+                if let reason = notPrescribed[e.concept] { b.report.drop(reason) }
                 continue
             }
-            if pseudo.contains(e.concept) { b.report.drop("drug_exposure: pseudo-ingredient (inert) left out of the ingredients") }
+            if partlyInert.contains(e.concept) {
+                b.report.drop("drug_exposure: pseudo-ingredient (inert) left out of the ingredients")
+            }
             routes[keys[0].route, default: 0] += 1
             for k in keys {
                 b.addMedicationRow(visit: v, key: k.key, system: k.system, start: e.start,
@@ -318,15 +325,15 @@ public enum OMOPLoader {
             }
         }
         let share = rows == 0 ? 0 : Double(orphan) / Double(rows)
-        let percent = String(format: "%.1f", share * 100)
+        let percent = PreparationReport.percent(share)
         var referenced = source == "referenced"
         if source == "auto" && orphan > 0 && share >= PrepareConfig.referencedShare {
             referenced = true
-            report.notes.append("OMOP visits: \(orphan) of \(rows) clinical rows (\(percent) %) reference \(missing.count) "
+            report.notes.append("OMOP visits: \(orphan) of \(rows) clinical rows (\(percent)) reference \(missing.count) "
                 + "visit ids that visit_occurrence lacks, so visits were taken from the clinical tables "
                 + "(visitSource \"referenced\"; set \"table\" to keep only visit_occurrence's rows)")
         } else if orphan > 0 && !referenced {
-            report.notes.append("OMOP visits: \(orphan) of \(rows) clinical rows (\(percent) %) reference visit ids that "
+            report.notes.append("OMOP visits: \(orphan) of \(rows) clinical rows (\(percent)) reference visit ids that "
                 + "visit_occurrence lacks and were dropped (visitSource \"\(source)\"; \"referenced\" keeps them)")
         }
         guard referenced else { return table }

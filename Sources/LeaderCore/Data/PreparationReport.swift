@@ -50,6 +50,9 @@ public struct PreparationReport: Codable, Equatable, Sendable {
         dropped[reason, default: 0] += n
     }
 
+    /// A share (0…1) as the report's notes write it: "30.4 %".
+    static func percent(_ share: Double) -> String { String(format: "%.1f %%", share * 100) }
+
     /// Share of medication rows mapped to a medication code (0…1), 0 when none were read.
     public var medicationCoverage: Double {
         let total = medicationRows.values.reduce(0, +)

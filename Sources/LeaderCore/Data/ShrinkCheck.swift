@@ -10,8 +10,8 @@ enum ShrinkCheck {
         let visits = share(r.visitsKept, r.visitsLoaded), patients = share(r.patientsKept, r.patientsLoaded)
         let small = r.patientsKept < config.minPatients
         guard visits < keptShare || patients < keptShare || small else { return }
-        let what = "\(r.visitsKept) of \(r.visitsLoaded) visits (\(percent(visits))) and \(r.patientsKept) of "
-            + "\(r.patientsLoaded) patients (\(percent(patients))) kept"
+        let what = "\(r.visitsKept) of \(r.visitsLoaded) visits (\(PreparationReport.percent(visits))) and \(r.patientsKept) of "
+            + "\(r.patientsLoaded) patients (\(PreparationReport.percent(patients))) kept"
         let text = "\(what); \(cause(r, config))"
         if small {
             throw .invalidArgument("\(cohort.source): the cohort has \(r.patientsKept) patients, fewer than minPatients "
@@ -37,15 +37,11 @@ enum ShrinkCheck {
         }
         if top.key.hasPrefix("visits: no medication"), let unmapped = r.medicationRows["unmapped"], unmapped > 0 {
             let total = r.medicationRows.values.reduce(0, +)
-            return "\(biggest), after \(unmapped) of \(total) prescription rows (\(percent(share(unmapped, total)))) "
+            return "\(biggest), after \(unmapped) of \(total) prescription rows (\(PreparationReport.percent(share(unmapped, total)))) "
                 + "mapped to no ATC3 class; check the medication maps (--maps)"
         }
         return "\(biggest); set \"requireAllCodeSets\": false to keep visits without every code set"
     }
 
     static func share(_ a: Int, _ b: Int) -> Double { b == 0 ? 1 : Double(a) / Double(b) }
-    static func percent(_ x: Double) -> String {
-        let p = (x * 1000).rounded() / 10
-        return "\(p) %"
-    }
 }
