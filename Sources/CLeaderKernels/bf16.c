@@ -4,7 +4,7 @@
 #define _GNU_SOURCE
 #include "lk_bf16.h"
 #include "lk_isa.h"
-#include "lk_paths.h"
+#include "kpath.h"
 #include "lk_quant.h"
 #include "gemm_kernels.h"
 #include "quant_kernels.h"
@@ -172,7 +172,7 @@ static void portable_block(float *Y, int64_t ldy, const uint16_t *A, int64_t lda
 static void run_block(int amx, float *Y, int64_t ldy, const uint16_t *A, int64_t lda, int rows,
                       const uint16_t *panels, int64_t npan, int64_t ncols, int64_t Kp, const float *bias, float beta,
                       int gelu, float *const *rowp, float *cbuf) {
-    lk_kpath_note(LK_KFAM_BF16, amx ? 1 : 0);
+    kpath_note(LK_KFAM_BF16, amx ? 1 : 0);
 #if defined(__x86_64__)
     if (amx) {
         lk_bf16_amx_block(Y, ldy, A, lda, rows, panels, npan, ncols, Kp, bias, beta, gelu, rowp, cbuf);

@@ -1,7 +1,7 @@
 /* f32 <-> f16 array conversions: references, ISA dispatch and the thread split (lk_convert.h). */
 #include "lk_convert.h"
 #include "lk_isa.h"
-#include "lk_paths.h"
+#include "kpath.h"
 #include "lk_quant.h"
 #include "convert_kernels.h"
 
@@ -22,7 +22,7 @@ void lk_convert_f16_to_f32_ref(float *out, const uint16_t *in, int64_t n) {
 
 static to_f16_fn to_f16_for(int isa) {
     isa = lk_isa_clamp(isa);
-    lk_kpath_note(LK_KFAM_CONVERT, isa);
+    kpath_note(LK_KFAM_CONVERT, isa);
 #if defined(__x86_64__) || defined(__i386__)
     switch (isa) {
     case LK_ISA_AVX512: return lk_convert_f32_to_f16_avx512;
@@ -37,7 +37,7 @@ static to_f16_fn to_f16_for(int isa) {
 
 static to_f32_fn to_f32_for(int isa) {
     isa = lk_isa_clamp(isa);
-    lk_kpath_note(LK_KFAM_CONVERT, isa);
+    kpath_note(LK_KFAM_CONVERT, isa);
 #if defined(__x86_64__) || defined(__i386__)
     switch (isa) {
     case LK_ISA_AVX512: return lk_convert_f16_to_f32_avx512;

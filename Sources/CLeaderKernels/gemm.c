@@ -21,7 +21,7 @@
  * OpenMP regions are only in this baseline file: target attributes do not reach outlined omp bodies. */
 #include "lk_gemm.h"
 #include "lk_isa.h"
-#include "lk_paths.h"
+#include "kpath.h"
 #include "gemm_kernels.h"
 #include <stddef.h>
 #if defined(__SSE2__)
@@ -53,7 +53,7 @@ enum {
 const lk_gemm_kernels *lk_gemm_kernels_for(int isa) {
 #if defined(__x86_64__) || defined(__i386__)
     isa = lk_isa_clamp(isa);
-    lk_kpath_note(LK_KFAM_SGEMM, isa);
+    kpath_note(LK_KFAM_SGEMM, isa);
     switch (isa) {
     case LK_ISA_AVX512: return &lk_gemm_kernels_avx512;
     case LK_ISA_AVX2: return &lk_gemm_kernels_avx2;
@@ -61,7 +61,7 @@ const lk_gemm_kernels *lk_gemm_kernels_for(int isa) {
     }
 #else
     (void)isa;
-    lk_kpath_note(LK_KFAM_SGEMM, LK_ISA_GENERIC);
+    kpath_note(LK_KFAM_SGEMM, LK_ISA_GENERIC);
 #endif
     return &lk_gemm_kernels_generic;
 }

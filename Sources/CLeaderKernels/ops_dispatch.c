@@ -1,7 +1,7 @@
 /* ISA choice for the ops kernels: a thread-local override (tests) or lk_isa_active(). */
 #include "lk_isa.h"
 #include "lk_ops.h"
-#include "lk_paths.h"
+#include "kpath.h"
 #include "ops_rows.h"
 
 static _Thread_local int isa_override = -1;
@@ -14,7 +14,7 @@ int lk_ops_set_isa_for_thread(int isa) {
 
 const ops_rows *ops_rows_current(void) {
     int isa = isa_override >= 0 ? isa_override : lk_isa_active();
-    lk_kpath_note(LK_KFAM_OPS, isa);
+    kpath_note(LK_KFAM_OPS, isa);
     switch (isa) {
     case LK_ISA_AVX512: return &lk_ops_rows_avx512;
     case LK_ISA_AVX2: return &lk_ops_rows_avx2;

@@ -2,7 +2,7 @@
  * Formats: see lk_quant.h; byte layouts: quant_kernels.h. Quantisers follow ggml's *_ref rounding. */
 #include "lk_quant.h"
 #include "lk_isa.h"
-#include "lk_paths.h"
+#include "kpath.h"
 #include "quant_kernels.h"
 #include <math.h>
 #include <string.h>
@@ -122,7 +122,7 @@ void lk_dequantize_row_ref(float *out, const void *in, int64_t n, int dtype) {
 
 lk_dequant_row_fn lk_dequant_row_for(int isa) {
     isa = lk_isa_clamp(isa);
-    lk_kpath_note(LK_KFAM_DEQUANT, isa);
+    kpath_note(LK_KFAM_DEQUANT, isa);
 #if defined(__x86_64__) || defined(__i386__)
     switch (isa) {
     case LK_ISA_AVX512: return lk_dequantize_row_avx512;

@@ -9,7 +9,7 @@
  * generic path (and the fallback when no workspace could be had) unpacks one W row at a time and loops. */
 #include "lk_quant.h"
 #include "lk_isa.h"
-#include "lk_paths.h"
+#include "kpath.h"
 #include "gemm_kernels.h"
 #include "quant_kernels.h"
 #include <math.h>
@@ -258,7 +258,7 @@ void lk_qgemm_q8_path(int path, float *Y, int64_t ldy, const void *Xq, const voi
     }
     int p = lk_qgemm_q8_path_clamp(path);
     if (p == LK_Q8_PATH_AVX2 && dtype == LK_DTYPE_Q8_0) p = LK_Q8_PATH_GENERIC;   /* vpmaddubsw would saturate */
-    lk_kpath_note(LK_KFAM_Q8, p);
+    kpath_note(LK_KFAM_Q8, p);
     const int64_t nb = K / QK, wrb = lk_row_bytes(K, dtype), xrb = lk_q8a_row_bytes(K);
     const int nt = lk_quant_threads(n_threads, (double)M * (double)N * (double)K);
     lk_q8_panel_fn fn = NULL;

@@ -1,6 +1,7 @@
-/* Which kernel code paths a process has run: each dispatcher records the path it picks (a one-byte flag per
- * family and path, set once, read-mostly, so the hot paths pay one relaxed load). Tests read it to print what
- * ran and to fail when a path the CPU supports never did (Tests/KernelTests/KernelPathCoverageTests.swift). */
+/* Which kernel code paths a process has run: each dispatcher records the path it picks (kpath_note in
+ * kpath.h: a one-byte flag per family and path, set once, read-mostly, so the hot paths pay one inlined relaxed
+ * load). Tests read it to print what ran and to fail when a path the CPU supports never did
+ * (Tests/KernelTests/KernelPathCoverageTests.swift). */
 #ifndef LK_PATHS_H
 #define LK_PATHS_H
 
@@ -10,6 +11,5 @@ enum { LK_KFAM_SGEMM = 0, LK_KFAM_OPS = 1, LK_KFAM_CONVERT = 2, LK_KFAM_DEQUANT 
        LK_KFAM_BF16 = 5, LK_KFAM_COUNT = 6 };
 enum { LK_KPATH_MAX = 4 };
 
-void lk_kpath_note(int family, int path);   /* out-of-range values are ignored */
-int lk_kpath_seen(int family, int path);    /* 1 once noted in this process, else 0 */
+int lk_kpath_seen(int family, int path);    /* 1 once noted in this process, else 0; out of range: 0 */
 #endif
