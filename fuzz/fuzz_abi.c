@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define CHECK(expr) do { leader_status st_ = (expr); if (st_ < 0 || (st_ > 8 && st_ != 100)) abort(); } while (0)
@@ -152,9 +154,7 @@ static const char *work(void) {
     if (!workdir[0]) {
         const char *t = getenv("TMPDIR");
         snprintf(workdir, sizeof workdir, "%s/leader-fuzz-%ld", t && *t ? t : "/tmp", (long)getpid());
-        char cmd[512];
-        snprintf(cmd, sizeof cmd, "mkdir -p '%s'", workdir);
-        if (system(cmd) != 0) abort();
+        if (mkdir(workdir, 0700) != 0 && errno != EEXIST) abort();
     }
     return workdir;
 }

@@ -175,7 +175,7 @@ def gstr(s):
     return struct.pack("<Q", len(b)) + b
 
 
-def gguf(version=3, alignment=32, qtype=0, tensor_count=None, string_len=None, data_cut=0, offset_shift=0):
+def gguf(version=3, alignment=32, qtype=0, tensor_count=None, string_len=None, offset_shift=0):
     """A minimal GGUF: a few metadata keys and two F32 tensors (token_embd 4x8, output_norm 8)."""
     kvs = [("general.architecture", 8, gstr("llama")), ("general.alignment", 4, struct.pack("<I", alignment)),
            ("llama.block_count", 4, struct.pack("<I", 0))]
@@ -200,8 +200,7 @@ def gguf(version=3, alignment=32, qtype=0, tensor_count=None, string_len=None, d
     body += b"\0" * (-len(body) % 32)
     sections = {"header": len(head), "kv": len(head) + len(kv), "infos": len(head) + len(kv) + len(infos)}
     data = b"".join(struct.pack("<f", 0.5) * (n // 4) + b"\0" * (-n % 32) for n in sizes)
-    out = body + data
-    return (out[:len(out) - data_cut] if data_cut else out), sections
+    return body + data, sections
 
 
 def ggufs():
