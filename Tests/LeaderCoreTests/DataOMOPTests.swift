@@ -166,9 +166,12 @@ import Testing
         #expect(!c.patients.flatMap(\.visits).contains { $0.id == 999 })
     }
 
-    @Test func visitSourceIsValidated() {
+    @Test func visitSourceAndMinPatientsAreValidated() {
         expectError(.invalidArgument, #"config: visitSource must be "auto", "table" or "referenced", got "rows""#) {
             try PrepareConfig.parse(json: #"{"visitSource": "rows"}"#, base: PrepareConfig())
+        }
+        expectError(.invalidArgument, "config: minPatients must be at least 1, got 0") {
+            try PrepareConfig.parse(json: #"{"minPatients": 0}"#, base: PrepareConfig())
         }
     }
 

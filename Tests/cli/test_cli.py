@@ -129,6 +129,26 @@ def test_prepare_errors_name_the_problem(work):
     assert not (work / "x.ldata").exists()
 
 
+def test_prepare_says_first_what_it_changed(tmp_path):
+    """An OMOP export whose visit table lacks two visits: the text report opens with a NOTE, --json carries it."""
+    src = ROOT / "Tests/LeaderCoreTests/Fixtures/omop"
+    (tmp_path / "omop").mkdir()
+    for f in src.iterdir():
+        lines = f.read_text().splitlines(keepends=True)
+        if f.name == "visit_occurrence.csv":
+            lines = [l for l in lines if not l.startswith(("102,", "201,"))]
+        (tmp_path / "omop" / f.name).write_text("".join(lines))
+    note = ("OMOP visits: 7 of 23 clinical rows (30.4 %) reference 2 visit ids that visit_occurrence lacks, so visits "
+            'were taken from the clinical tables (visitSource "referenced"; set "table" to keep only visit_occurrence\'s rows)')
+    out, _ = run(tmp_path, "prepare", "--source", "omop", "--input", "omop", "--out", "o.ldata")
+    assert out.splitlines()[0] == "NOTE: " + note
+    r = run_json(tmp_path, "prepare", "--source", "omop", "--input", "omop", "--out", "o.ldata", "--json")
+    assert r["report"]["notes"] == [note] and r["statistics"]["visits"] == 6
+    _, err = run(tmp_path, "prepare", "--source", "omop", "--input", "omop", "--out", "x.ldata",
+                 "--config", '{"minPatients": 5}', code=1)
+    assert "omop: the cohort has 4 patients, fewer than minPatients 5" in err
+
+
 def test_stats_agrees_with_prepare_and_samples(work, samples):
     s = run_json(work, "stats", "c.ldata", "--json")
     st = s["statistics"]
