@@ -12,8 +12,9 @@ rules of docs/data.md are shared):
   Frequency of a code = number of distinct (hadm_id, key) pairs.
 - Medication rows: PRESCRIPTIONS rows whose hadm_id is an admission. NDC normalised (strip, drop a trailing ".0",
   digits only, not all zeros, left-padded to 11) and looked up in ndc2atc3.csv (first row per NDC wins); if that
-  fails, the drug name (lower-cased, stripped) in mimic_drug_to_atc.csv.gz (first row per name wins); ATC code
-  truncated to 4 characters. Counted as "ndc", "name" or "unmapped" rows.
+  fails, each space-separated GSN (digits only, not all zeros, left-padded to 6) in gsn_atc_ndc_mapping.csv.gz
+  (first row per GSN wins; the first GSN that maps); if that fails, the drug name (lower-cased, stripped) in mimic_drug_to_atc.csv.gz (first row per name wins); ATC code
+  truncated to 4 characters. Counted as "ndc", "gsn", "name" or "unmapped" rows.
   Frequency of an ATC3 = number of distinct (hadm_id, start date string, drug name, ATC3) rows (LEADER's
   drop_duplicates after mapping).
 - Top-K: codes ranked by frequency descending, then key ascending; the first K kept (None = all).
@@ -68,7 +69,27 @@ def load_maps(maps):
     name["atc_code"] = name["atc_code"].str.strip()
     name = name[(name["k"] != "") & (name["atc_code"].str.len() >= 4)].drop_duplicates("k", keep="first")
     name_map = dict(zip(name["k"], name["atc_code"].str[:4]))
-    return ndc_map, name_map
+    gsn = read(os.path.join(maps, "gsn_atc_ndc_mapping.csv.gz"))
+    gsn["k"] = gsn["gsn"].map(norm_gsn)
+    gsn["atc"] = gsn["atc"].str.strip()
+    gsn = gsn[gsn["k"].notna() & (gsn["atc"].str.len() >= 4)].drop_duplicates("k", keep="first")
+    gsn_map = dict(zip(gsn["k"], gsn["atc"].str[:4]))
+    return ndc_map, gsn_map, name_map
+
+
+def norm_gsn(s):
+    s = s.strip()
+    if not s or len(s) > 6 or not s.isdigit() or set(s) == {"0"}:
+        return None
+    return s.zfill(6)
+
+
+def by_gsn(field, gsn_map):
+    for token in field.split(" "):
+        k = norm_gsn(token) if token else None
+        if k is not None and k in gsn_map:
+            return gsn_map[k]
+    return None
 
 
 def top_k(freq, k):
@@ -98,13 +119,15 @@ def count(folder, maps, mimic4, limits):
     rx = lower_cols(read(find(folder, names["rx"])))
     rx["hadm_id"] = rx["hadm_id"].str.strip()
     rx = rx[rx["hadm_id"].isin(visits)].copy()
-    ndc_map, name_map = load_maps(maps)
+    ndc_map, gsn_map, name_map = load_maps(maps)
     start = "starttime" if mimic4 else "startdate"
     atc, route = [], []
-    for n, d in zip(rx["ndc"], rx["drug"]):
+    for n, g, d in zip(rx["ndc"], rx["gsn"], rx["drug"]):
         k = norm_ndc(n)
         if k is not None and k in ndc_map:
             atc.append(ndc_map[k]); route.append("ndc")
+        elif by_gsn(g.strip(), gsn_map) is not None:
+            atc.append(by_gsn(g.strip(), gsn_map)); route.append("gsn")
         elif d.strip() and d.strip().lower() in name_map:
             atc.append(name_map[d.strip().lower()]); route.append("name")
         else:
@@ -135,7 +158,7 @@ def count(folder, maps, mimic4, limits):
         "visits": len(kept_visits),
         "single_visit_patients": sum(1 for v in per_patient.values() if len(v) == 1),
         "codes": {}, "occurrences": {},
-        "medication_rows": {r: int(routes.get(r, 0)) for r in ("ndc", "name", "unmapped")},
+        "medication_rows": {r: int(routes.get(r, 0)) for r in ("ndc", "gsn", "name", "unmapped")},
     }
     for kind, sets in kept_sets.items():
         codes = set()

@@ -17,7 +17,7 @@ struct Prepare: ParsableCommand {
 
     @Option(help: "mimic3, mimic4 or omop") var source: String
     @Option(help: "Folder with the source tables (.csv or .csv.gz, any header case).") var input: String
-    @Option(help: "Folder with medication maps (ndc2atc3.csv, mimic_drug_to_atc.csv.gz, WHO ATC file); MIMIC only.")
+    @Option(help: "Folder with medication maps (ndc2atc3.csv, gsn_atc_ndc_mapping.csv.gz, mimic_drug_to_atc.csv.gz, optionally the WHO ATC file); MIMIC only. Default: the maps the project ships in data/.")
     var maps: String?
     @Option(help: "Output .ldata file.") var out: String
     @Option(help: "JSON config object, or @FILE to read it from a file.") var config: String?

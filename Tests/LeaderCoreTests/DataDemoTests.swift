@@ -56,6 +56,21 @@ import Testing
         #expect(d.cohort.profile.fields.map(\.name) == MIMIC3Loader.profileColumns + ["gender", "age"])
     }
 
+    /// Without `maps`, the maps the project ships in data/ give the same cohort; titles come from the project's own
+    /// ATC3 catalogue, which names every class the demo keeps as the WHO file does.
+    @Test(.enabled(if: DataTestSupport.runsSharedDataTests, "needs ../shared/data"), arguments: [DataSource.mimic3, .mimic4])
+    func demosPrepareWithTheShippedMaps(source: DataSource) throws {
+        let data = try #require(DataTestSupport.sharedData, "../shared/data is missing (required when CI is set)")
+        let e = try #require(try Self.expected()[source.rawValue]?["default"])
+        let input = data + (source == .mimic3 ? "/mimic3-demo" : "/mimic4-demo")
+        let d = try DataPreparation.prepare(source: source, input: input, maps: nil, config: PrepareConfig.defaults(for: source))
+        check(d, e)
+        let withWHO = try DataPreparation.prepare(source: source, input: input, maps: data + "/medmaps",
+                                                  config: PrepareConfig.defaults(for: source))
+        #expect(d.cohort.medications == withWHO.cohort.medications)
+        #expect(d.samples == withWHO.samples)
+    }
+
     @Test(.enabled(if: DataTestSupport.runsSharedDataTests, "needs ../shared/data"), arguments: ["default", "small"])
     func mimic4DemoMatchesPandas(config name: String) throws {
         let data = try #require(DataTestSupport.sharedData, "../shared/data is missing (required when CI is set)")

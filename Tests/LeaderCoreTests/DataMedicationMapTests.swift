@@ -12,20 +12,38 @@ import Testing
         #expect(MedicationMap.normalizeNDC("12-34") == nil)
     }
 
-    @Test func routesInOrderNDCThenRxcuiPairThenName() throws {
+    @Test func gsnNormalisation() {
+        #expect(MedicationMap.normalizeGSN("004489") == "004489")
+        #expect(MedicationMap.normalizeGSN("4489") == "004489")
+        #expect(MedicationMap.normalizeGSN("000000") == nil)
+        #expect(MedicationMap.normalizeGSN("") == nil)
+        #expect(MedicationMap.normalizeGSN("1234567") == nil)
+        #expect(MedicationMap.normalizeGSN("12a4") == nil)
+    }
+
+    @Test func routesInOrderNDCThenRxcuiPairThenGSNThenName() throws {
         let dir = DataTestSupport.tempDir("maps")
         DataTestSupport.write("ndc,atc3\n00000000001,A01A\n00000000001,Z99Z\n", to: dir + "/ndc2atc3.csv")
         DataTestSupport.write("{'00000000002': u'111', '00000000003': u'222'}", to: dir + "/ndc2rxnorm_mapping.txt")
         DataTestSupport.write("RXCUI,ATC4\n111,B01AC\n222,C07AB\n", to: dir + "/RXCUI2atc4.csv")
         DataTestSupport.write("drug,atc_code\nAspirin,N02BA01\naspirin,X00XX00\n", to: dir + "/mimic_drug_to_atc.csv")
+        DataTestSupport.write("gsn,atc,ndc\n004489,C03CA01,1\n004489,X00XX00,2\n016571,A12BA01,3\n",
+                              to: dir + "/gsn_atc_ndc_mapping.csv")
         DataTestSupport.write("atc_code,atc_name\nN02B,OTHER ANALGESICS AND ANTIPYRETICS\nN02BA,SALICYLIC ACID\n",
                               to: dir + "/WHO_ATC-DDD_2021-12-03.csv")
         let m = try MedicationMap.load(directory: dir)
         #expect(m.map(ndc: "1", drug: "Aspirin").0 == "A01A")        // NDC first; first row per NDC wins
         #expect(m.map(ndc: "00000000002", drug: "Aspirin").0 == "B01A")   // NDC -> RxCUI -> ATC4 -> 4 characters
-        #expect(m.map(ndc: "0", drug: "ASPIRIN").0 == "N02B")      // name, case-insensitive, first row wins
-        #expect(m.map(ndc: "0", drug: "Unknown").1 == .none)
-        #expect(m.atc3Titles == ["N02B": "other analgesics and antipyretics"])
+        #expect(m.map(ndc: "1", gsn: "004489", drug: "Aspirin") == ("A01A", .ndc))   // NDC before GSN
+        #expect(m.map(ndc: "9", gsn: "4489", drug: "Aspirin") == ("C03C", .gsn))     // GSN before name; padded; first row wins
+        #expect(m.map(ndc: "", gsn: "999999 016571", drug: "") == ("A12B", .gsn))   // the first of several that maps
+        #expect(m.map(ndc: "0", gsn: "999999", drug: "ASPIRIN") == ("N02B", .name))  // name, case-insensitive, first row wins
+        #expect(m.map(ndc: "0", drug: "Unknown").1 == .unmapped)
+        #expect(m.hasGSNRoute)
+        // titles: the WHO file's where given, the project's own catalogue for the other classes
+        #expect(m.atc3Titles["N02B"] == "other analgesics and antipyretics")
+        #expect(m.atc3Titles["C03C"] == "high-ceiling diuretics")
+        #expect(m.atc3Titles.count == ATC3Names.all.count)
     }
 
     @Test(.enabled(if: DataTestSupport.runsSharedDataTests, "needs ../shared/data"))
@@ -65,6 +83,32 @@ import Testing
 
     @Test func noMapAtAllIsAnError() throws {
         let dir = DataTestSupport.tempDir("maps")
-        expectError(.io, "no medication map found (expected ndc2atc3.csv, RXCUI2atc4.csv + ndc2rxcui.csv, mimic_drug_to_atc.csv.gz or drug_to_atc.csv)") { try MedicationMap.load(directory: dir) }
+        expectError(.io, "no medication map found (expected ndc2atc3.csv, RXCUI2atc4.csv + ndc2rxcui.csv, gsn_atc_ndc_mapping.csv.gz, mimic_drug_to_atc.csv.gz or drug_to_atc.csv)") { try MedicationMap.load(directory: dir) }
+    }
+
+    /// The ATC3 names cover the synthetic catalogue's classes, with the same (lower-cased) names.
+    @Test func atc3NamesCoverTheSyntheticCatalogue() throws {
+        let catalog = try SyntheticCatalog.shared()
+        for c in catalog.classes { #expect(ATC3Names.all[c.atc3] == c.whoName.lowercased(), "\(c.atc3)") }
+        #expect(ATC3Names.all.count == 201)
+    }
+
+    /// The maps shipped in data/ are the openly licensed files of ../shared/data/medmaps, byte for byte, with
+    /// their licences; the WHO ATC file (non-commercial) is not among them.
+    @Test(.enabled(if: DataTestSupport.runsSharedDataTests, "needs ../shared/data"))
+    func shippedMapsAreTheOpenlyLicensedFiles() throws {
+        let data = try #require(DataTestSupport.sharedData, "../shared/data is missing (required when CI is set)")
+        let shipped = try #require(ProjectFiles.medicationMapsFolder(), "data/ not found")
+        for name in ["ndc2atc3.csv", "ndc2rxcui.csv", "gsn_atc_ndc_mapping.csv.gz", "mimic_drug_to_atc.csv.gz",
+                     "ddi_atc3_pairs.csv", "LICENSE-GAMENet", "LICENSE-MoleRec", "LICENSE-ethos"] {
+            let a = try Data(contentsOf: URL(fileURLWithPath: shipped + "/" + name))
+            let b = try Data(contentsOf: URL(fileURLWithPath: data + "/medmaps/" + name))
+            #expect(a == b, "\(name)")
+        }
+        let files = try FileManager.default.contentsOfDirectory(atPath: shipped)
+        #expect(!files.contains { $0.hasPrefix("WHO") })
+        let m = try MedicationMap.load(directory: shipped)
+        #expect(m.hasCodeRoute && m.hasGSNRoute)
+        #expect(m.sources.sorted() == ["gsn_atc_ndc_mapping", "mimic_drug_to_atc", "ndc2atc3"])
     }
 }

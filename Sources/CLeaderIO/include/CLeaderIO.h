@@ -79,6 +79,10 @@ uint32_t lio_crc32(uint32_t crc, const uint8_t *data, size_t n);
 /** Writes n bytes to path with gzip compression level (1..9), or plain when level == 0. 0 on success, else -1. */
 int32_t lio_write_file(const char *path, const uint8_t *data, size_t n, int32_t level);
 
+/** The path of the binary this code was loaded from (libleader.so in a host, the leader program when linked in),
+ * as the dynamic loader names it, into out[cap] with its NUL. 0 on success, -1 when unknown or too long. */
+int32_t lio_image_path(char *out, size_t cap);
+
 #ifdef __cplusplus
 }
 #endif

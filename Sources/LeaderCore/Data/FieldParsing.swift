@@ -118,6 +118,16 @@ enum FieldParsing {
         return h
     }
 
+    /// 64-bit FNV-1a of three byte strings with a separator between them (memo keys).
+    @inline(__always)
+    static func hash(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>,
+                     _ c: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var h = hash(a, b)
+        h = (h ^ 0xFF) &* 0x100_0000_01b3
+        for x in c { h = (h ^ UInt64(x)) &* 0x100_0000_01b3 }
+        return h
+    }
+
     /// The field with spaces trimmed, or nil when that leaves nothing.
     static func nonEmpty(_ row: CSVRow, _ i: Int) -> String? {
         let s = row.trimmed(i)

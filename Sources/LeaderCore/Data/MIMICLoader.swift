@@ -189,27 +189,24 @@ struct MIMICLoader {
         let r = try CSVReader(path: path)
         let table = CohortFiles.tableName(path)
         let hid = try r.column("hadm_id"), ndc = try r.column("ndc"), drug = try r.column("drug")
+        let gsn = r.optionalColumn("gsn")
         let start = try r.column(anyOf: layout.startColumns)
         var rows = 0, noVisit = 0, unknownVisit = 0
         var memo: [UInt64: (String?, MedicationMap.Route)] = [:]
-        var byCode = 0, byName = 0, unmapped = 0
+        var routes: [String: Int] = [:]
         let meds = medications
         try r.forEachRow { (row: CSVRow) throws(LeaderError) in
             rows += 1
             guard let hadm = try MIMICLoader.optionalInt(row, hid, r, "hadm_id") else { noVisit += 1; return }
             guard let v = b.visit(hadm) else { unknownVisit += 1; return }
-            // Memo keyed by a 64-bit hash of the raw (NDC, drug) bytes: no String is built on a hit.
-            let memoKey = FieldParsing.hash(row.bytes(ndc), row.bytes(drug))
+            // Memo keyed by a 64-bit hash of the raw (NDC, GSN, drug) bytes: no String is built on a hit.
+            let memoKey = FieldParsing.hash(row.bytes(ndc), row.bytes(gsn ?? -1), row.bytes(drug))
             let mapped: (String?, MedicationMap.Route)
             if let m = memo[memoKey] { mapped = m } else {
-                mapped = meds.map(ndc: row.trimmed(ndc), drug: row.trimmed(drug))
+                mapped = meds.map(ndc: row.trimmed(ndc), gsn: gsn.map { row.trimmed($0) } ?? "", drug: row.trimmed(drug))
                 memo[memoKey] = mapped
             }
-            switch mapped.1 {
-            case .code: byCode += 1
-            case .name: byName += 1
-            case .none: unmapped += 1
-            }
+            routes[mapped.1.rawValue, default: 0] += 1
             guard let atc = mapped.0 else { return }
             var t: Int64 = 0
             if !FieldParsing.isBlank(row.bytes(start)) { t = try MIMICLoader.time(row, start, r, "startdate") }
@@ -218,7 +215,11 @@ struct MIMICLoader {
         b.report.rowsRead[table] = rows
         b.report.drop("\(table): empty hadm_id", noVisit)
         b.report.drop("\(table): hadm_id not in admissions", unknownVisit)
-        b.report.medicationRows = ["ndc": byCode, "name": byName, "unmapped": unmapped]
+        // every route is listed (0 when unused), so that a report says which were available
+        var counts = ["ndc": 0, "name": 0, "unmapped": 0]
+        if meds.hasGSNRoute { counts["gsn"] = 0 }
+        b.report.medicationRows = counts.merging(routes) { $1 }
+        let unmapped = routes["unmapped", default: 0]
         b.report.drop("\(table): drug not mapped to ATC3", unmapped)
     }
 }

@@ -1,11 +1,15 @@
 /// MIMIC drug → WHO ATC level 3 (4 characters). Order: NDC → ATC3 (`ndc2atc3.csv`), then the GAMENet pair
 /// NDC → RxCUI (`ndc2rxcui.csv` or `ndc2rxnorm_mapping.txt`) + RxCUI → ATC4 (`RXCUI2atc4.csv`, when given),
-/// then drug name → ATC (`mimic_drug_to_atc.csv.gz`, or `drug_to_atc.csv` as the synthetic cohort writes it; exact name, case-insensitive, truncated to 4 characters).
-/// ATC3 titles come from the WHO ATC-DDD file (names of 4-character codes, lower-cased, as LEADER does).
+/// then GSN → ATC (`gsn_atc_ndc_mapping.csv.gz`; MIMIC's `gsn`, several space-separated values allowed: the
+/// first that maps), then drug name → ATC (`mimic_drug_to_atc.csv.gz`, or `drug_to_atc.csv` as the synthetic
+/// cohort writes it; exact name, case-insensitive); ATC codes are truncated to 4 characters.
+/// ATC3 titles come from the WHO ATC-DDD file when the folder has it (names of 4-character codes, lower-cased, as
+/// LEADER does), else from the project's own catalogue of ATC3 classes (`ATC3Names`).
 public struct MedicationMap: Sendable {
     var ndcToATC3: [String: String] = [:]
     var ndcToRxcui: [String: String] = [:]
     var rxcuiToATC3: [String: String] = [:]
+    var gsnToATC3: [String: String] = [:]
     var nameToATC3: [String: String] = [:]
     /// ATC3 code → lower-cased WHO name.
     public var atc3Titles: [String: String] = [:]
@@ -15,7 +19,12 @@ public struct MedicationMap: Sendable {
     public init() {}
 
     /// Whether any code route (NDC) is available.
-    public var hasCodeRoute: Bool { !ndcToATC3.isEmpty || (!ndcToRxcui.isEmpty && !rxcuiToATC3.isEmpty) }
+    public var hasCodeRoute: Bool {
+        !ndcToATC3.isEmpty || (!ndcToRxcui.isEmpty && !rxcuiToATC3.isEmpty) || !gsnToATC3.isEmpty
+    }
+
+    /// Whether GSN → ATC is available.
+    public var hasGSNRoute: Bool { !gsnToATC3.isEmpty }
 
     /// Loads the standard file names found in `dir` (any that exist). Throws when none maps anything.
     public static func load(directory dir: String) throws(LeaderError) -> MedicationMap {
@@ -23,7 +32,7 @@ public struct MedicationMap: Sendable {
         var m = MedicationMap()
         var sources: [String] = []
         var ndcATC: [String: String] = [:], ndcRx: [String: String] = [:], rxATC: [String: String] = [:]
-        var nameATC: [String: String] = [:], titles: [String: String] = [:]
+        var gsnATC: [String: String] = [:], nameATC: [String: String] = [:], titles: [String: String] = [:]
         if let p = CohortFiles.find(dir, "ndc2atc3") {
             try loadPairs(p, &sources, keyColumns: ["ndc"], valueColumns: ["atc3", "atc"]) { ndc, atc in
                 if let k = normalizeNDC(ndc), atc.utf8.count >= 4, ndcATC[k] == nil { ndcATC[k] = String(atc.prefix(4)) }
@@ -45,6 +54,13 @@ public struct MedicationMap: Sendable {
                 sources.append("ndc2rxnorm_mapping")
             }
         }
+        if let p = CohortFiles.find(dir, "gsn_atc_ndc_mapping") {
+            try loadPairs(p, &sources, keyColumns: ["gsn"], valueColumns: ["atc"]) { gsn, atc in
+                if let k = normalizeGSN(Substring(gsn)), atc.utf8.count >= 4, gsnATC[k] == nil {
+                    gsnATC[k] = String(atc.prefix(4))
+                }
+            }
+        }
         if let p = CohortFiles.find(dir, "mimic_drug_to_atc") ?? CohortFiles.find(dir, "drug_to_atc") {
             try loadPairs(p, &sources, keyColumns: ["drug"], valueColumns: ["atc_code", "atc"]) { name, atc in
                 let k = name.lowercased()
@@ -59,12 +75,14 @@ public struct MedicationMap: Sendable {
         m.ndcToATC3 = ndcATC
         m.ndcToRxcui = ndcRx
         m.rxcuiToATC3 = rxATC
+        m.gsnToATC3 = gsnATC
         m.nameToATC3 = nameATC
+        for (code, name) in ATC3Names.all where titles[code] == nil { titles[code] = name }
         m.atc3Titles = titles
         m.sources = sources
         guard m.hasCodeRoute || !m.nameToATC3.isEmpty else {
             throw .io("\(dir): no medication map found (expected ndc2atc3.csv, RXCUI2atc4.csv + ndc2rxcui.csv, "
-                + "mimic_drug_to_atc.csv.gz or drug_to_atc.csv)")
+                + "gsn_atc_ndc_mapping.csv.gz, mimic_drug_to_atc.csv.gz or drug_to_atc.csv)")
         }
         return m
     }
@@ -122,16 +140,30 @@ public struct MedicationMap: Sendable {
         return String(repeating: "0", count: 11 - t.utf8.count) + t
     }
 
-    /// How a prescription row was mapped.
-    public enum Route { case code, name, none }
+    /// A GSN (Generic Sequence Number) normalised to 6 digits; nil for empty, all-zero or non-digit values.
+    static func normalizeGSN(_ s: Substring) -> String? {
+        guard !s.isEmpty, s.utf8.count <= 6, s.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+              s.utf8.contains(where: { $0 != 0x30 })
+        else { return nil }
+        return String(repeating: "0", count: 6 - s.utf8.count) + s
+    }
 
-    /// The ATC3 code of a prescription row (`ndc` may be empty or `0`; `drug` is the drug name).
-    public func map(ndc: String, drug: String) -> (String?, Route) {
+    /// How a prescription row was mapped.
+    public enum Route: String { case ndc, gsn, name, unmapped }
+
+    /// The ATC3 code of a prescription row (`ndc` may be empty or `0`; `gsn` empty or space-separated GSNs;
+    /// `drug` is the drug name).
+    public func map(ndc: String, gsn: String = "", drug: String) -> (String?, Route) {
         if let k = MedicationMap.normalizeNDC(ndc) {
-            if let a = ndcToATC3[k] { return (a, .code) }
-            if let rx = ndcToRxcui[k], let a = rxcuiToATC3[rx] { return (a, .code) }
+            if let a = ndcToATC3[k] { return (a, .ndc) }
+            if let rx = ndcToRxcui[k], let a = rxcuiToATC3[rx] { return (a, .ndc) }
+        }
+        if !gsnToATC3.isEmpty {
+            for token in gsn.split(separator: " ") {
+                if let k = MedicationMap.normalizeGSN(token), let a = gsnToATC3[k] { return (a, .gsn) }
+            }
         }
         if !drug.isEmpty, let a = nameToATC3[drug.lowercased()] { return (a, .name) }
-        return (nil, .none)
+        return (nil, .unmapped)
     }
 }

@@ -52,9 +52,10 @@ public enum DataPreparation {
         var cohort: Cohort
         switch source {
         case .mimic3, .mimic4:
-            guard let maps else {
-                throw .invalidArgument("\(source.rawValue): --maps is required (folder with ndc2atc3.csv, "
-                    + "mimic_drug_to_atc.csv.gz, WHO_ATC-DDD_2021-12-03.csv)")
+            // no folder given: the maps the project ships in data/
+            guard let maps = maps ?? ProjectFiles.medicationMapsFolder() else {
+                throw .invalidArgument("\(source.rawValue): no medication maps: the project's data/ folder was not "
+                    + "found; give --maps (a folder with ndc2atc3.csv, gsn_atc_ndc_mapping.csv.gz, mimic_drug_to_atc.csv.gz)")
             }
             progress?("reading medication maps")
             let m = try MedicationMap.load(directory: maps)

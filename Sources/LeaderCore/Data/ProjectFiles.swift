@@ -1,34 +1,50 @@
+import CLeaderIO
 import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Files the project ships or fetches (the DDI pairs in `data/`, the default teacher in `models/`), found
-/// from any working directory: relative to the working directory first, then in the project folder of the
-/// running program when it sits in a build folder (`<project>/.build*/<config>/leader`).
+/// Files the project ships or fetches (the maps and DDI pairs in `data/`, the default teacher in `models/`),
+/// found from any working directory: relative to the working directory first, then in the project folder of the
+/// running program or of the loaded `libleader.so` when either sits in a build folder
+/// (`<project>/.build*/<config>/leader`, `<project>/.build*/<config>/libleader.so`: a Python or C host).
 public enum ProjectFiles {
     /// The shipped DDI pair file, relative to the project.
     public static let ddiPairs = "data/ddi_atc3_pairs.csv"
+    /// The shipped medication maps (NDC → ATC3, GSN → ATC, drug name → ATC), relative to the project.
+    public static let medicationMaps = "data"
 
-    /// `<project>` when the running program lives under `<project>/.build*/`, else nil.
-    public static func projectFolder() -> String? {
+    /// `<project>` for the running program and for the image holding this code, when they live under
+    /// `<project>/.build*/` (each once, in that order).
+    public static func projectFolders() -> [String] {
+        var images: [String] = []
         var buf = [CChar](repeating: 0, count: 4096)
         let n = readlink("/proc/self/exe", &buf, buf.count - 1)
-        guard n > 0 else { return nil }
-        let exe = String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        var parts = exe.split(separator: "/", omittingEmptySubsequences: false).dropLast()   // the program's folder
-        while let last = parts.last, !last.hasPrefix(".build") { parts = parts.dropLast() }
-        guard !parts.isEmpty else { return nil }
-        return parts.dropLast().joined(separator: "/")
+        if n > 0 { images.append(String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)) }
+        if lio_image_path(&buf, buf.count) == 0 { images.append(String(cString: buf)) }
+        var out: [String] = []
+        for image in images {
+            var parts = image.split(separator: "/", omittingEmptySubsequences: false).dropLast()   // its folder
+            while let last = parts.last, !last.hasPrefix(".build") { parts = parts.dropLast() }
+            guard !parts.isEmpty else { continue }
+            let folder = parts.dropLast().joined(separator: "/")
+            if !out.contains(folder) { out.append(folder) }
+        }
+        return out
     }
 
-    /// `relative` under the working directory, then under the project folder.
+    /// `relative` under the working directory, then under the project folders.
     public static func candidates(_ relative: String) -> [String] {
-        [relative] + (projectFolder().map { [$0 + "/" + relative] } ?? [])
+        [relative] + projectFolders().map { $0 + "/" + relative }
     }
 
     /// The first candidate of `relative` that can be read, nil when none.
     public static func find(_ relative: String) -> String? {
         candidates(relative).first { access($0, R_OK) == 0 }
+    }
+
+    /// The shipped medication maps folder (one holding `ndc2atc3.csv`), nil when none is found.
+    public static func medicationMapsFolder() -> String? {
+        candidates(medicationMaps).first { access($0 + "/ndc2atc3.csv", R_OK) == 0 }
     }
 }
