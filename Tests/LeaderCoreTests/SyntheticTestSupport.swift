@@ -73,7 +73,8 @@ enum SyntheticTestSupport {
     }
 
     static func allFiles(_ dir: String) -> [String] {
-        SyntheticCohort.tableFiles + SyntheticCohort.mapFiles.map { "maps/" + $0 }
+        let f = SyntheticFormat.mimic3
+        return f.tableFiles + f.dictionaryFiles + f.mapFiles
     }
 
     static func remove(_ dir: String) { try? FileManager.default.removeItem(atPath: dir) }

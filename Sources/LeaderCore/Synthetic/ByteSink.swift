@@ -113,7 +113,8 @@ struct ByteSink: ~Copyable {
 
     private static let midnight: [UInt8] = Array(" 00:00:00".utf8)
 
-    private mutating func date(day: Int) {
+    /// `YYYY-MM-DD` for days since 1970-01-01.
+    mutating func date(day: Int) {
         let c = CivilTime.civil(days: day)
         guard c.year >= 0 && c.year < 10000 else {
             int(c.year); byte(0x2D); int(c.month); byte(0x2D); int(c.day)

@@ -28,6 +28,8 @@ struct SyntheticCatalog: Sendable {
         let mapped: Bool
         /// `DRUG_TYPE,DRUG,...,ROUTE` (the 13 PRESCRIPTIONS columns after ENDDATE) as CSV bytes.
         let csvTail: [UInt8]
+        /// `drug_type,drug,...,route` (the 13 MIMIC-IV prescriptions columns after stoptime) as CSV bytes.
+        let csv4Tail: [UInt8]
     }
 
     let diagnoses: [Code]
@@ -70,15 +72,21 @@ struct SyntheticCatalog: Sendable {
             // DRUG_TYPE, DRUG, DRUG_NAME_POE, DRUG_NAME_GENERIC, FORMULARY_DRUG_CD, GSN, NDC, PROD_STRENGTH,
             // DOSE_VAL_RX, DOSE_UNIT_RX, FORM_VAL_DISP, FORM_UNIT_DISP, ROUTE
             let tail = [f[15], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11], f[12], f[13], f[14]]
-            var bytes: [UInt8] = []
-            for (i, v) in tail.enumerated() {
-                if i > 0 { bytes.append(UInt8(ascii: ",")) }
-                bytes += CSV.escaped(v)
+            // MIMIC-IV: drug_type, drug, formulary_drug_cd, gsn, ndc, prod_strength, form_rx, dose_val_rx,
+            // dose_unit_rx, form_val_disp, form_unit_disp, doses_per_24_hrs, route
+            let tail4 = [f[15], f[3], f[6], f[7], f[8], f[9], "", f[10], f[11], f[12], f[13], "", f[14]]
+            func joined(_ fields: [String]) -> [UInt8] {
+                var bytes: [UInt8] = []
+                for (i, v) in fields.enumerated() {
+                    if i > 0 { bytes.append(UInt8(ascii: ",")) }
+                    bytes += CSV.escaped(v)
+                }
+                return bytes
             }
             classes[ci].products.append(products.count)
             classes[ci].cumulativeWeights.append((classes[ci].cumulativeWeights.last ?? 0) + weight)
             products.append(Product(classIndex: ci, atc5: f[1], ingredient: f[2], drug: f[3], ndc: f[8],
-                                    mapped: f[16] == "1", csvTail: bytes))
+                                    mapped: f[16] == "1", csvTail: joined(tail), csv4Tail: joined(tail4)))
         }
         for c in classes where c.products.isEmpty {
             throw .internalError("DrugCatalog: class \(c.atc3) has no product")

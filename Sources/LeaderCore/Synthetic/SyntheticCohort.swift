@@ -22,32 +22,59 @@ public struct SyntheticSummary: Codable, Sendable, Equatable {
     public var drugClasses = 0
     public var drugProducts = 0
     public var bytes = 0
+    /// The format written (`SyntheticFormat`); the row counts are of its five tables, in the order of its `tableFiles`.
+    public var format = SyntheticFormat.mimic3
+    /// OMOP: visits left out of visit_occurrence (their events still reference them); 0 for the MIMIC formats.
+    public var visitsMissingFromVisitTable = 0
 
     /// Share of patients with exactly one admission.
     public var singleVisitShare: Double { patients == 0 ? 0 : Double(singleVisitPatients) / Double(patients) }
 }
 
-/// The synthetic cohort: writes a MIMIC-III v1.4-format folder (upper-case headers) plus `maps/`, streaming one
-/// patient at a time, byte-identical for the same `SyntheticConfig`. See `docs/synthetic-cohort.md`.
+/// The synthetic cohort: writes a folder in one of the formats `leader prepare` reads (`SyntheticFormat`: MIMIC-III
+/// v1.4 with upper-case headers by default, MIMIC-IV, OMOP), streaming one patient at a time, byte-identical for
+/// the same `SyntheticConfig`. The same patients in every format. See `docs/synthetic-cohort.md`.
 public enum SyntheticCohort {
-    /// Table files in the output folder.
-    public static let tableFiles = ["PATIENTS.csv", "ADMISSIONS.csv", "DIAGNOSES_ICD.csv", "PROCEDURES_ICD.csv",
-                                    "PRESCRIPTIONS.csv", "D_ICD_DIAGNOSES.csv", "D_ICD_PROCEDURES.csv"]
-    /// Files in `maps/`.
-    public static let mapFiles = ["ndc2atc3.csv", "drug_to_atc.csv", "WHO_ATC-DDD_2021-12-03.csv"]
-
-    /// Generates the cohort into `directory` (created if missing). `progress` gets the number of patients written
-    /// so far every 1000 patients and at the end; returning false cancels (`.cancelled`).
-    public static func write(_ config: SyntheticConfig, to directory: String,
+    /// Generates the cohort into `directory` (created if missing) in `format`. OMOP: `visitTableShare` (0...1) of
+    /// the visits get a visit_occurrence row (the others are referenced by their events only, as in many real
+    /// exports). `progress` gets the number of patients written so far every 1000 patients and at the end;
+    /// returning false cancels (`.cancelled`).
+    public static func write(_ config: SyntheticConfig, to directory: String, format: SyntheticFormat = .mimic3,
+                             visitTableShare: Double = 1,
                              progress: ((Int) -> Bool)? = nil) throws(LeaderError) -> SyntheticSummary {
         try config.validate()
         guard !directory.isEmpty else { throw .invalidArgument("synthetic cohort: empty output directory") }
+        guard visitTableShare >= 0, visitTableShare <= 1 else {
+            throw .invalidArgument("synthetic cohort: visitTableShare must be in 0...1 (got \(visitTableShare))")
+        }
+        guard visitTableShare == 1 || format == .omop else {
+            throw .invalidArgument("synthetic cohort: visitTableShare is an OMOP setting (format \(format.rawValue))")
+        }
         try makeDirectories(directory)
-        try makeDirectories(directory + "/maps")
         let generator = try PatientGenerator(config: config)
-        let catalog = generator.catalog
+        switch format {
+        case .mimic3:
+            try makeDirectories(directory + "/maps")
+            var summary = try writeMIMIC3(generator, config, to: directory, progress: progress)
+            summary.bytes += try writeDictionaries(generator.catalog, to: directory)
+            return summary
+        case .mimic4:
+            try makeDirectories(directory + "/maps")
+            try makeDirectories(directory + "/hosp")
+            var summary = try SyntheticMIMIC4Writer.write(generator, config, to: directory, progress: progress)
+            summary.bytes += try writeMaps(generator.catalog, to: directory)
+            return summary
+        case .omop:
+            return try SyntheticOMOPWriter.write(generator, config, to: directory, visitTableShare: visitTableShare,
+                                                 progress: progress)
+        }
+    }
 
+    private static func writeMIMIC3(_ generator: PatientGenerator, _ config: SyntheticConfig, to directory: String,
+                                    progress: ((Int) -> Bool)?) throws(LeaderError) -> SyntheticSummary {
+        let catalog = generator.catalog
         var summary = SyntheticSummary()
+        var tally = SyntheticTally(catalog)
         var patients = try ByteSink(path: directory + "/PATIENTS.csv")
         var admissions = try ByteSink(path: directory + "/ADMISSIONS.csv")
         var diagnoses = try ByteSink(path: directory + "/DIAGNOSES_ICD.csv")
@@ -64,17 +91,11 @@ public enum SyntheticCohort {
             + "FORM_UNIT_DISP,ROUTE\n")
 
         let strings = ProfileStrings()
-        var usedDx = [Bool](repeating: false, count: catalog.diagnoses.count)
-        var usedPx = [Bool](repeating: false, count: catalog.procedures.count)
-        var usedProducts = [Bool](repeating: false, count: catalog.products.count)
         var hadm = 100_000
         for index in 0..<config.patients {
             let p = generator.patient(index)
             let subject = 10_000 + index
-            summary.patients += 1
-            summary.admissions += p.admissions.count
-            summary.maxVisits = max(summary.maxVisits, p.admissions.count)
-            if p.admissions.count == 1 { summary.singleVisitPatients += 1 }
+            tally.add(p, catalog: catalog, to: &summary)
 
             summary.patientsRows += 1
             patients.int(summary.patientsRows); patients.comma()
@@ -121,7 +142,6 @@ public enum SyntheticCohort {
                 admissions.byte(UInt8(ascii: "1")); admissions.newline()
 
                 for (seq, code) in a.diagnoses.enumerated() {
-                    usedDx[code] = true
                     summary.diagnosesRows += 1
                     diagnoses.int(summary.diagnosesRows); diagnoses.comma()
                     diagnoses.int(subject); diagnoses.comma()
@@ -130,7 +150,6 @@ public enum SyntheticCohort {
                     diagnoses.bytes(catalog.diagnoses[code].csv); diagnoses.newline()
                 }
                 for (seq, code) in a.procedures.enumerated() {
-                    usedPx[code] = true
                     summary.proceduresRows += 1
                     procedures.int(summary.proceduresRows); procedures.comma()
                     procedures.int(subject); procedures.comma()
@@ -139,8 +158,6 @@ public enum SyntheticCohort {
                     procedures.bytes(catalog.procedures[code].csv); procedures.newline()
                 }
                 for rx in a.prescriptions {
-                    usedProducts[rx.product] = true
-                    if !catalog.products[rx.product].mapped { summary.prescriptionsUnmappedNDC += 1 }
                     summary.prescriptionsRows += 1
                     prescriptions.int(summary.prescriptionsRows); prescriptions.comma()
                     prescriptions.int(subject); prescriptions.comma()
@@ -153,22 +170,14 @@ public enum SyntheticCohort {
             }
             try patients.flushIfFull(); try admissions.flushIfFull(); try diagnoses.flushIfFull()
             try procedures.flushIfFull(); try prescriptions.flushIfFull()
-            if let progress, (index + 1) % 1000 == 0, !progress(index + 1) {
-                throw .cancelled("synthetic cohort: cancelled after \(index + 1) patients")
-            }
+            if index + 1 < config.patients { try SyntheticTally.progress(progress, done: index + 1, total: config.patients) }
         }
         try patients.finish(); try admissions.finish(); try diagnoses.finish()
         try procedures.finish(); try prescriptions.finish()
         summary.bytes += patients.bytesWritten + admissions.bytesWritten + diagnoses.bytesWritten
             + procedures.bytesWritten + prescriptions.bytesWritten
-        if let progress, config.patients % 1000 != 0, !progress(config.patients) {
-            throw .cancelled("synthetic cohort: cancelled after \(config.patients) patients")
-        }
-        summary.diagnosisCodes = usedDx.filter { $0 }.count
-        summary.procedureCodes = usedPx.filter { $0 }.count
-        summary.drugProducts = usedProducts.filter { $0 }.count
-        summary.drugClasses = Set(catalog.products.indices.filter { usedProducts[$0] }.map { catalog.products[$0].classIndex }).count
-        summary.bytes += try writeDictionaries(catalog, to: directory)
+        try SyntheticTally.progress(progress, done: config.patients, total: config.patients)
+        tally.finish(catalog: catalog, into: &summary)
         return summary
     }
 
@@ -185,7 +194,11 @@ public enum SyntheticCohort {
             try s.finish()
             bytes += s.bytesWritten
         }
-        // ndc -> atc3 for the mapped products (sorted, unique).
+        return bytes + (try writeMaps(c, to: directory))
+    }
+
+    /// maps/: NDC → ATC3 of the mapped products, drug name → ATC5 of every product, and the WHO names.
+    static func writeMaps(_ c: SyntheticCatalog, to directory: String) throws(LeaderError) -> Int {        // ndc -> atc3 for the mapped products (sorted, unique).
         var ndcs: [String: String] = [:]
         for p in c.products where p.mapped { ndcs[p.ndc] = c.classes[p.classIndex].atc3 }
         var ndcSink = try ByteSink(path: directory + "/maps/ndc2atc3.csv")
@@ -209,7 +222,7 @@ public enum SyntheticCohort {
             whoSink.text(code); whoSink.comma(); whoSink.field(who[code] ?? ""); whoSink.text(",NA,NA,NA,NA\n")
         }
         try whoSink.finish()
-        return bytes + ndcSink.bytesWritten + nameSink.bytesWritten + whoSink.bytesWritten
+        return ndcSink.bytesWritten + nameSink.bytesWritten + whoSink.bytesWritten
     }
 
     /// `mkdir -p`, with a clear error when a component is a file or not writable.
@@ -231,7 +244,7 @@ public enum SyntheticCohort {
 }
 
 /// The profile and admission strings as CSV bytes.
-private struct ProfileStrings {
+struct ProfileStrings {
     let types = SyntheticAdmissionValues.types.map(CSV.escaped)
     let admissionLocations = SyntheticAdmissionValues.admissionLocations.map(CSV.escaped)
     let dischargeLocations = SyntheticAdmissionValues.dischargeLocations.map(CSV.escaped)

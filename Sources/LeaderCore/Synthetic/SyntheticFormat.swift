@@ -1,0 +1,77 @@
+/// The table layout the synthetic cohort is written in: one of the formats `leader prepare` reads, so that every
+/// loader can be tested end to end on the same patients.
+public enum SyntheticFormat: String, CaseIterable, Codable, Sendable {
+    /// MIMIC-III v1.4: upper-case headers, `DIR/*.csv` + `DIR/maps/`.
+    case mimic3
+    /// MIMIC-IV v2.x: `DIR/hosp/*.csv` + `DIR/maps/`.
+    case mimic4
+    /// OMOP CDM v5.4: `DIR/*.csv` with concept and concept_ancestor; the visit table may be partial.
+    case omop
+
+    /// The files of the patients, admissions, diagnoses, procedures and prescriptions tables, in that order.
+    public var tableFiles: [String] {
+        switch self {
+        case .mimic3: return ["PATIENTS.csv", "ADMISSIONS.csv", "DIAGNOSES_ICD.csv", "PROCEDURES_ICD.csv", "PRESCRIPTIONS.csv"]
+        case .mimic4: return ["hosp/patients.csv", "hosp/admissions.csv", "hosp/diagnoses_icd.csv",
+                              "hosp/procedures_icd.csv", "hosp/prescriptions.csv"]
+        case .omop: return ["person.csv", "visit_occurrence.csv", "condition_occurrence.csv", "procedure_occurrence.csv",
+                            "drug_exposure.csv"]
+        }
+    }
+
+    /// The code dictionaries beside the tables.
+    public var dictionaryFiles: [String] {
+        switch self {
+        case .mimic3: return ["D_ICD_DIAGNOSES.csv", "D_ICD_PROCEDURES.csv"]
+        case .mimic4: return ["hosp/d_icd_diagnoses.csv", "hosp/d_icd_procedures.csv"]
+        case .omop: return ["concept.csv", "concept_ancestor.csv"]
+        }
+    }
+
+    /// Medication maps in `maps/` (MIMIC formats; OMOP carries its own vocabulary).
+    public var mapFiles: [String] {
+        self == .omop ? [] : ["maps/ndc2atc3.csv", "maps/drug_to_atc.csv", "maps/WHO_ATC-DDD_2021-12-03.csv"]
+    }
+}
+
+/// The parts of the summary every writer counts the same way: patients, admissions, and the catalogue entries used.
+struct SyntheticTally {
+    private var usedDx: [Bool], usedPx: [Bool], usedProducts: [Bool]
+
+    init(_ catalog: SyntheticCatalog) {
+        usedDx = [Bool](repeating: false, count: catalog.diagnoses.count)
+        usedPx = [Bool](repeating: false, count: catalog.procedures.count)
+        usedProducts = [Bool](repeating: false, count: catalog.products.count)
+    }
+
+    /// Counts patient `p` (its admissions, codes and products; not its rows, which the writer counts).
+    mutating func add(_ p: SyntheticPatient, catalog: SyntheticCatalog, to summary: inout SyntheticSummary) {
+        summary.patients += 1
+        summary.admissions += p.admissions.count
+        summary.maxVisits = max(summary.maxVisits, p.admissions.count)
+        if p.admissions.count == 1 { summary.singleVisitPatients += 1 }
+        for a in p.admissions {
+            for c in a.diagnoses { usedDx[c] = true }
+            for c in a.procedures { usedPx[c] = true }
+            for rx in a.prescriptions {
+                usedProducts[rx.product] = true
+                if !catalog.products[rx.product].mapped { summary.prescriptionsUnmappedNDC += 1 }
+            }
+        }
+    }
+
+    /// The codes-used figures.
+    func finish(catalog: SyntheticCatalog, into summary: inout SyntheticSummary) {
+        summary.diagnosisCodes = usedDx.filter { $0 }.count
+        summary.procedureCodes = usedPx.filter { $0 }.count
+        summary.drugProducts = usedProducts.filter { $0 }.count
+        summary.drugClasses = Set(catalog.products.indices.filter { usedProducts[$0] }
+            .map { catalog.products[$0].classIndex }).count
+    }
+
+    /// Reports progress every 1000 patients; `.cancelled` when the callback says stop.
+    static func progress(_ progress: ((Int) -> Bool)?, done: Int, total: Int) throws(LeaderError) {
+        guard let progress, done % 1000 == 0 || done == total else { return }
+        if !progress(done) { throw .cancelled("synthetic cohort: cancelled after \(done) patients") }
+    }
+}
