@@ -166,6 +166,70 @@ import Testing
         #expect(!c.patients.flatMap(\.visits).contains { $0.id == 999 })
     }
 
+    // ---- visit_detail: events keyed by a visit detail ------------------------------------------------------------
+
+    /// A copy of the fixture whose clinical rows of visits 102 and 201 name only a visit detail (1021, 2011), with a
+    /// visit_detail table (when `details` is given) mapping details to visits.
+    func keyedByVisitDetail(details: String?) throws -> String {
+        let tmp = try partialVisitTable(without: [])
+        let detailOf = ["102": "1021", "201": "2011"]
+        for file in ["condition_occurrence", "procedure_occurrence", "drug_exposure"] {
+            let lines = try String(contentsOfFile: "\(tmp)/\(file).csv", encoding: .utf8).split(separator: "\n")
+            let header = lines[0].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            let v = try #require(header.firstIndex(of: "visit_occurrence_id"))
+            let d = try #require(header.firstIndex(of: "visit_detail_id"))
+            var out = [String(lines[0])]
+            for line in lines.dropFirst() {
+                var f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                if let detail = detailOf[f[v]] { f[v] = ""; f[d] = detail }
+                out.append(f.joined(separator: ","))
+            }
+            DataTestSupport.write(out.joined(separator: "\n") + "\n", to: "\(tmp)/\(file).csv")
+        }
+        if let details { DataTestSupport.write(details, to: "\(tmp)/visit_detail.csv") }
+        return tmp
+    }
+
+    @Test func eventsKeyedByVisitDetailJoinTheirVisit() throws {
+        let full = try OMOPLoader.load(directory: dir, config: PrepareConfig())
+        let tmp = try keyedByVisitDetail(details: """
+            visit_detail_id,person_id,visit_detail_concept_id,visit_detail_start_date,visit_occurrence_id
+            1021,1,9201,2020-06-01,102
+            2011,2,9201,2019-05-05,201
+            3000,3,9201,2020-02-02,
+
+            """)
+        let c = try OMOPLoader.load(directory: tmp, config: PrepareConfig())
+        #expect(c.patients == full.patients)
+        #expect(c.medications == full.medications && c.diagnoses == full.diagnoses && c.procedures == full.procedures)
+        #expect(c.report.rowsRead["visit_detail"] == 3)
+        #expect(c.report.dropped["condition_occurrence: empty visit_occurrence_id"] == 1)   // row 9: neither id
+        #expect(c.report.notes.isEmpty)
+    }
+
+    @Test func visitDetailsThatCannotBeResolvedAreCounted() throws {
+        // no visit_detail table: their rows are dropped under a reason that names the missing table
+        let none = try OMOPLoader.load(directory: try keyedByVisitDetail(details: nil), config: PrepareConfig())
+        #expect(none.patients.map { $0.visits.map(\.id) } == [[101, 103], [301], [401]])
+        let reason = "only a visit_detail_id, and no visit_detail table to find its visit"
+        #expect(none.report.dropped["condition_occurrence: \(reason)"] == 3)   // one of them has concept 0 too
+        #expect(none.report.dropped["procedure_occurrence: \(reason)"] == 2)
+        #expect(none.report.dropped["drug_exposure: \(reason)"] == 2)
+        // a detail without its visit, and a detail the table lacks
+        let partial = try OMOPLoader.load(directory: try keyedByVisitDetail(details: """
+            visit_detail_id,person_id,visit_detail_concept_id,visit_detail_start_date,visit_occurrence_id
+            1021,1,9201,2020-06-01,
+
+            """), config: PrepareConfig())
+        #expect(partial.patients.map { $0.visits.map(\.id) } == [[101, 103], [301], [401]])
+        #expect(partial.report.dropped["drug_exposure: visit_detail_id not in visit_detail (or its visit_occurrence_id empty)"] == 2)
+        // a bad id in visit_detail is an error naming file, line and column
+        let bad = try keyedByVisitDetail(details: "visit_detail_id,visit_occurrence_id\nx1,102\n")
+        expectError(.badFile, "visit_detail.csv: line 2, column 1 ('visit_detail_id'): not an integer") {
+            try OMOPLoader.load(directory: bad, config: PrepareConfig())
+        }
+    }
+
     @Test func visitSourceAndMinPatientsAreValidated() {
         expectError(.invalidArgument, #"config: visitSource must be "auto", "table" or "referenced", got "rows""#) {
             try PrepareConfig.parse(json: #"{"visitSource": "rows"}"#, base: PrepareConfig())

@@ -4,6 +4,7 @@ teacher. Each test checks what the command wrote (files, JSON fields and their c
 the message of a bad invocation. Run by tools/run_host_tests.sh (make test)."""
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -92,6 +93,16 @@ def test_bad_flags_are_usage_errors_with_a_message(tmp_path, args, message):
 
 # ---- data --------------------------------------------------------------------------------------------------
 
+def test_synth_formats_write_their_files(tmp_path):
+    for fmt, table in [("mimic4", "hosp/admissions.csv"), ("omop", "visit_occurrence.csv")]:
+        r = run_json(tmp_path, "synth", "--patients", 30, "--seed", 5, "--format", fmt, "--out", fmt, "--json")
+        for f in r["files"]:
+            assert (tmp_path / fmt / f).is_file(), f
+        assert len((tmp_path / fmt / table).read_text().splitlines()) - 1 == r["admissions"]
+    _, err = run(tmp_path, "synth", "--patients", 3, "--out", "x", "--visit-table-share", "0.5", code=USAGE)
+    assert "--visit-table-share is an OMOP setting" in err
+
+
 def test_synth_writes_a_mimic3_folder_and_reports_it(tmp_path):
     r = run_json(tmp_path, "synth", "--patients", 40, "--seed", 5, "--out", "s", "--json")
     assert r["patients"] == 40 and r["seed"] == 5 and r["out"] == "s"
@@ -120,9 +131,16 @@ def test_prepare_report_matches_the_tables(work):
     assert sum(rep["medicationRows"].values()) == rep["rowsRead"]["prescriptions"]
 
 
+def test_prepare_without_maps_uses_the_shipped_ones(work):
+    """No --maps: the maps in the project's data/ (found beside the program, from another folder) map the rows."""
+    r = run_json(work, "prepare", "--source", "mimic3", "--input", "cohort", "--out", "shipped.ldata", "--json")
+    rows = r["report"]["medicationRows"]
+    assert set(rows) == {"ndc", "gsn", "name", "unmapped"}
+    assert sum(rows.values()) == r["report"]["rowsRead"]["prescriptions"]
+    assert rows["unmapped"] < 0.05 * sum(rows.values()), rows
+
+
 def test_prepare_errors_name_the_problem(work):
-    _, err = run(work, "prepare", "--source", "mimic3", "--input", "cohort", "--out", "x.ldata", code=1)
-    assert "--maps is required" in err
     _, err = run(work, "prepare", "--source", "mimic3", "--input", "no-such-folder", "--maps", "cohort/maps",
                  "--out", "x.ldata", code=1)
     assert "no-such-folder" in err
@@ -147,6 +165,39 @@ def test_prepare_says_first_what_it_changed(tmp_path):
     _, err = run(tmp_path, "prepare", "--source", "omop", "--input", "omop", "--out", "x.ldata",
                  "--config", '{"minPatients": 5}', code=1)
     assert "omop: the cohort has 4 patients, fewer than minPatients 5" in err
+
+
+SCALE = int(os.environ.get("LEADER_SCALE_PATIENTS", "100000"))
+
+
+def test_every_loader_end_to_end_at_scale(tmp_path):
+    """The synthetic cohort at 10^5 patients in every input format, a partial OMOP visit table among them: each
+    loader must build the same cohort (same patients, visits, samples, split, code counts)."""
+    stats = {}
+    for fmt, share in [("mimic3", 1), ("mimic4", 1), ("omop", 1), ("omop", 0.6)]:
+        name = f"{fmt}-{share}"
+        s = run_json(tmp_path, "synth", "--patients", SCALE, "--seed", 11, "--format", fmt, "--out", name,
+                     *(["--visit-table-share", share] if share != 1 else []), "--json")
+        assert s["patients"] == SCALE and s["format"] == fmt
+        args = ["prepare", "--source", fmt, "--input", name, "--out", f"{name}.ldata", "--json"]
+        if fmt != "omop":
+            args += ["--maps", f"{name}/maps"]
+        r = run_json(tmp_path, *args)
+        notes = r["report"]["notes"]
+        if share == 1:
+            assert notes == [], notes
+        else:
+            missing = s["visits_missing_from_visit_table"]
+            assert 0.3 * s["admissions"] < missing < 0.5 * s["admissions"]
+            assert len(notes) == 1 and f"reference {missing} visit ids that visit_occurrence lacks" in notes[0]
+        st = r["statistics"]
+        stats[name] = {k: st[k] for k in ("patients", "samples", "patientsPerSplit", "singleVisitPatients",
+                                          "averageVisitsPerPatient", "maxVisitsPerPatient", "codes")}
+        assert st["patients"] == SCALE and st["samples"]["all"] == SCALE
+        shutil.rmtree(tmp_path / name)
+    first = stats["mimic3-1"]
+    for name, st in stats.items():
+        assert st == first, name
 
 
 def test_stats_agrees_with_prepare_and_samples(work, samples):

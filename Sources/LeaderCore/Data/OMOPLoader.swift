@@ -1,8 +1,9 @@
 /// Loads an OMOP CDM v5.3/5.4 CSV export: person, visit_occurrence, condition_occurrence, procedure_occurrence,
 /// drug_exposure, concept (required), concept_ancestor and concept_relationship (optional). Visits come from
 /// `PrepareConfig.visitSource`: the rows of visit_occurrence, or every visit id the clinical tables reference
-/// (exports often hold events of visits their visit table lacks); events without a visit_occurrence_id or with
-/// concept 0 are dropped and counted.
+/// (exports often hold events of visits their visit table lacks). An event with an empty visit_occurrence_id but a
+/// visit_detail_id belongs to that detail's visit (`visit_detail.visit_occurrence_id`, when the table is given);
+/// events without a visit, or with concept 0, are dropped and counted.
 /// Medications: the ATC level-3 classes reached from the drug concept (itself, its `concept_ancestor` ancestors,
 /// or `concept_relationship` targets of it and of its ancestors; ATC codes longer than 4 characters are
 /// truncated); else its RxNorm ingredient ancestors (`RxNorm:<code>`); else the drug concept itself. Condition
@@ -62,6 +63,7 @@ public enum OMOPLoader {
             visits.append((id, person, concept, time))
         }
         report.rowsRead["visit_occurrence"] = visits.count
+        let detailVisit = try readVisitDetails(CohortFiles.find(dir, "visit_detail"), &report, progress)
 
         func readEvents(_ path: String, conceptColumn: String, dateColumns: [String]) throws(LeaderError) -> [Event] {
             progress?("reading \(CohortFiles.tableName(path))")
@@ -69,11 +71,22 @@ public enum OMOPLoader {
             let table = CohortFiles.tableName(path)
             let v = try r.column("visit_occurrence_id"), c = try r.column(conceptColumn)
             let d = try r.column(anyOf: dateColumns), pid = try r.column("person_id")
+            let detail = r.optionalColumn("visit_detail_id")
             var out: [Event] = []
-            var rows = 0, noVisit = 0, zero = 0
+            var rows = 0, noVisit = 0, zero = 0, unknownDetail = 0, noDetailTable = 0
             try r.forEachRow { (row: CSVRow) throws(LeaderError) in
                 rows += 1
-                guard let visit = try MIMICLoader.optionalInt(row, v, r, "visit_occurrence_id") else {
+                var id = try MIMICLoader.optionalInt(row, v, r, "visit_occurrence_id")
+                if id == nil, let detail, let did = try MIMICLoader.optionalInt(row, detail, r, "visit_detail_id") {
+                    if let detailVisit {
+                        guard let parent = detailVisit[did] else { unknownDetail += 1; return }
+                        id = parent
+                    } else {
+                        noDetailTable += 1
+                        return
+                    }
+                }
+                guard let visit = id else {
                     noVisit += 1
                     return
                 }
@@ -86,6 +99,8 @@ public enum OMOPLoader {
             }
             report.rowsRead[table] = rows
             report.drop("\(table): empty visit_occurrence_id", noVisit)
+            report.drop("\(table): visit_detail_id not in visit_detail (or its visit_occurrence_id empty)", unknownDetail)
+            report.drop("\(table): only a visit_detail_id, and no visit_detail table to find its visit", noDetailTable)
             report.drop("\(table): concept 0 (no standard concept)", zero)
             return out
         }
@@ -347,6 +362,26 @@ public enum OMOPLoader {
             out.append((id, person, 0, start))
         }
         report.drop("referenced visits: no dated row", undated)
+        return out
+    }
+
+    /// visit_detail_id → visit_occurrence_id from the visit_detail table (nil when the export has none); details
+    /// without a visit are left out (their events are counted when dropped).
+    static func readVisitDetails(_ path: String?, _ report: inout PreparationReport,
+                                 _ progress: ((String) -> Void)?) throws(LeaderError) -> [Int64: Int64]? {
+        guard let path else { return nil }
+        progress?("reading visit_detail")
+        let r = try CSVReader(path: path)
+        let id = try r.column("visit_detail_id"), visit = try r.column("visit_occurrence_id")
+        var out: [Int64: Int64] = [:]
+        var rows = 0
+        try r.forEachRow { (row: CSVRow) throws(LeaderError) in
+            rows += 1
+            let detail = try MIMICLoader.int(row, id, r, "visit_detail_id")
+            guard let v = try MIMICLoader.optionalInt(row, visit, r, "visit_occurrence_id") else { return }
+            if out.updateValue(v, forKey: detail) != nil { report.drop("visit_detail: duplicate visit_detail_id") }
+        }
+        report.rowsRead["visit_detail"] = rows
         return out
     }
 
