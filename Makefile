@@ -18,7 +18,8 @@ DIST_FLAGS := -c release --scratch-path $(DIST) -Xswiftc -static-stdlib -Xswiftc
 deps: deps-system deps-python
 
 # Debian packages: libomp-dev (OpenMP runtime for the kernels), zlib1g-dev (.csv.gz input),
-# libopenblas-dev (GEMM reference in bench/), g++ (the C++ example), unzip (the model wheel).
+# libopenblas-dev (GEMM reference in bench/), g++ (the C++ example), unzip (the model wheel), postgresql (the
+# server the OMOP-from-PostgreSQL test starts; it brings libpq5, which the library loads for postgresql:// inputs).
 deps-system:
 	@missing=""; \
 	[ -e /usr/lib/x86_64-linux-gnu/libomp5.so ] || missing="$$missing libomp-dev"; \
@@ -26,6 +27,7 @@ deps-system:
 	[ -e /usr/include/zlib.h ] || missing="$$missing zlib1g-dev"; \
 	command -v g++ >/dev/null || missing="$$missing g++"; \
 	command -v unzip >/dev/null || missing="$$missing unzip"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing" >&2; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \

@@ -33,7 +33,8 @@ def cpu_name():
 
 
 def timed(cmd, cwd):
-    """(wall s, user+sys s, peak RSS MB) of one run of cmd, measured by wait4 on that child alone."""
+    """(wall s, user+sys s, stdout) of one run of cmd, measured by wait4 on that child alone. (Its ru_maxrss is not
+    used: on Linux it starts from this process's size at fork; prepare reports its own peak RSS.)"""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t = time.perf_counter()
         p = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err)
@@ -44,7 +45,7 @@ def timed(cmd, cwd):
         err.seek(0)
         if p.returncode != 0:
             sys.exit(f"{' '.join(cmd)} failed:\n{err.read()[-2000:]}")
-        return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out.read()
+        return wall, usage.ru_utime + usage.ru_stime, out.read()
 
 
 def pandas_read(folder, files):
@@ -72,7 +73,7 @@ def main():
             cmd = [leader, "synth", "--patients", str(a.patients), "--seed", "11", "--format", fmt, "--out", name, "--json"]
             if share != 1:
                 cmd += ["--visit-table-share", str(share)]
-            _, _, _, out = timed(cmd, work)
+            _, _, out = timed(cmd, work)
             s = json.loads(out)
             rows = sum(s["rows"].values())
             files = s["files"][:5]
@@ -82,7 +83,8 @@ def main():
                 cmd = [leader, "prepare", "--source", c["format"], "--input", name, "--out", f"{name}.ldata", "--json"]
                 if c["format"] != "omop":
                     cmd += ["--maps", f"{name}/maps"]
-                wall, cpu, rss, _ = timed(cmd, work)
+                wall, cpu, out = timed(cmd, work)
+                rss = json.loads(out)["peakRSSBytes"] / 1e6
                 if c["best"] is None or wall < c["best"][0]:
                     c["best"] = (wall, cpu, rss)
                 pw, prow = pandas_read(os.path.join(work, name), c["files"])

@@ -17,7 +17,10 @@
 #define LIO_DEFAULT_MAX_RECORD ((int64_t)256 << 20)
 
 struct lio_csv {
-    gzFile gz;          /* NULL for memory readers */
+    gzFile gz;          /* NULL for memory and stream readers */
+    lio_read_fn read;   /* stream readers: the source, its close function and its state */
+    lio_close_fn close;
+    void *ctx;
     /* gzip files: a producer thread inflates into a ring of chunks while the caller tokenizes. */
     int threaded;
     pthread_t thread;
@@ -189,8 +192,32 @@ int32_t lio_csv_open_memory(lio_csv **out, const uint8_t *data, size_t n, int64_
     return 0;
 }
 
+int32_t lio_csv_open_stream(lio_csv **out, lio_read_fn read, lio_close_fn close, void *ctx,
+                            int64_t max_record_bytes) {
+    if (!out) return LIO_ERR_ARG;
+    *out = NULL;
+    if (!read) return LIO_ERR_ARG;
+    lio_csv *c = alloc_reader(max_record_bytes);
+    if (!c) {
+        if (close) close(ctx);
+        return LIO_ERR_NOMEM;
+    }
+    c->read = read;
+    c->close = close;
+    c->ctx = ctx;
+    c->cap = LIO_INITIAL_BUFFER;
+    c->buf = malloc((size_t)c->cap);
+    if (!c->buf) {
+        lio_csv_free(c);
+        return LIO_ERR_NOMEM;
+    }
+    *out = c;
+    return 0;
+}
+
 void lio_csv_free(lio_csv *c) {
     if (!c) return;
+    if (c->close) c->close(c->ctx);
     if (c->threaded) {
         pthread_mutex_lock(&c->mu);
         c->stop = 1;
@@ -266,6 +293,13 @@ static int32_t refill(lio_csv *c) {
             pthread_cond_signal(&c->cv_space);
             pthread_mutex_unlock(&c->mu);
         }
+        return 0;
+    }
+    if (c->read) {
+        int64_t got = c->read(c->ctx, c->buf + c->end, room);
+        if (got < 0) return fail(c, LIO_ERR_READ, c->line, 1);
+        if (got == 0) c->eof = 1;
+        c->end += got > room ? room : got;
         return 0;
     }
     unsigned want = room > (1 << 30) ? (1u << 30) : (unsigned)room;

@@ -16,7 +16,11 @@ struct Prepare: ParsableCommand {
             """)
 
     @Option(help: "mimic3, mimic4 or omop") var source: String
-    @Option(help: "Folder with the source tables (.csv or .csv.gz, any header case).") var input: String
+    @Option(help: "Folder with the source tables (.csv or .csv.gz, any header case); OMOP also a postgresql:// URI (credentials from the URI, PGPASSWORD or ~/.pgpass).")
+    var input: String
+    @Option(help: "PostgreSQL input: the schema of the CDM tables (default public).") var schema: String?
+    @Option(help: "PostgreSQL input: the schema of concept, concept_ancestor, concept_relationship (default: --schema).")
+    var vocabularySchema: String?
     @Option(help: "Folder with medication maps (ndc2atc3.csv, gsn_atc_ndc_mapping.csv.gz, mimic_drug_to_atc.csv.gz, optionally the WHO ATC file); MIMIC only. Default: the maps the project ships in data/.")
     var maps: String?
     @Option(help: "Output .ldata file.") var out: String
@@ -29,7 +33,9 @@ struct Prepare: ParsableCommand {
         }
         var cfg = PrepareConfig.defaults(for: src)
         if let config { cfg = try PrepareConfig.parse(json: try readTextArgument(config), base: cfg) }
-        let job = PrepareJob(source: src.rawValue, input: input, maps: maps, out: out, config: cfg)
+        var job = PrepareJob(source: src.rawValue, input: input, maps: maps, out: out, config: cfg)
+        job.schema = schema
+        job.vocabularySchema = vocabularySchema
         let r = try job.run(progress: json ? nil : { ev in
             stderr("leader prepare: \(ev.stage == "write" ? "writing \(out)" : ev.stage)\n")
             return true

@@ -60,6 +60,14 @@ int32_t lio_csv_open(lio_csv **out, const char *path, int64_t max_record_bytes);
 /** Opens an in-memory buffer (copied). Used by tests and the benchmark. */
 int32_t lio_csv_open_memory(lio_csv **out, const uint8_t *data, size_t n, int64_t max_record_bytes);
 
+/** A byte source: copies up to cap bytes into buf; returns the count, 0 at the end, or < 0 on an error. */
+typedef int64_t (*lio_read_fn)(void *ctx, uint8_t *buf, int64_t cap);
+typedef void (*lio_close_fn)(void *ctx);
+
+/** Opens a reader over a stream (a database COPY, a pipe): read is called whenever the buffer needs bytes; close
+ * (may be NULL) is called once with ctx by lio_csv_free, or at once when opening fails. A read error is LIO_ERR_READ. */
+int32_t lio_csv_open_stream(lio_csv **out, lio_read_fn read, lio_close_fn close, void *ctx, int64_t max_record_bytes);
+
 /** Next record: LIO_ROW, LIO_EOF or an LIO_ERR_* (then error line/column are set; the reader stays failed). */
 int32_t lio_csv_next(lio_csv *csv, lio_row *row);
 
@@ -82,6 +90,32 @@ int32_t lio_write_file(const char *path, const uint8_t *data, size_t n, int32_t 
 /** The path of the binary this code was loaded from (libleader.so in a host, the leader program when linked in),
  * as the dynamic loader names it, into out[cap] with its NUL. 0 on success, -1 when unknown or too long. */
 int32_t lio_image_path(char *out, size_t cap);
+
+/* ---- PostgreSQL: a table streamed by COPY ... TO STDOUT (CSV, HEADER), through libpq loaded at run time -------
+ *
+ *   lio_pg_copy *pg = NULL;
+ *   char err[512];
+ *   if (lio_pg_copy_open(&pg, "postgresql:///cdm?host=/run/postgresql", "COPY (SELECT * FROM \"cdm\".\"person\") "
+ *                        "TO STDOUT WITH (FORMAT csv, HEADER true)", err, sizeof err) == 0)
+ *       lio_csv_open_stream(&csv, lio_pg_copy_read, lio_pg_copy_close, pg, 0);   // the reader owns pg now
+ *
+ * libpq.so.5 is loaded on first use (dlopen), so the library needs it only when a PostgreSQL source is used.
+ * Each COPY has its own connection (conninfo: a libpq connection string or URI; passwords come from PGPASSWORD or
+ * ~/.pgpass as libpq reads them). The session runs with DateStyle ISO and client_encoding UTF8. */
+typedef struct lio_pg_copy lio_pg_copy;
+
+#define LIO_PG_NO_LIBPQ -20     /* libpq.so.5 could not be loaded */
+#define LIO_PG_CONNECT -21      /* the connection failed (message in err) */
+#define LIO_PG_QUERY -22        /* the COPY was refused (message in err) */
+
+/** Connects and starts the COPY. 0, LIO_ERR_ARG, LIO_ERR_NOMEM or an LIO_PG_* with libpq's message in err[cap]. */
+int32_t lio_pg_copy_open(lio_pg_copy **out, const char *conninfo, const char *copy_sql, char *err, size_t cap);
+/** lio_read_fn over the COPY data; < 0 when the server reports an error (lio_pg_copy_error says which). */
+int64_t lio_pg_copy_read(void *pg, uint8_t *buf, int64_t cap);
+/** The server's message after a failed read ("" if none); valid until close. */
+const char *lio_pg_copy_error(const lio_pg_copy *pg);
+/** Ends the COPY (cancelling it when unfinished) and closes the connection. NULL: no-op. */
+void lio_pg_copy_close(void *pg);
 
 #ifdef __cplusplus
 }

@@ -48,6 +48,8 @@ public final class CSVReader {
     public let header: [String]
     private let lowered: [String: Int]
     private var handle: OpaquePointer?
+    /// The COPY stream of a PostgreSQL reader (owned by `handle`), for the server's message after a read error.
+    private var postgres: OpaquePointer?
 
     /// Opens `path` and reads its header.
     /// `readChunk` > 0 limits each read to that many bytes (tests: records straddling refills).
@@ -64,6 +66,31 @@ public final class CSVReader {
         self.handle = handle
     }
 
+    /// A PostgreSQL table or query streamed by `copySQL` (a `COPY … TO STDOUT WITH (FORMAT csv, HEADER true)`) over
+    /// its own connection to `conninfo`; `name` is used in messages (never the connection string, which may hold a
+    /// password).
+    public init(postgres conninfo: String, copySQL: String, name: String) throws(LeaderError) {
+        path = name
+        var pg: OpaquePointer?
+        var err = [CChar](repeating: 0, count: 512)
+        let st = lio_pg_copy_open(&pg, conninfo, copySQL, &err, err.count)
+        guard st == 0, let pg else {
+            let message = String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            switch st {
+            case LIO_ERR_NOMEM: throw .outOfMemory("\(name): out of memory")
+            case LIO_PG_QUERY: throw .badFile("\(name): \(message)")
+            default: throw .io("\(name): \(message)")
+            }
+        }
+        var h: OpaquePointer?
+        guard lio_csv_open_stream(&h, lio_pg_copy_read, lio_pg_copy_close, UnsafeMutableRawPointer(pg), 0) == 0,
+              let handle = h
+        else { throw .outOfMemory("\(name): cannot allocate a reader") }
+        postgres = pg
+        (header, lowered) = try CSVReader.readHeader(handle, name: name, postgres: pg)
+        self.handle = handle
+    }
+
     /// In-memory reader over `data` (copied), for tests and benchmarks; `name` is used in messages.
     public init(data: [UInt8], name: String) throws(LeaderError) {
         path = name
@@ -76,16 +103,17 @@ public final class CSVReader {
 
     /// The header record of a freshly opened reader: names as in the file, and normalised name → first column.
     /// Frees `handle` and throws (naming `name`, line and column) when there is no header.
-    private static func readHeader(_ handle: OpaquePointer, name: String) throws(LeaderError)
-        -> ([String], [String: Int])
+    private static func readHeader(_ handle: OpaquePointer, name: String, postgres: OpaquePointer? = nil)
+        throws(LeaderError) -> ([String], [String: Int])
     {
         var row = lio_row()
         let r = lio_csv_next(handle, &row)
         guard r == LIO_ROW else {
             let line = Int(lio_csv_error_line(handle)), column = Int(lio_csv_error_column(handle))
+            let e = CSVReader.error(path: name, status: r, line: line, column: column, postgres: postgres)
             lio_csv_free(handle)
             if r == LIO_EOF { throw .badFile("\(name): empty file, no header line") }
-            throw CSVReader.error(path: name, status: r, line: line, column: column)
+            throw e
         }
         var names: [String] = []
         var lower: [String: Int] = [:]
@@ -133,7 +161,7 @@ public final class CSVReader {
             if st == LIO_EOF { return }
             guard st == LIO_ROW, let base = row.base, let fields = row.fields else {
                 throw CSVReader.error(path: path, status: st, line: Int(lio_csv_error_line(handle)),
-                                      column: Int(lio_csv_error_column(handle)))
+                                      column: Int(lio_csv_error_column(handle)), postgres: postgres)
             }
             try body(CSVRow(base: base, fields: fields, count: Int(row.n_fields), line: Int(row.line)))
         }
@@ -142,7 +170,10 @@ public final class CSVReader {
     /// Decompressed bytes consumed so far.
     public var bytesConsumed: Int { handle.map { Int(lio_csv_bytes_consumed($0)) } ?? 0 }
 
-    static func error(path: String, status: Int32, line: Int, column: Int) -> LeaderError {
+    static func error(path: String, status: Int32, line: Int, column: Int, postgres: OpaquePointer? = nil) -> LeaderError {
+        if status == LIO_ERR_READ, let postgres, let m = lio_pg_copy_error(postgres) {
+            return .io("\(path): read error near line \(line): \(String(cString: m))")
+        }
         switch status {
         case LIO_ERR_READ: return .io("\(path): read error near line \(line) (corrupt or truncated gzip, or I/O failure)")
         case LIO_ERR_QUOTE:

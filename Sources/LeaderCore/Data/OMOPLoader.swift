@@ -33,21 +33,28 @@ public enum OMOPLoader {
         var start: Int64
     }
 
+    /// Loads the CSV files of folder `dir`.
     public static func load(directory dir: String, config: PrepareConfig,
                             progress: ((String) -> Void)? = nil) throws(LeaderError) -> Cohort {
         guard CohortFiles.isDirectory(dir) else { throw .io("\(dir): input folder not found") }
-        let personPath = try CohortFiles.require(dir, "person")
-        let visitPath = try CohortFiles.require(dir, "visit_occurrence")
-        let condPath = try CohortFiles.require(dir, "condition_occurrence")
-        let procPath = try CohortFiles.require(dir, "procedure_occurrence")
-        let drugPath = try CohortFiles.require(dir, "drug_exposure")
-        let conceptPath = try CohortFiles.require(dir, "concept")
+        return try load(.folder(dir), config: config, progress: progress)
+    }
+
+    /// Loads the tables of `source` (a folder or a PostgreSQL schema): the same rows give the same cohort.
+    public static func load(_ source: TableSource, config: PrepareConfig,
+                            progress: ((String) -> Void)? = nil) throws(LeaderError) -> Cohort {
+        let personTable = try source.require("person")
+        let visitTable = try source.require("visit_occurrence")
+        let condTable = try source.require("condition_occurrence")
+        let procTable = try source.require("procedure_occurrence")
+        let drugTable = try source.require("drug_exposure")
+        let conceptTable = try source.require("concept")
         var report = PreparationReport()
 
         progress?("reading person")
-        let people = try readPersons(personPath, &report)
+        let people = try readPersons(personTable, &report)
         progress?("reading visit_occurrence")
-        let r = try CSVReader(path: visitPath)
+        let r = try visitTable.open()
         let vid = try r.column("visit_occurrence_id"), pid = try r.column("person_id")
         let vconcept = try r.column("visit_concept_id"), vdate = try r.column("visit_start_date")
         let vdatetime = r.optionalColumn("visit_start_datetime")
@@ -63,12 +70,12 @@ public enum OMOPLoader {
             visits.append((id, person, concept, time))
         }
         report.rowsRead["visit_occurrence"] = visits.count
-        let detailVisit = try readVisitDetails(CohortFiles.find(dir, "visit_detail"), &report, progress)
+        let detailVisit = try readVisitDetails(source.find("visit_detail"), &report, progress)
 
-        func readEvents(_ path: String, conceptColumn: String, dateColumns: [String]) throws(LeaderError) -> [Event] {
-            progress?("reading \(CohortFiles.tableName(path))")
-            let r = try CSVReader(path: path)
-            let table = CohortFiles.tableName(path)
+        func readEvents(_ t: TableSource.Table, conceptColumn: String, dateColumns: [String]) throws(LeaderError) -> [Event] {
+            progress?("reading \(t.name)")
+            let r = try t.open()
+            let table = t.name
             let v = try r.column("visit_occurrence_id"), c = try r.column(conceptColumn)
             let d = try r.column(anyOf: dateColumns), pid = try r.column("person_id")
             let detail = r.optionalColumn("visit_detail_id")
@@ -104,11 +111,11 @@ public enum OMOPLoader {
             report.drop("\(table): concept 0 (no standard concept)", zero)
             return out
         }
-        let conditions = try readEvents(condPath, conceptColumn: "condition_concept_id",
+        let conditions = try readEvents(condTable, conceptColumn: "condition_concept_id",
                                         dateColumns: ["condition_start_date", "condition_start_datetime"])
-        let procedures = try readEvents(procPath, conceptColumn: "procedure_concept_id",
+        let procedures = try readEvents(procTable, conceptColumn: "procedure_concept_id",
                                         dateColumns: ["procedure_date", "procedure_datetime"])
-        let drugs = try readEvents(drugPath, conceptColumn: "drug_concept_id",
+        let drugs = try readEvents(drugTable, conceptColumn: "drug_concept_id",
                                    dateColumns: ["drug_exposure_start_date", "drug_exposure_start_datetime"])
         visits = resolveVisits(visits, events: [conditions, procedures, drugs], config.visitSource, &report)
 
@@ -120,9 +127,9 @@ public enum OMOPLoader {
         for p in people.values { needed.formUnion([p.gender, p.race, p.ethnicity]) }
         for v in visits { needed.insert(v.concept) }
         var ancestors: [Int64: [Int64]] = [:]
-        if let p = CohortFiles.find(dir, "concept_ancestor") {
+        if let t = source.find("concept_ancestor") {
             progress?("reading concept_ancestor")
-            let r = try CSVReader(path: p)
+            let r = try t.open()
             let a = try r.column("ancestor_concept_id"), d = try r.column("descendant_concept_id")
             var rows = 0
             try r.forEachRow { (row: CSVRow) throws(LeaderError) in
@@ -136,11 +143,11 @@ public enum OMOPLoader {
         }
         for list in ancestors.values { needed.formUnion(list) }
         var related: [Int64: [Int64]] = [:]
-        if let p = CohortFiles.find(dir, "concept_relationship") {
+        if let t = source.find("concept_relationship") {
             progress?("reading concept_relationship")
             var sources = drugConcepts
             for list in ancestors.values { sources.formUnion(list) }
-            let r = try CSVReader(path: p)
+            let r = try t.open()
             let c1 = try r.column("concept_id_1"), c2 = try r.column("concept_id_2")
             let rel = try r.column("relationship_id")
             var rows = 0
@@ -159,7 +166,7 @@ public enum OMOPLoader {
         progress?("reading concept")
         var concepts: [Int64: ConceptInfo] = [:]
         do {
-            let r = try CSVReader(path: conceptPath)
+            let r = try conceptTable.open()
             let id = try r.column("concept_id"), name = try r.column("concept_name")
             let vocab = try r.column("vocabulary_id"), cls = try r.column("concept_class_id")
             let code = try r.column("concept_code")
@@ -367,11 +374,11 @@ public enum OMOPLoader {
 
     /// visit_detail_id → visit_occurrence_id from the visit_detail table (nil when the export has none); details
     /// without a visit are left out (their events are counted when dropped).
-    static func readVisitDetails(_ path: String?, _ report: inout PreparationReport,
+    static func readVisitDetails(_ table: TableSource.Table?, _ report: inout PreparationReport,
                                  _ progress: ((String) -> Void)?) throws(LeaderError) -> [Int64: Int64]? {
-        guard let path else { return nil }
+        guard let table else { return nil }
         progress?("reading visit_detail")
-        let r = try CSVReader(path: path)
+        let r = try table.open()
         let id = try r.column("visit_detail_id"), visit = try r.column("visit_occurrence_id")
         var out: [Int64: Int64] = [:]
         var rows = 0
@@ -389,8 +396,10 @@ public enum OMOPLoader {
     /// their RxNorm Extension variants.
     static func isPseudoIngredient(_ name: String) -> Bool { name.lowercased().hasPrefix("inert ingredient") }
 
-    static func readPersons(_ path: String, _ report: inout PreparationReport) throws(LeaderError) -> [Int64: Person] {
-        let r = try CSVReader(path: path)
+    static func readPersons(_ table: TableSource.Table, _ report: inout PreparationReport) throws(LeaderError)
+        -> [Int64: Person]
+    {
+        let r = try table.open()
         let pid = try r.column("person_id"), g = try r.column("gender_concept_id")
         let race = try r.column("race_concept_id"), eth = try r.column("ethnicity_concept_id")
         let yob = try r.column("year_of_birth")

@@ -44,12 +44,22 @@ public struct PreparedDataset: Sendable {
     }
 }
 
-/// Loads a source folder into a prepared dataset.
+/// Loads a source folder (or, for OMOP, a PostgreSQL schema) into a prepared dataset.
 public enum DataPreparation {
+    /// `input`: the tables' folder, or for OMOP a `postgresql://` URI whose `schema` (default `public`) holds the
+    /// tables and `vocabularySchema` (default: `schema`) the vocabulary.
     public static func prepare(source: DataSource, input: String, maps: String?, config: PrepareConfig,
+                               schema: String? = nil, vocabularySchema: String? = nil,
                                progress: ((String) -> Void)? = nil) throws(LeaderError) -> PreparedDataset {
         try config.validate()
         var cohort: Cohort
+        let postgres = PostgresTables.isURI(input)
+        guard source == .omop || !postgres else {
+            throw .invalidArgument("\(source.rawValue): a PostgreSQL input is supported for OMOP only; give a folder")
+        }
+        guard postgres || (schema == nil && vocabularySchema == nil) else {
+            throw .invalidArgument("schema and vocabularySchema apply to a postgresql:// input only")
+        }
         switch source {
         case .mimic3, .mimic4:
             // no folder given: the maps the project ships in data/
@@ -63,7 +73,13 @@ public enum DataPreparation {
                 ? try MIMIC3Loader.load(directory: input, medications: m, config: config, progress: progress)
                 : try MIMIC4Loader.load(directory: input, medications: m, config: config, progress: progress)
         case .omop:
-            cohort = try OMOPLoader.load(directory: input, config: config, progress: progress)
+            if postgres {
+                progress?("listing the PostgreSQL tables")
+                let tables = try PostgresTables(uri: input, schema: schema ?? "public", vocabularySchema: vocabularySchema)
+                cohort = try OMOPLoader.load(.postgres(tables), config: config, progress: progress)
+            } else {
+                cohort = try OMOPLoader.load(directory: input, config: config, progress: progress)
+            }
         }
         try ShrinkCheck.apply(&cohort, config: config)
         return PreparedDataset(cohort: cohort, config: config)

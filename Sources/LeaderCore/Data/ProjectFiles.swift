@@ -21,7 +21,9 @@ public enum ProjectFiles {
         var buf = [CChar](repeating: 0, count: 4096)
         let n = readlink("/proc/self/exe", &buf, buf.count - 1)
         if n > 0 { images.append(String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)) }
-        if lio_image_path(&buf, buf.count) == 0 { images.append(String(cString: buf)) }
+        if lio_image_path(&buf, buf.count) == 0 {
+            images.append(String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
         var out: [String] = []
         for image in images {
             var parts = image.split(separator: "/", omittingEmptySubsequences: false).dropLast()   // its folder

@@ -9,8 +9,11 @@ public struct PrepareJob: Decodable, Sendable {
     /// mimic3, mimic4, omop or synthetic.
     public var source: String
     /// The source tables' folder (synthetic: where to write the cohort's CSVs; default: a temporary folder
-    /// beside `out`, removed afterwards).
+    /// beside `out`, removed afterwards), or for OMOP a `postgresql://` URI.
     public var input: String?
+    /// PostgreSQL input: the schema of the clinical tables (default `public`) and of the vocabulary (default: `schema`).
+    public var schema: String?
+    public var vocabularySchema: String?
     /// Medication maps folder (MIMIC; synthetic: the cohort's own maps).
     public var maps: String?
     public var out: String
@@ -27,10 +30,13 @@ public struct PrepareJob: Decodable, Sendable {
     }
 
     public init(from decoder: any Decoder) throws {
-        let c = try jobContainer(decoder, ["source", "input", "maps", "out", "config", "patients", "seed"], "prepare job")
+        let c = try jobContainer(decoder, ["source", "input", "maps", "out", "config", "patients", "seed", "schema",
+                                           "vocabularySchema"], "prepare job")
         source = try c.decode(String.self, forKey: .init("source"))
         input = try c.decodeIfPresent(String.self, forKey: .init("input"))
         maps = try c.decodeIfPresent(String.self, forKey: .init("maps"))
+        schema = try c.decodeIfPresent(String.self, forKey: .init("schema"))
+        vocabularySchema = try c.decodeIfPresent(String.self, forKey: .init("vocabularySchema"))
         out = try c.decode(String.self, forKey: .init("out"))
         let base = (decoder.userInfo[PrepareConfig.baseKey] as? PrepareConfig) ?? PrepareConfig()
         config = try c.decodeIfPresent(PrepareConfig.self, forKey: .init("config")) ?? base
@@ -89,7 +95,8 @@ public struct PrepareJob: Decodable, Sendable {
         }
         guard let input else { throw .invalidArgument("prepare job: \"input\" (the source tables' folder) is missing") }
         var cancelled = false
-        let data = try DataPreparation.prepare(source: loader, input: input, maps: maps, config: config) { stage in
+        let data = try DataPreparation.prepare(source: loader, input: input, maps: maps, config: config, schema: schema,
+                                               vocabularySchema: vocabularySchema) { stage in
             // the loaders report stages by name; a cancel request is honoured when the loading returns
             if !cancelled, (try? report(progress, JobEvent(task: "prepare", stage: stage, done: 0, total: 0))) == nil {
                 cancelled = true

@@ -131,7 +131,7 @@ public struct PipelineJob: Sendable {
                                          maps: cfg.maps, out: dataPath,
                                          config: cfg.prepare ?? PrepareConfig.defaults(for: DataSource(rawValue: cfg.source) ?? .mimic3),
                                          patients: cfg.patients, seed: cfg.seed)
-            let key = "source=\(cfg.source) input=\(cfg.input ?? "") maps=\(cfg.maps ?? "") patients=\(cfg.patients) "
+            let key = "source=\(cfg.source) input=\(PostgresTables.redacted(cfg.input ?? "")) maps=\(cfg.maps ?? "") patients=\(cfg.patients) "
                 + "seed=\(cfg.seed) config=\(try Self.json(prepare.config))"
             out.append(Step(name: "prepare", kind: "prepare", key: key, outputs: [dataPath], inputs: []) { (p) throws(LeaderError) in
                 let r = try prepare.run { ev in (try? p(ev.stage, ev.total > 0 ? Double(ev.done) / Double(ev.total) : 0, [:])) != nil }
