@@ -9,7 +9,8 @@
         print(session.explain(patient, "C09A"))                 # kind, code, title, visit, contribution
         scores = session.scores(events)                         # long-format DataFrame -> patients x meds
 
-Trainer runs preparation, training and evaluation jobs; every library failure raises a LeaderError subclass
+leader.prepare builds a dataset from pandas DataFrames (MIMIC or OMOP tables from any database); Trainer runs
+preparation, training and evaluation jobs; every library failure raises a LeaderError subclass
 carrying leader_last_error().
 """
 import json
@@ -21,9 +22,10 @@ from ._loader import EXPECTED_ABI
 from .errors import (BadFile, BufferTooSmall, Cancelled, Incompatible, InternalError, InvalidArgument,
                      IOFailure, LeaderError, OutOfMemory, Overflow)
 from .model import KINDS, THRESHOLD_DEFAULT, Model, Session
+from .prepare import TABLES, prepare
 from .trainer import Trainer, evaluation_frame
 
-__all__ = ["Model", "Session", "Trainer", "evaluation_frame", "KINDS", "THRESHOLD_DEFAULT",
+__all__ = ["Model", "Session", "Trainer", "evaluation_frame", "prepare", "TABLES", "KINDS", "THRESHOLD_DEFAULT",
            "version", "abi_version", "build_info", "set_openmp_blocktime", "sgemm", "library_path",
            "LeaderError", "InvalidArgument", "IOFailure", "BadFile", "Incompatible", "OutOfMemory",
            "BufferTooSmall", "Cancelled", "Overflow", "InternalError", "EXPECTED_ABI"]
