@@ -25,13 +25,15 @@ extra=$(nm -D --defined-only "$SO" | awk '{print $NF}' | grep -v '^leader_' || t
 
 mkdir -p "$DISTDIR"
 DISTDIR=$(cd "$DISTDIR" && pwd)
-rm -rf "$DISTDIR/include" "$DISTDIR/lib/libleader.so" "$DISTDIR/bin/leader" "$DISTDIR/Examples" "$DISTDIR/README.md"
+rm -rf "$DISTDIR/include" "$DISTDIR/lib/libleader.so" "$DISTDIR/bin/leader" "$DISTDIR/Examples" "$DISTDIR/README.md" \
+    "$DISTDIR/data"
 mkdir -p "$DISTDIR/include" "$DISTDIR/lib" "$DISTDIR/bin"
 cp include/leader.h "$DISTDIR/include/"
 # Stripping drops the static symbol table and debug info only; .dynsym (the leader_* exports) stays.
 strip --strip-unneeded -o "$DISTDIR/lib/libleader.so" "$SO"
 strip -o "$DISTDIR/bin/leader" "$CLI"
 cp -r Examples "$DISTDIR/Examples"
+cp -r data "$DISTDIR/data"   # the medication maps and DDI pairs, found by the library beside lib/ and bin/
 
 version=$("$DISTDIR/bin/leader" --version 2>/dev/null || echo unknown)
 needed() { readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' '; }
@@ -48,6 +50,7 @@ bin/leader            the command-line tool (synth, prepare, student train, eval
 Examples/c/           C hosts: recommend.c (serving), gemm_and_errors.c, abi_check.c
 Examples/cpp/         leader.hpp (header-only C++17 RAII wrapper), serve_threads.cpp, train.cpp, errors.cpp
 python/               the Python binding as a wheel with this library inside (when built by \`make dist\`)
+data/                 medication maps (NDC/GSN/name -> ATC) and DDI pairs, MIT, used when --maps/--ddi are not given
 \`\`\`
 
 ## What a host needs
@@ -65,6 +68,8 @@ files. The host needs only these shared libraries (Debian 12 package names):
 \`\`\`sh
 sudo apt-get install libomp5 zlib1g libstdc++6
 \`\`\`
+
+OMOP from PostgreSQL (\`prepare --input postgresql://…\`) also needs \`libpq5\`, loaded only when such an input is used.
 
 Exact \`NEEDED\` entries of this build — libleader.so: $(needed "$SO")— bin/leader: $(needed "$CLI")
 

@@ -5,17 +5,20 @@ import Glibc
 #endif
 
 /// Files the project ships or fetches (the maps and DDI pairs in `data/`, the default teacher in `models/`),
-/// found from any working directory: relative to the working directory first, then in the project folder of the
-/// running program or of the loaded `libleader.so` when either sits in a build folder
-/// (`<project>/.build*/<config>/leader`, `<project>/.build*/<config>/libleader.so`: a Python or C host).
+/// found from any working directory: relative to the working directory first, then beside the running program
+/// and the loaded `libleader.so`: in the project folder when either sits in a build folder
+/// (`<project>/.build*/<config>/leader`, `<project>/.build*/<config>/libleader.so`: a Python or C host), else in
+/// its own folder (the Python wheel: `leader/libleader.so` + `leader/data/`) and the folder above it (the binary
+/// distribution: `lib/libleader.so`, `bin/leader` + `data/`).
 public enum ProjectFiles {
     /// The shipped DDI pair file, relative to the project.
     public static let ddiPairs = "data/ddi_atc3_pairs.csv"
     /// The shipped medication maps (NDC → ATC3, GSN → ATC, drug name → ATC), relative to the project.
     public static let medicationMaps = "data"
 
-    /// `<project>` for the running program and for the image holding this code, when they live under
-    /// `<project>/.build*/` (each once, in that order).
+    /// The folders searched after the working directory, each once, in order: for the running program and the
+    /// image holding this code, `<project>` when it lives under `<project>/.build*/`, else its folder and the
+    /// folder above.
     public static func projectFolders() -> [String] {
         var images: [String] = []
         var buf = [CChar](repeating: 0, count: 4096)
@@ -26,11 +29,11 @@ public enum ProjectFiles {
         }
         var out: [String] = []
         for image in images {
-            var parts = image.split(separator: "/", omittingEmptySubsequences: false).dropLast()   // its folder
+            let folder = image.split(separator: "/", omittingEmptySubsequences: false).dropLast()   // its folder
+            var parts = folder
             while let last = parts.last, !last.hasPrefix(".build") { parts = parts.dropLast() }
-            guard !parts.isEmpty else { continue }
-            let folder = parts.dropLast().joined(separator: "/")
-            if !out.contains(folder) { out.append(folder) }
+            let found = parts.isEmpty ? [folder, folder.dropLast()] : [parts.dropLast()]
+            for f in found.map({ $0.joined(separator: "/") }) where !f.isEmpty && !out.contains(f) { out.append(f) }
         }
         return out
     }

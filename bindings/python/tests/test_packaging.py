@@ -90,6 +90,29 @@ def test_wheel_in_fresh_venv_finds_its_library_and_serves(venv, checkpoint):
     assert len(result["top"]) == 3
 
 
+PREPARE_WITH_SHIPPED_MAPS = """
+import json, sys, pandas as pd, leader
+folder, out = sys.argv[1], sys.argv[2]
+with leader.Trainer({"task": "prepare", "source": "synthetic", "patients": 40, "seed": 2, "input": folder,
+                     "out": out}) as job:
+    job.run()
+frames = {name: pd.read_csv(f"{folder}/{name}.csv", dtype=str, keep_default_na=False) for name in
+          leader.TABLES["mimic3"]["required"]}
+print(json.dumps(leader.prepare("mimic3", frames, out)["report"]["medicationRows"]))   # no maps: the wheel's
+"""
+
+
+def test_wheel_carries_the_shipped_maps(venv, tmp_path):
+    python, wheel, home = venv
+    names = zipfile.ZipFile(wheel).namelist()
+    assert {"leader/data/ndc2atc3.csv", "leader/data/gsn_atc_ndc_mapping.csv.gz", "leader/data/LICENSE-ethos",
+            "leader/data/ddi_atc3_pairs.csv"} <= set(names)
+    rows = json.loads(_run([python, "-c", PREPARE_WITH_SHIPPED_MAPS, tmp_path / "cohort", tmp_path / "c.ldata"],
+                           env=_clean_env(), cwd=home))
+    assert set(rows) == {"ndc", "gsn", "name", "unmapped"}   # the synthetic cohort's own maps have no GSN route
+    assert rows["unmapped"] < 0.05 * sum(rows.values()), rows
+
+
 def test_editable_install(venv, checkpoint):
     """`pip install -e bindings/python`, on a copy of the tree (setuptools writes leader.egg-info into it)."""
     python, _, home = venv

@@ -66,6 +66,10 @@ def build(library: Path, header: Path, out: Path) -> Path:
         files[f"leader/{src.name}"] = src.read_bytes()
     files["leader/libleader.so"] = stripped(library)
     files["leader/leader.h"] = header.read_bytes()
+    # the medication maps and DDI pairs the project ships, with their licences (found beside libleader.so)
+    for f in sorted((PACKAGE_ROOT.parents[1] / "data").iterdir()):
+        if f.is_file():
+            files[f"leader/data/{f.name}"] = f.read_bytes()
     files[f"{dist_info}/METADATA"] = metadata(project).encode()
     files[f"{dist_info}/WHEEL"] = (f"Wheel-Version: 1.0\nGenerator: leader build_wheel.py\nRoot-Is-Purelib: false\n"
                                    f"Tag: py3-none-{platform_tag()}\n").encode()
