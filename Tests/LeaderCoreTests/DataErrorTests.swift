@@ -94,7 +94,9 @@ import Testing
             + "codes (after top-K; a visit may lack several)' (7), after 7 of 10 prescription rows (70.0 %) mapped to no "
             + "ATC3 class; check the medication maps (--maps)"
         let d = try DataPreparation.prepare(source: .mimic3, input: dir, maps: maps, config: PrepareConfig())
-        #expect(d.cohort.report.notes == ["most of the input was dropped: " + text])
+        let rows = "most rows of prescriptions were dropped: 7 of 10 (70.0 %); the biggest cause: 'prescriptions: drug "
+            + "not mapped to ATC3' (7); check the medication maps (--maps)"
+        #expect(d.cohort.report.notes == [rows, "most of the input was dropped: " + text])
         var strict = PrepareConfig()
         strict.minPatients = 5
         expectError(.invalidArgument, "mimic3: the cohort has 3 patients, fewer than minPatients 5: " + text) {
@@ -104,6 +106,27 @@ import Testing
         let (full, fullMaps) = Self.base()
         #expect(try DataPreparation.prepare(source: .mimic3, input: full, maps: fullMaps, config: PrepareConfig())
             .cohort.report.notes.isEmpty)
+    }
+
+    /// Most prescription rows unmapped while every visit keeps one mapped drug: no visit is lost, but the rows are,
+    /// and the report says so first.
+    @Test func mostRowsOfATableDroppedIsSaidFirst() throws {
+        let (dir, maps) = DataTestSupport.writeMIMIC3((1...4).map { ($0, [V(dx: ["D1"], px: ["P1"], drugs: ["A01A", "B01A", "C01A"])]) })
+        DataTestSupport.write("drug,atc_code\nA01A,A01A01\n", to: maps + "/mimic_drug_to_atc.csv")
+        let d = try DataPreparation.prepare(source: .mimic3, input: dir, maps: maps, config: PrepareConfig())
+        #expect(d.cohort.patients.count == 4)
+        #expect(d.cohort.report.notes == ["most rows of prescriptions were dropped: 8 of 12 (66.7 %); the biggest cause: "
+            + "'prescriptions: drug not mapped to ATC3' (8); check the medication maps (--maps)"])
+    }
+
+    @Test func rowDropAdviceNamesTheSetting() {
+        #expect(ShrinkCheck.advice("drug_exposure: CVX concept, not a prescription (excludedDrugVocabularies)")
+            == "see \"excludedDrugVocabularies\"")
+        #expect(ShrinkCheck.advice("drug_exposure: only a visit_detail_id, and no visit_detail table to find its visit")
+            == "give the visit_detail table, or fill visit_occurrence_id")
+        #expect(ShrinkCheck.advice("diagnoses_icd: hadm_id not in admissions") == "check that the tables come from the same export")
+        #expect(ShrinkCheck.advice("condition_occurrence: concept 0 (no standard concept)")
+            == "map the source codes to standard concepts")
     }
 
     /// Patients dropped for too few visits: the note names minVisits.

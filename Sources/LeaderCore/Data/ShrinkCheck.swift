@@ -1,11 +1,12 @@
-/// No silent shrinking: when preparation keeps less than half of the loaded visits or patients, the report opens
-/// with a note naming the biggest cause and the setting that changes it; a cohort below `PrepareConfig.minPatients`
-/// is an error with the same explanation (counts and setting names only).
+/// No silent shrinking: when preparation drops most of a table's rows, or keeps less than half of the loaded visits
+/// or patients, the report opens with a note naming the biggest cause and the setting that changes it; a cohort
+/// below `PrepareConfig.minPatients` is an error with the same explanation (counts and setting names only).
 enum ShrinkCheck {
-    /// Below this share of visits or patients kept, the report says so first.
+    /// Below this share of rows, visits or patients kept, the report says so first.
     static let keptShare = 0.5
 
     static func apply(_ cohort: inout Cohort, config: PrepareConfig) throws(LeaderError) {
+        cohort.report.notes += rowNotes(cohort.report)
         let r = cohort.report
         let visits = share(r.visitsKept, r.visitsLoaded), patients = share(r.patientsKept, r.patientsLoaded)
         let small = r.patientsKept < config.minPatients
@@ -41,6 +42,39 @@ enum ShrinkCheck {
                 + "mapped to no ATC3 class; check the medication maps (--maps)"
         }
         return "\(biggest); set \"requireAllCodeSets\": false to keep visits without every code set"
+    }
+
+    /// One note per table that lost more than half of its rows: the count, the biggest reason, what to change.
+    /// Rows of visits the OMOP visit table lacks are left to the visitSource note.
+    static func rowNotes(_ r: PreparationReport) -> [String] {
+        var notes: [String] = []
+        for (table, rows) in r.rowsRead.sorted(by: { $0.key < $1.key }) where rows > 0 {
+            // row-level reasons of this table (not the cohort-level "patients: …" that share the MIMIC table's name)
+            let reasons = r.dropped.filter {
+                $0.key.hasPrefix(table + ": ") && !$0.key.hasPrefix("patients: no visit kept")
+                    && !$0.key.hasPrefix("patients: fewer than")
+            }
+            let lost = reasons.values.reduce(0, +)
+            guard share(rows - lost, rows) < keptShare,
+                  let top = reasons.max(by: { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }),
+                  !top.key.hasSuffix("not in visit_occurrence")
+            else { continue }
+            notes.append("most rows of \(table) were dropped: \(lost) of \(rows) (\(PreparationReport.percent(share(lost, rows)))); "
+                + "the biggest cause: '\(top.key)' (\(top.value)); \(advice(top.key))")
+        }
+        return notes
+    }
+
+    /// What to change for a row-level drop reason.
+    static func advice(_ reason: String) -> String {
+        if reason.hasSuffix("drug not mapped to ATC3") { return "check the medication maps (--maps)" }
+        if reason.contains("excludedDrugVocabularies") { return "see \"excludedDrugVocabularies\"" }
+        if reason.contains("visit_detail") { return "give the visit_detail table, or fill visit_occurrence_id" }
+        if reason.hasSuffix("not in admissions") || reason.hasSuffix("person_id differs from the visit's") {
+            return "check that the tables come from the same export"
+        }
+        if reason.hasSuffix("concept 0 (no standard concept)") { return "map the source codes to standard concepts" }
+        return "see the report's dropped counts"
     }
 
     static func share(_ a: Int, _ b: Int) -> Double { b == 0 ? 1 : Double(a) / Double(b) }
