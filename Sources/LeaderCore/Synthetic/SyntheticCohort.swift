@@ -75,18 +75,14 @@ public enum SyntheticCohort {
         let catalog = generator.catalog
         var summary = SyntheticSummary()
         var tally = SyntheticTally(catalog)
-        var patients = try ByteSink(path: directory + "/PATIENTS.csv")
-        var admissions = try ByteSink(path: directory + "/ADMISSIONS.csv")
-        var diagnoses = try ByteSink(path: directory + "/DIAGNOSES_ICD.csv")
-        var procedures = try ByteSink(path: directory + "/PROCEDURES_ICD.csv")
-        var prescriptions = try ByteSink(path: directory + "/PRESCRIPTIONS.csv")
-        patients.text("ROW_ID,SUBJECT_ID,GENDER,DOB,DOD,DOD_HOSP,DOD_SSN,EXPIRE_FLAG\n")
-        admissions.text("ROW_ID,SUBJECT_ID,HADM_ID,ADMITTIME,DISCHTIME,DEATHTIME,ADMISSION_TYPE,ADMISSION_LOCATION,"
+        var t = try SyntheticTables(.mimic3, in: directory)
+        t.patients.text("ROW_ID,SUBJECT_ID,GENDER,DOB,DOD,DOD_HOSP,DOD_SSN,EXPIRE_FLAG\n")
+        t.admissions.text("ROW_ID,SUBJECT_ID,HADM_ID,ADMITTIME,DISCHTIME,DEATHTIME,ADMISSION_TYPE,ADMISSION_LOCATION,"
             + "DISCHARGE_LOCATION,INSURANCE,LANGUAGE,RELIGION,MARITAL_STATUS,ETHNICITY,EDREGTIME,EDOUTTIME,"
             + "DIAGNOSIS,HOSPITAL_EXPIRE_FLAG,HAS_CHARTEVENTS_DATA\n")
-        diagnoses.text("ROW_ID,SUBJECT_ID,HADM_ID,SEQ_NUM,ICD9_CODE\n")
-        procedures.text("ROW_ID,SUBJECT_ID,HADM_ID,SEQ_NUM,ICD9_CODE\n")
-        prescriptions.text("ROW_ID,SUBJECT_ID,HADM_ID,ICUSTAY_ID,STARTDATE,ENDDATE,DRUG_TYPE,DRUG,DRUG_NAME_POE,"
+        t.diagnoses.text("ROW_ID,SUBJECT_ID,HADM_ID,SEQ_NUM,ICD9_CODE\n")
+        t.procedures.text("ROW_ID,SUBJECT_ID,HADM_ID,SEQ_NUM,ICD9_CODE\n")
+        t.prescriptions.text("ROW_ID,SUBJECT_ID,HADM_ID,ICUSTAY_ID,STARTDATE,ENDDATE,DRUG_TYPE,DRUG,DRUG_NAME_POE,"
             + "DRUG_NAME_GENERIC,FORMULARY_DRUG_CD,GSN,NDC,PROD_STRENGTH,DOSE_VAL_RX,DOSE_UNIT_RX,FORM_VAL_DISP,"
             + "FORM_UNIT_DISP,ROUTE\n")
 
@@ -98,84 +94,80 @@ public enum SyntheticCohort {
             tally.add(p, catalog: catalog, to: &summary)
 
             summary.patientsRows += 1
-            patients.int(summary.patientsRows); patients.comma()
-            patients.int(subject); patients.comma()
-            patients.byte(p.profile.gender == .female ? UInt8(ascii: "F") : UInt8(ascii: "M")); patients.comma()
-            patients.dateMidnight(day: p.dobDay); patients.comma()
+            t.patients.int(summary.patientsRows); t.patients.comma()
+            t.patients.int(subject); t.patients.comma()
+            t.patients.byte(p.profile.gender == .female ? UInt8(ascii: "F") : UInt8(ascii: "M")); t.patients.comma()
+            t.patients.dateMidnight(day: p.dobDay); t.patients.comma()
             let inHospital = p.admissions.last?.died ?? false
             if let d = p.deathDay {
-                patients.dateMidnight(day: d); patients.comma()
-                if inHospital { patients.dateMidnight(day: d) }
-                patients.comma()
-                if !inHospital || index % 3 != 0 { patients.dateMidnight(day: d) }
-                patients.comma(); patients.byte(UInt8(ascii: "1"))
+                t.patients.dateMidnight(day: d); t.patients.comma()
+                if inHospital { t.patients.dateMidnight(day: d) }
+                t.patients.comma()
+                if !inHospital || index % 3 != 0 { t.patients.dateMidnight(day: d) }
+                t.patients.comma(); t.patients.byte(UInt8(ascii: "1"))
             } else {
-                patients.text(",,,0")
+                t.patients.text(",,,0")
             }
-            patients.newline()
+            t.patients.newline()
 
             for a in p.admissions {
                 hadm += 1
                 let icustay = hadm + 100_000
                 summary.admissionsRows += 1
-                admissions.int(summary.admissionsRows); admissions.comma()
-                admissions.int(subject); admissions.comma()
-                admissions.int(hadm); admissions.comma()
-                admissions.dateTime(minute: a.admitMinute); admissions.comma()
-                admissions.dateTime(minute: a.dischargeMinute); admissions.comma()
-                if a.died { admissions.dateTime(minute: a.dischargeMinute) }
-                admissions.comma()
-                admissions.bytes(strings.types[a.admissionType]); admissions.comma()
-                admissions.bytes(strings.admissionLocations[a.admissionLocation]); admissions.comma()
-                admissions.bytes(strings.dischargeLocations[a.dischargeLocation]); admissions.comma()
-                admissions.bytes(strings.insurances[p.profile.insurance.rawValue]); admissions.comma()
-                admissions.bytes(strings.languages[p.profile.language]); admissions.comma()
-                admissions.bytes(strings.religions[p.profile.religion]); admissions.comma()
-                admissions.bytes(strings.maritals[p.profile.marital.rawValue]); admissions.comma()
-                admissions.bytes(strings.ethnicities[p.profile.ethnicityString]); admissions.comma()
-                if let e = a.edRegMinute { admissions.dateTime(minute: e) }
-                admissions.comma()
-                if let e = a.edOutMinute { admissions.dateTime(minute: e) }
-                admissions.comma()
-                admissions.bytes(generator.rules.episodes[a.episode].labelCSV); admissions.comma()
-                admissions.byte(a.died ? UInt8(ascii: "1") : UInt8(ascii: "0")); admissions.comma()
-                admissions.byte(UInt8(ascii: "1")); admissions.newline()
+                t.admissions.int(summary.admissionsRows); t.admissions.comma()
+                t.admissions.int(subject); t.admissions.comma()
+                t.admissions.int(hadm); t.admissions.comma()
+                t.admissions.dateTime(minute: a.admitMinute); t.admissions.comma()
+                t.admissions.dateTime(minute: a.dischargeMinute); t.admissions.comma()
+                if a.died { t.admissions.dateTime(minute: a.dischargeMinute) }
+                t.admissions.comma()
+                t.admissions.bytes(strings.types[a.admissionType]); t.admissions.comma()
+                t.admissions.bytes(strings.admissionLocations[a.admissionLocation]); t.admissions.comma()
+                t.admissions.bytes(strings.dischargeLocations[a.dischargeLocation]); t.admissions.comma()
+                t.admissions.bytes(strings.insurances[p.profile.insurance.rawValue]); t.admissions.comma()
+                t.admissions.bytes(strings.languages[p.profile.language]); t.admissions.comma()
+                t.admissions.bytes(strings.religions[p.profile.religion]); t.admissions.comma()
+                t.admissions.bytes(strings.maritals[p.profile.marital.rawValue]); t.admissions.comma()
+                t.admissions.bytes(strings.ethnicities[p.profile.ethnicityString]); t.admissions.comma()
+                if let e = a.edRegMinute { t.admissions.dateTime(minute: e) }
+                t.admissions.comma()
+                if let e = a.edOutMinute { t.admissions.dateTime(minute: e) }
+                t.admissions.comma()
+                t.admissions.bytes(generator.rules.episodes[a.episode].labelCSV); t.admissions.comma()
+                t.admissions.byte(a.died ? UInt8(ascii: "1") : UInt8(ascii: "0")); t.admissions.comma()
+                t.admissions.byte(UInt8(ascii: "1")); t.admissions.newline()
 
                 for (seq, code) in a.diagnoses.enumerated() {
                     summary.diagnosesRows += 1
-                    diagnoses.int(summary.diagnosesRows); diagnoses.comma()
-                    diagnoses.int(subject); diagnoses.comma()
-                    diagnoses.int(hadm); diagnoses.comma()
-                    diagnoses.int(seq + 1); diagnoses.comma()
-                    diagnoses.bytes(catalog.diagnoses[code].csv); diagnoses.newline()
+                    t.diagnoses.int(summary.diagnosesRows); t.diagnoses.comma()
+                    t.diagnoses.int(subject); t.diagnoses.comma()
+                    t.diagnoses.int(hadm); t.diagnoses.comma()
+                    t.diagnoses.int(seq + 1); t.diagnoses.comma()
+                    t.diagnoses.bytes(catalog.diagnoses[code].csv); t.diagnoses.newline()
                 }
                 for (seq, code) in a.procedures.enumerated() {
                     summary.proceduresRows += 1
-                    procedures.int(summary.proceduresRows); procedures.comma()
-                    procedures.int(subject); procedures.comma()
-                    procedures.int(hadm); procedures.comma()
-                    procedures.int(seq + 1); procedures.comma()
-                    procedures.bytes(catalog.procedures[code].csv); procedures.newline()
+                    t.procedures.int(summary.proceduresRows); t.procedures.comma()
+                    t.procedures.int(subject); t.procedures.comma()
+                    t.procedures.int(hadm); t.procedures.comma()
+                    t.procedures.int(seq + 1); t.procedures.comma()
+                    t.procedures.bytes(catalog.procedures[code].csv); t.procedures.newline()
                 }
                 for rx in a.prescriptions {
                     summary.prescriptionsRows += 1
-                    prescriptions.int(summary.prescriptionsRows); prescriptions.comma()
-                    prescriptions.int(subject); prescriptions.comma()
-                    prescriptions.int(hadm); prescriptions.comma()
-                    prescriptions.int(icustay); prescriptions.comma()
-                    prescriptions.dateMidnight(day: rx.startDay); prescriptions.comma()
-                    prescriptions.dateMidnight(day: rx.endDay); prescriptions.comma()
-                    prescriptions.bytes(catalog.products[rx.product].csvTail); prescriptions.newline()
+                    t.prescriptions.int(summary.prescriptionsRows); t.prescriptions.comma()
+                    t.prescriptions.int(subject); t.prescriptions.comma()
+                    t.prescriptions.int(hadm); t.prescriptions.comma()
+                    t.prescriptions.int(icustay); t.prescriptions.comma()
+                    t.prescriptions.dateMidnight(day: rx.startDay); t.prescriptions.comma()
+                    t.prescriptions.dateMidnight(day: rx.endDay); t.prescriptions.comma()
+                    t.prescriptions.bytes(catalog.products[rx.product].csvTail); t.prescriptions.newline()
                 }
             }
-            try patients.flushIfFull(); try admissions.flushIfFull(); try diagnoses.flushIfFull()
-            try procedures.flushIfFull(); try prescriptions.flushIfFull()
+            try t.flushIfFull()
             if index + 1 < config.patients { try SyntheticTally.progress(progress, done: index + 1, total: config.patients) }
         }
-        try patients.finish(); try admissions.finish(); try diagnoses.finish()
-        try procedures.finish(); try prescriptions.finish()
-        summary.bytes += patients.bytesWritten + admissions.bytesWritten + diagnoses.bytesWritten
-            + procedures.bytesWritten + prescriptions.bytesWritten
+        summary.bytes += try t.finish()
         try SyntheticTally.progress(progress, done: config.patients, total: config.patients)
         tally.finish(catalog: catalog, into: &summary)
         return summary

@@ -34,6 +34,40 @@ public enum SyntheticFormat: String, CaseIterable, Codable, Sendable {
     }
 }
 
+/// The five table files of a format (`SyntheticFormat.tableFiles`), one buffered sink each, written side by side.
+struct SyntheticTables: ~Copyable {
+    var patients: ByteSink, admissions: ByteSink, diagnoses: ByteSink, procedures: ByteSink, prescriptions: ByteSink
+
+    init(_ format: SyntheticFormat, in directory: String) throws(LeaderError) {
+        let f = format.tableFiles.map { directory + "/" + $0 }
+        self.init(try ByteSink(path: f[0]), try ByteSink(path: f[1]), try ByteSink(path: f[2]), try ByteSink(path: f[3]),
+                  try ByteSink(path: f[4]))
+    }
+
+    private init(_ patients: consuming ByteSink, _ admissions: consuming ByteSink, _ diagnoses: consuming ByteSink,
+                 _ procedures: consuming ByteSink, _ prescriptions: consuming ByteSink) {
+        self.patients = patients
+        self.admissions = admissions
+        self.diagnoses = diagnoses
+        self.procedures = procedures
+        self.prescriptions = prescriptions
+    }
+
+    /// Writes out the buffers that are full (after each patient).
+    mutating func flushIfFull() throws(LeaderError) {
+        try patients.flushIfFull(); try admissions.flushIfFull(); try diagnoses.flushIfFull()
+        try procedures.flushIfFull(); try prescriptions.flushIfFull()
+    }
+
+    /// Writes out everything; the bytes written to the five files.
+    mutating func finish() throws(LeaderError) -> Int {
+        try patients.finish(); try admissions.finish(); try diagnoses.finish()
+        try procedures.finish(); try prescriptions.finish()
+        return patients.bytesWritten + admissions.bytesWritten + diagnoses.bytesWritten + procedures.bytesWritten
+            + prescriptions.bytesWritten
+    }
+}
+
 /// The parts of the summary every writer counts the same way: patients, admissions, and the catalogue entries used.
 struct SyntheticTally {
     private var usedDx: [Bool], usedPx: [Bool], usedProducts: [Bool]

@@ -19,20 +19,18 @@ enum SyntheticOMOPWriter {
         summary.format = .omop
         var tally = SyntheticTally(catalog)
         let dir = directory + "/"
-        var person = try ByteSink(path: dir + "person.csv")
-        var visits = try ByteSink(path: dir + "visit_occurrence.csv")
-        var conditions = try ByteSink(path: dir + "condition_occurrence.csv")
-        var procedures = try ByteSink(path: dir + "procedure_occurrence.csv")
-        var drugs = try ByteSink(path: dir + "drug_exposure.csv")
-        person.text("person_id,gender_concept_id,year_of_birth,month_of_birth,day_of_birth,race_concept_id,"
+        // the sinks in OMOP terms: patients = person, admissions = visit_occurrence, diagnoses = condition_occurrence,
+        // procedures = procedure_occurrence, prescriptions = drug_exposure
+        var t = try SyntheticTables(.omop, in: directory)
+        t.patients.text("person_id,gender_concept_id,year_of_birth,month_of_birth,day_of_birth,race_concept_id,"
             + "ethnicity_concept_id,person_source_value\n")
-        visits.text("visit_occurrence_id,person_id,visit_concept_id,visit_start_date,visit_start_datetime,"
+        t.admissions.text("visit_occurrence_id,person_id,visit_concept_id,visit_start_date,visit_start_datetime,"
             + "visit_end_date,visit_end_datetime,visit_type_concept_id,visit_source_value\n")
-        conditions.text("condition_occurrence_id,person_id,condition_concept_id,condition_start_date,"
+        t.diagnoses.text("condition_occurrence_id,person_id,condition_concept_id,condition_start_date,"
             + "condition_type_concept_id,visit_occurrence_id,condition_source_value\n")
-        procedures.text("procedure_occurrence_id,person_id,procedure_concept_id,procedure_date,"
+        t.procedures.text("procedure_occurrence_id,person_id,procedure_concept_id,procedure_date,"
             + "procedure_type_concept_id,visit_occurrence_id,procedure_source_value\n")
-        drugs.text("drug_exposure_id,person_id,drug_concept_id,drug_exposure_start_date,drug_exposure_end_date,"
+        t.prescriptions.text("drug_exposure_id,person_id,drug_concept_id,drug_exposure_start_date,drug_exposure_end_date,"
             + "drug_type_concept_id,visit_occurrence_id,drug_source_value\n")
         // a visit's row is written when a hash of (seed, visit id) falls below the share: the same visits for any
         // patient count
@@ -46,68 +44,64 @@ enum SyntheticOMOPWriter {
             summary.patientsRows += 1
             let birth = CivilTime.civil(days: p.dobDay)
             let (race, ethnicity) = raceAndEthnicity(p.profile.ethnic)
-            person.int(personID); person.comma()
-            person.int(p.profile.gender == .female ? 8532 : 8507); person.comma()
-            person.int(birth.year); person.comma()
-            person.int(birth.month); person.comma()
-            person.int(birth.day); person.comma()
-            person.int(race); person.comma()
-            person.int(ethnicity); person.comma()
-            person.int(personID); person.newline()
+            t.patients.int(personID); t.patients.comma()
+            t.patients.int(p.profile.gender == .female ? 8532 : 8507); t.patients.comma()
+            t.patients.int(birth.year); t.patients.comma()
+            t.patients.int(birth.month); t.patients.comma()
+            t.patients.int(birth.day); t.patients.comma()
+            t.patients.int(race); t.patients.comma()
+            t.patients.int(ethnicity); t.patients.comma()
+            t.patients.int(personID); t.patients.newline()
 
             for a in p.admissions {
                 hadm += 1
                 let admitDay = a.admitMinute / 1440
                 if threshold == UInt64.max || splitmix(config.seed ^ UInt64(hadm)) < threshold {
                     summary.admissionsRows += 1
-                    visits.int(hadm); visits.comma()
-                    visits.int(personID); visits.comma()
-                    visits.int(a.admissionType == SyntheticAdmissionValues.emergency ? 262 : 9201); visits.comma()
-                    visits.date(day: admitDay); visits.comma()
-                    visits.dateTime(minute: a.admitMinute); visits.comma()
-                    visits.date(day: a.dischargeMinute / 1440); visits.comma()
-                    visits.dateTime(minute: a.dischargeMinute); visits.comma()
-                    visits.text("32817,"); visits.int(hadm); visits.newline()
+                    t.admissions.int(hadm); t.admissions.comma()
+                    t.admissions.int(personID); t.admissions.comma()
+                    t.admissions.int(a.admissionType == SyntheticAdmissionValues.emergency ? 262 : 9201); t.admissions.comma()
+                    t.admissions.date(day: admitDay); t.admissions.comma()
+                    t.admissions.dateTime(minute: a.admitMinute); t.admissions.comma()
+                    t.admissions.date(day: a.dischargeMinute / 1440); t.admissions.comma()
+                    t.admissions.dateTime(minute: a.dischargeMinute); t.admissions.comma()
+                    t.admissions.text("32817,"); t.admissions.int(hadm); t.admissions.newline()
                 } else {
                     summary.visitsMissingFromVisitTable += 1
                 }
                 for code in a.diagnoses {
                     summary.diagnosesRows += 1
-                    conditions.int(summary.diagnosesRows); conditions.comma()
-                    conditions.int(personID); conditions.comma()
-                    conditions.int(diagnosisBase + code); conditions.comma()
-                    conditions.date(day: admitDay); conditions.text(",32817,")
-                    conditions.int(hadm); conditions.comma()
-                    conditions.bytes(catalog.diagnoses[code].csv); conditions.newline()
+                    t.diagnoses.int(summary.diagnosesRows); t.diagnoses.comma()
+                    t.diagnoses.int(personID); t.diagnoses.comma()
+                    t.diagnoses.int(diagnosisBase + code); t.diagnoses.comma()
+                    t.diagnoses.date(day: admitDay); t.diagnoses.text(",32817,")
+                    t.diagnoses.int(hadm); t.diagnoses.comma()
+                    t.diagnoses.bytes(catalog.diagnoses[code].csv); t.diagnoses.newline()
                 }
                 for code in a.procedures {
                     summary.proceduresRows += 1
-                    procedures.int(summary.proceduresRows); procedures.comma()
-                    procedures.int(personID); procedures.comma()
-                    procedures.int(procedureBase + code); procedures.comma()
-                    procedures.date(day: admitDay); procedures.text(",32817,")
-                    procedures.int(hadm); procedures.comma()
-                    procedures.bytes(catalog.procedures[code].csv); procedures.newline()
+                    t.procedures.int(summary.proceduresRows); t.procedures.comma()
+                    t.procedures.int(personID); t.procedures.comma()
+                    t.procedures.int(procedureBase + code); t.procedures.comma()
+                    t.procedures.date(day: admitDay); t.procedures.text(",32817,")
+                    t.procedures.int(hadm); t.procedures.comma()
+                    t.procedures.bytes(catalog.procedures[code].csv); t.procedures.newline()
                 }
                 for rx in a.prescriptions {
                     summary.prescriptionsRows += 1
-                    drugs.int(summary.prescriptionsRows); drugs.comma()
-                    drugs.int(personID); drugs.comma()
-                    drugs.int(productBase + rx.product); drugs.comma()
-                    drugs.date(day: rx.startDay); drugs.comma()
-                    drugs.date(day: rx.endDay); drugs.text(",32817,")
-                    drugs.int(hadm); drugs.comma()
-                    drugs.field(catalog.products[rx.product].ndc); drugs.newline()
+                    t.prescriptions.int(summary.prescriptionsRows); t.prescriptions.comma()
+                    t.prescriptions.int(personID); t.prescriptions.comma()
+                    t.prescriptions.int(productBase + rx.product); t.prescriptions.comma()
+                    t.prescriptions.date(day: rx.startDay); t.prescriptions.comma()
+                    t.prescriptions.date(day: rx.endDay); t.prescriptions.text(",32817,")
+                    t.prescriptions.int(hadm); t.prescriptions.comma()
+                    t.prescriptions.field(catalog.products[rx.product].ndc); t.prescriptions.newline()
                 }
             }
-            try person.flushIfFull(); try visits.flushIfFull(); try conditions.flushIfFull()
-            try procedures.flushIfFull(); try drugs.flushIfFull()
+            try t.flushIfFull()
             if index + 1 < config.patients { try SyntheticTally.progress(progress, done: index + 1, total: config.patients) }
         }
-        try person.finish(); try visits.finish(); try conditions.finish()
-        try procedures.finish(); try drugs.finish()
-        summary.bytes += person.bytesWritten + visits.bytesWritten + conditions.bytesWritten
-            + procedures.bytesWritten + drugs.bytesWritten
+        summary.bytes += try t.finish()
         try SyntheticTally.progress(progress, done: config.patients, total: config.patients)
         tally.finish(catalog: catalog, into: &summary)
         summary.bytes += try writeVocabulary(catalog, to: dir)
