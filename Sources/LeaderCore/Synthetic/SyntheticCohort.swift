@@ -73,25 +73,22 @@ public enum SyntheticCohort {
     private static func writeMIMIC3(_ generator: PatientGenerator, _ config: SyntheticConfig, to directory: String,
                                     progress: ((Int) -> Bool)?) throws(LeaderError) -> SyntheticSummary {
         let catalog = generator.catalog
-        var summary = SyntheticSummary()
-        var tally = SyntheticTally(catalog)
-        var t = try SyntheticTables(.mimic3, in: directory)
-        t.patients.text("ROW_ID,SUBJECT_ID,GENDER,DOB,DOD,DOD_HOSP,DOD_SSN,EXPIRE_FLAG\n")
-        t.admissions.text("ROW_ID,SUBJECT_ID,HADM_ID,ADMITTIME,DISCHTIME,DEATHTIME,ADMISSION_TYPE,ADMISSION_LOCATION,"
-            + "DISCHARGE_LOCATION,INSURANCE,LANGUAGE,RELIGION,MARITAL_STATUS,ETHNICITY,EDREGTIME,EDOUTTIME,"
-            + "DIAGNOSIS,HOSPITAL_EXPIRE_FLAG,HAS_CHARTEVENTS_DATA\n")
-        t.diagnoses.text("ROW_ID,SUBJECT_ID,HADM_ID,SEQ_NUM,ICD9_CODE\n")
-        t.procedures.text("ROW_ID,SUBJECT_ID,HADM_ID,SEQ_NUM,ICD9_CODE\n")
-        t.prescriptions.text("ROW_ID,SUBJECT_ID,HADM_ID,ICUSTAY_ID,STARTDATE,ENDDATE,DRUG_TYPE,DRUG,DRUG_NAME_POE,"
-            + "DRUG_NAME_GENERIC,FORMULARY_DRUG_CD,GSN,NDC,PROD_STRENGTH,DOSE_VAL_RX,DOSE_UNIT_RX,FORM_VAL_DISP,"
-            + "FORM_UNIT_DISP,ROUTE\n")
-
         let strings = ProfileStrings()
         var hadm = 100_000
-        for index in 0..<config.patients {
-            let p = generator.patient(index)
+        return try SyntheticTables.write(.mimic3, generator, config, in: directory, progress: progress) {
+            (t: inout SyntheticTables) in
+            t.patients.text("ROW_ID,SUBJECT_ID,GENDER,DOB,DOD,DOD_HOSP,DOD_SSN,EXPIRE_FLAG\n")
+            t.admissions.text("ROW_ID,SUBJECT_ID,HADM_ID,ADMITTIME,DISCHTIME,DEATHTIME,ADMISSION_TYPE,ADMISSION_LOCATION,"
+                + "DISCHARGE_LOCATION,INSURANCE,LANGUAGE,RELIGION,MARITAL_STATUS,ETHNICITY,EDREGTIME,EDOUTTIME,"
+                + "DIAGNOSIS,HOSPITAL_EXPIRE_FLAG,HAS_CHARTEVENTS_DATA\n")
+            t.diagnoses.text("ROW_ID,SUBJECT_ID,HADM_ID,SEQ_NUM,ICD9_CODE\n")
+            t.procedures.text("ROW_ID,SUBJECT_ID,HADM_ID,SEQ_NUM,ICD9_CODE\n")
+            t.prescriptions.text("ROW_ID,SUBJECT_ID,HADM_ID,ICUSTAY_ID,STARTDATE,ENDDATE,DRUG_TYPE,DRUG,DRUG_NAME_POE,"
+                + "DRUG_NAME_GENERIC,FORMULARY_DRUG_CD,GSN,NDC,PROD_STRENGTH,DOSE_VAL_RX,DOSE_UNIT_RX,FORM_VAL_DISP,"
+                + "FORM_UNIT_DISP,ROUTE\n")
+        } patient: { (t: inout SyntheticTables, p: SyntheticPatient, index: Int, summary: inout SyntheticSummary)
+            throws(LeaderError) in
             let subject = 10_000 + index
-            tally.add(p, catalog: catalog, to: &summary)
 
             summary.patientsRows += 1
             t.patients.int(summary.patientsRows); t.patients.comma()
@@ -164,13 +161,7 @@ public enum SyntheticCohort {
                     t.prescriptions.bytes(catalog.products[rx.product].csvTail); t.prescriptions.newline()
                 }
             }
-            try t.flushIfFull()
-            if index + 1 < config.patients { try SyntheticTally.progress(progress, done: index + 1, total: config.patients) }
         }
-        summary.bytes += try t.finish()
-        try SyntheticTally.progress(progress, done: config.patients, total: config.patients)
-        tally.finish(catalog: catalog, into: &summary)
-        return summary
     }
 
     /// D_ICD tables and maps/: the whole embedded catalog (a superset of the codes a small cohort uses).

@@ -68,6 +68,34 @@ struct SyntheticTables: ~Copyable {
     }
 }
 
+extension SyntheticTables {
+    /// Writes the five tables of `format` for every generated patient: `header` writes their header lines, `patient`
+    /// one patient's rows (with its index); this counts the summary, flushes and reports progress every 1000
+    /// patients (returning false cancels: `.cancelled`).
+    static func write(_ format: SyntheticFormat, _ generator: PatientGenerator, _ config: SyntheticConfig,
+                      in directory: String, progress: ((Int) -> Bool)?, header: (inout SyntheticTables) -> Void,
+                      patient: (inout SyntheticTables, SyntheticPatient, Int, inout SyntheticSummary) throws(LeaderError) -> Void)
+        throws(LeaderError) -> SyntheticSummary
+    {
+        var summary = SyntheticSummary()
+        summary.format = format
+        var tally = SyntheticTally(generator.catalog)
+        var t = try SyntheticTables(format, in: directory)
+        header(&t)
+        for index in 0..<config.patients {
+            let p = generator.patient(index)
+            tally.add(p, catalog: generator.catalog, to: &summary)
+            try patient(&t, p, index, &summary)
+            try t.flushIfFull()
+            if index + 1 < config.patients { try SyntheticTally.progress(progress, done: index + 1, total: config.patients) }
+        }
+        summary.bytes += try t.finish()
+        try SyntheticTally.progress(progress, done: config.patients, total: config.patients)
+        tally.finish(catalog: generator.catalog, into: &summary)
+        return summary
+    }
+}
+
 /// The parts of the summary every writer counts the same way: patients, admissions, and the catalogue entries used.
 struct SyntheticTally {
     private var usedDx: [Bool], usedPx: [Bool], usedProducts: [Bool]

@@ -4,26 +4,23 @@ enum SyntheticMIMIC4Writer {
     static func write(_ generator: PatientGenerator, _ config: SyntheticConfig, to directory: String,
                       progress: ((Int) -> Bool)?) throws(LeaderError) -> SyntheticSummary {
         let catalog = generator.catalog
-        var summary = SyntheticSummary()
-        summary.format = .mimic4
-        var tally = SyntheticTally(catalog)
         let hosp = directory + "/hosp/"
-        var t = try SyntheticTables(.mimic4, in: directory)
-        t.patients.text("subject_id,gender,anchor_age,anchor_year,anchor_year_group,dod\n")
-        t.admissions.text("subject_id,hadm_id,admittime,dischtime,deathtime,admission_type,admit_provider_id,"
-            + "admission_location,discharge_location,insurance,language,marital_status,race,edregtime,edouttime,"
-            + "hospital_expire_flag\n")
-        t.diagnoses.text("subject_id,hadm_id,seq_num,icd_code,icd_version\n")
-        t.procedures.text("subject_id,hadm_id,seq_num,chartdate,icd_code,icd_version\n")
-        t.prescriptions.text("subject_id,hadm_id,pharmacy_id,poe_id,poe_seq,order_provider_id,starttime,stoptime,"
-            + "drug_type,drug,formulary_drug_cd,gsn,ndc,prod_strength,form_rx,dose_val_rx,dose_unit_rx,form_val_disp,"
-            + "form_unit_disp,doses_per_24_hrs,route\n")
         let strings = ProfileStrings()
         var hadm = 100_000
-        for index in 0..<config.patients {
-            let p = generator.patient(index)
+        var summary = try SyntheticTables.write(.mimic4, generator, config, in: directory, progress: progress) {
+            (t: inout SyntheticTables) in
+            t.patients.text("subject_id,gender,anchor_age,anchor_year,anchor_year_group,dod\n")
+            t.admissions.text("subject_id,hadm_id,admittime,dischtime,deathtime,admission_type,admit_provider_id,"
+                + "admission_location,discharge_location,insurance,language,marital_status,race,edregtime,edouttime,"
+                + "hospital_expire_flag\n")
+            t.diagnoses.text("subject_id,hadm_id,seq_num,icd_code,icd_version\n")
+            t.procedures.text("subject_id,hadm_id,seq_num,chartdate,icd_code,icd_version\n")
+            t.prescriptions.text("subject_id,hadm_id,pharmacy_id,poe_id,poe_seq,order_provider_id,starttime,stoptime,"
+                + "drug_type,drug,formulary_drug_cd,gsn,ndc,prod_strength,form_rx,dose_val_rx,dose_unit_rx,form_val_disp,"
+                + "form_unit_disp,doses_per_24_hrs,route\n")
+        } patient: { (t: inout SyntheticTables, p: SyntheticPatient, index: Int, summary: inout SyntheticSummary)
+            throws(LeaderError) in
             let subject = 10_000 + index
-            tally.add(p, catalog: catalog, to: &summary)
 
             // anchor: the year of the first admission and the whole years of age on its 1 January
             let firstDay = (p.admissions.first?.admitMinute ?? 0) / 1440
@@ -86,12 +83,7 @@ enum SyntheticMIMIC4Writer {
                     t.prescriptions.bytes(catalog.products[rx.product].csv4Tail); t.prescriptions.newline()
                 }
             }
-            try t.flushIfFull()
-            if index + 1 < config.patients { try SyntheticTally.progress(progress, done: index + 1, total: config.patients) }
         }
-        summary.bytes += try t.finish()
-        try SyntheticTally.progress(progress, done: config.patients, total: config.patients)
-        tally.finish(catalog: catalog, into: &summary)
 
         for (name, codes) in [("d_icd_diagnoses.csv", catalog.diagnoses), ("d_icd_procedures.csv", catalog.procedures)] {
             var s = try ByteSink(path: hosp + name)

@@ -15,31 +15,28 @@ enum SyntheticOMOPWriter {
     static func write(_ generator: PatientGenerator, _ config: SyntheticConfig, to directory: String,
                       visitTableShare: Double, progress: ((Int) -> Bool)?) throws(LeaderError) -> SyntheticSummary {
         let catalog = generator.catalog
-        var summary = SyntheticSummary()
-        summary.format = .omop
-        var tally = SyntheticTally(catalog)
         let dir = directory + "/"
-        // the sinks in OMOP terms: patients = person, admissions = visit_occurrence, diagnoses = condition_occurrence,
-        // procedures = procedure_occurrence, prescriptions = drug_exposure
-        var t = try SyntheticTables(.omop, in: directory)
-        t.patients.text("person_id,gender_concept_id,year_of_birth,month_of_birth,day_of_birth,race_concept_id,"
-            + "ethnicity_concept_id,person_source_value\n")
-        t.admissions.text("visit_occurrence_id,person_id,visit_concept_id,visit_start_date,visit_start_datetime,"
-            + "visit_end_date,visit_end_datetime,visit_type_concept_id,visit_source_value\n")
-        t.diagnoses.text("condition_occurrence_id,person_id,condition_concept_id,condition_start_date,"
-            + "condition_type_concept_id,visit_occurrence_id,condition_source_value\n")
-        t.procedures.text("procedure_occurrence_id,person_id,procedure_concept_id,procedure_date,"
-            + "procedure_type_concept_id,visit_occurrence_id,procedure_source_value\n")
-        t.prescriptions.text("drug_exposure_id,person_id,drug_concept_id,drug_exposure_start_date,drug_exposure_end_date,"
-            + "drug_type_concept_id,visit_occurrence_id,drug_source_value\n")
         // a visit's row is written when a hash of (seed, visit id) falls below the share: the same visits for any
         // patient count
         let threshold = visitTableShare >= 1 ? UInt64.max : UInt64(visitTableShare * 0x1p64)
         var hadm = 100_000
-        for index in 0..<config.patients {
-            let p = generator.patient(index)
+        // the sinks in OMOP terms: patients = person, admissions = visit_occurrence, diagnoses = condition_occurrence,
+        // procedures = procedure_occurrence, prescriptions = drug_exposure
+        var summary = try SyntheticTables.write(.omop, generator, config, in: directory, progress: progress) {
+            (t: inout SyntheticTables) in
+            t.patients.text("person_id,gender_concept_id,year_of_birth,month_of_birth,day_of_birth,race_concept_id,"
+                + "ethnicity_concept_id,person_source_value\n")
+            t.admissions.text("visit_occurrence_id,person_id,visit_concept_id,visit_start_date,visit_start_datetime,"
+                + "visit_end_date,visit_end_datetime,visit_type_concept_id,visit_source_value\n")
+            t.diagnoses.text("condition_occurrence_id,person_id,condition_concept_id,condition_start_date,"
+                + "condition_type_concept_id,visit_occurrence_id,condition_source_value\n")
+            t.procedures.text("procedure_occurrence_id,person_id,procedure_concept_id,procedure_date,"
+                + "procedure_type_concept_id,visit_occurrence_id,procedure_source_value\n")
+            t.prescriptions.text("drug_exposure_id,person_id,drug_concept_id,drug_exposure_start_date,drug_exposure_end_date,"
+                + "drug_type_concept_id,visit_occurrence_id,drug_source_value\n")
+        } patient: { (t: inout SyntheticTables, p: SyntheticPatient, index: Int, summary: inout SyntheticSummary)
+            throws(LeaderError) in
             let personID = 10_000 + index
-            tally.add(p, catalog: catalog, to: &summary)
 
             summary.patientsRows += 1
             let birth = CivilTime.civil(days: p.dobDay)
@@ -98,12 +95,7 @@ enum SyntheticOMOPWriter {
                     t.prescriptions.field(catalog.products[rx.product].ndc); t.prescriptions.newline()
                 }
             }
-            try t.flushIfFull()
-            if index + 1 < config.patients { try SyntheticTally.progress(progress, done: index + 1, total: config.patients) }
         }
-        summary.bytes += try t.finish()
-        try SyntheticTally.progress(progress, done: config.patients, total: config.patients)
-        tally.finish(catalog: catalog, into: &summary)
         summary.bytes += try writeVocabulary(catalog, to: dir)
         return summary
     }
