@@ -109,7 +109,7 @@ import Testing
     }
 
     @Test func missingFileAndEmptyFile() throws {
-        expectError(.io, "/nonexistent/x.csv: cannot open (no such file)") { try CSVReader(path: "/nonexistent/x.csv") }
+        expectError(.io, "/nonexistent/x.csv: cannot open (No such file or directory)") { try CSVReader(path: "/nonexistent/x.csv") }
         let dir = DataTestSupport.tempDir("csv")
         DataTestSupport.write("", to: dir + "/empty.csv")
         #expect(throws: LeaderError.badFile("\(dir)/empty.csv: empty file, no header line")) {

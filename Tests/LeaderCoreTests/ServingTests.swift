@@ -324,7 +324,7 @@ private func patients(_ n: Int, seed: UInt64) -> [PatientCodes] {
         let kept = try filtered.recommend(ex, threshold: 0)
         #expect(kept.map(\.id) == [all[0].id] + all.dropFirst(2).map(\.id))
         #expect(try filtered.scores(ex) == (try plain.scores(ex)))   // scores are not changed, only the choice
-        expectError(.io, "/nonexistent.csv: cannot open (errno 2)") { _ = try ServingSession(model: served, options: .init(ddiFilter: "/nonexistent.csv")) }
+        expectError(.io, "/nonexistent.csv: cannot open (No such file or directory)") { _ = try ServingSession(model: served, options: .init(ddiFilter: "/nonexistent.csv")) }
 
         // the evaluation's filtered copy: per sample, the lower-scored of the pair is zeroed, others untouched
         let m = tinySizes.medications

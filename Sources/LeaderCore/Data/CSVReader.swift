@@ -58,7 +58,7 @@ public final class CSVReader {
         var h: OpaquePointer?
         let st = lio_csv_open(&h, path, Int64(maxRecordBytes))
         guard st == 0, let handle = h else {
-            if st == LIO_ERR_OPEN { throw .io("\(path): cannot open (\(CSVReader.errnoText(errno)))") }
+            if st == LIO_ERR_OPEN { throw .io("\(path): cannot open (\(SystemError.text(errno)))") }
             throw .io("\(path): cannot open (status \(st))")
         }
         if readChunk > 0 { lio_csv_set_read_chunk(handle, Int64(readChunk)) }
@@ -184,15 +184,6 @@ public final class CSVReader {
         case LIO_ERR_TOO_MANY_FIELDS: return .badFile("\(path): line \(line): more than \(LIO_MAX_FIELDS) fields")
         case LIO_ERR_NOMEM: return .outOfMemory("\(path): line \(line): out of memory")
         default: return .internalError("\(path): CSV reader status \(status)")
-        }
-    }
-
-    static func errnoText(_ e: Int32) -> String {
-        switch e {
-        case 2: return "no such file"
-        case 13: return "permission denied"
-        case 21: return "is a directory"
-        default: return "errno \(e)"
         }
     }
 }

@@ -123,14 +123,13 @@ public enum LDataFile {
     /// Writes `d` to `path` atomically.
     public static func write(_ d: PreparedDataset, to path: String) throws(LeaderError) {
         let bytes = try encode(d)
-        let tmp = "\(path).tmp.\(getpid())"
-        guard let f = fopen(tmp, "wb") else { throw .io("\(path): cannot create (errno \(errno))") }
-        let n = bytes.withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count, f) }
-        let ok = n == bytes.count && fflush(f) == 0 && fsync(fileno(f)) == 0
-        fclose(f)
-        guard ok, rename(tmp, path) == 0 else {
-            unlink(tmp)
-            throw .io("\(path): write failed (errno \(errno))")
+        try AtomicFile.replace(path) { (tmp: String) throws(LeaderError) in
+            guard let f = fopen(tmp, "wb") else { throw .io("\(path): cannot create: \(SystemError.text(errno))") }
+            let n = bytes.withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count, f) }
+            let ok = n == bytes.count && fflush(f) == 0
+            let code = errno
+            fclose(f)
+            guard ok else { throw .io("\(path): write failed: \(SystemError.text(code))") }
         }
     }
 

@@ -269,30 +269,20 @@ public enum SafetensorsWriter {
             throw .invalidArgument("safetensors writer: header of \(header.count) bytes exceeds the 100 MB limit")
         }
 
-        let tmp = "\(path).tmp-\(getpid())"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .io("\(tmp): cannot create: \(MappedFile.errnoText())") }
-        var ok = false
-        defer {
-            if !ok { close(fd); unlink(tmp) }
-        }
         var prefix = [UInt8]()
         prefix.reserveCapacity(8 + header.count)
         for i in 0..<8 { prefix.append(UInt8(truncatingIfNeeded: UInt64(header.count) >> (8 * UInt64(i)))) }
         prefix.append(contentsOf: header)
-        try writeAll(fd, prefix, tmp)
-        for t in ordered { try writeAll(fd, t.bytes, tmp) }
-        guard fsync(fd) == 0 else { throw .io("\(tmp): fsync failed: \(MappedFile.errnoText())") }
-        ok = true
-        guard close(fd) == 0 else { unlink(tmp); throw .io("\(tmp): close failed: \(MappedFile.errnoText())") }
-        guard rename(tmp, path) == 0 else {
-            let e = MappedFile.errnoText()
-            unlink(tmp)
-            throw .io("\(path): cannot rename \(tmp) over it: \(e)")
+        try AtomicFile.replace(path) { (tmp: String) throws(LeaderError) in
+            let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw .io("\(tmp): cannot create: \(SystemError.text(errno))") }
+            var closed = false
+            defer { if !closed { close(fd) } }
+            try writeAll(fd, prefix, tmp)
+            for t in ordered { try writeAll(fd, t.bytes, tmp) }
+            closed = true
+            guard close(fd) == 0 else { throw .io("\(tmp): close failed: \(SystemError.text(errno))") }
         }
-        let dir = path.contains("/") ? String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)]) : "."
-        let dfd = open(dir.isEmpty ? "/" : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd >= 0 { _ = fsync(dfd); close(dfd) }  // best effort: the rename is already done
     }
 
     private static func writeAll(_ fd: Int32, _ bytes: [UInt8], _ path: String) throws(LeaderError) {
@@ -308,7 +298,7 @@ public enum SafetensorsWriter {
             }
             return nil
         }
-        if let e = failure { throw .io("\(path): write failed: errno \(e)") }
+        if let e = failure { throw .io("\(path): write failed: \(SystemError.text(e))") }
     }
 
     /// A JSON string literal for `s`.

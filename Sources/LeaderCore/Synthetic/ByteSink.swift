@@ -19,7 +19,7 @@ struct ByteSink: ~Copyable {
     /// Opens (truncates) `path` for writing.
     init(path: String) throws(LeaderError) {
         guard let f = fopen(path, "wb") else {
-            throw .io("cannot open '\(path)' for writing: \(String(cString: strerror(errno)))")
+            throw .io("cannot open '\(path)' for writing: \(SystemError.text(errno))")
         }
         file = f
         self.path = path
@@ -147,7 +147,7 @@ struct ByteSink: ~Copyable {
         guard count > 0 else { return }
         let n = fwrite(base, 1, count, file)
         guard n == count else {
-            throw .io("write to '\(path)' failed: \(String(cString: strerror(errno)))")
+            throw .io("write to '\(path)' failed: \(SystemError.text(errno))")
         }
         bytesWritten += n
         count = 0
@@ -156,6 +156,6 @@ struct ByteSink: ~Copyable {
     /// Flushes the buffer and the stream to the OS, reporting errors (e.g. disk full).
     mutating func finish() throws(LeaderError) {
         try flush()
-        guard fflush(file) == 0 else { throw .io("write to '\(path)' failed: \(String(cString: strerror(errno)))") }
+        guard fflush(file) == 0 else { throw .io("write to '\(path)' failed: \(SystemError.text(errno))") }
     }
 }

@@ -214,7 +214,7 @@ public enum SyntheticCohort {
         for part in path.split(separator: "/") {
             prefix += part
             if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
-                throw .io("cannot create directory '\(prefix)': \(String(cString: strerror(errno)))")
+                throw .io("cannot create directory '\(prefix)': \(SystemError.text(errno))")
             }
             prefix += "/"
         }

@@ -26,7 +26,7 @@ public final class AlignedBuffer<Element: BitwiseCopyable> {
         if bytes >= Self.mappedBytes {
             guard let p = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
                   p != MAP_FAILED else {
-                throw .outOfMemory("cannot map a buffer of \(bytes) bytes (errno \(errno))")
+                throw .outOfMemory("cannot map a buffer of \(bytes) bytes (\(SystemError.text(errno)))")
             }
             self.base = p.bindMemory(to: Element.self, capacity: max(count, 1))
             mappedLength = bytes

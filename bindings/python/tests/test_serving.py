@@ -321,5 +321,5 @@ def test_ddi_filter_drops_the_lower_scored_drug_of_an_interacting_pair(model, pa
         kept = safe.recommend(patient, threshold=0)
     assert list(kept.medication) == [first] + list(full.medication[2:])
     assert np.array_equal(kept.score.to_numpy(), np.concatenate([full.score.to_numpy()[:1], full.score.to_numpy()[2:]]))
-    with pytest.raises(leader.IOFailure, match=re.escape('missing.csv: cannot open (errno 2)')):
+    with pytest.raises(leader.IOFailure, match=re.escape('missing.csv: cannot open (No such file or directory)')):
         model.session(ddi_filter=tmp_path / "missing.csv")

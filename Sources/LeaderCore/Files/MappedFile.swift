@@ -18,10 +18,10 @@ public final class MappedFile: @unchecked Sendable {
     public init(path: String) throws(LeaderError) {
         self.path = path
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .io("\(path): cannot open: \(MappedFile.errnoText())") }
+        guard fd >= 0 else { throw .io("\(path): cannot open: \(SystemError.text(errno))") }
         defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0 else { throw .io("\(path): cannot stat: \(MappedFile.errnoText())") }
+        guard fstat(fd, &st) == 0 else { throw .io("\(path): cannot stat: \(SystemError.text(errno))") }
         guard (st.st_mode & S_IFMT) == S_IFREG else { throw .io("\(path): not a regular file") }
         guard st.st_size >= 0, let size = Int(exactly: st.st_size) else { throw .io("\(path): bad file size") }
         count = size
@@ -30,7 +30,7 @@ public final class MappedFile: @unchecked Sendable {
             return
         }
         let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
-        guard let p, p != MAP_FAILED else { throw .io("\(path): cannot mmap \(size) bytes: \(MappedFile.errnoText())") }
+        guard let p, p != MAP_FAILED else { throw .io("\(path): cannot mmap \(size) bytes: \(SystemError.text(errno))") }
         base = UnsafeRawPointer(p)
     }
 
@@ -54,11 +54,6 @@ public final class MappedFile: @unchecked Sendable {
     /// A copy of the bytes of `range` (validated by the caller).
     public func bytes(in range: Range<Int>) -> [UInt8] {
         withUnsafeBytes(in: range) { Array($0) }
-    }
-
-    static func errnoText() -> String {
-        guard let s = strerror(errno) else { return "errno \(errno)" }
-        return String(cString: s)
     }
 }
 

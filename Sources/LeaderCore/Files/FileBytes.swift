@@ -8,7 +8,7 @@ import Darwin
 enum FileBytes {
     /// The bytes of `path`, refusing files over `limit` bytes.
     static func read(_ path: String, limit: Int = 1 << 30) throws(LeaderError) -> [UInt8] {
-        guard let f = fopen(path, "rb") else { throw .io("\(path): cannot open (errno \(errno))") }
+        guard let f = fopen(path, "rb") else { throw .io("\(path): cannot open (\(SystemError.text(errno)))") }
         defer { fclose(f) }
         var st = stat()
         guard fstat(fileno(f), &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { throw .io("\(path): not a regular file") }
