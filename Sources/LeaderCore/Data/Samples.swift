@@ -54,12 +54,7 @@ public enum PatientSplit {
         var order = Array(0..<n)
         if !sequential {
             var rng = SplitMix64(seed: seed)
-            if n > 1 {
-                for i in stride(from: n - 1, to: 0, by: -1) {
-                    let j = Int(rng.next().multipliedFullWidth(by: UInt64(i + 1)).high)
-                    order.swapAt(i, j)
-                }
-            }
+            order.seededShuffle(using: &rng)
         }
         let nTrain = min(n, Int(Double(n) * trainFraction))
         let nVal = min(n - nTrain, Int(Double(n) * validationFraction))

@@ -102,11 +102,7 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
             var subsets: [[Int]] = []
             for _ in 0..<rounds {
                 var a = idx
-                if a.count > 1 {
-                    for i in stride(from: a.count - 1, to: 0, by: -1) {
-                        a.swapAt(i, Int(rng.next().multipliedFullWidth(by: UInt64(i + 1)).high))
-                    }
-                }
+                a.seededShuffle(using: &rng)
                 subsets.append(Array(a.prefix(k)))
             }
             func mean(_ key: KeyPath<MedicationMetrics.Sample, Double>) -> ([Int]) -> Double {

@@ -103,11 +103,7 @@ public final class StudentTrainer {
     func order(epoch e: Int) -> [Int] {
         var rng = SplitMix64(seed: SplitMix64.derive(config.seed, UInt64(e) &+ 0x5EED))
         var a = Array(0..<train.count)
-        if a.count > 1 {
-            for i in stride(from: a.count - 1, to: 0, by: -1) {
-                a.swapAt(i, Int(rng.next().multipliedFullWidth(by: UInt64(i + 1)).high))
-            }
-        }
+        a.seededShuffle(using: &rng)
         return a
     }
 
