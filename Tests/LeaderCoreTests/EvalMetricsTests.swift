@@ -56,6 +56,13 @@ import Testing
         let ids = ["A01A": Int32(0), "B01A": 1, "C01A": 2]
         let d = try DDIPairs.load(path: path) { ids[$0] }
         #expect(d.count == 2 && d.skipped == 1 && d.interact(0, 1) && d.interact(2, 1) && !d.interact(0, 2))
+        // quoted codes are read as the CSV reader reads them; a short row is an error naming file and line
+        try "atc3_a,atc3_b\n\"A01A\",\"C01A\"\nB01A\n".write(toFile: path, atomically: true, encoding: .utf8)
+        expectError(.badFile, "ddi-\(getpid()).csv: line 3: a DDI row has 1 columns, expected 2") {
+            try DDIPairs.load(path: path) { ids[$0] }
+        }
+        try "atc3_a,atc3_b\n\"A01A\",\"C01A\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(try DDIPairs.load(path: path) { ids[$0] }.interact(0, 2))
     }
 
     @Test func reportGroupsAndRounds() throws {

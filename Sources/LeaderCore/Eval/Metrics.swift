@@ -100,27 +100,17 @@ public struct DDIPairs: Sendable {
         return UInt64(lo) << 32 | UInt64(hi)
     }
 
-    /// Reads a two-column CSV of code pairs with a header (`atc3_a,atc3_b`) and maps codes through `idOf`.
+    /// Reads a two-column CSV of code pairs with a header (`atc3_a,atc3_b`) and maps codes through `idOf`; pairs
+    /// with a code `idOf` does not know are counted in `skipped`.
     public static func load(path: String, idOf: (String) -> Int32?) throws(LeaderError) -> DDIPairs {
-        let bytes = try FileBytes.read(path, limit: 1 << 28)
+        let r = try CSVReader(path: path)
         var d = DDIPairs()
-        var first = true
-        for line in String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline) {
-            if first { first = false; continue }
-            let cols = line.split(separator: ",", omittingEmptySubsequences: false)
-            guard cols.count >= 2 else { throw .badFile("\(path): a DDI row has \(cols.count) columns, expected 2") }
-            let a = cols[0].trimmingCharacters(in: " \""), b = cols[1].trimmingCharacters(in: " \"")
-            if let ia = idOf(a), let ib = idOf(b) { d.add(ia, ib) } else { d.skipped += 1 }
+        try r.forEachRow { (row: CSVRow) throws(LeaderError) in
+            guard row.count >= 2 else {
+                throw .badFile("\(path): line \(row.line): a DDI row has \(row.count) columns, expected 2")
+            }
+            if let a = idOf(row.trimmed(0)), let b = idOf(row.trimmed(1)) { d.add(a, b) } else { d.skipped += 1 }
         }
         return d
-    }
-}
-
-extension Substring {
-    func trimmingCharacters(in set: String) -> String {
-        var s = self[...]
-        while let f = s.first, set.contains(f) { s = s.dropFirst() }
-        while let l = s.last, set.contains(l) { s = s.dropLast() }
-        return String(s)
     }
 }
