@@ -266,7 +266,8 @@ leader_status leader_session_explain(leader_session *session, int32_t n_visits,
  *
  * A trainer runs one job described by a JSON object (docs/trainer.md) whose "task" is one of:
  *   "prepare"        {"source": "mimic3"|"mimic4"|"omop"|"synthetic", "input", "maps", "out", "config",
- *                     "patients", "seed"}        -> a prepared dataset (.ldata)
+ *                     "patients", "seed", "schema", "vocabularySchema"}  -> a prepared dataset (.ldata);
+ *                     omop "input" may be a postgresql:// URI (libpq5 is loaded then)
  *   "student"        {"data", "out", "config", "teacherFeatures", "threads"}  -> a student checkpoint
  *   "evaluate"       {"data", "checkpoint" | "baseline" | "scores", "ddi", "threshold", "threads", "seed", "precision"}
  *   "teacher-train"  {"data", "model", "out", "config", "threads", "precision"}   -> LoRA + head checkpoint
