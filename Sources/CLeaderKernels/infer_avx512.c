@@ -1,5 +1,5 @@
 /* AVX-512 set attention for head width 16 (the student's 64 / 4), reached from lk_set_attention_forward in
- * infer.c when the lk_ops ISA is avx512. Scores and softmax as the template kernel (ops_rows_impl.h
+ * infer.c when the lk_ops ISA is avx512. Scores and softmax as the template kernel (rows_serve_impl.h
  * r_set_attention: queries in lanes, softmax across key vectors), with the query transpose done in registers (a
  * block of up to 16 query rows, one zmm each, transposed so lane i holds query i); the weighted sum of values is
  * then formed row by row (lanes = the 16 value columns), so nothing is transposed back. The rest of the target
@@ -36,7 +36,7 @@ static inline void transpose16(__m512 r[16]) {
     }
 }
 
-/* exp(x): r_exp's polynomial and clamps (ops_rows_impl.h), vectorised: ~2 ulp on [-87, 88], 0 below -87.3. */
+/* exp(x): r_exp's polynomial and clamps (rows_math_impl.h), vectorised: ~2 ulp on [-87, 88], 0 below -87.3. */
 static inline __m512 vexp(__m512 x) {
     const __m512 xc = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
     const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(1.44269504088896341f)),

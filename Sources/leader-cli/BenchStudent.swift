@@ -100,9 +100,9 @@ struct BenchStudent: ParsableCommand {
             provenance: CheckpointProvenance(dataFingerprint: "bench", source: "bench", epochs: 0, bestEpoch: 0,
                                              bestValidationPRAUC: 0))
         let served = try ServingModel(checkpoint: ck)
-        let p = try cliPrecision(precision)
+        let p = try cliStudentPrecision(precision)
         let serving = try ServingSession(model: served, options: .init(threads: 1, precision: p.rawValue))
-        let engine = served.engine
+        let packed = served.packed
         let patients = benchExamples(latencySamples, sizes: sizes, maxVisits: maxVisits, maxCodes: maxCodes, seed: 2, uniform: uniform)
         var lat: [Double] = [], cpu: [Double] = []
         for i in patients.indices {
@@ -114,13 +114,13 @@ struct BenchStudent: ParsableCommand {
         cpu.sort()
         let p50 = lat[lat.count / 2], p90 = lat[lat.count * 9 / 10]
 
-        // batch inference: one session per thread, `inferBatch` patients per call
+        // batch inference: one forward pass per thread, `inferBatch` patients per call
         let many = benchExamples(inferBatch * 8, sizes: sizes, maxVisits: maxVisits, maxCodes: maxCodes, seed: 3, uniform: uniform)
-        let sessions = try (0..<inferThreads).map { _ in try engine.makeSession(precision: p) }   // one per thread
-        _ = try engine.predict(Array(many.prefix(inferBatch)), sessions: sessions, chunk: inferChunk)
+        let passes = try (0..<inferThreads).map { _ in try packed.makePass(precision: p) }   // one per thread
+        _ = try packed.predict(Array(many.prefix(inferBatch)), passes: passes, chunk: inferChunk)
         let t0 = clock.now
         for k in 0..<8 {
-            _ = try engine.predict(Array(many[(k * inferBatch)..<((k + 1) * inferBatch)]), sessions: sessions,
+            _ = try packed.predict(Array(many[(k * inferBatch)..<((k + 1) * inferBatch)]), passes: passes,
                                    chunk: inferChunk)
         }
         let inferRate = Double(inferBatch * 8) / secs(clock.now - t0)
@@ -138,10 +138,10 @@ struct BenchStudent: ParsableCommand {
                     batchInferencePatientsPerSecond: inferRate, inferThreads: inferThreads, inferBatch: inferBatch,
                     parameters: model.store.parameterCount, isa: Threads.isaName,
                     distribution: uniform ? "uniform" : "mimic", precision: p.rawValue,
-                    bf16Path: QuantPrecision.bf16Path)
+                    bf16Path: StudentPrecision.bf16Path)
         if json { try printJSON(o); return }
         print(String(format: "training (batch %d, %d threads): %.0f samples/s", batch, trainThreads, trainRate))
-        if p == .bf16 { print("inference precision: bf16 (\(QuantPrecision.bf16Path))") }
+        if p == .bf16 { print("inference precision: bf16 (\(StudentPrecision.bf16Path))") }
         print(String(format: "single patient (1 thread): p50 %.1f µs, p90 %.1f µs (thread CPU time p50 %.1f µs)",
                      p50 * 1e6, p90 * 1e6, cpu[cpu.count / 2] * 1e6))
         print(String(format: "batch inference (batch %d, %d threads): %.0f patients/s", inferBatch, inferThreads, inferRate))

@@ -18,14 +18,27 @@ func requireAtLeast(_ options: [(String, Int, Int)]) throws {
     }
 }
 
-/// `--precision` of the CLI: parsed, with a warning on stderr when bf16 would run on the slow portable path
-/// (no AMX on this CPU, or turned off by LEADER_AMX / LEADER_ISA).
+/// `--precision` of the teacher commands: parsed, with a warning on stderr when bf16 would run on the slow
+/// portable path (no AMX on this CPU, or turned off by LEADER_AMX / LEADER_ISA).
 func cliPrecision(_ s: String) throws -> QuantPrecision {
     let p = try QuantPrecision(parsing: s)
-    if p == .bf16 && QuantPrecision.bf16Path != "amx" {
+    if p == .bf16 { warnIfPortableBF16() }
+    return p
+}
+
+/// `--precision` of the student commands (fp32 or bf16), with the same warning.
+func cliStudentPrecision(_ s: String) throws -> StudentPrecision {
+    guard let p = StudentPrecision(rawValue: s) else {
+        throw LeaderError.invalidArgument("precision: expected fp32 or bf16, got '\(s.prefix(16))'")
+    }
+    if p == .bf16 { warnIfPortableBF16() }
+    return p
+}
+
+private func warnIfPortableBF16() {
+    if StudentPrecision.bf16Path != "amx" {
         stderr("leader: warning: --precision bf16 without AMX runs a slow portable loop here; fp32 is faster\n")
     }
-    return p
 }
 
 struct Student: ParsableCommand {
@@ -133,7 +146,7 @@ struct Eval: ParsableCommand {
             throw ValidationError("give one of --checkpoint, --baseline and --scores")
         }
         let job = EvaluateJob(data: data, checkpoint: checkpoint, baseline: baseline, scores: scores, ddi: ddi, threshold: threshold,
-                              threads: threads, seed: seed, precision: try cliPrecision(precision).rawValue, plot: plot,
+                              threads: threads, seed: seed, precision: try cliStudentPrecision(precision).rawValue, plot: plot,
                               ddiFilter: ddiFilter)
         let r = try job.run()
         if json { try printJSON(r); return }
@@ -166,7 +179,7 @@ struct Recommend: ParsableCommand {
             text = t
         }
         let session = try ServingSession(model: try ServingModel(path: checkpoint),
-                                         options: .init(precision: try cliPrecision(precision).rawValue,
+                                         options: .init(precision: try cliStudentPrecision(precision).rawValue,
                                                         ddiFilter: ddiFilter))
         let r = try session.recommendation(try PatientRecord.decode(json: text), threshold: threshold)
         if json { try printJSON(r); return }

@@ -114,7 +114,7 @@ private func scratchFolder(_ name: String) throws -> String {
         #expect(c.contains(project + "/models/" + TeacherSetup.defaultModelName), "\(c)")
         #expect(try TeacherSetup.resolveModel("given.gguf") == "given.gguf")
         let found = tempPath("model-search.gguf")
-        FileManager.default.createFile(atPath: found, contents: Data([1]))
+        _ = FileManager.default.createFile(atPath: found, contents: Data([1]))
         defer { unlink(found) }
         #expect(try TeacherSetup.resolveModel(nil, candidates: ["/nonexistent/a.gguf", found, "models/x"]) == found)
         do {

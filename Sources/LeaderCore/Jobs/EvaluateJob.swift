@@ -67,7 +67,7 @@ public struct EvaluateJob: Decodable, Sendable {
         if let threshold, !(threshold >= 0 && threshold <= 1) {
             throw .invalidArgument("evaluate job: threshold \(threshold) (expected 0...1)")
         }
-        guard ["fp32", "bf16", "auto"].contains(precision) else {
+        guard StudentPrecision.resolving(precision) != nil else {
             throw .invalidArgument("evaluate job: precision '\(precision.prefix(16))' (expected fp32, bf16 or auto)")
         }
         _ = try Threads.resolve(threads, "evaluate job: threads")

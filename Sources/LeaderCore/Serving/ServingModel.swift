@@ -1,13 +1,13 @@
 import FoundationEssentials
 
-/// A student checkpoint ready to serve: the engine (weights packed once, for fp32 and bf16, straight from
+/// A student checkpoint ready to serve: the weights packed once (`PackedStudent`, for fp32 and bf16, straight from
 /// the checkpoint's validated tensors: no training model, no random init), the vocabularies with their
 /// indexes, the profile encoders, thresholds and provenance. Immutable after `init`, so any number of threads
 /// share it; each thread serves through its own `ServingSession`. This is `leader_model` of the C ABI.
 public final class ServingModel: Sendable {
-    /// The checkpoint's metadata (its `tensors` are empty: the weights live packed in `engine`).
+    /// The checkpoint's metadata (its `tensors` are empty: the weights live packed in `packed`).
     public let checkpoint: StudentCheckpoint
-    public let engine: StudentInference
+    public let packed: PackedStudent
     /// Code → id per kind (`CodeKindIndex`: diagnosis, procedure, medication).
     let indexes: [[String: Int32]]
     /// Profile field name → its position in the checkpoint's profile.
@@ -16,7 +16,7 @@ public final class ServingModel: Sendable {
     public let info: String
 
     public var config: StudentConfig { checkpoint.config }
-    public var sizes: StudentVocabularySizes { engine.sizes }
+    public var sizes: StudentVocabularySizes { packed.sizes }
     public var profile: ProfileSchema { checkpoint.profile }
 
     /// Reads and validates `path` (`StudentCheckpoint.read`) and packs it.
@@ -25,7 +25,7 @@ public final class ServingModel: Sendable {
     }
 
     public init(checkpoint full: StudentCheckpoint) throws(LeaderError) {
-        engine = try StudentInference(checkpoint: full, precisions: [.fp32, .bf16])
+        packed = try PackedStudent(checkpoint: full, precisions: [.fp32, .bf16])
         var meta = full
         meta.tensors = []
         checkpoint = meta

@@ -1,6 +1,6 @@
 import FoundationEssentials
 
-/// Per-thread serving state of a `ServingModel`: its options and one engine session (buffers) per worker
+/// Per-thread serving state of a `ServingModel`: its options and one forward pass (buffers) per worker
 /// thread. Not for two threads at once; make one per thread (cheap: buffers grow on first use). Keeps its
 /// model alive. This is `leader_session` of the C ABI.
 public final class ServingSession {
@@ -39,22 +39,20 @@ public final class ServingSession {
 
     public let model: ServingModel
     public let threads: Int
-    public let precision: QuantPrecision
+    public let precision: StudentPrecision
     public let historyVisits: Int
     /// The interacting pairs of the `ddiFilter` option, over the model's medications.
     public let ddi: DDIPairs?
-    private let sessions: [StudentSession]
+    private let passes: [StudentForwardPass]
     private var scores: [Float]
 
     public init(model: ServingModel, options: Options = Options()) throws(LeaderError) {
         self.model = model
         threads = try Threads.resolve(options.threads, "session options: threads")
-        switch options.precision {
-        case "fp32": precision = .fp32
-        case "bf16": precision = .bf16
-        case "auto": precision = QuantPrecision.bf16Path == "amx" ? .bf16 : .fp32
-        default: throw .invalidArgument("session options: precision '\(options.precision.prefix(16))' (expected fp32, bf16 or auto)")
+        guard let p = StudentPrecision.resolving(options.precision) else {
+            throw .invalidArgument("session options: precision '\(options.precision.prefix(16))' (expected fp32, bf16 or auto)")
         }
+        precision = p
         let history = options.historyVisits ?? (model.config.maxVisits - 1)
         guard (0...100_000).contains(history) else {
             throw .invalidArgument("session options: historyVisits \(history) (expected 0...100000)")
@@ -62,8 +60,7 @@ public final class ServingSession {
         historyVisits = history
         let meds = model.indexes[2]
         ddi = try options.ddiFilter.map { (path) throws(LeaderError) in try DDIPairs.load(path: path) { meds[$0] } }
-        let p = precision
-        sessions = try (0..<threads).map { (_) throws(LeaderError) in try model.engine.makeSession(precision: p) }
+        passes = try (0..<threads).map { (_) throws(LeaderError) in try model.packed.makePass(precision: p) }
         scores = [Float](repeating: 0, count: model.sizes.medications)
     }
 
@@ -84,7 +81,7 @@ public final class ServingSession {
     public func scores(_ ex: StudentExample) throws(LeaderError) -> [Float] {
         try scores.withUnsafeMutableBufferPointer { (out) throws(LeaderError) in
             guard let o = out.baseAddress else { return }
-            try sessions[0].predict([ex][...], into: o)
+            try passes[0].predict([ex][...], into: o)
         }
         return scores
     }
@@ -112,7 +109,7 @@ public final class ServingSession {
     public func scoreBatch(_ examples: ArraySlice<StudentExample>, into out: UnsafeMutablePointer<Float>)
         throws(LeaderError)
     {
-        try model.engine.predict(examples, sessions: Array(sessions.prefix(max(1, min(threads, examples.count)))),
+        try model.packed.predict(examples, passes: Array(passes.prefix(max(1, min(threads, examples.count)))),
                                  into: out)
     }
 

@@ -37,7 +37,7 @@ public final class StudentModel {
     public let usesProfile: Bool
     public var aligns: Bool { xProjector != nil }
     /// Whether `loss` takes teacher rows: a projector (hidden, logits) or soft labels.
-    public var distills: Bool { projector != nil || config.distillTarget == .soft }
+    public var distills: Bool { distillation.takesTeacher }
 
     let embedding: Embedding
     /// Per stream (diagnosis, procedure, medication), one instance per length bucket; instances after the
@@ -53,17 +53,17 @@ public final class StudentModel {
     let concat = Concat()
     let relu1 = Activation(.relu), relu2 = Activation(.relu)
     let fc1: Linear, fc2: Linear
-    let projector: Linear?
+    let distillation: DistillationTerm
     let xProjector: Linear?, yProjector: Linear?
     let xNorm: L2Normalize, yNorm: L2Normalize
     let nceXY: InfoNCELoss, nceYX: InfoNCELoss
-    let bce = BCEWithLogitsLoss(), mse = MSELoss(), softBCE = BCEWithLogitsLoss()
+    let bce = BCEWithLogitsLoss()
 
     // per-step state
     private var batch: StudentBatch?
     private var setInputs: [[Tensor?]] = [[], [], []]
     private var table: Tensor?, visitIn: Tensor?, prompt: Tensor?, mediator: Tensor?, logits: Tensor?
-    private var lossState: (distill: Bool, align: Bool, ddi: Bool)?
+    private var lossState: (align: Bool, ddi: Bool)?
     private var ddiProbs: Tensor?
     private var ddiGraph: (offsets: [Int32], ids: [Int32]) = ([], [])
     /// For the DDI penalty (`config.ddiWeight` > 0): per medication id, the ids it interacts with
@@ -78,9 +78,8 @@ public final class StudentModel {
     private var paddingIds: IndexTensor?
     // gradients
     private var dTable: Tensor?, dVisitIn: Tensor?, dVisitOut: Tensor?, dPooled3: Tensor?, dH: Tensor?
-    private var dR1: Tensor?, dM: Tensor?, dR2: Tensor?, dLogits: Tensor?, dPe: Tensor?, dProj: Tensor?
+    private var dR1: Tensor?, dM: Tensor?, dR2: Tensor?, dLogits: Tensor?, dPe: Tensor?
     private var dXa: Tensor?, dYa: Tensor?, dXn: Tensor?, dYn: Tensor?
-    private var softLogits: Tensor?, softTargets: Tensor?
     private var dSets: Tensor?
 
     /// Builds and initialises the model (PyTorch-default initialisers keyed by `config.seed`).
@@ -116,8 +115,7 @@ public final class StudentModel {
         }
         fc1 = try Linear(store, "head.fc1", inFeatures: 3 * c, outFeatures: config.headHidden)
         fc2 = try Linear(store, "head.fc2", inFeatures: config.headHidden, outFeatures: sizes.medications)
-        projector = config.teacherDim > 0
-            ? try Linear(store, "distill.projector", inFeatures: config.headHidden, outFeatures: config.teacherDim) : nil
+        distillation = try DistillationTerm(store, config)
         if config.beta > 0 {
             xProjector = try Linear(store, "align.x_projector", inFeatures: c, outFeatures: c)
             yProjector = try Linear(store, "align.y_projector", inFeatures: c, outFeatures: c)
@@ -146,7 +144,7 @@ public final class StudentModel {
     }
 
     /// Logits (B, |Med|), valid until the next forward. Dropout follows `ctx.training`. (Serving and evaluation
-    /// use `StudentInference`, the same function in eval mode without the training caches.)
+    /// use `PackedStudent`, the same function in eval mode without the training caches.)
     public func forward(_ b: StudentBatch, _ ctx: Context) throws(LeaderError) -> Tensor {
         let c = config.hidden
         let streams = [b.diagnoses, b.procedures, b.medications]
@@ -203,26 +201,9 @@ public final class StudentModel {
         let out = try forward(b, ctx)
         var result = StudentLoss(total: 0, bce: 0, distill: 0, align: 0)
         result.bce = try bce.forward(out, targets: b.labels, ctx)
-        var distill = false, align = false
-        var distillWeight = config.alpha
-        if let teacher, config.distillTarget == .soft {
-            try Checks.same(teacher, out.shape, "teacher logits")
-            let invT = 1 / config.distillTemperature, n = Int64(out.count)
-            let scaled = try Workspace.ensure(&softLogits, out.shape), targets = try Workspace.ensure(&softTargets, out.shape)
-            lk_scale(scaled.pointer, out.pointer, invT, n, ctx.t32)
-            lk_scale(targets.pointer, teacher.pointer, invT, n, ctx.t32)
-            lk_activation_forward(targets.pointer, targets.pointer, n, ActivationKind.sigmoid.rawValue, ctx.t32)
-            result.distill = try softBCE.forward(scaled, targets: targets, ctx)
-            distillWeight *= config.distillTemperature * config.distillTemperature
-            distill = true
-        } else if let teacher {
-            guard let projector else { throw .invalidArgument("student: teacher features given but teacherDim is 0") }
-            try Checks.same(teacher, [b.batch, config.teacherDim], "teacher features")
-            let m = try Checks.cached(mediator, "student")
-            let proj = try projector.forward(m, ctx)
-            result.distill = try mse.forward(proj, teacher, ctx)
-            distill = true
-        }
+        var align = false
+        let (distillValue, distillWeight) = try distillation.forward(logits: out, hidden: mediator, teacher: teacher, ctx)
+        result.distill = distillValue
         if let xProjector, let yProjector, b.hasTargets {
             let c = config.hidden
             let tab = try Checks.cached(table, "student")
@@ -241,7 +222,7 @@ public final class StudentModel {
         }
         result.total = result.bce + distillWeight * result.distill + config.beta * result.align
             + config.ddiWeight * result.ddi
-        lossState = (distill, align, ddi)
+        lossState = (align, ddi)
         return result
     }
 
@@ -279,19 +260,12 @@ public final class StudentModel {
                 }
             }
         }
-        if state.distill, config.distillTarget == .soft {
-            // d/dlogits of α·T²·BCE(logits/T, p) = α·T · d/d(logits/T).
-            try softBCE.backward(config.alpha * config.distillTemperature, into: dl, ctx)
-        }
+        try distillation.backward(intoLogits: dl, ctx)
         let dr2 = try Workspace.zeroed(&dR2, [b.batch, config.headHidden])
         try fc2.backward(dl, into: dr2, ctx)
         let dm = try Workspace.zeroed(&dM, [b.batch, config.headHidden])
         try relu2.backward(dr2, into: dm, ctx)
-        if state.distill, config.distillTarget.usesProjector, let projector {
-            let dp = try Workspace.zeroed(&dProj, [b.batch, config.teacherDim])
-            try mse.backward(config.alpha, intoA: dp, ctx)
-            try projector.backward(dp, into: dm, ctx)
-        }
+        try distillation.backward(intoHidden: dm, ctx)
         let dr1 = try Workspace.zeroed(&dR1, [b.batch, 3 * c])
         try fc1.backward(dm, into: dr1, ctx)
         let dh = try Workspace.zeroed(&dH, [b.batch, 3 * c])

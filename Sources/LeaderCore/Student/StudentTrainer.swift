@@ -1,36 +1,5 @@
 import FoundationEssentials
 
-/// Teacher hidden states for offline distillation: one row of `dim` floats per training example (row i =
-/// `train[i]`), kept in memory.
-public struct TeacherFeatures: Sendable {
-    public let dim: Int
-    public let values: [Float]
-    public init(dim: Int, values: [Float], rows: Int) throws(LeaderError) {
-        guard dim > 0, values.count == (try Checked.product(rows, dim, "teacher features")) else {
-            throw .invalidArgument("teacher features: \(values.count) values for \(rows) rows × \(dim)")
-        }
-        self.dim = dim
-        self.values = values
-    }
-
-    /// Features keyed by dataset sample index: `matrix` holds one row of `dim` floats per sample of the
-    /// dataset (row = sample index); the result has the rows of `samples` in order (e.g. the training
-    /// examples' sample indices from `StudentDataset.sampleIndices(.train)`).
-    public static func gather(matrix: [Float], dim: Int, samples: [Int]) throws(LeaderError) -> TeacherFeatures {
-        guard dim > 0, matrix.count % dim == 0 else {
-            throw .invalidArgument("teacher features: \(matrix.count) values are not rows of \(dim)")
-        }
-        let rows = matrix.count / dim
-        var out = [Float]()
-        out.reserveCapacity(try Checked.product(samples.count, dim, "teacher features"))
-        for s in samples {
-            guard s >= 0, s < rows else { throw .invalidArgument("teacher features: no row for sample \(s) (\(rows) rows)") }
-            out += matrix[(s * dim)..<((s + 1) * dim)]
-        }
-        return try TeacherFeatures(dim: dim, values: out, rows: samples.count)
-    }
-}
-
 /// One finished epoch: mean training loss terms over its steps and the validation metrics after it.
 public struct StudentEpochSummary: Codable, Equatable, Sendable {
     public var epoch: Int
@@ -139,7 +108,7 @@ public final class StudentTrainer {
 
     /// Scores of `examples` in eval mode, batched.
     public func score(_ examples: [StudentExample]) throws(LeaderError) -> ScoredSamples {
-        try StudentScoring.score(model, examples, ctx)
+        try model.score(examples, ctx)
     }
 
     /// Runs epochs until `config.epochs` or early stopping, then restores the best weights.
@@ -174,84 +143,29 @@ public final class StudentTrainer {
 
     // MARK: train state
 
-    /// Writes everything needed to continue: weights, best weights, Adam moments and step, epoch, dropout
-    /// stream position, early-stopping state and the config (atomic safetensors).
+    /// Writes everything needed to continue (`StudentTrainState`, atomic).
     public func saveState(to path: String, dataFingerprint: String) throws(LeaderError) {
-        let n = model.store.count
-        let tensors = [
-            SafetensorsTensor(name: "values", shape: [n], floats: model.store.flatValues.toArray()),
-            SafetensorsTensor(name: "best", shape: [n], floats: best),
-            SafetensorsTensor(name: "adam.m", shape: [n], floats: adam.m.toArray()),
-            SafetensorsTensor(name: "adam.v", shape: [n], floats: adam.v.toArray()),
-        ]
-        let meta: [String: String] = [
-            "format": "leader", "format_version": "1", "kind": "student-train-state",
-            "config": try config.json(), "data_fingerprint": dataFingerprint,
-            "step": String(adam.step), "epoch": String(epoch), "dropout_keys": String(ctx.dropoutKeysDrawn),
-            "best_prauc": String(bestPRAUC), "best_epoch": String(bestEpoch), "bad_epochs": String(badEpochs),
-            "stopped": stopped ? "1" : "0", "history": try Self.historyJSON(history),
-        ]
-        try SafetensorsWriter.write(tensors, metadata: meta, to: path)
+        let state = StudentTrainState(
+            values: model.store.flatValues.toArray(), best: best, adamM: adam.m.toArray(), adamV: adam.v.toArray(),
+            step: adam.step, epoch: epoch, dropoutKeys: Int(clamping: ctx.dropoutKeysDrawn), bestPRAUC: bestPRAUC,
+            bestEpoch: bestEpoch, badEpochs: badEpochs, stopped: stopped, history: history)
+        try state.write(to: path, config: config, dataFingerprint: dataFingerprint)
     }
 
     /// Restores a state written by `saveState` for the same config and data.
     public func loadState(from path: String, dataFingerprint: String) throws(LeaderError) {
-        let f = try SafetensorsFile(path: path)
-        let m = f.metadata
-        guard m["format"] == "leader", m["kind"] == "student-train-state" else {
-            throw .badFile("\(path): not a student train-state file")
-        }
-        guard m["format_version"] == "1" else { throw .incompatible("\(path): unknown train-state format_version") }
-        guard let cj = m["config"], let c = try? StudentConfig.decode(json: cj), c == config else {
-            throw .incompatible("\(path): the train state was written for another student config")
-        }
-        guard m["data_fingerprint"] == dataFingerprint else {
-            throw .incompatible("\(path): the train state was written for another dataset")
-        }
-        func int(_ k: String) throws(LeaderError) -> Int {
-            guard let s = m[k], let v = Int(s), v >= 0 else { throw .badFile("\(path): metadata '\(k)' missing or invalid") }
-            return v
-        }
-        guard let bp = m["best_prauc"].flatMap(Double.init) else { throw .badFile("\(path): metadata 'best_prauc' invalid") }
-        let n = model.store.count
-        func floats(_ name: String) throws(LeaderError) -> [Float] {
-            guard let info = f.info(name), info.dtype == .f32, info.shape == [n] else {
-                throw .badFile("\(path): tensor '\(name)' missing or not F32 [\(n)]")
-            }
-            let b = try f.bytes(name)
-            var v = [Float](repeating: 0, count: n)
-            guard b.count == n * 4 else { throw .badFile("\(path): tensor '\(name)' has a wrong byte count") }
-            v.withUnsafeMutableBytes { d in b.withUnsafeBytes { d.copyMemory(from: $0) } }
-            return v
-        }
-        let values = try floats("values"), bestValues = try floats("best")
-        let mm = try floats("adam.m"), vv = try floats("adam.v")
-        let step = try int("step"), ep = try int("epoch"), keys = try int("dropout_keys")
-        let bestEp = try int("best_epoch"), bad = try int("bad_epochs")
-        try model.store.flatValues.copy(from: values)
-        try adam.restore(step: step, m: mm, v: vv)
-        best = bestValues
-        epoch = ep
-        ctx.setDropoutKeysDrawn(UInt64(keys))
-        bestPRAUC = bp
-        bestEpoch = bestEp
-        badEpochs = bad
-        stopped = m["stopped"] == "1"
-        // States written before the history was kept have none: the plot then starts at the resumed epoch.
-        if let h = m["history"] {
-            guard let v = try? JSONDecoder().decode([StudentEpochSummary].self, from: Data(h.utf8)), v.count == ep else {
-                throw .badFile("\(path): metadata 'history' is not \(ep) epoch summaries")
-            }
-            history = v
-        } else {
-            history = []
-        }
-    }
-
-    static func historyJSON(_ h: [StudentEpochSummary]) throws(LeaderError) -> String {
-        do { return String(decoding: try JSONEncoder().encode(h), as: UTF8.self) } catch {
-            throw .internalError("student train state: cannot encode the history (\(error))")
-        }
+        let s = try StudentTrainState.read(from: path, config: config, dataFingerprint: dataFingerprint,
+                                           count: model.store.count)
+        try model.store.flatValues.copy(from: s.values)
+        try adam.restore(step: s.step, m: s.adamM, v: s.adamV)
+        best = s.best
+        epoch = s.epoch
+        ctx.setDropoutKeysDrawn(UInt64(s.dropoutKeys))
+        bestPRAUC = s.bestPRAUC
+        bestEpoch = s.bestEpoch
+        badEpochs = s.badEpochs
+        stopped = s.stopped
+        history = s.history
     }
 }
 
@@ -273,15 +187,15 @@ public struct StudentLossMeans: Equatable, Sendable {
     }
 }
 
-/// Eval-mode scoring of examples by a student, through the serving engine (`StudentInference`).
-public enum StudentScoring {
-    /// `precision`: the engine's arithmetic (fp32 default, or bf16).
-    public static func score(_ model: StudentModel, _ examples: [StudentExample], _ ctx: Context,
-                             precision: QuantPrecision = .fp32) throws(LeaderError) -> ScoredSamples
+extension StudentModel {
+    /// Eval-mode scores of `examples` by this model's current weights, through the serving forward pass
+    /// (`PackedStudent`) in `precision`, on `ctx.threads` threads.
+    public func score(_ examples: [StudentExample], _ ctx: Context,
+                      precision: StudentPrecision = .fp32) throws(LeaderError) -> ScoredSamples
     {
-        let scores = try StudentInference(model, precision: precision).predict(examples, threads: ctx.threads,
-                                                                                chunk: model.config.evalBatchSize)
-        return try ScoredSamples(medications: model.sizes.medications, scores: scores, truths: examples.map(\.target),
+        let scores = try PackedStudent(self, precision: precision).predict(examples, threads: ctx.threads,
+                                                                          chunk: config.evalBatchSize)
+        return try ScoredSamples(medications: sizes.medications, scores: scores, truths: examples.map(\.target),
                                  visitCounts: examples.map(\.visitCount))
     }
 }

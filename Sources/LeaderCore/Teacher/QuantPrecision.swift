@@ -10,9 +10,9 @@ import CLeaderKernels
 /// - `bf16`: input and weight rounded to bfloat16, products summed in f32 (`lk_qgemm_bf16`; PyTorch's bf16
 ///   autocast arithmetic) on AMX tiles where the CPU has them (`lk_amx_available`), else on a slow portable loop
 ///   with the same rounding. Any weight dtype. The input gradient through W (`lk_qgemm_bf16_backward_input`)
-///   is bf16 too; the LoRA adapter products stay fp32. Also the student engine's opt-in precision
-///   (`StudentInference`). Products with fewer than 16 rows (decoding) stay fp32: converting the weight per call
-///   would dominate.
+///   is bf16 too; the LoRA adapter products stay fp32. Products with fewer than 16 rows (decoding) stay fp32:
+///   converting the weight per call would dominate.
+/// The student's serving precision is its own type (`StudentPrecision`: no int8).
 /// JSON / CLI spelling: `"fp32"`, `"int8"`, `"bf16"`.
 public enum QuantPrecision: String, Codable, Sendable, CaseIterable {
     case fp32, int8, bf16

@@ -25,7 +25,7 @@ private func modelScores(_ model: StudentModel, _ examples: [StudentExample]) th
     return logits.map { 1 / (1 + Float(Foundation.exp(Double(-$0)))) }
 }
 
-@Suite struct StudentInferenceTests {
+@Suite struct PackedStudentTests {
     private func config(profile: Bool) -> StudentConfig {
         var c = StudentConfig()
         c.hidden = 16; c.heads = 4; c.ffnHidden = 24; c.headHidden = 12; c.maxCodesPerVisit = 6; c.seed = 9
@@ -45,8 +45,8 @@ private func modelScores(_ model: StudentModel, _ examples: [StudentExample]) th
         let examples = servingExamples(40, sizes: sizes, maxCodes: 6, seed: 4)
         #expect(examples.contains { $0.procedures.contains(where: \.isEmpty) })
         #expect(examples.contains { $0.diagnoses.contains { $0.count > 6 } })
-        let engine = try StudentInference(model)
-        let got = try engine.predict(examples)
+        let packed = try PackedStudent(model)
+        let got = try packed.predict(examples)
         let want = try modelScores(model, examples)
         var worst: Float = 0
         for i in got.indices { worst = max(worst, abs(got[i] - want[i])) }
@@ -56,16 +56,16 @@ private func modelScores(_ model: StudentModel, _ examples: [StudentExample]) th
     @Test func resultsDoNotDependOnThreadsOrChunks() throws {
         let model = try StudentModel(config: config(profile: true), sizes: sizes)
         let examples = servingExamples(37, sizes: sizes, maxCodes: 6, seed: 5)
-        let engine = try StudentInference(model)
-        let one = try engine.predict(examples, threads: 1, chunk: 64)
+        let packed = try PackedStudent(model)
+        let one = try packed.predict(examples, threads: 1, chunk: 64)
         for (t, chunk) in [(2, 64), (2, 1), (3, 5), (1, 7)] {
-            let other = try engine.predict(examples, threads: t, chunk: chunk)
+            let other = try packed.predict(examples, threads: t, chunk: chunk)
             #expect(other.map(\.bitPattern) == one.map(\.bitPattern), "threads \(t) chunk \(chunk)")
         }
-        // One patient alone through a session = the same row of a batch.
-        let session = try engine.makeSession()
+        // One patient alone through a forward pass = the same row of a batch.
+        let pass = try packed.makePass()
         var row = [Float](repeating: 0, count: sizes.medications)
-        try row.withUnsafeMutableBufferPointer { try session.predict(examples[12...12], into: $0.baseAddress!) }
+        try row.withUnsafeMutableBufferPointer { try pass.predict(examples[12...12], into: $0.baseAddress!) }
         #expect(row.map(\.bitPattern) == one[(12 * 11)..<(13 * 11)].map(\.bitPattern))
     }
 
@@ -77,36 +77,36 @@ private func modelScores(_ model: StudentModel, _ examples: [StudentExample]) th
         var rng = SplitMix64(seed: 6)
         for i in 0..<flat.count { flat.pointer[i] += Float(Int(rng.next() % 2001) - 1000) * 2e-4 }
         let examples = servingExamples(37, sizes: sizes, maxCodes: 6, seed: 7)
-        let exact = try StudentInference(model).predict(examples)
-        let engine = try StudentInference(model, precision: .bf16)
-        #expect(engine.precision == .bf16)
-        let one = try engine.predict(examples, threads: 1, chunk: 64)
+        let exact = try PackedStudent(model).predict(examples)
+        let packed = try PackedStudent(model, precision: .bf16)
+        #expect(packed.precision == .bf16)
+        let one = try packed.predict(examples, threads: 1, chunk: 64)
         var worst: Float = 0
         for i in one.indices { worst = max(worst, abs(one[i] - exact[i])) }
         #expect(worst > 0 && worst < 5e-3, "bf16 vs fp32: max |Δ score| \(worst)")
         for (t, chunk) in [(2, 1), (3, 5)] {
-            let other = try engine.predict(examples, threads: t, chunk: chunk)
+            let other = try packed.predict(examples, threads: t, chunk: chunk)
             #expect(other.map(\.bitPattern) == one.map(\.bitPattern), "bf16 threads \(t) chunk \(chunk)")
         }
-        expectError(.invalidArgument, "student inference: precision must be fp32 or bf16 (int8 is a teacher option)") { _ = try StudentInference(model, precision: .int8) }
+        #expect(StudentPrecision.resolving("int8") == nil, "int8 is a teacher option")
     }
 
     @Test func rejectsBadInputWithoutTrapping() throws {
-        let engine = try StudentInference(try StudentModel(config: config(profile: true), sizes: sizes))
+        let packed = try PackedStudent(try StudentModel(config: config(profile: true), sizes: sizes))
         let ok = StudentExample(diagnoses: [[0, 1]], procedures: [[]], medications: [], profile: [1, 0])
-        #expect(try engine.predict([ok]).count == 11)
+        #expect(try packed.predict([ok]).count == 11)
         var bad = ok
         bad.diagnoses = [[23]]
-        expectError(.invalidArgument, "student batch: diagnosis id 23 outside vocabulary of 23") { _ = try engine.predict([ok, bad]) }
+        expectError(.invalidArgument, "student batch: diagnosis id 23 outside vocabulary of 23") { _ = try packed.predict([ok, bad]) }
         bad = ok
         bad.profile = [1, 4]
-        expectError(.invalidArgument, "student batch: profile field 1 label 4 outside its 4 values") { _ = try engine.predict([bad], threads: 2) }
+        expectError(.invalidArgument, "student batch: profile field 1 label 4 outside its 4 values") { _ = try packed.predict([bad], threads: 2) }
         bad = ok
         bad.medications = [[1]]
-        expectError(.invalidArgument, "student batch: an example has 1 diagnosis sets, 1 procedure sets and 1 medication sets (need v, v, v-1)") { _ = try engine.predict([bad]) }
+        expectError(.invalidArgument, "student batch: an example has 1 diagnosis sets, 1 procedure sets and 1 medication sets (need v, v, v-1)") { _ = try packed.predict([bad]) }
         bad = ok
         bad.profile = [1]
-        expectError(.invalidArgument, "student batch: profile has 1 fields, expected 2") { _ = try engine.predict([bad]) }
-        #expect(try engine.predict([]).isEmpty)
+        expectError(.invalidArgument, "student batch: profile has 1 fields, expected 2") { _ = try packed.predict([bad]) }
+        #expect(try packed.predict([]).isEmpty)
     }
 }
