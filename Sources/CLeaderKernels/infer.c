@@ -4,19 +4,20 @@
 #include "gemm_kernels.h"
 #include "infer_kernels.h"
 #include "lk_infer.h"
+#include "lk_isa.h"
 #include "lk_ops.h"
 #include "ops_rows.h"
 
 static inline int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-int64_t lk_linear_packed_floats(int isa, int64_t N, int64_t K) {
+int64_t lk_linear_packed_floats_isa(int isa, int64_t N, int64_t K) {
     const lk_gemm_kernels *g = lk_gemm_kernels_for(isa);
     return cdiv(N, g->nr) * g->nr * K;
 }
 
 int64_t lk_linear_scratch_floats(int64_t K) { return K * LK_GEMM_MAX_MR; }
 
-void lk_linear_pack(int isa, float *packed, const float *W, int64_t N, int64_t K) {
+void lk_linear_pack_isa(int isa, float *packed, const float *W, int64_t N, int64_t K) {
     const lk_gemm_kernels *g = lk_gemm_kernels_for(isa);
     for (int64_t j0 = 0; j0 < N; j0 += g->nr) {
         int rows = (int)(N - j0 < g->nr ? N - j0 : g->nr);
@@ -24,9 +25,9 @@ void lk_linear_pack(int isa, float *packed, const float *W, int64_t N, int64_t K
     }
 }
 
-void lk_linear_packed_forward(int isa, float *Y, int64_t ldy, const float *X, int64_t ldx,
-                              const float *packed, const float *bias, int64_t M, int64_t N, int64_t K,
-                              int accumulate, float *scratch) {
+void lk_linear_packed_forward_isa(int isa, float *Y, int64_t ldy, const float *X, int64_t ldx,
+                                  const float *packed, const float *bias, int64_t M, int64_t N, int64_t K,
+                                  int accumulate, float *scratch) {
     const lk_gemm_kernels *g = lk_gemm_kernels_for(isa);
     if (bias) {
         for (int64_t i = 0; i < M; i++) {
@@ -68,10 +69,11 @@ int64_t lk_set_attention_scratch_floats(int64_t max_len, int64_t D) {
     return (2 * D + 3 + (max_len > 0 ? max_len : 1)) * 16;
 }
 
-void lk_set_attention_forward(float *out, int64_t ldo, const float *qkv, int64_t ldq, const int32_t *rows,
+void lk_set_attention_forward_isa(int isa, float *out, int64_t ldo, const float *qkv, int64_t ldq,
+                                  const int32_t *rows,
                               const int32_t *offsets, int64_t n_sets, int64_t H, int64_t D, float scale,
                               float *scratch) {
-    const ops_rows *r = ops_rows_current();
+    const ops_rows *r = ops_rows_for(isa);
 #if defined(__x86_64__)
     const int d16 = D == 16 && r == &lk_ops_rows_avx512;   /* the student's head width: register transposes */
     float *st = (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
@@ -119,8 +121,9 @@ void lk_set_attention_forward_ref(float *out, int64_t ldo, const float *qkv, int
 }
 #undef ROW
 
-void lk_segment_mean_forward(float *out, const float *in, const int32_t *offsets, int64_t n_sets, int64_t C) {
-    const ops_rows *r = ops_rows_current();
+void lk_segment_mean_forward_isa(int isa, float *out, const float *in, const int32_t *offsets, int64_t n_sets,
+                                 int64_t C) {
+    const ops_rows *r = ops_rows_for(isa);
     for (int64_t s = 0; s < n_sets; s++) r->rows_mean(out + s * C, in + (int64_t)offsets[s] * C, offsets[s + 1] - offsets[s], C);
 }
 
@@ -132,4 +135,14 @@ void lk_segment_mean_forward_ref(float *out, const float *in, const int32_t *off
             int64_t n = offsets[s + 1] - offsets[s];
             out[s * C + c] = n > 0 ? (float)(acc / (double)n) : 0.0f;
         }
+}
+
+/* ---- the active ISA (lk_isa.h), chosen once ----------------------------------------------------- */
+void lk_set_attention_forward(float *out, int64_t ldo, const float *qkv, int64_t ldq, const int32_t *rows,
+                              const int32_t *offsets, int64_t n_sets, int64_t H, int64_t D, float scale,
+                              float *scratch) {
+    lk_set_attention_forward_isa(lk_isa_active(), out, ldo, qkv, ldq, rows, offsets, n_sets, H, D, scale, scratch);
+}
+void lk_segment_mean_forward(float *out, const float *in, const int32_t *offsets, int64_t n_sets, int64_t C) {
+    lk_segment_mean_forward_isa(lk_isa_active(), out, in, offsets, n_sets, C);
 }

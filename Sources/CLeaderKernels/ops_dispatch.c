@@ -1,19 +1,10 @@
-/* ISA choice for the ops kernels: a thread-local override (tests) or lk_isa_active(). */
+/* The ops kernels' table of row functions for an ISA (ops_rows.h). */
 #include "lk_isa.h"
-#include "lk_ops.h"
 #include "kpath.h"
 #include "ops_rows.h"
 
-static _Thread_local int isa_override = -1;
-
-int lk_ops_set_isa_for_thread(int isa) {
-    int prev = isa_override;
-    isa_override = isa < 0 ? -1 : lk_isa_clamp(isa);
-    return prev;
-}
-
-const ops_rows *ops_rows_current(void) {
-    int isa = isa_override >= 0 ? isa_override : lk_isa_active();
+const ops_rows *ops_rows_for(int isa) {
+    isa = lk_isa_clamp(isa);
     kpath_note(LK_KFAM_OPS, isa);
     switch (isa) {
     case LK_ISA_AVX512: return &lk_ops_rows_avx512;

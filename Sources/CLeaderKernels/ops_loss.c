@@ -2,13 +2,14 @@
  * in double, then combined serially in chunk order: bitwise identical for any thread count. */
 #include <math.h>
 #include <stddef.h>
+#include "lk_isa.h"
 #include "lk_ops.h"
 #include "ops_rows.h"
 
-void lk_bce_logits_forward(float *loss, const float *logits, const float *targets, const float *weights,
+void lk_bce_logits_forward_isa(int isa, float *loss, const float *logits, const float *targets, const float *weights,
                            int64_t n, int n_threads) {
     if (n <= 0) { *loss = 0.0f; return; }
-    const ops_rows *k = ops_rows_current();
+    const ops_rows *k = ops_rows_for(isa);
     double part[OPS_MAX_CHUNKS];
     int64_t ch = ops_chunk_size(n), nc = (n + ch - 1) / ch;
     int nt = ops_threads(n_threads, n);
@@ -22,10 +23,10 @@ void lk_bce_logits_forward(float *loss, const float *logits, const float *target
     *loss = (float)(s / (double)n);
 }
 
-void lk_bce_logits_backward(float *dlogits, float dloss, const float *logits, const float *targets,
+void lk_bce_logits_backward_isa(int isa, float *dlogits, float dloss, const float *logits, const float *targets,
                             const float *weights, int64_t n, int n_threads) {
     if (n <= 0) return;
-    const ops_rows *k = ops_rows_current();
+    const ops_rows *k = ops_rows_for(isa);
     float scale = (float)((double)dloss / (double)n);
     int64_t nb = ops_ew_blocks(n);
     int nt = ops_threads(n_threads, n);
@@ -74,9 +75,9 @@ static int64_t ce_chunk_rows(int64_t rows) {
     return c < 16 ? 16 : c;
 }
 
-void lk_cross_entropy_forward(float *loss, float *probs, const float *logits, const int32_t *targets,
+void lk_cross_entropy_forward_isa(int isa, float *loss, float *probs, const float *logits, const int32_t *targets,
                               int64_t rows, int64_t C, int n_threads) {
-    const ops_rows *k = ops_rows_current();
+    const ops_rows *k = ops_rows_for(isa);
     double part[OPS_MAX_CHUNKS];
     int64_t ch = ce_chunk_rows(rows), nc = (rows + ch - 1) / ch, n_valid = 0;
     int nt = ops_threads(n_threads, rows * C);
@@ -156,4 +157,18 @@ void lk_ddi_penalty_backward(float *dlogits, float dloss, const float *probs, co
             dlogits[r * M + i] += scale * g * p[i] * (1.0f - p[i]);
         }
     }
+}
+
+/* ---- the active ISA (lk_isa.h), chosen once ----------------------------------------------------- */
+void lk_bce_logits_forward(float *loss, const float *logits, const float *targets, const float *weights, int64_t n,
+                           int n_threads) {
+    lk_bce_logits_forward_isa(lk_isa_active(), loss, logits, targets, weights, n, n_threads);
+}
+void lk_bce_logits_backward(float *dlogits, float dloss, const float *logits, const float *targets,
+                            const float *weights, int64_t n, int n_threads) {
+    lk_bce_logits_backward_isa(lk_isa_active(), dlogits, dloss, logits, targets, weights, n, n_threads);
+}
+void lk_cross_entropy_forward(float *loss, float *probs, const float *logits, const int32_t *targets, int64_t rows,
+                              int64_t C, int n_threads) {
+    lk_cross_entropy_forward_isa(lk_isa_active(), loss, probs, logits, targets, rows, C, n_threads);
 }

@@ -1,10 +1,11 @@
 /* Pointwise activations, SwiGLU, softmax and the small tensor helpers (lk_ops.h). Elementwise work is split
  * into fixed blocks; softmax runs rows in parallel. The math is dispatched per ISA (ops_rows.h). */
+#include "lk_isa.h"
 #include "lk_ops.h"
 #include "ops_rows.h"
 
-void lk_activation_forward(float *out, const float *in, int64_t n, int act, int n_threads) {
-    const ops_rows *k = ops_rows_current();
+void lk_activation_forward_isa(int isa, float *out, const float *in, int64_t n, int act, int n_threads) {
+    const ops_rows *k = ops_rows_for(isa);
     int nt = ops_threads(n_threads, n);
     if (nt == 1) {   /* elementwise: one call over all n is the same as the blocks, without an OpenMP region */
         k->act_fwd(out, in, n, act);
@@ -18,8 +19,9 @@ void lk_activation_forward(float *out, const float *in, int64_t n, int act, int 
     }
 }
 
-void lk_activation_backward(float *din, const float *dout, const float *in, int64_t n, int act, int n_threads) {
-    const ops_rows *k = ops_rows_current();
+void lk_activation_backward_isa(int isa, float *din, const float *dout, const float *in, int64_t n, int act,
+                                int n_threads) {
+    const ops_rows *k = ops_rows_for(isa);
     int nt = ops_threads(n_threads, n);
     int64_t nb = ops_ew_blocks(n);
 #pragma omp parallel for num_threads(nt) schedule(static)
@@ -29,8 +31,8 @@ void lk_activation_backward(float *din, const float *dout, const float *in, int6
     }
 }
 
-void lk_swiglu_forward(float *out, const float *gate, const float *up, int64_t n, int n_threads) {
-    const ops_rows *k = ops_rows_current();
+void lk_swiglu_forward_isa(int isa, float *out, const float *gate, const float *up, int64_t n, int n_threads) {
+    const ops_rows *k = ops_rows_for(isa);
     int nt = ops_threads(n_threads, n);
     int64_t nb = ops_ew_blocks(n);
 #pragma omp parallel for num_threads(nt) schedule(static)
@@ -40,9 +42,9 @@ void lk_swiglu_forward(float *out, const float *gate, const float *up, int64_t n
     }
 }
 
-void lk_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate, const float *up,
+void lk_swiglu_backward_isa(int isa, float *dgate, float *dup, const float *dout, const float *gate, const float *up,
                         int64_t n, int n_threads) {
-    const ops_rows *k = ops_rows_current();
+    const ops_rows *k = ops_rows_for(isa);
     int nt = ops_threads(n_threads, n);
     int64_t nb = ops_ew_blocks(n);
 #pragma omp parallel for num_threads(nt) schedule(static)
@@ -52,9 +54,9 @@ void lk_swiglu_backward(float *dgate, float *dup, const float *dout, const float
     }
 }
 
-void lk_softmax_forward(float *out, const float *in, const int32_t *row_len, int64_t rows, int64_t n,
+void lk_softmax_forward_isa(int isa, float *out, const float *in, const int32_t *row_len, int64_t rows, int64_t n,
                         float scale, int n_threads) {
-    const ops_rows *k = ops_rows_current();
+    const ops_rows *k = ops_rows_for(isa);
     int nt = ops_threads(n_threads, rows * n);
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t r = 0; r < rows; r++) {
@@ -68,9 +70,10 @@ void lk_softmax_forward(float *out, const float *in, const int32_t *row_len, int
     }
 }
 
-void lk_softmax_backward(float *din, const float *dout, const float *out, int64_t rows, int64_t n, float scale,
+void lk_softmax_backward_isa(int isa, float *din, const float *dout, const float *out, int64_t rows, int64_t n,
+                             float scale,
                          int n_threads) {
-    const ops_rows *k = ops_rows_current();
+    const ops_rows *k = ops_rows_for(isa);
     int nt = ops_threads(n_threads, rows * n);
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t r = 0; r < rows; r++) k->softmax_bwd(din + r * n, dout + r * n, out + r * n, n, scale);
@@ -120,4 +123,27 @@ void lk_sum_rows(float *dbias, const float *dout, int64_t rows, int64_t C, int n
             for (int64_t j = 0; j < w; j++) acc[j] += dout[r * C + c0 + j];
         for (int64_t j = 0; j < w; j++) dbias[c0 + j] += acc[j];
     }
+}
+
+/* ---- the active ISA (lk_isa.h), chosen once ----------------------------------------------------- */
+void lk_activation_forward(float *out, const float *in, int64_t n, int act, int n_threads) {
+    lk_activation_forward_isa(lk_isa_active(), out, in, n, act, n_threads);
+}
+void lk_activation_backward(float *din, const float *dout, const float *in, int64_t n, int act, int n_threads) {
+    lk_activation_backward_isa(lk_isa_active(), din, dout, in, n, act, n_threads);
+}
+void lk_swiglu_forward(float *out, const float *gate, const float *up, int64_t n, int n_threads) {
+    lk_swiglu_forward_isa(lk_isa_active(), out, gate, up, n, n_threads);
+}
+void lk_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate, const float *up, int64_t n,
+                        int n_threads) {
+    lk_swiglu_backward_isa(lk_isa_active(), dgate, dup, dout, gate, up, n, n_threads);
+}
+void lk_softmax_forward(float *out, const float *in, const int32_t *row_len, int64_t rows, int64_t n, float scale,
+                        int n_threads) {
+    lk_softmax_forward_isa(lk_isa_active(), out, in, row_len, rows, n, scale, n_threads);
+}
+void lk_softmax_backward(float *din, const float *dout, const float *out, int64_t rows, int64_t n, float scale,
+                         int n_threads) {
+    lk_softmax_backward_isa(lk_isa_active(), din, dout, out, rows, n, scale, n_threads);
 }

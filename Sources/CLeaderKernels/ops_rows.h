@@ -2,9 +2,8 @@
  *
  * ops_rows_impl.h is compiled three times (ops_rows_avx512.c, ops_rows_avx2.c, ops_rows_generic.c), each
  * under its own `#pragma clang attribute push(target(...))`, and exposes one `ops_rows` table. The OpenMP
- * loops live in baseline code (ops_*.c): they pick the table ONCE in the calling thread (ops_rows_current(),
- * which honours the thread-local override of lk_ops_set_isa_for_thread) and pass the pointer into the
- * parallel region. Never put `#pragma omp` into target-attributed code: the outlined body would be baseline. */
+ * loops live in baseline code (ops_*.c): each `_isa` kernel picks the table ONCE in the calling thread
+ * (ops_rows_for(isa)) and passes the pointer into the parallel region. Never put `#pragma omp` into target-attributed code: the outlined body would be baseline. */
 #ifndef LK_OPS_ROWS_H
 #define LK_OPS_ROWS_H
 #include <stdint.h>
@@ -68,8 +67,8 @@ extern const ops_rows lk_ops_rows_avx512;
 extern const ops_rows lk_ops_rows_avx2;
 extern const ops_rows lk_ops_rows_generic;
 
-/* The table for this thread: the lk_ops_set_isa_for_thread override if set, else lk_isa_active(). */
-const ops_rows *ops_rows_current(void);
+/* The table of `isa` (LK_ISA_*, clamped to what the CPU has; the choice is recorded in the kernel-path note). */
+const ops_rows *ops_rows_for(int isa);
 
 /* Counter-based RNG: splitmix64-style mixing of (seed, counter), full 64-bit avalanche; plain integer code, so
  * every ISA build gives the same bits. */

@@ -228,7 +228,7 @@ func bf16GeluMeanIsTheUnfusedComposition(amx: Int32) {
         lk_bf16_linear_forward_path(amx, &full, Int64(n), xs, Int64(k), packed, bias, Int64(rows), Int64(n), Int64(k), 0, 1,
                                     &scratch)
         let rel = all[1...].map { $0 - all[1] }
-        lk_segment_mean_forward(&want, full, Array(rel), Int64(sets), Int64(n))
+        lk_segment_mean_forward_isa(testISA, &want, full, Array(rel), Int64(sets), Int64(n))
         var got = [Float](repeating: .nan, count: sets * n)
         all.withUnsafeBufferPointer { ob in
             lk_bf16_linear_gelu_mean_path(amx, &got, Int64(n), xs, Int64(k), packed, bias, ob.baseAddress! + 1, Int64(sets),

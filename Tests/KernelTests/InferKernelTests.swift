@@ -9,14 +9,14 @@ func linearPackedMatchesReference(isa: Int32) {
     let shapes = [(1, 1, 1), (3, 7, 5), (9, 33, 17), (17, 300, 64), (25, 64, 300), (8, 131, 128), (5, 4, 0), (0, 3, 2)]
     for (m, n, k) in shapes {
         let w = rng.floats(n * k), x = rng.floats(m * (k + 3)), bias = rng.floats(n)
-        var packed = [Float](repeating: .nan, count: Int(lk_linear_packed_floats(isa, Int64(n), Int64(k))))
-        lk_linear_pack(isa, &packed, w, Int64(n), Int64(k))
+        var packed = [Float](repeating: .nan, count: Int(lk_linear_packed_floats_isa(isa, Int64(n), Int64(k))))
+        lk_linear_pack_isa(isa, &packed, w, Int64(n), Int64(k))
         var scratch = [Float](repeating: 0, count: Int(lk_linear_scratch_floats(Int64(k))))
         for (useBias, accumulate) in [(true, false), (false, false), (true, true), (false, true)] {
             let start = rng.floats(m * (n + 2))
             var got = start, want = start
             // ldx = k + 3 and ldy = n + 2: strided rows; the padding columns must stay untouched.
-            lk_linear_packed_forward(isa, &got, Int64(n + 2), x, Int64(k + 3), packed, useBias ? bias : nil, Int64(m),
+            lk_linear_packed_forward_isa(isa, &got, Int64(n + 2), x, Int64(k + 3), packed, useBias ? bias : nil, Int64(m),
                                      Int64(n), Int64(k), accumulate ? 1 : 0, &scratch)
             lk_linear_forward_ref(&want, Int64(n + 2), x, Int64(k + 3), w, useBias ? bias : nil, Int64(m), Int64(n),
                                   Int64(k), accumulate ? 1 : 0)
@@ -32,15 +32,15 @@ func linearPackedMatchesReference(isa: Int32) {
     let (n, k) = (300, 64)
     let w = rng.floats(n * k), x = rng.floats(19 * k), bias = rng.floats(n)
     let isa = lk_isa_active()
-    var packed = [Float](repeating: 0, count: Int(lk_linear_packed_floats(isa, Int64(n), Int64(k))))
-    lk_linear_pack(isa, &packed, w, Int64(n), Int64(k))
+    var packed = [Float](repeating: 0, count: Int(lk_linear_packed_floats_isa(isa, Int64(n), Int64(k))))
+    lk_linear_pack_isa(isa, &packed, w, Int64(n), Int64(k))
     var scratch = [Float](repeating: 0, count: Int(lk_linear_scratch_floats(Int64(k))))
     var all = [Float](repeating: 0, count: 19 * n)
-    lk_linear_packed_forward(isa, &all, Int64(n), x, Int64(k), packed, bias, 19, Int64(n), Int64(k), 0, &scratch)
+    lk_linear_packed_forward_isa(isa, &all, Int64(n), x, Int64(k), packed, bias, 19, Int64(n), Int64(k), 0, &scratch)
     for r in [0, 7, 18] {
         var one = [Float](repeating: 0, count: n)
         Array(x[(r * k)..<((r + 1) * k)]).withUnsafeBufferPointer { xr in
-            lk_linear_packed_forward(isa, &one, Int64(n), xr.baseAddress, Int64(k), packed, bias, 1, Int64(n), Int64(k), 0,
+            lk_linear_packed_forward_isa(isa, &one, Int64(n), xr.baseAddress, Int64(k), packed, bias, 1, Int64(n), Int64(k), 0,
                                      &scratch)
         }
         #expect(bits(one) == bits(Array(all[(r * n)..<((r + 1) * n)])), "row \(r)")
@@ -60,7 +60,7 @@ func setAttentionMatchesReference(isa: Int32) {
         var got = start, want = start
         var scratch = [Float](repeating: 0, count: Int(lk_set_attention_scratch_floats(40, Int64(d))))
         withISA(isa) {
-            lk_set_attention_forward(&got, Int64(ldo), qkv, Int64(ldq), nil, offsets, Int64(lengths.count), Int64(h),
+            lk_set_attention_forward_isa(testISA, &got, Int64(ldo), qkv, Int64(ldq), nil, offsets, Int64(lengths.count), Int64(h),
                                      Int64(d), 0.37, &scratch)
         }
         lk_set_attention_forward_ref(&want, Int64(ldo), qkv, Int64(ldq), nil, offsets, Int64(lengths.count), Int64(h),
@@ -77,9 +77,9 @@ func setAttentionMatchesReference(isa: Int32) {
         }
         var inPlace = start, copied = start, wantRows = start
         withISA(isa) {
-            lk_set_attention_forward(&inPlace, Int64(ldo), table, Int64(ldq), rows, offsets, Int64(lengths.count),
+            lk_set_attention_forward_isa(testISA, &inPlace, Int64(ldo), table, Int64(ldq), rows, offsets, Int64(lengths.count),
                                      Int64(h), Int64(d), 0.37, &scratch)
-            lk_set_attention_forward(&copied, Int64(ldo), gathered, Int64(ldq), nil, offsets, Int64(lengths.count),
+            lk_set_attention_forward_isa(testISA, &copied, Int64(ldo), gathered, Int64(ldq), nil, offsets, Int64(lengths.count),
                                      Int64(h), Int64(d), 0.37, &scratch)
         }
         lk_set_attention_forward_ref(&wantRows, Int64(ldo), table, Int64(ldq), rows, offsets, Int64(lengths.count),
@@ -93,12 +93,12 @@ func setAttentionMatchesReference(isa: Int32) {
     // Hand-computed: a set of one attends only to itself, so the output is v.
     let qkv: [Float] = [1, 2, 3, 4, 5, 6]  // H = 2, D = 1: q = (1,2), k = (3,4), v = (5,6)
     var out: [Float] = [0, 0], scratch = [Float](repeating: 0, count: Int(lk_set_attention_scratch_floats(2, 1)))
-    lk_set_attention_forward(&out, 2, qkv, 6, nil, [0, 1], 1, 2, 1, 1, &scratch)
+    lk_set_attention_forward_isa(testISA, &out, 2, qkv, 6, nil, [0, 1], 1, 2, 1, 1, &scratch)
     #expect(out == [5, 6])
     // Two tokens, one head of width 1: scores q0·k = (1·3, 1·7) → softmax (e^3, e^7)/Σ, weights for v = (5, 9).
     let two: [Float] = [1, 3, 5, 2, 7, 9]
     var out2: [Float] = [0, 0]
-    lk_set_attention_forward(&out2, 1, two, 3, nil, [0, 2], 1, 1, 1, 1, &scratch)
+    lk_set_attention_forward_isa(testISA, &out2, 1, two, 3, nil, [0, 2], 1, 1, 1, 1, &scratch)
     let p: Float = 1 / (1 + 54.59815)  // e^4
     #expect(abs(out2[0] - (p * 5 + (1 - p) * 9)) < 1e-5)
 }
@@ -110,7 +110,7 @@ func segmentMeanMatchesReference(isa: Int32) {
     for c in [1, 64, 300] {
         let x = rng.floats(30 * c)
         var got = [Float](repeating: .nan, count: 5 * c), want = got
-        withISA(isa) { lk_segment_mean_forward(&got, x, offsets, 5, Int64(c)) }
+        withISA(isa) { lk_segment_mean_forward_isa(testISA, &got, x, offsets, 5, Int64(c)) }
         lk_segment_mean_forward_ref(&want, x, offsets, 5, Int64(c))
         expectClose(got, want, rtol: 1e-5, atol: 1e-6, "segment mean \(isaName(isa)) C\(c)")
         #expect(got[0..<c].allSatisfy { $0 == 0 } && got[(3 * c)..<(4 * c)].allSatisfy { $0 == 0 }, "empty sets give 0")
@@ -128,8 +128,8 @@ func oneThreadPathsMatchReferencesAndThreads(isa: Int32) {
         var one = [Float](repeating: 0, count: rows * c), two = one, want = one
         var mean = [Float](repeating: 0, count: rows), rstd = mean, m2 = mean, r2 = mean
         withISA(isa) {
-            lk_layernorm_forward(&one, &mean, &rstd, x, w, b, Int64(rows), Int64(c), 1e-5, 1)
-            lk_layernorm_forward(&two, &m2, &r2, x, w, b, Int64(rows), Int64(c), 1e-5, 2)
+            lk_layernorm_forward_isa(testISA, &one, &mean, &rstd, x, w, b, Int64(rows), Int64(c), 1e-5, 1)
+            lk_layernorm_forward_isa(testISA, &two, &m2, &r2, x, w, b, Int64(rows), Int64(c), 1e-5, 2)
         }
         var mr = mean, rr = mean
         lk_layernorm_forward_ref(&want, &mr, &rr, x, w, b, Int64(rows), Int64(c), 1e-5)
@@ -138,8 +138,8 @@ func oneThreadPathsMatchReferencesAndThreads(isa: Int32) {
         for act in [ActivationCase.relu, .gelu, .sigmoid] {
             var a1 = [Float](repeating: 0, count: x.count), a2 = a1, r = a1
             withISA(isa) {
-                lk_activation_forward(&a1, x, Int64(x.count), act.rawValue, 1)
-                lk_activation_forward(&a2, x, Int64(x.count), act.rawValue, 2)
+                lk_activation_forward_isa(testISA, &a1, x, Int64(x.count), act.rawValue, 1)
+                lk_activation_forward_isa(testISA, &a2, x, Int64(x.count), act.rawValue, 2)
             }
             lk_activation_forward_ref(&r, x, Int64(x.count), act.rawValue)
             expectClose(a1, r, rtol: 1e-5, atol: 1e-6, "activation \(act) \(isaName(isa)) n \(x.count)")

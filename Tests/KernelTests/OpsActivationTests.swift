@@ -11,14 +11,14 @@ private let lengths = [1, 7, 33, 300, 1000, 4099]
 
 private func act(_ x: [Float], _ a: Int32, threads: Int32? = nil) -> [Float] {
     var out = [Float](repeating: .nan, count: x.count)
-    if let threads { lk_activation_forward(&out, x, Int64(x.count), a, threads) }
+    if let threads { lk_activation_forward_isa(testISA, &out, x, Int64(x.count), a, threads) }
     else { lk_activation_forward_ref(&out, x, Int64(x.count), a) }
     return out
 }
 
 private func actBackward(_ din0: [Float], _ dout: [Float], _ x: [Float], _ a: Int32, threads: Int32? = nil) -> [Float] {
     var din = din0
-    if let threads { lk_activation_backward(&din, dout, x, Int64(x.count), a, threads) }
+    if let threads { lk_activation_backward_isa(testISA, &din, dout, x, Int64(x.count), a, threads) }
     else { lk_activation_backward_ref(&din, dout, x, Int64(x.count), a) }
     return din
 }
@@ -96,7 +96,7 @@ func activationGradientMatchesFiniteDifferences(_ ai: Int) {
 
 private func swiglu(_ gate: [Float], _ up: [Float], threads: Int32? = nil) -> [Float] {
     var out = [Float](repeating: .nan, count: gate.count)
-    if let threads { lk_swiglu_forward(&out, gate, up, Int64(gate.count), threads) }
+    if let threads { lk_swiglu_forward_isa(testISA, &out, gate, up, Int64(gate.count), threads) }
     else { lk_swiglu_forward_ref(&out, gate, up, Int64(gate.count)) }
     return out
 }
@@ -104,7 +104,7 @@ private func swiglu(_ gate: [Float], _ up: [Float], threads: Int32? = nil) -> [F
 private func swigluBackward(_ dg0: [Float], _ du0: [Float], _ dout: [Float], _ gate: [Float], _ up: [Float],
                             threads: Int32? = nil) -> [[Float]] {
     var dg = dg0, du = du0
-    if let threads { lk_swiglu_backward(&dg, &du, dout, gate, up, Int64(gate.count), threads) }
+    if let threads { lk_swiglu_backward_isa(testISA, &dg, &du, dout, gate, up, Int64(gate.count), threads) }
     else { lk_swiglu_backward_ref(&dg, &du, dout, gate, up, Int64(gate.count)) }
     return [dg, du]
 }
@@ -152,8 +152,8 @@ private func softmax(_ x: [Float], _ rowLen: [Int32]?, _ rows: Int, _ n: Int, _ 
                      threads: Int32? = nil) -> [Float] {
     var out = [Float](repeating: .nan, count: rows * n)
     switch (threads, rowLen) {
-    case (let nt?, let rl?): lk_softmax_forward(&out, x, rl, Int64(rows), Int64(n), scale, nt)
-    case (let nt?, nil): lk_softmax_forward(&out, x, nil, Int64(rows), Int64(n), scale, nt)
+    case (let nt?, let rl?): lk_softmax_forward_isa(testISA, &out, x, rl, Int64(rows), Int64(n), scale, nt)
+    case (let nt?, nil): lk_softmax_forward_isa(testISA, &out, x, nil, Int64(rows), Int64(n), scale, nt)
     case (nil, let rl?): lk_softmax_forward_ref(&out, x, rl, Int64(rows), Int64(n), scale)
     case (nil, nil): lk_softmax_forward_ref(&out, x, nil, Int64(rows), Int64(n), scale)
     }
@@ -163,7 +163,7 @@ private func softmax(_ x: [Float], _ rowLen: [Int32]?, _ rows: Int, _ n: Int, _ 
 private func softmaxBackward(_ din0: [Float], _ dout: [Float], _ y: [Float], _ rows: Int, _ n: Int, _ scale: Float,
                              threads: Int32? = nil) -> [Float] {
     var din = din0
-    if let threads { lk_softmax_backward(&din, dout, y, Int64(rows), Int64(n), scale, threads) }
+    if let threads { lk_softmax_backward_isa(testISA, &din, dout, y, Int64(rows), Int64(n), scale, threads) }
     else { lk_softmax_backward_ref(&din, dout, y, Int64(rows), Int64(n), scale) }
     return din
 }

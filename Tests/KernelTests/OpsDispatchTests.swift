@@ -3,15 +3,23 @@
 import Testing
 import CLeaderKernels
 
-@Test func isaOverrideIsThreadLocalAndClamped() {
-    let before = lk_ops_set_isa_for_thread(Int32(LK_ISA_GENERIC))
-    #expect(before == -1, "no override is set on a fresh test thread")
-    #expect(lk_ops_set_isa_for_thread(Int32(LK_ISA_AVX512)) == Int32(LK_ISA_GENERIC))
-    #expect(lk_ops_set_isa_for_thread(-1) == lk_isa_clamp(Int32(LK_ISA_AVX512)), "stored clamped to the CPU")
-    #expect(lk_ops_set_isa_for_thread(-1) == -1)
+@Test func plainKernelIsItsISATwinWithTheActiveISA() {
+    let n = 4096
+    let x = bulkFloats(n, -5, 5, seed: 9)
+    func gelu(_ isa: Int32?) -> [UInt32] {
+        var y = [Float](repeating: 0, count: n)
+        if let isa {
+            lk_activation_forward_isa(isa, &y, x, Int64(n), Int32(LK_ACT_GELU_TANH), 1)
+        } else {
+            lk_activation_forward(&y, x, Int64(n), Int32(LK_ACT_GELU_TANH), 1)
+        }
+        return bits(y)
+    }
+    #expect(gelu(nil) == gelu(lk_isa_active()))
+    #expect(gelu(99) == gelu(Int32(LK_ISA_GENERIC)), "an unknown ISA value runs the portable build")
 }
 
-@Test func isaOverrideSwitchesBuilds() {
+@Test func isaTwinsSwitchBuilds() {
     // Generic code has no FMA; the AVX2/AVX-512 builds contract a*b+c, so GELU's polynomial rounds differently
     // in some elements. Only meaningful where the CPU has more than the baseline.
     guard lk_isa_best() > Int32(LK_ISA_GENERIC) else { return }
@@ -20,7 +28,7 @@ import CLeaderKernels
     func gelu(_ isa: Int32) -> [UInt32] {
         withISA(isa) {
             var y = [Float](repeating: 0, count: n)
-            lk_activation_forward(&y, x, Int64(n), Int32(LK_ACT_GELU_TANH), 1)
+            lk_activation_forward_isa(testISA, &y, x, Int64(n), Int32(LK_ACT_GELU_TANH), 1)
             return bits(y)
         }
     }

@@ -9,8 +9,8 @@ private let lossSizes = [1, 7, 33, 1000, 5000, 20_001]
 private func bce(_ x: [Float], _ t: [Float], _ w: [Float]?, threads: Int32? = nil) -> Float {
     var loss: Float = .nan
     switch (threads, w) {
-    case (let nt?, let w?): lk_bce_logits_forward(&loss, x, t, w, Int64(x.count), nt)
-    case (let nt?, nil): lk_bce_logits_forward(&loss, x, t, nil, Int64(x.count), nt)
+    case (let nt?, let w?): lk_bce_logits_forward_isa(testISA, &loss, x, t, w, Int64(x.count), nt)
+    case (let nt?, nil): lk_bce_logits_forward_isa(testISA, &loss, x, t, nil, Int64(x.count), nt)
     case (nil, let w?): lk_bce_logits_forward_ref(&loss, x, t, w, Int64(x.count))
     case (nil, nil): lk_bce_logits_forward_ref(&loss, x, t, nil, Int64(x.count))
     }
@@ -21,8 +21,8 @@ private func bceBackward(_ d0: [Float], _ dloss: Float, _ x: [Float], _ t: [Floa
                          threads: Int32? = nil) -> [Float] {
     var d = d0
     switch (threads, w) {
-    case (let nt?, let w?): lk_bce_logits_backward(&d, dloss, x, t, w, Int64(x.count), nt)
-    case (let nt?, nil): lk_bce_logits_backward(&d, dloss, x, t, nil, Int64(x.count), nt)
+    case (let nt?, let w?): lk_bce_logits_backward_isa(testISA, &d, dloss, x, t, w, Int64(x.count), nt)
+    case (let nt?, nil): lk_bce_logits_backward_isa(testISA, &d, dloss, x, t, nil, Int64(x.count), nt)
     case (nil, let w?): lk_bce_logits_backward_ref(&d, dloss, x, t, w, Int64(x.count))
     case (nil, nil): lk_bce_logits_backward_ref(&d, dloss, x, t, nil, Int64(x.count))
     }
@@ -90,7 +90,7 @@ func bceMatchesReference(_ n: Int) {
 private func crossEntropy(_ x: [Float], _ t: [Int32], _ rows: Int, _ C: Int,
                           threads: Int32? = nil) -> (loss: Float, probs: [Float]) {
     var loss: Float = .nan, probs = [Float](repeating: .nan, count: rows * C)
-    if let threads { lk_cross_entropy_forward(&loss, &probs, x, t, Int64(rows), Int64(C), threads) }
+    if let threads { lk_cross_entropy_forward_isa(testISA, &loss, &probs, x, t, Int64(rows), Int64(C), threads) }
     else { lk_cross_entropy_forward_ref(&loss, &probs, x, t, Int64(rows), Int64(C)) }
     return (loss, probs)
 }

@@ -10,8 +10,8 @@ private func layernorm(_ x: [Float], _ w: [Float], _ b: [Float]?, _ rows: Int, _
     var out = [Float](repeating: .nan, count: rows * C)
     var mean = [Float](repeating: .nan, count: rows), rstd = mean
     if let threads {
-        if let b { lk_layernorm_forward(&out, &mean, &rstd, x, w, b, Int64(rows), Int64(C), eps, threads) }
-        else { lk_layernorm_forward(&out, &mean, &rstd, x, w, nil, Int64(rows), Int64(C), eps, threads) }
+        if let b { lk_layernorm_forward_isa(testISA, &out, &mean, &rstd, x, w, b, Int64(rows), Int64(C), eps, threads) }
+        else { lk_layernorm_forward_isa(testISA, &out, &mean, &rstd, x, w, nil, Int64(rows), Int64(C), eps, threads) }
     } else {
         if let b { lk_layernorm_forward_ref(&out, &mean, &rstd, x, w, b, Int64(rows), Int64(C), eps) }
         else { lk_layernorm_forward_ref(&out, &mean, &rstd, x, w, nil, Int64(rows), Int64(C), eps) }
@@ -27,9 +27,9 @@ private func layernormBackward(_ din0: [Float], _ dw0: [Float], _ db0: [Float]?,
     let hasBias = db0 != nil
     switch (threads, hasBias) {
     case (let nt?, true):
-        lk_layernorm_backward(&din, &dw, &db, dout, x, w, mean, rstd, Int64(rows), Int64(C), nt)
+        lk_layernorm_backward_isa(testISA, &din, &dw, &db, dout, x, w, mean, rstd, Int64(rows), Int64(C), nt)
     case (let nt?, false):
-        lk_layernorm_backward(&din, &dw, nil, dout, x, w, mean, rstd, Int64(rows), Int64(C), nt)
+        lk_layernorm_backward_isa(testISA, &din, &dw, nil, dout, x, w, mean, rstd, Int64(rows), Int64(C), nt)
     case (nil, true):
         lk_layernorm_backward_ref(&din, &dw, &db, dout, x, w, mean, rstd, Int64(rows), Int64(C))
     case (nil, false):
@@ -97,7 +97,7 @@ func layernormGradientsMatchFiniteDifferences(_ rows: Int, _ C: Int) {
 private func rmsnorm(_ x: [Float], _ w: [Float], _ rows: Int, _ C: Int,
                      threads: Int32? = nil) -> (out: [Float], rstd: [Float]) {
     var out = [Float](repeating: .nan, count: rows * C), rstd = [Float](repeating: .nan, count: rows)
-    if let threads { lk_rmsnorm_forward(&out, &rstd, x, w, Int64(rows), Int64(C), eps, threads) }
+    if let threads { lk_rmsnorm_forward_isa(testISA, &out, &rstd, x, w, Int64(rows), Int64(C), eps, threads) }
     else { lk_rmsnorm_forward_ref(&out, &rstd, x, w, Int64(rows), Int64(C), eps) }
     return (out, rstd)
 }
@@ -108,8 +108,8 @@ private func rmsnormBackward(_ din0: [Float], _ dw0: [Float]?, _ dout: [Float], 
     var din = din0, dw = dw0 ?? []
     let hasDW = dw0 != nil
     switch (threads, hasDW) {
-    case (let nt?, true): lk_rmsnorm_backward(&din, &dw, dout, x, w, rstd, Int64(rows), Int64(C), nt)
-    case (let nt?, false): lk_rmsnorm_backward(&din, nil, dout, x, w, rstd, Int64(rows), Int64(C), nt)
+    case (let nt?, true): lk_rmsnorm_backward_isa(testISA, &din, &dw, dout, x, w, rstd, Int64(rows), Int64(C), nt)
+    case (let nt?, false): lk_rmsnorm_backward_isa(testISA, &din, nil, dout, x, w, rstd, Int64(rows), Int64(C), nt)
     case (nil, true): lk_rmsnorm_backward_ref(&din, &dw, dout, x, w, rstd, Int64(rows), Int64(C))
     case (nil, false): lk_rmsnorm_backward_ref(&din, nil, dout, x, w, rstd, Int64(rows), Int64(C))
     }

@@ -9,10 +9,10 @@ import Foundation
         let ref = lk_sum_squares_ref(x, Int64(n))
         for isa in allISAs {
             withISA(isa) {
-                let one = lk_sum_squares(x, Int64(n), 1)
+                let one = lk_sum_squares_isa(testISA, x, Int64(n), 1)
                 #expect(abs(one - ref) <= 1e-11 * max(1, ref), "sum_squares n=\(n) \(isaName(isa)): \(one) vs \(ref)")
                 for nt in threadCounts.dropFirst() {
-                    #expect(lk_sum_squares(x, Int64(n), nt).bitPattern == one.bitPattern, "n=\(n) nt=\(nt)")
+                    #expect(lk_sum_squares_isa(testISA, x, Int64(n), nt).bitPattern == one.bitPattern, "n=\(n) nt=\(nt)")
                 }
             }
         }
@@ -23,7 +23,7 @@ private func adam(_ p0: [Float], _ m0: [Float], _ v0: [Float], _ g: [Float], dec
                   scale: Float = 1, wd: Float = 0.1, threads: Int32? = nil) -> [[Float]] {
     var p = p0, m = m0, v = v0
     if let threads {
-        lk_adam_step(&p, &m, &v, g, Int64(p.count), 0.1, 0.9, 0.999, 1e-8, wd, decoupled, step, scale, threads)
+        lk_adam_step_isa(testISA, &p, &m, &v, g, Int64(p.count), 0.1, 0.9, 0.999, 1e-8, wd, decoupled, step, scale, threads)
     } else {
         lk_adam_step_ref(&p, &m, &v, g, Int64(p.count), 0.1, 0.9, 0.999, 1e-8, wd, decoupled, step, scale)
     }
@@ -88,14 +88,14 @@ private func adam(_ p0: [Float], _ m0: [Float], _ v0: [Float], _ g: [Float], dec
 @Test func rngIsReproducibleAndUniform() {
     let n = 200_000
     var a = [Float](repeating: 0, count: n), b = a, c = a
-    lk_rng_fill_uniform(&a, Int64(n), -2, 3, 1234, 0, 2)
-    lk_rng_fill_uniform(&b, Int64(n), -2, 3, 1234, 0, 1)
-    lk_rng_fill_uniform(&c, Int64(n), -2, 3, 1234, 1000, 3)
+    lk_rng_fill_uniform_isa(testISA, &a, Int64(n), -2, 3, 1234, 0, 2)
+    lk_rng_fill_uniform_isa(testISA, &b, Int64(n), -2, 3, 1234, 0, 1)
+    lk_rng_fill_uniform_isa(testISA, &c, Int64(n), -2, 3, 1234, 1000, 3)
     #expect(bits(a) == bits(b))
     for isa in allISAs {
         withISA(isa) {
             var ai = [Float](repeating: 0, count: 5000)
-            lk_rng_fill_uniform(&ai, 5000, -2, 3, 1234, 0, 2)
+            lk_rng_fill_uniform_isa(testISA, &ai, 5000, -2, 3, 1234, 0, 2)
             #expect(bits(ai) == bits(Array(a[..<5000])), "fill_uniform \(isaName(isa))")
         }
     }
@@ -121,7 +121,7 @@ func dropoutKeepRateMaskAndScaling(_ p: Float) {
     let n = 30_011
     let x = bulkFloats(n, 0.5, 1.5, seed: 31), dout = bulkFloats(n, 0.5, 1.5, seed: 32)
     var y = [Float](repeating: .nan, count: n), yRef = y
-    lk_dropout_forward(&y, x, Int64(n), p, 42, 17, 2)
+    lk_dropout_forward_isa(testISA, &y, x, Int64(n), p, 42, 17, 2)
     lk_dropout_forward_ref(&yRef, x, Int64(n), p, 42, 17)
     #expect(bits(y) == bits(yRef))
     let kept = y.indices.filter { y[$0] != 0 }
@@ -130,7 +130,7 @@ func dropoutKeepRateMaskAndScaling(_ p: Float) {
     #expect(kept.allSatisfy { y[$0] == x[$0] * (1 / (1 - p)) }, "kept values scaled by 1/(1-p)")
     // backward uses the same mask and scale, and accumulates
     var din = [Float](repeating: 1, count: n), dinRef = din
-    lk_dropout_backward(&din, dout, Int64(n), p, 42, 17, 3)
+    lk_dropout_backward_isa(testISA, &din, dout, Int64(n), p, 42, 17, 3)
     lk_dropout_backward_ref(&dinRef, dout, Int64(n), p, 42, 17)
     #expect(bits(din) == bits(dinRef))
     let sameMask = (0..<n).allSatisfy { i in y[i] != 0 ? din[i] == 1 + dout[i] * (1 / (1 - p)) : din[i] == 1 }
@@ -139,16 +139,16 @@ func dropoutKeepRateMaskAndScaling(_ p: Float) {
     for isa in allISAs {
         withISA(isa) {
             var yi = [Float](repeating: .nan, count: n), di = [Float](repeating: 1, count: n)
-            lk_dropout_forward(&yi, x, Int64(n), p, 42, 17, 2)
-            lk_dropout_backward(&di, dout, Int64(n), p, 42, 17, 2)
+            lk_dropout_forward_isa(testISA, &yi, x, Int64(n), p, 42, 17, 2)
+            lk_dropout_backward_isa(testISA, &di, dout, Int64(n), p, 42, 17, 2)
             #expect(bits(yi) == bits(yRef) && bits(di) == bits(dinRef), "dropout \(isaName(isa)) differs from _ref")
         }
     }
     // same (seed, offset) -> same mask; another offset or seed -> another mask
     var y2 = y, y3 = y, y4 = y
-    lk_dropout_forward(&y2, x, Int64(n), p, 42, 17, 1)
-    lk_dropout_forward(&y3, x, Int64(n), p, 42, 18, 1)
-    lk_dropout_forward(&y4, x, Int64(n), p, 43, 17, 1)
+    lk_dropout_forward_isa(testISA, &y2, x, Int64(n), p, 42, 17, 1)
+    lk_dropout_forward_isa(testISA, &y3, x, Int64(n), p, 42, 18, 1)
+    lk_dropout_forward_isa(testISA, &y4, x, Int64(n), p, 43, 17, 1)
     #expect(bits(y2) == bits(y))
     if p > 0 { #expect(y3 != y && y4 != y) }
 }
@@ -157,9 +157,9 @@ func dropoutKeepRateMaskAndScaling(_ p: Float) {
     let n = 1000
     let x = [Float](repeating: 2, count: n)
     var y = [Float](repeating: .nan, count: n), yRef = y, din = [Float](repeating: 1, count: n), dinRef = din
-    lk_dropout_forward(&y, x, Int64(n), 1, 1, 0, 2)
+    lk_dropout_forward_isa(testISA, &y, x, Int64(n), 1, 1, 0, 2)
     lk_dropout_forward_ref(&yRef, x, Int64(n), 1, 1, 0)
-    lk_dropout_backward(&din, x, Int64(n), 1, 1, 0, 2)
+    lk_dropout_backward_isa(testISA, &din, x, Int64(n), 1, 1, 0, 2)
     lk_dropout_backward_ref(&dinRef, x, Int64(n), 1, 1, 0)
     #expect(y.allSatisfy { $0 == 0 } && yRef.allSatisfy { $0 == 0 })
     #expect(din.allSatisfy { $0 == 1 } && dinRef.allSatisfy { $0 == 1 })

@@ -14,13 +14,11 @@
 #define LK_OPS_H
 #include <stdint.h>
 
-/* ---- ISA selection for tests ------------------------------------------------------------------------
+/* ---- ISA selection -----------------------------------------------------------------------------------
  * The optimised kernels below dispatch their row-level math to an AVX-512, AVX2+FMA or portable build
- * (lk_isa.h). By default they use lk_isa_active(). lk_ops_set_isa_for_thread(isa) overrides that for the
- * CALLING thread only (thread-local, so concurrent tests do not interfere; the choice is read once per call
- * in the calling thread and handed to the OpenMP workers): isa is an LK_ISA_* value, clamped with
- * lk_isa_clamp; -1 removes the override. Returns the previous override (-1 = none). */
-int lk_ops_set_isa_for_thread(int isa);
+ * (lk_isa.h). Each such kernel has an `_isa` twin taking the build (LK_ISA_*, clamped with lk_isa_clamp);
+ * the plain function is the twin with lk_isa_active(). The choice is made once per call, in the calling
+ * thread, and handed to the OpenMP workers. */
 
 /* ---- LayerNorm over the last dim: out = (x-mean)*rstd*weight + bias -------------------------------- */
 void lk_layernorm_forward(float *out,             /* (rows,C) */
@@ -28,11 +26,16 @@ void lk_layernorm_forward(float *out,             /* (rows,C) */
                           const float *in,        /* (rows,C) */
                           const float *weight, const float *bias, /* (C); bias may be NULL */
                           int64_t rows, int64_t C, float eps, int n_threads);
+void lk_layernorm_forward_isa(int isa, float *out, float *mean, float *rstd, const float *in, const float *weight,
+                              const float *bias, int64_t rows, int64_t C, float eps, int n_threads);
 void lk_layernorm_backward(float *din,            /* (rows,C) += */
                            float *dweight, float *dbias, /* (C) +=; dbias may be NULL */
                            const float *dout, const float *in, const float *weight,
                            const float *mean, const float *rstd,
                            int64_t rows, int64_t C, int n_threads);
+void lk_layernorm_backward_isa(int isa, float *din, float *dweight, float *dbias, const float *dout, const float *in,
+                               const float *weight, const float *mean, const float *rstd, int64_t rows, int64_t C,
+                               int n_threads);
 void lk_layernorm_forward_ref(float *out, float *mean, float *rstd, const float *in, const float *weight,
                               const float *bias, int64_t rows, int64_t C, float eps);
 void lk_layernorm_backward_ref(float *din, float *dweight, float *dbias, const float *dout, const float *in,
@@ -42,9 +45,13 @@ void lk_layernorm_backward_ref(float *din, float *dweight, float *dbias, const f
 /* ---- RMSNorm: out = x * rstd * weight, rstd = 1/sqrt(mean(x^2)+eps) --------------------------------- */
 void lk_rmsnorm_forward(float *out, float *rstd /* (rows) */, const float *in, const float *weight,
                         int64_t rows, int64_t C, float eps, int n_threads);
+void lk_rmsnorm_forward_isa(int isa, float *out, float *rstd, const float *in, const float *weight, int64_t rows,
+                            int64_t C, float eps, int n_threads);
 void lk_rmsnorm_backward(float *din, float *dweight /* may be NULL (frozen) */, const float *dout,
                          const float *in, const float *weight, const float *rstd,
                          int64_t rows, int64_t C, int n_threads);
+void lk_rmsnorm_backward_isa(int isa, float *din, float *dweight, const float *dout, const float *in,
+                             const float *weight, const float *rstd, int64_t rows, int64_t C, int n_threads);
 void lk_rmsnorm_forward_ref(float *out, float *rstd, const float *in, const float *weight,
                             int64_t rows, int64_t C, float eps);
 void lk_rmsnorm_backward_ref(float *din, float *dweight, const float *dout, const float *in,
@@ -53,14 +60,20 @@ void lk_rmsnorm_backward_ref(float *din, float *dweight, const float *dout, cons
 /* ---- Pointwise activations: out = f(in); backward din += dout * f'(in) ---------------------------- */
 enum { LK_ACT_RELU = 0, LK_ACT_GELU_TANH = 1, LK_ACT_SILU = 2, LK_ACT_TANH = 3, LK_ACT_SIGMOID = 4 };
 void lk_activation_forward(float *out, const float *in, int64_t n, int act, int n_threads);
+void lk_activation_forward_isa(int isa, float *out, const float *in, int64_t n, int act, int n_threads);
 void lk_activation_backward(float *din, const float *dout, const float *in, int64_t n, int act, int n_threads);
+void lk_activation_backward_isa(int isa, float *din, const float *dout, const float *in, int64_t n, int act,
+                                int n_threads);
 void lk_activation_forward_ref(float *out, const float *in, int64_t n, int act);
 void lk_activation_backward_ref(float *din, const float *dout, const float *in, int64_t n, int act);
 
 /* SwiGLU: out = silu(gate) * up; backward dgate += dout*up*silu'(gate), dup += dout*silu(gate). */
 void lk_swiglu_forward(float *out, const float *gate, const float *up, int64_t n, int n_threads);
+void lk_swiglu_forward_isa(int isa, float *out, const float *gate, const float *up, int64_t n, int n_threads);
 void lk_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate, const float *up,
                         int64_t n, int n_threads);
+void lk_swiglu_backward_isa(int isa, float *dgate, float *dup, const float *dout, const float *gate, const float *up,
+                            int64_t n, int n_threads);
 void lk_swiglu_forward_ref(float *out, const float *gate, const float *up, int64_t n);
 void lk_swiglu_backward_ref(float *dgate, float *dup, const float *dout, const float *gate, const float *up,
                             int64_t n);
@@ -71,8 +84,12 @@ void lk_swiglu_backward_ref(float *dgate, float *dup, const float *dout, const f
  * length <= 0 is all zeros. Backward: din += scale * out * (dout - sum(dout*out)). */
 void lk_softmax_forward(float *out, const float *in, const int32_t *row_len,
                         int64_t rows, int64_t n, float scale, int n_threads);
+void lk_softmax_forward_isa(int isa, float *out, const float *in, const int32_t *row_len, int64_t rows, int64_t n,
+                            float scale, int n_threads);
 void lk_softmax_backward(float *din, const float *dout, const float *out,
                          int64_t rows, int64_t n, float scale, int n_threads);
+void lk_softmax_backward_isa(int isa, float *din, const float *dout, const float *out, int64_t rows, int64_t n,
+                             float scale, int n_threads);
 void lk_softmax_forward_ref(float *out, const float *in, const int32_t *row_len, int64_t rows, int64_t n,
                             float scale);
 void lk_softmax_backward_ref(float *din, const float *dout, const float *out, int64_t rows, int64_t n,
@@ -109,8 +126,12 @@ void lk_rope_backward_ref(float *din, const float *dout, const int32_t *pos, int
  * Backward: dlogits += dloss * w_i * (sigmoid(x_i) - t_i) / n. */
 void lk_bce_logits_forward(float *loss, const float *logits, const float *targets, const float *weights,
                            int64_t n, int n_threads);
+void lk_bce_logits_forward_isa(int isa, float *loss, const float *logits, const float *targets, const float *weights,
+                               int64_t n, int n_threads);
 void lk_bce_logits_backward(float *dlogits, float dloss, const float *logits, const float *targets,
                             const float *weights, int64_t n, int n_threads);
+void lk_bce_logits_backward_isa(int isa, float *dlogits, float dloss, const float *logits, const float *targets,
+                                const float *weights, int64_t n, int n_threads);
 void lk_bce_logits_forward_ref(float *loss, const float *logits, const float *targets, const float *weights,
                                int64_t n);
 void lk_bce_logits_backward_ref(float *dlogits, float dloss, const float *logits, const float *targets,
@@ -141,6 +162,8 @@ void lk_ddi_penalty_backward_ref(float *dlogits, float dloss, const float *probs
  * Backward: dlogits[r] += dloss * (p[r] - onehot(target[r])) / n_valid. */
 void lk_cross_entropy_forward(float *loss, float *probs, const float *logits, const int32_t *targets,
                               int64_t rows, int64_t C, int n_threads);
+void lk_cross_entropy_forward_isa(int isa, float *loss, float *probs, const float *logits, const int32_t *targets,
+                                  int64_t rows, int64_t C, int n_threads);
 void lk_cross_entropy_backward(float *dlogits, float dloss, const float *probs, const int32_t *targets,
                                int64_t rows, int64_t C, int n_threads);
 void lk_cross_entropy_forward_ref(float *loss, float *probs, const float *logits, const int32_t *targets,
@@ -151,6 +174,7 @@ void lk_cross_entropy_backward_ref(float *dlogits, float dloss, const float *pro
 /* ---- Optimiser -------------------------------------------------------------------------------------
  * Sum of squares (for the global gradient norm), in double over fixed chunks. */
 double lk_sum_squares(const float *x, int64_t n, int n_threads);
+double lk_sum_squares_isa(int isa, const float *x, int64_t n, int n_threads);
 double lk_sum_squares_ref(const float *x, int64_t n);
 
 /* One Adam/AdamW step (PyTorch semantics) on n parameters. g = grad*grad_scale (grad_scale implements
@@ -160,6 +184,9 @@ double lk_sum_squares_ref(const float *x, int64_t n);
 void lk_adam_step(float *param, float *m, float *v, const float *grad, int64_t n, float lr, float beta1,
                   float beta2, float eps, float weight_decay, int decoupled, int64_t step, float grad_scale,
                   int n_threads);
+void lk_adam_step_isa(int isa, float *param, float *m, float *v, const float *grad, int64_t n, float lr, float beta1,
+                      float beta2, float eps, float weight_decay, int decoupled, int64_t step, float grad_scale,
+                      int n_threads);
 void lk_adam_step_ref(float *param, float *m, float *v, const float *grad, int64_t n, float lr, float beta1,
                       float beta2, float eps, float weight_decay, int decoupled, int64_t step, float grad_scale);
 
@@ -169,11 +196,17 @@ void lk_adam_step_ref(float *param, float *m, float *v, const float *grad, int64
  * scales it by 1/(1-p); backward recomputes the same mask (din += dout*mask/(1-p)). p >= 1 drops all. */
 float lk_rng_uniform(uint64_t seed, uint64_t counter);        /* in [0,1) */
 void lk_rng_fill_uniform(float *out, int64_t n, float lo, float hi, uint64_t seed, uint64_t offset, int n_threads);
+void lk_rng_fill_uniform_isa(int isa, float *out, int64_t n, float lo, float hi, uint64_t seed, uint64_t offset,
+                             int n_threads);
 void lk_rng_fill_normal(float *out, int64_t n, float mean, float std, uint64_t seed, uint64_t offset, int n_threads);
 void lk_dropout_forward(float *out, const float *in, int64_t n, float p, uint64_t seed, uint64_t offset,
                         int n_threads);
+void lk_dropout_forward_isa(int isa, float *out, const float *in, int64_t n, float p, uint64_t seed,
+                            uint64_t offset, int n_threads);
 void lk_dropout_backward(float *din, const float *dout, int64_t n, float p, uint64_t seed, uint64_t offset,
                          int n_threads);
+void lk_dropout_backward_isa(int isa, float *din, const float *dout, int64_t n, float p, uint64_t seed,
+                             uint64_t offset, int n_threads);
 void lk_dropout_forward_ref(float *out, const float *in, int64_t n, float p, uint64_t seed, uint64_t offset);
 void lk_dropout_backward_ref(float *din, const float *dout, int64_t n, float p, uint64_t seed, uint64_t offset);
 

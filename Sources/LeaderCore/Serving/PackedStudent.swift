@@ -11,7 +11,7 @@ import Dispatch
 /// - **Pooling before the last projection.** The set/visit encoders end with `x1 + W2·gelu(W1·LN2(x1)) + b2`
 ///   followed by a mean over the set; the mean commutes with the linear `W2`, so the `F`-wide GELU outputs
 ///   are averaged first and `W2` runs once per set instead of once per code (empty sets still pool to 0).
-/// - **Pre-packed weights** in the GEMM micro-kernel layout (`lk_linear_pack`), or as bf16 AMX tiles
+/// - **Pre-packed weights** in the GEMM micro-kernel layout (`lk_linear_pack_isa`), or as bf16 AMX tiles
 ///   (`lk_bf16_pack`) with `precision: .bf16`.
 ///
 /// The precision (fp32 by default) chooses the arithmetic of the linear layers after the code table: `.bf16`
@@ -69,8 +69,8 @@ public final class PackedStudent: @unchecked Sendable {
                 packedBF16 = nil
             }
             if precisions.contains(.fp32) {
-                let floats = try AlignedBuffer<Float>(count: Int(lk_linear_packed_floats(isa, Int64(n), Int64(k))))
-                lk_linear_pack(isa, floats.base, weight.pointer, Int64(n), Int64(k))
+                let floats = try AlignedBuffer<Float>(count: Int(lk_linear_packed_floats_isa(isa, Int64(n), Int64(k))))
+                lk_linear_pack_isa(isa, floats.base, weight.pointer, Int64(n), Int64(k))
                 packed = floats
             } else {
                 packed = nil
@@ -91,7 +91,7 @@ public final class PackedStudent: @unchecked Sendable {
                 lk_bf16_linear_forward(y, Int64(ldy), x, Int64(ldx), p.base, bias?.base, Int64(m), Int64(n), Int64(k),
                                        accumulate ? 1 : 0, 0, scratch)
             } else if let p = packed {
-                lk_linear_packed_forward(isa, y, Int64(ldy), x, Int64(ldx), p.base, bias?.base, Int64(m), Int64(n),
+                lk_linear_packed_forward_isa(isa, y, Int64(ldy), x, Int64(ldx), p.base, bias?.base, Int64(m), Int64(n),
                                          Int64(k), accumulate ? 1 : 0, scratch)
             }
         }
