@@ -1,7 +1,7 @@
 /* Serial kernels for inference sessions (one thread each; no OpenMP region is entered, so a session costs no
  * runtime overhead per call). They work on ragged ("packed") rows: the tokens of many sets or sequences are
  * stored back to back and `offsets` (n+1 increasing values, offsets[0] = 0) delimit them, so there is no
- * padding anywhere. Used by the student's serving forward pass (LeaderCore/Serving/PackedStudent.swift,
+ * padding anywhere. Used by the student's serving forward pass (LeaderCore/Student/PackedStudent.swift,
  * StudentForwardPass.swift).
  *
  * Linear layers with pre-packed weights: lk_linear_pack_isa rearranges a PyTorch-layout weight W (N,K) once into

@@ -24,6 +24,14 @@ public struct CheckpointVocabularies: Codable, Equatable, Sendable {
     }
 }
 
+extension StudentDataset {
+    /// The vocabularies a checkpoint trained on this dataset carries.
+    public var vocabularies: CheckpointVocabularies {
+        CheckpointVocabularies(medications: CodeList(data.cohort.medications), diagnoses: CodeList(data.cohort.diagnoses),
+                               procedures: CodeList(data.cohort.procedures))
+    }
+}
+
 public struct CheckpointThresholds: Codable, Equatable, Sendable {
     /// The configured threshold (default 0.3).
     public var configured: Float

@@ -3,7 +3,7 @@ import FoundationEssentials
 /// The file a student training run resumes from (`kind` "student-train-state", a safetensors file written
 /// atomically): the weights, the best weights, Adam's moments and step, the epoch, the dropout stream position,
 /// the early-stopping state and the epoch history, for one config and one dataset. `StudentTrainer.saveState` /
-/// `loadState` fill and apply it.
+/// `loadState` (below) fill and apply it.
 public struct StudentTrainState {
     public var values: [Float], best: [Float]
     public var adamM: [Float], adamV: [Float]
@@ -81,5 +81,32 @@ public struct StudentTrainState {
         do { return String(decoding: try JSONEncoder().encode(h), as: UTF8.self) } catch {
             throw .internalError("student train state: cannot encode the history (\(error))")
         }
+    }
+}
+
+extension StudentTrainer {
+    /// Writes everything needed to continue (`StudentTrainState`, atomic).
+    public func saveState(to path: String, dataFingerprint: String) throws(LeaderError) {
+        let state = StudentTrainState(
+            values: model.store.flatValues.toArray(), best: best, adamM: adam.m.toArray(), adamV: adam.v.toArray(),
+            step: adam.step, epoch: epoch, dropoutKeys: Int(clamping: ctx.dropoutKeysDrawn), bestPRAUC: bestPRAUC,
+            bestEpoch: bestEpoch, badEpochs: badEpochs, stopped: stopped, history: history)
+        try state.write(to: path, config: config, dataFingerprint: dataFingerprint)
+    }
+
+    /// Restores a state written by `saveState` for the same config and data.
+    public func loadState(from path: String, dataFingerprint: String) throws(LeaderError) {
+        let s = try StudentTrainState.read(from: path, config: config, dataFingerprint: dataFingerprint,
+                                           count: model.store.count)
+        try model.store.flatValues.copy(from: s.values)
+        try adam.restore(step: s.step, m: s.adamM, v: s.adamV)
+        best = s.best
+        epoch = s.epoch
+        ctx.setDropoutKeysDrawn(UInt64(s.dropoutKeys))
+        bestPRAUC = s.bestPRAUC
+        bestEpoch = s.bestEpoch
+        badEpochs = s.badEpochs
+        stopped = s.stopped
+        history = s.history
     }
 }

@@ -29,8 +29,9 @@ public enum SplitPart: UInt8, Codable, CaseIterable, Sendable {
 
 public enum SampleBuilder {
     /// One sample per patient (target = last visit) or, with `perVisit`, one per visit. History keeps the
-    /// `maxHistory` MOST RECENT earlier visits (the official code keeps the first ones: a bug fixed here).
+    /// `maxHistory` most recent earlier visits (`HistoryWindow`).
     public static func samples(_ cohort: Cohort, maxHistory: Int, perVisit: Bool) -> [Sample] {
+        let window = HistoryWindow(earlierVisits: maxHistory)
         var out: [Sample] = []
         out.reserveCapacity(perVisit ? cohort.visitCount : cohort.patients.count)
         for (p, patient) in cohort.patients.enumerated() {
@@ -38,7 +39,7 @@ public enum SampleBuilder {
             guard n > 0 else { continue }
             let targets = perVisit ? Array(0..<n) : [n - 1]
             for t in targets {
-                out.append(Sample(patient: Int32(p), target: Int32(t), historyStart: Int32(max(0, t - maxHistory))))
+                out.append(Sample(patient: Int32(p), target: Int32(t), historyStart: Int32(window.firstVisit(target: t))))
             }
         }
         return out

@@ -1,5 +1,15 @@
 import CLeaderKernels
 
+/// The teacher tensor the student's KD term regresses onto (docs/teacher-features.md).
+/// `hidden` and `logits` are regressed (MSE after a learned projector); `soft` uses the teacher's medication-head
+/// probabilities σ(logit/T) as soft labels for the student's own logits (BCE at temperature T, no projector).
+public enum StudentDistillTarget: String, Codable, Sendable, CaseIterable {
+    case hidden, logits, soft
+
+    /// Whether the term needs the `distill.projector` (teacherDim > 0).
+    public var usesProjector: Bool { self != .soft }
+}
+
 /// The knowledge-distillation term of the student's loss (`StudentConfig.distillTarget`, weight α):
 /// - `soft`: α·T²·BCE(logits/T, σ(teacher logits/T)); its gradient, α·T·d/d(logits/T), flows into the logits.
 /// - `hidden` / `logits`: α·MSE(projector(h_H), teacher row), h_H the pre-activation of the head's hidden layer;
@@ -13,15 +23,16 @@ final class DistillationTerm {
     private var softLogits: Tensor?, softTargets: Tensor?, dProj: Tensor?
     private var active = false
 
-    /// Registers `distill.projector` in `store` when `config.teacherDim` > 0 (at the caller's point in the
-    /// parameter order).
-    init(_ store: ParameterStore, _ config: StudentConfig) throws(LeaderError) {
-        target = config.distillTarget
-        alpha = config.alpha
-        temperature = config.distillTemperature
-        teacherDim = config.teacherDim
-        projector = config.teacherDim > 0
-            ? try Linear(store, "distill.projector", inFeatures: config.headHidden, outFeatures: config.teacherDim) : nil
+    /// Registers `distill.projector` (headHidden → teacherDim) in `store` when teacherDim > 0, at the caller's
+    /// point in the parameter order.
+    init(_ store: ParameterStore, target: StudentDistillTarget, alpha: Float, temperature: Float, teacherDim: Int,
+         headHidden: Int) throws(LeaderError) {
+        self.target = target
+        self.alpha = alpha
+        self.temperature = temperature
+        self.teacherDim = teacherDim
+        projector = teacherDim > 0
+            ? try Linear(store, "distill.projector", inFeatures: headHidden, outFeatures: teacherDim) : nil
     }
 
     /// Whether the term takes teacher rows: a projector (hidden, logits) or soft labels.

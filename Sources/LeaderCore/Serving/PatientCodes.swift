@@ -52,7 +52,7 @@ extension ServingModel {
             throw .invalidArgument("patient: \(v) diagnosis sets, \(p.procedures.count) procedure sets and "
                 + "\(p.medications.count) medication sets (need one diagnosis and one procedure set per visit)")
         }
-        let first = max(0, v - 1 - history)
+        let first = HistoryWindow(earlierVisits: history).firstVisit(target: v - 1)
         var position = 0
         func encode(_ sets: [[String]], kind: Int, upTo end: Int) -> [[Int32]] {
             var out: [[Int32]] = []
@@ -124,7 +124,7 @@ extension ServingModel {
         for (i, l) in labels.enumerated() where l < 0 || Int(l) >= fields[i].values.count {
             throw .invalidArgument("patient: profile label \(l) of field '\(fields[i].name)' outside its \(fields[i].values.count) values")
         }
-        let first = max(0, v - 1 - history)
+        let first = HistoryWindow(earlierVisits: history).firstVisit(target: v - 1)
         var m = Array(medications.prefix(v - 1).dropFirst(first)).map(Self.sortedUnique)
         while m.count < v - 1 - first { m.append([]) }
         return StudentExample(diagnoses: diagnoses[first...].map(Self.sortedUnique),

@@ -73,3 +73,18 @@ public final class ServingModel: Sendable {
             provenance: p))
     }
 }
+
+extension PackedStudent {
+    /// Straight from a checkpoint's tensors (validated against `StudentParameters` when it was read), packed
+    /// for each of `precisions` (the first is the passes' default).
+    public convenience init(checkpoint: StudentCheckpoint, precisions: [StudentPrecision]) throws(LeaderError) {
+        var index: [String: Int] = [:]
+        for (i, t) in checkpoint.tensors.enumerated() { index[t.name] = i }
+        try self.init(config: checkpoint.config, sizes: checkpoint.sizes, precisions: precisions) {
+            (name) throws(LeaderError) -> Tensor? in
+            guard let i = index[name] else { return nil }
+            let t = checkpoint.tensors[i]
+            return try Tensor(shape: t.shape, values: t.values)   // transient: packed below, then released
+        }
+    }
+}

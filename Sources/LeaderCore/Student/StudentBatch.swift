@@ -22,6 +22,37 @@ public struct StudentVocabularySizes: Equatable, Sendable {
     public var unifiedCount: Int { Self.reserved + medications + diagnoses + procedures }
     public var profileValueCount: Int { profileCardinalities.reduce(0, +) }
 
+    /// Where `kind`'s codes start in the unified table, how many there are, and the kind (for messages).
+    struct CodeRange {
+        let offset: Int, count: Int, kind: CodeKind
+    }
+
+    func range(of kind: CodeKind) -> CodeRange {
+        switch kind {
+        case .diagnosis: CodeRange(offset: diagnosisOffset, count: diagnoses, kind: kind)
+        case .procedure: CodeRange(offset: procedureOffset, count: procedures, kind: kind)
+        case .medication: CodeRange(offset: medicationOffset, count: medications, kind: kind)
+        }
+    }
+
+    /// The unified-table row of `code`, an id of `range`'s kind: the one id check of the student's inputs
+    /// (training batches and serving forward passes).
+    func unifiedRow(_ code: Int32, _ range: CodeRange) throws(LeaderError) -> Int32 {
+        guard code >= 0, Int(code) < range.count else {
+            throw .invalidArgument("student batch: \(range.kind.rawValue) id \(code) outside vocabulary of \(range.count)")
+        }
+        return Int32(range.offset + Int(code))
+    }
+
+    /// The profile-table row of `label` of field `field`, `base` the rows of the fields before it.
+    func profileRow(field: Int, label: Int32, base: Int) throws(LeaderError) -> Int32 {
+        let card = profileCardinalities[field]
+        guard label >= 0, Int(label) < card else {
+            throw .invalidArgument("student batch: profile field \(field) label \(label) outside its \(card) values")
+        }
+        return Int32(base + Int(label))
+    }
+
     func validate() throws(LeaderError) {
         guard medications > 0 else { throw .invalidArgument("student: the medication vocabulary is empty") }
         guard diagnoses >= 0, procedures >= 0, medications <= 1 << 24, diagnoses <= 1 << 24, procedures <= 1 << 24
@@ -67,7 +98,8 @@ public struct StudentExample: Equatable, Sendable {
         }
     }
 
-    /// The example of a prepared-dataset sample, keeping the `maxVisits` most recent visits.
+    /// The example of a prepared-dataset sample, keeping the `maxVisits` most recent visits (`HistoryWindow` of
+    /// maxVisits - 1 earlier visits, within the sample's own history).
     public init(_ data: PreparedDataset, _ s: Sample, maxVisits: Int) throws(LeaderError) {
         let p = Int(s.patient), t = Int(s.target), h = Int(s.historyStart)
         guard p >= 0, p < data.cohort.patients.count else { throw .invalidArgument("sample: patient out of range") }
@@ -75,7 +107,7 @@ public struct StudentExample: Equatable, Sendable {
         guard h >= 0, h <= t, t < visits.count, maxVisits >= 1 else {
             throw .invalidArgument("sample: visit range out of range")
         }
-        let first = max(h, t + 1 - maxVisits)
+        let first = HistoryWindow(earlierVisits: maxVisits - 1).firstVisit(target: t, from: h)
         let kept = visits[first...t]
         diagnoses = kept.map(\.diagnoses)
         procedures = kept.map(\.procedures)
@@ -139,7 +171,8 @@ public struct StudentBatch {
         }
         let t = visitCounts.max() ?? 1
         let cap = maxCodesPerVisit
-        func packSets(_ sets: [[Int32]], _ order: [Int], offset: Int, vocab: Int, _ what: String) throws(LeaderError) -> Sets {
+        func packSets(_ sets: [[Int32]], _ order: [Int], _ kind: CodeKind) throws(LeaderError) -> Sets {
+            let range = sizes.range(of: kind), what = kind.rawValue
             let n = order.count
             let s = max(1, min(cap, order.map { sets[$0].count }.max() ?? 0))
             let total = try Checked.product(n, s, "student batch \(what) ids")
@@ -149,39 +182,31 @@ public struct StudentBatch {
                 let set = sets[src]
                 let k = min(set.count, s)
                 lens[i] = Int32(k)
-                for j in 0..<k {
-                    let c = set[j]
-                    guard c >= 0, Int(c) < vocab else {
-                        throw .invalidArgument("student batch: \(what) id \(c) outside vocabulary of \(vocab)")
-                    }
-                    ids[i * s + j] = Int32(offset + Int(c))
-                }
+                for j in 0..<k { ids[i * s + j] = try sizes.unifiedRow(set[j], range) }
             }
             return Sets(ids: try IndexTensor(shape: [n, s], values: ids), lengths: try IndexTensor(shape: [n], values: lens))
         }
         /// Length buckets of `sets` (+ `extra` sets as a last bucket in their order); rowOf[i] = table row of set i.
-        func pack(_ sets: [[Int32]], extra: [[Int32]] = [], offset: Int, vocab: Int, _ what: String)
-            throws(LeaderError) -> (Stream, [Int])
+        func pack(_ sets: [[Int32]], extra: [[Int32]] = [], _ kind: CodeKind) throws(LeaderError) -> (Stream, [Int])
         {
             var buckets: [Sets] = []
             var rowOf = [Int](repeating: 0, count: sets.count)
             var row = 0
             for order in Self.lengthBuckets(sets.map { min($0.count, cap) }, maxBuckets: maxBuckets) {
-                buckets.append(try packSets(sets, order, offset: offset, vocab: vocab, what))
+                buckets.append(try packSets(sets, order, kind))
                 for src in order { rowOf[src] = row; row += 1 }
             }
             if !extra.isEmpty {
-                buckets.append(try packSets(extra, Array(extra.indices), offset: offset, vocab: vocab, what))
+                buckets.append(try packSets(extra, Array(extra.indices), kind))
             }
             return (Stream(buckets: buckets), rowOf)
         }
         var dSets = [[Int32]](), pSets = [[Int32]](), mSets = [[Int32]]()
         dSets.reserveCapacity(nD); pSets.reserveCapacity(nD); mSets.reserveCapacity(nM)
         for e in examples { dSets += e.diagnoses; pSets += e.procedures; mSets += e.medications }
-        let (dStream, dRowOf) = try pack(dSets, offset: sizes.diagnosisOffset, vocab: sizes.diagnoses, "diagnosis")
-        let (pStream, pRowOf) = try pack(pSets, offset: sizes.procedureOffset, vocab: sizes.procedures, "procedure")
-        let (mStream, mRowOf) = try pack(mSets, extra: withTargets ? examples.map(\.target) : [],
-                                         offset: sizes.medicationOffset, vocab: sizes.medications, "medication")
+        let (dStream, dRowOf) = try pack(dSets, .diagnosis)
+        let (pStream, pRowOf) = try pack(pSets, .procedure)
+        let (mStream, mRowOf) = try pack(mSets, extra: withTargets ? examples.map(\.target) : [], .medication)
         diagnoses = dStream
         procedures = pStream
         medications = mStream
@@ -213,11 +238,7 @@ public struct StudentBatch {
         for c in sizes.profileCardinalities { fieldOffset.append(acc); acc += c }
         for (i, e) in examples.enumerated() {
             for f in 0..<fields {
-                let v = e.profile[f]
-                guard v >= 0, Int(v) < sizes.profileCardinalities[f] else {
-                    throw .invalidArgument("student batch: profile field \(f) label \(v) outside its \(sizes.profileCardinalities[f]) values")
-                }
-                prof[i * fields + f] = Int32(fieldOffset[f] + Int(v))
+                prof[i * fields + f] = try sizes.profileRow(field: f, label: e.profile[f], base: fieldOffset[f])
             }
         }
         profileIds = try IndexTensor(shape: [b, fields], values: prof)

@@ -3,16 +3,6 @@ import FoundationEssentials
 /// Every setting of the LEADER(S) student: sizes, dropout, distillation weights, optimisation and model
 /// selection. Stored as JSON in checkpoints; decoding REJECTS unknown keys (a typo must not silently fall back
 /// to a default). Missing keys take the defaults below, which are the reference values (leader-method.md §4, §5).
-/// The teacher tensor the student's KD term regresses onto (docs/teacher-features.md).
-/// `hidden` and `logits` are regressed (MSE after a learned projector); `soft` uses the teacher's medication-head
-/// probabilities σ(logit/T) as soft labels for the student's own logits (BCE at temperature T, no projector).
-public enum StudentDistillTarget: String, Codable, Sendable, CaseIterable {
-    case hidden, logits, soft
-
-    /// Whether the term needs the `distill.projector` (teacherDim > 0).
-    public var usesProjector: Bool { self != .soft }
-}
-
 public struct StudentConfig: Codable, Equatable, Sendable {
     /// Width of every embedding and transformer block (reference 64).
     public var hidden = 64

@@ -30,11 +30,6 @@ public struct StudentDataset: Sendable {
                                profileCardinalities: data.cohort.profile.fields.map(\.values.count))
     }
 
-    public var vocabularies: CheckpointVocabularies {
-        CheckpointVocabularies(medications: CodeList(data.cohort.medications), diagnoses: CodeList(data.cohort.diagnoses),
-                               procedures: CodeList(data.cohort.procedures))
-    }
-
     /// Medication keys (ATC3) in vocabulary order: the columns of the student's and the teacher's logits.
     public var medicationKeys: [String] { data.cohort.medications.keys }
 

@@ -115,7 +115,9 @@ public final class StudentModel {
         }
         fc1 = try Linear(store, "head.fc1", inFeatures: 3 * c, outFeatures: config.headHidden)
         fc2 = try Linear(store, "head.fc2", inFeatures: config.headHidden, outFeatures: sizes.medications)
-        distillation = try DistillationTerm(store, config)
+        distillation = try DistillationTerm(store, target: config.distillTarget, alpha: config.alpha,
+                                            temperature: config.distillTemperature, teacherDim: config.teacherDim,
+                                            headHidden: config.headHidden)
         if config.beta > 0 {
             xProjector = try Linear(store, "align.x_projector", inFeatures: c, outFeatures: c)
             yProjector = try Linear(store, "align.y_projector", inFeatures: c, outFeatures: c)

@@ -33,14 +33,14 @@ public final class StudentTrainer {
     public let train: [StudentExample]
     public let validation: [StudentExample]
     public let teacher: TeacherFeatures?
-    public private(set) var epoch = 0
-    public private(set) var bestPRAUC = -1.0
-    public private(set) var bestEpoch = 0
-    public private(set) var badEpochs = 0
-    public private(set) var stopped = false
+    public internal(set) var epoch = 0
+    public internal(set) var bestPRAUC = -1.0
+    public internal(set) var bestEpoch = 0
+    public internal(set) var badEpochs = 0
+    public internal(set) var stopped = false
     /// Every finished epoch, in order (kept in the train state, so it survives `--resume`).
-    public private(set) var history: [StudentEpochSummary] = []
-    private var best: [Float]
+    public internal(set) var history: [StudentEpochSummary] = []
+    var best: [Float]   // internal: the train state (Checkpoint/StudentTrainState.swift) saves it
 
     public var config: StudentConfig { model.config }
 
@@ -139,33 +139,6 @@ public final class StudentTrainer {
             try afterEpoch?(self)
         }
         try model.store.flatValues.copy(from: best)
-    }
-
-    // MARK: train state
-
-    /// Writes everything needed to continue (`StudentTrainState`, atomic).
-    public func saveState(to path: String, dataFingerprint: String) throws(LeaderError) {
-        let state = StudentTrainState(
-            values: model.store.flatValues.toArray(), best: best, adamM: adam.m.toArray(), adamV: adam.v.toArray(),
-            step: adam.step, epoch: epoch, dropoutKeys: Int(clamping: ctx.dropoutKeysDrawn), bestPRAUC: bestPRAUC,
-            bestEpoch: bestEpoch, badEpochs: badEpochs, stopped: stopped, history: history)
-        try state.write(to: path, config: config, dataFingerprint: dataFingerprint)
-    }
-
-    /// Restores a state written by `saveState` for the same config and data.
-    public func loadState(from path: String, dataFingerprint: String) throws(LeaderError) {
-        let s = try StudentTrainState.read(from: path, config: config, dataFingerprint: dataFingerprint,
-                                           count: model.store.count)
-        try model.store.flatValues.copy(from: s.values)
-        try adam.restore(step: s.step, m: s.adamM, v: s.adamV)
-        best = s.best
-        epoch = s.epoch
-        ctx.setDropoutKeysDrawn(UInt64(s.dropoutKeys))
-        bestPRAUC = s.bestPRAUC
-        bestEpoch = s.bestEpoch
-        badEpochs = s.badEpochs
-        stopped = s.stopped
-        history = s.history
     }
 }
 

@@ -87,7 +87,7 @@ public struct PromptBuilder: Sendable {
 
     /// The prompt with no budget.
     public func build(_ input: PromptInput) throws(LeaderError) -> Prompt {
-        let shown = min(template.historyVisits, input.history.count)
+        let shown = HistoryWindow(earlierVisits: template.historyVisits).kept(of: input.history.count)
         let text = try render(input, historyShown: shown, withProfile: true)
         return Prompt(text: text, tokens: nil, historyShown: shown, historyDropped: 0, profileDropped: false,
                       fitsBudget: true)
@@ -97,7 +97,7 @@ public struct PromptBuilder: Sendable {
     public func build(_ input: PromptInput, budget: Int,
                       tokenCount: (String) -> Int) throws(LeaderError) -> Prompt {
         guard budget >= 1 else { throw .invalidArgument("prompt token budget must be >= 1 (got \(budget))") }
-        let full = min(template.historyVisits, input.history.count)
+        let full = HistoryWindow(earlierVisits: template.historyVisits).kept(of: input.history.count)
         var shown = full
         var withProfile = true
         while true {

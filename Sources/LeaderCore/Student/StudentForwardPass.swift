@@ -188,22 +188,14 @@ public final class StudentForwardPass {
         setRow.removeAll(keepingCapacity: true)
         for ex in examples { try ex.validateShape(profileFields: fields) }
         for s in 0..<3 {   // a switch, not key paths or a per-call array: this runs once per prediction
-            let (offset, vocab, what) = s == 0 ? (sizes.diagnosisOffset, sizes.diagnoses, "diagnosis")
-                : s == 1 ? (sizes.procedureOffset, sizes.procedures, "procedure")
-                : (sizes.medicationOffset, sizes.medications, "medication")
+            let range = sizes.range(of: s == 0 ? .diagnosis : s == 1 ? .procedure : .medication)
             streamTokens[s] = ids.count
             streamSets[s] = offsets.count - 1
             for ex in examples {
                 for set in s == 0 ? ex.diagnoses : s == 1 ? ex.procedures : ex.medications {
                     let k = min(set.count, cap)
                     guard k > 0 else { setRow.append(-1); continue }
-                    for j in 0..<k {
-                        let code = set[j]
-                        guard code >= 0, Int(code) < vocab else {
-                            throw .invalidArgument("student batch: \(what) id \(code) outside vocabulary of \(vocab)")
-                        }
-                        ids.append(Int32(offset + Int(code)))
-                    }
+                    for j in 0..<k { ids.append(try sizes.unifiedRow(set[j], range)) }
                     guard ids.count < Int(Int32.max) else { throw .overflow("packed student: too many codes") }
                     setRow.append(Int32(offsets.count - 1))
                     offsets.append(Int32(ids.count))
@@ -239,11 +231,8 @@ public final class StudentForwardPass {
             mIndex += v - 1
             var base = 0
             for (fi, card) in cards.enumerated() {
-                let label = ex.profile[fi]
-                guard label >= 0, Int(label) < card else {
-                    throw .invalidArgument("student batch: profile field \(fi) label \(label) outside its \(card) values")
-                }
-                if usesProfile { profileIds.append(Int32(base + Int(label))) }
+                let row = try weights.sizes.profileRow(field: fi, label: ex.profile[fi], base: base)
+                if usesProfile { profileIds.append(row) }
                 base += card
             }
         }

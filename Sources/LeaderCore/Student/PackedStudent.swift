@@ -20,9 +20,9 @@ import Dispatch
 /// ~1e-3 (docs/student.md "Serving"). The linear layers are packed for each precision asked for, everything
 /// else is shared between them; each forward pass picks one.
 ///
-/// Built from a training model's current weights, or straight from a checkpoint's tensors (the serving model:
-/// no training model on the way). The two rewrites are exact in real arithmetic; in floats the scores agree
-/// with `StudentModel` to ~1e-6 (tested). An instance is immutable and shared by threads; each thread scores
+/// Built from a training model's current weights, or straight from a checkpoint's tensors
+/// (`init(checkpoint:precisions:)` in Serving/ServingModel.swift: no training model on the way). The two rewrites
+/// are exact in real arithmetic; in floats the scores agree with `StudentModel` to ~1e-6 (tested). An instance is immutable and shared by threads; each thread scores
 /// through its own `StudentForwardPass` (buffers and the forward computation, `StudentForwardPass.swift`), so
 /// single-patient calls allocate nothing once warm.
 public final class PackedStudent: @unchecked Sendable {
@@ -116,19 +116,6 @@ public final class PackedStudent: @unchecked Sendable {
         let store = model.store
         try self.init(config: model.config, sizes: model.sizes, precisions: [precision]) { name in
             store.parameter(named: name).map { store.value($0) }
-        }
-    }
-
-    /// Straight from a checkpoint's tensors (validated against `StudentParameters` when it was read), packed
-    /// for each of `precisions` (the first is the passes' default).
-    public convenience init(checkpoint: StudentCheckpoint, precisions: [StudentPrecision]) throws(LeaderError) {
-        var index: [String: Int] = [:]
-        for (i, t) in checkpoint.tensors.enumerated() { index[t.name] = i }
-        try self.init(config: checkpoint.config, sizes: checkpoint.sizes, precisions: precisions) {
-            (name) throws(LeaderError) -> Tensor? in
-            guard let i = index[name] else { return nil }
-            let t = checkpoint.tensors[i]
-            return try Tensor(shape: t.shape, values: t.values)   // transient: packed below, then released
         }
     }
 
