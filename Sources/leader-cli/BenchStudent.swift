@@ -20,7 +20,7 @@ func benchExamples(_ n: Int, sizes: StudentVocabularySizes, maxVisits: Int, maxC
         return StudentExample(diagnoses: (0..<v).map { _ in set(sizes.diagnoses, nd) },
                               procedures: (0..<v).map { _ in set(sizes.procedures, np) },
                               medications: (0..<(v - 1)).map { _ in set(sizes.medications, nm) },
-                              profile: sizes.profileCardinalities.map { Int32(r($0)) }, target: set(sizes.medications, nm))
+                              profile: sizes.profileCardinalities.map { Int32(r($0)) }, targetMedications: set(sizes.medications, nm))
     }
 }
 
@@ -87,15 +87,16 @@ struct BenchStudent: ParsableCommand {
         // single-patient latency, 1 thread, eval mode, through the serving model a host loads (a checkpoint of a
         // fresh model; includes validation and packing of the codes)
         let m1 = try StudentModel(config: cfg, sizes: sizes, threads: 1)
-        func codes(_ prefix: String, _ n: Int) -> CodeList {
-            CodeList(keys: (0..<n).map { "\(prefix)\($0)" }, titles: (0..<n).map { "\(prefix) \($0)" })
+        func codes(_ kind: CodeKind, _ prefix: String, _ n: Int) throws -> Vocabulary {
+            try Vocabulary(kind: kind, keys: (0..<n).map { "\(prefix)\($0)" }, titles: (0..<n).map { "\(prefix) \($0)" })
         }
         let profile = ProfileSchema(fields: sizes.profileCardinalities.enumerated().map { f, n in
             ProfileField(name: "field\(f)", values: ["unknown"] + (1..<n).map { "v\($0)" })
         })
         let ck = try StudentCheckpoint(
-            model: m1, vocabularies: CheckpointVocabularies(medications: codes("M", medications), diagnoses: codes("D", diagnoses),
-                                                            procedures: codes("P", procedures)),
+            model: m1, vocabularies: CheckpointVocabularies(medications: try codes(.medication, "M", medications),
+                                                            diagnoses: try codes(.diagnosis, "D", diagnoses),
+                                                            procedures: try codes(.procedure, "P", procedures)),
             profile: profile, thresholds: CheckpointThresholds(configured: cfg.threshold),
             provenance: CheckpointProvenance(dataFingerprint: "bench", source: "bench", epochs: 0, bestEpoch: 0,
                                              bestValidationPRAUC: 0))

@@ -111,7 +111,7 @@ struct Demo: ParsableCommand {
         print("test patient with \(e.visitCount) visits; current visit: \(patient.diagnoses.last?.count ?? 0) diagnoses, "
             + "\(patient.procedures.last?.count ?? 0) procedures")
         print("recommended (score ≥ \(String(format: "%.2f", rec.threshold))), ✓ = given at that visit:")
-        let truth = Set(e.target.map { cohort.medications.keys[Int($0)] })
+        let truth = Set(e.targetMedications.map { cohort.medications.keys[Int($0)] })
         for i in rec.recommended.prefix(12) {
             print(String(format: "  %@ %@  %.3f  %@", truth.contains(i.code) ? "✓" : " ", i.code, i.score, i.title))
         }

@@ -34,9 +34,12 @@ private func patient(_ p: Int) -> (visits: Int32, d: [Int64], dIDs: [Int32], pOf
         c.hidden = 8; c.heads = 2; c.ffnHidden = 12; c.headHidden = 10; c.seed = 8
         let sizes = StudentVocabularySizes(medications: 6, diagnoses: 7, procedures: 5, profileCardinalities: [3])
         let m = try StudentModel(config: c, sizes: sizes)
-        let codes = { (p: String, n: Int) in CodeList(keys: (0..<n).map { "\(p)\($0)" }, titles: (0..<n).map { "\(p) \($0)" }) }
-        try StudentCheckpoint(model: m, vocabularies: CheckpointVocabularies(medications: codes("M", 6), diagnoses: codes("D", 7),
-                                                                             procedures: codes("P", 5)),
+        func codes(_ kind: CodeKind, _ p: String, _ n: Int) throws -> Vocabulary {
+            try Vocabulary(kind: kind, keys: (0..<n).map { "\(p)\($0)" }, titles: (0..<n).map { "\(p) \($0)" })
+        }
+        try StudentCheckpoint(model: m, vocabularies: CheckpointVocabularies(medications: try codes(.medication, "M", 6),
+                                                                             diagnoses: try codes(.diagnosis, "D", 7),
+                                                                             procedures: try codes(.procedure, "P", 5)),
                               profile: ProfileSchema(fields: [ProfileField(name: "gender", values: ["unknown", "F", "M"])]),
                               thresholds: CheckpointThresholds(configured: 0.3),
                               provenance: CheckpointProvenance(dataFingerprint: "x", source: "test", epochs: 0, bestEpoch: 0,

@@ -18,9 +18,9 @@ private let checkpointPath: String = {
         let flat = model.store.flatValues
         for i in 0..<flat.count { flat.pointer[i] += Float((i * 7919) % 2001 - 1000) * 3e-4 }
         let v = CheckpointVocabularies(
-            medications: CodeList(keys: (0..<6).map { "M\($0)" }, titles: (0..<6).map { "med \($0)" }),
-            diagnoses: CodeList(keys: (0..<7).map { "D\($0)" }, titles: (0..<7).map { "diag \($0)" }),
-            procedures: CodeList(keys: (0..<5).map { "P\($0)" }, titles: (0..<5).map { "proc \($0)" }))
+            medications: try Vocabulary(kind: .medication, keys: (0..<6).map { "M\($0)" }, titles: (0..<6).map { "med \($0)" }),
+            diagnoses: try Vocabulary(kind: .diagnosis, keys: (0..<7).map { "D\($0)" }, titles: (0..<7).map { "diag \($0)" }),
+            procedures: try Vocabulary(kind: .procedure, keys: (0..<5).map { "P\($0)" }, titles: (0..<5).map { "proc \($0)" }))
         let profile = ProfileSchema(fields: [ProfileField(name: "insurance", values: ["unknown", "Medicare", "Private"]),
                                              ProfileField(name: "gender", values: ["unknown", "F"])])
         try StudentCheckpoint(model: model, vocabularies: v, profile: profile,

@@ -13,9 +13,9 @@ let tinySizes = StudentVocabularySizes(medications: 6, diagnoses: 7, procedures:
 
 func tinyCheckpoint(_ model: StudentModel) throws -> StudentCheckpoint {
     let v = CheckpointVocabularies(
-        medications: CodeList(keys: (0..<6).map { "M\($0)" }, titles: (0..<6).map { "med \($0)" }),
-        diagnoses: CodeList(keys: (0..<7).map { "D\($0)" }, titles: (0..<7).map { "diag \($0)" }),
-        procedures: CodeList(keys: (0..<5).map { "P\($0)" }, titles: (0..<5).map { "proc \($0)" }))
+        medications: try Vocabulary(kind: .medication, keys: (0..<6).map { "M\($0)" }, titles: (0..<6).map { "med \($0)" }),
+        diagnoses: try Vocabulary(kind: .diagnosis, keys: (0..<7).map { "D\($0)" }, titles: (0..<7).map { "diag \($0)" }),
+        procedures: try Vocabulary(kind: .procedure, keys: (0..<5).map { "P\($0)" }, titles: (0..<5).map { "proc \($0)" }))
     let profile = ProfileSchema(fields: [ProfileField(name: "insurance", values: ["unknown", "Medicare", "Private"]),
                                          ProfileField(name: "gender", values: ["unknown", "F"])])
     return try StudentCheckpoint(model: model, vocabularies: v, profile: profile,
@@ -109,7 +109,7 @@ func tempPath(_ name: String) -> String { NSTemporaryDirectory() + "leader-\(get
         let model = try ck.makeModel()
         let examples = expected.patients.map {
             StudentExample(diagnoses: $0.diagnoses, procedures: $0.procedures, medications: $0.medications,
-                           profile: $0.profile, target: $0.target)
+                           profile: $0.profile, targetMedications: $0.target)
         }
         let ctx = try Context(threads: 1, training: false)
         let logits = try model.forward(try model.pack(examples, forTraining: false), ctx).toArray()

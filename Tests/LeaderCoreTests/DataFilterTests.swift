@@ -30,10 +30,10 @@ import Testing
         let d = try Self.cohort()
         #expect(d.samples.count == 3)
         let s = d.samples[0]
-        #expect(s.target == 12)
+        #expect(s.targetVisit == 12)
         #expect(s.historyStart == 2)     // visits 2...11: the 10 most recent, not the first 10
         #expect(s.historyCount == 10)
-        #expect(d.samples[1] == Sample(patient: 1, target: 0, historyStart: 0))   // single visit kept
+        #expect(d.samples[1] == Sample(patient: 1, targetVisit: 0, historyStart: 0))   // single visit kept
         var cfg = PrepareConfig()
         cfg.samplePerVisit = true
         cfg.maxHistory = 3

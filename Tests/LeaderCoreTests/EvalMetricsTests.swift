@@ -82,12 +82,12 @@ import Testing
     }
 
     @Test func baselines() throws {
-        let train = [StudentExample(diagnoses: [[0]], procedures: [[0]], medications: [], profile: [], target: [0, 1]),
-                     StudentExample(diagnoses: [[0]], procedures: [[0]], medications: [], profile: [], target: [0])]
+        let train = [StudentExample(diagnoses: [[0]], procedures: [[0]], medications: [], profile: [], targetMedications: [0, 1]),
+                     StudentExample(diagnoses: [[0]], procedures: [[0]], medications: [], profile: [], targetMedications: [0])]
         let f = Baseline.frequencies(train, medications: 3)
         #expect(f == [1, 0.5, 0])
-        let test = [StudentExample(diagnoses: [[0], [1]], procedures: [[0], [1]], medications: [[2]], profile: [], target: [2]),
-                    StudentExample(diagnoses: [[0]], procedures: [[0]], medications: [], profile: [], target: [0])]
+        let test = [StudentExample(diagnoses: [[0], [1]], procedures: [[0], [1]], medications: [[2]], profile: [], targetMedications: [2]),
+                    StudentExample(diagnoses: [[0]], procedures: [[0]], medications: [], profile: [], targetMedications: [0])]
         let c = try Baseline.copyPrevious.score(test, frequencies: f)
         #expect(c.predictedSet(0, threshold: 0.3) == [2])
         #expect(c.predictedSet(1, threshold: 0.3) == [0, 1])  // no history: frequency fallback

@@ -34,7 +34,7 @@ import Testing
             let ex = try ds.examples(part, maxVisits: 100)
             for (r, e) in zip(rows, ex) {
                 #expect(r.visits.count == e.visitCount)
-                let target = e.target.map { d.cohort.medications.keys[Int($0)] }
+                let target = e.targetMedications.map { d.cohort.medications.keys[Int($0)] }
                 #expect(r.visits.last?.medications == target)
             }
             let only = try SampleExport.jsonLines(d, part: part)

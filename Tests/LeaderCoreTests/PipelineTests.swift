@@ -173,7 +173,7 @@ import Testing
 
     @Test func rareCodeGroupCountsTrainingOccurrences() {
         func ex(_ d: [Int32], _ p: [Int32]) -> StudentExample {
-            StudentExample(diagnoses: [[9], d], procedures: [[9], p], medications: [[0]], profile: [], target: [0])
+            StudentExample(diagnoses: [[9], d], procedures: [[9], p], medications: [[0]], profile: [], targetMedications: [0])
         }
         let train = [ex([1, 2], [5]), ex([1], [5]), ex([1, 3], [5])]   // D1 ×3, D2 ×1, D3 ×1, P5 ×3 (D9 only in history)
         let test = [ex([1], [5]), ex([2], [5]), ex([1], [6]), ex([9], [5])]

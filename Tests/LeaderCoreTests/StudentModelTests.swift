@@ -16,7 +16,7 @@ func syntheticExamples(_ n: Int, seed: UInt64) -> [StudentExample] {
         for j in 0..<(v - 1) { m.append(Array(Set(d[j].map { $0 % 6 })).sorted()) }
         let target = Array(Set(d[v - 1].map { $0 % 6 })).sorted()
         return StudentExample(diagnoses: d, procedures: p, medications: m, profile: [Int32(r(3)), Int32(r(2))],
-                              target: target)
+                              targetMedications: target)
     }
 }
 
@@ -54,7 +54,7 @@ func syntheticExamples(_ n: Int, seed: UInt64) -> [StudentExample] {
 
     @Test func packingChecksInput() throws {
         let m = try StudentModel(config: tinyConfig(), sizes: tinySizes)
-        let ok = StudentExample(diagnoses: [[0, 1]], procedures: [[]], medications: [], profile: [1, 0], target: [2])
+        let ok = StudentExample(diagnoses: [[0, 1]], procedures: [[]], medications: [], profile: [1, 0], targetMedications: [2])
         let b = try m.pack([ok, ok], forTraining: true)
         #expect(b.batch == 2 && b.maxVisits == 1 && b.procedures.buckets[0].ids.shape == [2, 1])
         #expect(b.visitIds.toArray() == [0, 1, 2, 3, 6, 7])  // D rows 0-1, P rows 2-3, target med sets 4-5, prompts 6-7
@@ -68,7 +68,7 @@ func syntheticExamples(_ n: Int, seed: UInt64) -> [StudentExample] {
         bad.medications = [[1]]
         expectError(.invalidArgument, "student batch: an example has 1 diagnosis sets, 1 procedure sets and 1 medication sets (need v, v, v-1)") { _ = try m.pack([bad], forTraining: false) }
         bad = ok
-        bad.target = [-1]
+        bad.targetMedications = [-1]
         expectError(.invalidArgument, "student batch: medication id -1 outside vocabulary of 6") { _ = try m.pack([bad], forTraining: true) }
         expectError(.invalidArgument, "student batch: no examples") { _ = try m.pack([], forTraining: true) }
     }
@@ -76,13 +76,13 @@ func syntheticExamples(_ n: Int, seed: UInt64) -> [StudentExample] {
     @Test func setsArePaddedOnlyToTheBatchMaximum() throws {
         let m = try StudentModel(config: tinyConfig(), sizes: tinySizes)
         let e = StudentExample(diagnoses: [[0, 1, 2], [3]], procedures: [[0], [1, 2]], medications: [[4, 5]],
-                               profile: [0, 0], target: [1])
+                               profile: [0, 0], targetMedications: [1])
         let b = try m.pack([e], forTraining: false)
         #expect(b.diagnoses.buckets.map(\.ids.shape) == [[2, 3]] && b.procedures.buckets.map(\.ids.shape) == [[2, 2]]
             && b.medications.buckets.map(\.ids.shape) == [[1, 2]])
         // the same patient alone or padded next to a longer one gives the same scores
         let long = StudentExample(diagnoses: [[0, 1, 2, 3, 4, 5, 6], [1], [2], [3]], procedures: [[0], [1], [2], [3]],
-                                  medications: [[0], [1], [2]], profile: [1, 1], target: [0])
+                                  medications: [[0], [1], [2]], profile: [1, 1], targetMedications: [0])
         let ctx = try Context()
         ctx.training = false
         let alone = try m.forward(b, ctx).toArray()

@@ -56,7 +56,7 @@ enum JSONValue: Codable {
         for (name, p) in f.params { try model.store.load(name, values: p.values, shape: p.shape) }
         let examples = f.patients.map {
             StudentExample(diagnoses: $0.diagnoses, procedures: $0.procedures, medications: $0.medications,
-                           profile: $0.profile, target: $0.target)
+                           profile: $0.profile, targetMedications: $0.target)
         }
         let batch = try model.pack(examples, forTraining: true)
         let teacher = try Tensor(shape: [examples.count, config.teacherDim], values: f.teacher)

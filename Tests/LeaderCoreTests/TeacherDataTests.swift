@@ -32,7 +32,7 @@ import Testing
         #expect(Set(profile.keys) == Set(d.cohort.profile.fields.map(\.name)))
         // a sample pointing outside the cohort is an error, not a trap
         var bad = s
-        bad.target = 7
+        bad.targetVisit = 7
         expectError(.invalidArgument, "sample: visit range 0...7 outside the patient's visits") {
             try TeacherData.promptInput(d, bad)
         }
@@ -47,8 +47,8 @@ import Testing
         for (e, s) in zip(all, d.samples) {
             let patient = d.cohort.patients[Int(s.patient)]
             #expect(e.split == d.split[Int(s.patient)])
-            #expect(e.medications == patient.visits[Int(s.target)].medications.map { Int($0) })
-            #expect(e.visitCount == Int(s.target - s.historyStart) + 1)
+            #expect(e.medications == patient.visits[Int(s.targetVisit)].medications.map { Int($0) })
+            #expect(e.visitCount == Int(s.targetVisit - s.historyStart) + 1)
             #expect(e.text == (try builder.build(try TeacherData.promptInput(d, s)).text))
             #expect(e.tokens.last == eos && Array(e.tokens.dropLast()) == tok.encode(e.text), "\(e.id)")
             #expect(!e.truncated)

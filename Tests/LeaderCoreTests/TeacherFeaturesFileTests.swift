@@ -24,7 +24,7 @@ import Testing
         var out = [Float]()
         for e in ex {
             var row = [Float](repeating: 0.1, count: dim)
-            for m in e.target { for j in 0..<dim { row[j] += w[Int(m) * dim + j] } }
+            for m in e.targetMedications { for j in 0..<dim { row[j] += w[Int(m) * dim + j] } }
             out += row
         }
         return out

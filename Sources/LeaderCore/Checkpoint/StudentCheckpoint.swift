@@ -1,34 +1,64 @@
 import FoundationEssentials
 
-/// The codes of one vocabulary with their titles (index = model id).
-public struct CodeList: Codable, Equatable, Sendable {
-    public var keys: [String]
-    public var titles: [String]
-    public init(keys: [String], titles: [String]) { self.keys = keys; self.titles = titles }
-    public init(_ v: Vocabulary) { keys = v.keys; titles = v.titles }
-    public var count: Int { keys.count }
-    /// key → id (first occurrence).
-    public func index() -> [String: Int32] {
-        var d: [String: Int32] = [:]
-        for (i, k) in keys.enumerated() where d[k] == nil { d[k] = Int32(i) }
-        return d
-    }
-}
-
-public struct CheckpointVocabularies: Codable, Equatable, Sendable {
-    public var medications: CodeList
-    public var diagnoses: CodeList
-    public var procedures: CodeList
-    public init(medications: CodeList, diagnoses: CodeList, procedures: CodeList) {
+/// The three vocabularies of a checkpoint. A checkpoint stores each as its keys and titles,
+/// `{"keys": [...], "titles": [...]}` (ids are positions; coding systems are not stored), and two checkpoint
+/// vocabularies are equal when their keys and titles are.
+public struct CheckpointVocabularies: Encodable, Equatable, Sendable {
+    public var medications: Vocabulary
+    public var diagnoses: Vocabulary
+    public var procedures: Vocabulary
+    public init(medications: Vocabulary, diagnoses: Vocabulary, procedures: Vocabulary) {
         self.medications = medications; self.diagnoses = diagnoses; self.procedures = procedures
+    }
+
+    /// One vocabulary as a checkpoint stores it.
+    struct Stored: Codable {
+        var keys: [String], titles: [String]
+    }
+
+    private struct StoredAll: Decodable {
+        var medications: Stored, diagnoses: Stored, procedures: Stored
+    }
+
+    /// Reads the checkpoint form; errors name `path` and the vocabulary.
+    static func read(_ json: String, path: String) throws(LeaderError) -> CheckpointVocabularies {
+        let all: StoredAll
+        do { all = try JSONDecoder().decode(StoredAll.self, from: Data(json.utf8)) } catch {
+            throw .badFile("\(path): metadata 'vocabularies': \(StudentConfig.describe(error))")
+        }
+        func vocabulary(_ s: Stored, _ kind: CodeKind, _ name: String) throws(LeaderError) -> Vocabulary {
+            guard s.keys.count == s.titles.count else {
+                throw .badFile("\(path): vocabulary '\(name)' has \(s.keys.count) keys and \(s.titles.count) titles")
+            }
+            do { return try Vocabulary(kind: kind, keys: s.keys, titles: s.titles) } catch {
+                throw .badFile("\(path): \(error.message)")
+            }
+        }
+        return CheckpointVocabularies(medications: try vocabulary(all.medications, .medication, "medications"),
+                                      diagnoses: try vocabulary(all.diagnoses, .diagnosis, "diagnoses"),
+                                      procedures: try vocabulary(all.procedures, .procedure, "procedures"))
+    }
+
+    enum CodingKeys: String, CodingKey { case medications, diagnoses, procedures }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(Stored(keys: medications.keys, titles: medications.titles), forKey: .medications)
+        try c.encode(Stored(keys: diagnoses.keys, titles: diagnoses.titles), forKey: .diagnoses)
+        try c.encode(Stored(keys: procedures.keys, titles: procedures.titles), forKey: .procedures)
+    }
+
+    public static func == (a: CheckpointVocabularies, b: CheckpointVocabularies) -> Bool {
+        func same(_ x: Vocabulary, _ y: Vocabulary) -> Bool { x.keys == y.keys && x.titles == y.titles }
+        return same(a.medications, b.medications) && same(a.diagnoses, b.diagnoses) && same(a.procedures, b.procedures)
     }
 }
 
 extension StudentDataset {
     /// The vocabularies a checkpoint trained on this dataset carries.
     public var vocabularies: CheckpointVocabularies {
-        CheckpointVocabularies(medications: CodeList(data.cohort.medications), diagnoses: CodeList(data.cohort.diagnoses),
-                               procedures: CodeList(data.cohort.procedures))
+        CheckpointVocabularies(medications: data.cohort.medications, diagnoses: data.cohort.diagnoses,
+                               procedures: data.cohort.procedures)
     }
 }
 
@@ -147,12 +177,7 @@ public struct StudentCheckpoint: Sendable {
         do { config = try StudentConfig.decode(json: try field("config")) } catch {
             throw .badFile("\(path): metadata 'config': \(error.message)")
         }
-        let vocab = try decode("vocabularies", CheckpointVocabularies.self)
-        for (n, l) in [("medications", vocab.medications), ("diagnoses", vocab.diagnoses), ("procedures", vocab.procedures)] {
-            guard l.keys.count == l.titles.count else {
-                throw .badFile("\(path): vocabulary '\(n)' has \(l.keys.count) keys and \(l.titles.count) titles")
-            }
-        }
+        let vocab = try CheckpointVocabularies.read(try field("vocabularies"), path: path)
         let profile = try decode("profile", ProfileSchema.self)
         let thresholds = try decode("thresholds", CheckpointThresholds.self)
         let provenance = try decode("provenance", CheckpointProvenance.self)

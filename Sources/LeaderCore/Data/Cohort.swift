@@ -22,7 +22,25 @@ public struct Vocabulary: Codable, Equatable, Sendable {
         index = [:]
     }
 
+    /// A vocabulary of `keys` (unique; their ids are their positions) with `titles` (one each) and coding
+    /// `systems` (one each, or none: all empty).
+    public init(kind: CodeKind, keys: [String], titles: [String], systems: [String] = []) throws(LeaderError) {
+        guard titles.count == keys.count, systems.isEmpty || systems.count == keys.count else {
+            throw .invalidArgument("vocabulary '\(kind.rawValue)': \(keys.count) keys, \(titles.count) titles, "
+                + "\(systems.count) systems")
+        }
+        self.init(kind: kind)
+        for (i, k) in keys.enumerated() {
+            guard add(k, system: systems.isEmpty ? "" : systems[i], title: titles[i]) == Int32(i) else {
+                throw .invalidArgument("vocabulary '\(kind.rawValue)': duplicate key at index \(i)")
+            }
+        }
+    }
+
     public var count: Int { keys.count }
+
+    /// Key → id of every code.
+    public var ids: [String: Int32] { index }
 
     /// The id of `key`, or nil when unknown.
     public func id(_ key: String) -> Int32? { index[key] }

@@ -89,7 +89,7 @@ public enum LDataFile {
         }
         put32("visit_profile", visits.flatMap(\.profile))
         put32("sample_patient", d.samples.map(\.patient))
-        put32("sample_target", d.samples.map(\.target))
+        put32("sample_target", d.samples.map(\.targetVisit))
         put32("sample_history_start", d.samples.map(\.historyStart))
         pad()
         let meta = Metadata(format: "leader-data", format_version: Int(version), library_version: "\(LeaderVersion.string)",
@@ -287,7 +287,7 @@ public enum LDataFile {
             guard st[i] >= 0, Int(st[i]) < nv, sh[i] >= 0, sh[i] <= st[i] else {
                 throw bad("sample \(i): target or history index out of range")
             }
-            samples.append(Sample(patient: sp[i], target: st[i], historyStart: sh[i]))
+            samples.append(Sample(patient: sp[i], targetVisit: st[i], historyStart: sh[i]))
         }
         var split: [SplitPart] = []
         split.reserveCapacity(P)

@@ -30,13 +30,13 @@ public struct PreparedDataset: Sendable {
     /// The profile labels of a sample: its target visit's, or the patient's first visit's (`profileVisit`).
     public func profile(of s: Sample) -> [Int32] {
         let visits = cohort.patients[Int(s.patient)].visits
-        return config.profileVisit == "first" ? visits[0].profile : visits[Int(s.target)].profile
+        return config.profileVisit == "first" ? visits[0].profile : visits[Int(s.targetVisit)].profile
     }
 
     /// The source id `<patient id>:<target visit id>` of a sample: the key of teacher-features files and of
     /// the prompts `leader prompts` writes (one definition for the student and the teacher side).
     public func sampleID(_ s: Sample) throws(LeaderError) -> String {
-        let p = Int(s.patient), t = Int(s.target)
+        let p = Int(s.patient), t = Int(s.targetVisit)
         guard cohort.patients.indices.contains(p), cohort.patients[p].visits.indices.contains(t) else {
             throw .badFile("dataset: a sample points outside the cohort (patient index \(p), visit index \(t))")
         }

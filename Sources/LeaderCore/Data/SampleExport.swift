@@ -28,11 +28,11 @@ public enum SampleExport {
             }
             if let part, d.split[p] != part { continue }
             let visits = c.patients[p].visits
-            guard s.historyStart >= 0, s.historyStart <= s.target, visits.indices.contains(Int(s.target)) else {
-                throw .badFile("dataset: a sample's visit range \(s.historyStart)...\(s.target) is outside its patient")
+            guard s.historyStart >= 0, s.historyStart <= s.targetVisit, visits.indices.contains(Int(s.targetVisit)) else {
+                throw .badFile("dataset: a sample's visit range \(s.historyStart)...\(s.targetVisit) is outside its patient")
             }
             var rows: [Visit] = []
-            for v in visits[Int(s.historyStart)...Int(s.target)] {
+            for v in visits[Int(s.historyStart)...Int(s.targetVisit)] {
                 rows.append(Visit(diagnoses: try keys(c.diagnoses, v.diagnoses, "diagnosis"),
                                   procedures: try keys(c.procedures, v.procedures, "procedure"),
                                   medications: try keys(c.medications, v.medications, "medication")))

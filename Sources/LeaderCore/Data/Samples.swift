@@ -1,18 +1,19 @@
-/// One training example: predict the medications of visit `target` of patient `patient` from the visits
-/// `historyStart..<target` (the most recent earlier ones, at most `maxHistory`) and the target's diagnoses and
-/// procedures. Indices are into `Cohort.patients` and that patient's `visits`.
+/// One training example: predict the medications of visit `targetVisit` of patient `patient` from the visits
+/// `historyStart..<targetVisit` (the most recent earlier ones, at most `maxHistory`) and the target visit's
+/// diagnoses and procedures. Indices are into `Cohort.patients` and that patient's `visits`.
 public struct Sample: Equatable, Sendable {
     public var patient: Int32
-    public var target: Int32
+    /// The index of the visit whose medications are predicted.
+    public var targetVisit: Int32
     public var historyStart: Int32
 
-    public init(patient: Int32, target: Int32, historyStart: Int32) {
+    public init(patient: Int32, targetVisit: Int32, historyStart: Int32) {
         self.patient = patient
-        self.target = target
+        self.targetVisit = targetVisit
         self.historyStart = historyStart
     }
 
-    public var historyCount: Int { Int(target - historyStart) }
+    public var historyCount: Int { Int(targetVisit - historyStart) }
 }
 
 /// Which split a patient belongs to.
@@ -39,7 +40,7 @@ public enum SampleBuilder {
             guard n > 0 else { continue }
             let targets = perVisit ? Array(0..<n) : [n - 1]
             for t in targets {
-                out.append(Sample(patient: Int32(p), target: Int32(t), historyStart: Int32(window.firstVisit(target: t))))
+                out.append(Sample(patient: Int32(p), targetVisit: Int32(t), historyStart: Int32(window.firstVisit(target: t))))
             }
         }
         return out

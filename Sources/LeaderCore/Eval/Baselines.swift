@@ -9,7 +9,7 @@ public enum Baseline: String, CaseIterable, Sendable {
 
     /// Training frequency of every medication over `train` examples' targets.
     public static func frequencies(_ train: [StudentExample], medications: Int) -> [Float] {
-        frequencies(targets: train.map(\.target), medications: medications)
+        frequencies(targets: train.map(\.targetMedications), medications: medications)
     }
 
     /// Fraction of `targets` (one medication-id list per training sample) that contain each medication.
@@ -40,7 +40,7 @@ public enum Baseline: String, CaseIterable, Sendable {
                 }
             }
         }
-        return try ScoredSamples(medications: m, scores: scores, truths: examples.map(\.target),
+        return try ScoredSamples(medications: m, scores: scores, truths: examples.map(\.targetMedications),
                                  visitCounts: examples.map(\.visitCount))
     }
 }

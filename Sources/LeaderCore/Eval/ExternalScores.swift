@@ -60,7 +60,7 @@ public struct ExternalScores: Sendable {
             throw .incompatible("\(path): \(missing) of the \(ids.count) samples asked for have no line (was the file "
                 + "written for this dataset?)")
         }
-        return try ScoredSamples(medications: medications, scores: scores, truths: examples.map(\.target),
+        return try ScoredSamples(medications: medications, scores: scores, truths: examples.map(\.targetMedications),
                                  visitCounts: examples.map(\.visitCount))
     }
 }

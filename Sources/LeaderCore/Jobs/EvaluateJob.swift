@@ -77,7 +77,7 @@ public struct EvaluateJob: Decodable, Sendable {
         try validate()
         try report(progress, JobEvent(task: "evaluate", stage: "read", done: 0, total: 1))
         let ds = try StudentDataset(path: data)
-        let idx = CodeList(ds.data.cohort.medications).index()
+        let idx = ds.data.cohort.medications.ids
         let ddiFile = ddi.map { $0.isEmpty ? nil : $0 } ?? ProjectFiles.find(ProjectFiles.ddiPairs)
         let pairs = try ddiFile.map { (p) throws(LeaderError) in try DDIPairs.load(path: p) { idx[$0] } }
         var reports: [EvaluationReport] = []

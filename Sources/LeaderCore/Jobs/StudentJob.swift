@@ -104,7 +104,7 @@ public struct StudentJob: Decodable, Sendable {
             guard let file = ddi.map({ $0.isEmpty ? nil : $0 }) ?? ProjectFiles.find(ProjectFiles.ddiPairs) else {
                 throw .invalidArgument("student job: ddiWeight \(cfg.ddiWeight) needs DDI pairs (\"ddi\")")
             }
-            let idx = CodeList(ds.data.cohort.medications).index()
+            let idx = ds.data.cohort.medications.ids
             model.ddiNeighbours = try DDIPairs.load(path: file) { idx[$0] }.neighbours(medications: ds.sizes.medications)
         }
         let trainer = try StudentTrainer(model: model, train: train, validation: val, teacher: teacher, threads: threads)

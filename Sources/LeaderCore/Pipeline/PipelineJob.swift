@@ -127,7 +127,7 @@ public struct PipelineJob: Sendable {
         var out: [Step] = []
         let cfg = config
         if cfg.data == nil {
-            let prepare = try PrepareJob(source: cfg.source, input: cfg.input ?? (cfg.source == "synthetic" ? path("cohort") : nil),
+            let prepare = PrepareJob(source: cfg.source, input: cfg.input ?? (cfg.source == "synthetic" ? path("cohort") : nil),
                                          maps: cfg.maps, out: dataPath,
                                          config: cfg.prepare ?? PrepareConfig.defaults(for: DataSource(rawValue: cfg.source) ?? .mimic3),
                                          patients: cfg.patients, seed: cfg.seed)

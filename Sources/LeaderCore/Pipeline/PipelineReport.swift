@@ -70,7 +70,7 @@ public struct PipelineReport: Codable, Sendable {
         }
         let rareBelow = cfg.rareCodeCount ?? max(2, Int((Double(train.count) * 0.005).rounded()))
         let rare = rareCodeSamples(test, train: train, below: rareBelow)
-        let idx = CodeList(ds.data.cohort.medications).index()
+        let idx = ds.data.cohort.medications.ids
         let ddiFile = cfg.ddi.map { $0.isEmpty ? nil : $0 } ?? ProjectFiles.find(ProjectFiles.ddiPairs)
         let pairs = try ddiFile.map { (p) throws(LeaderError) in try DDIPairs.load(path: p) { idx[$0] } }
         func evaluate(_ s: ScoredSamples, _ name: String, _ th: Float) throws(LeaderError) -> EvaluationReport {
@@ -87,7 +87,7 @@ public struct PipelineReport: Codable, Sendable {
             func scores(_ part: SplitPart, _ ex: [StudentExample]) throws(LeaderError) -> ScoredSamples {
                 let logits = try file.features(for: try ds.sampleIDs(part), target: .logits).features.values
                 return try ScoredSamples(medications: ds.sizes.medications, scores: logits.map { 1 / (1 + expf(-$0)) },
-                                         truths: ex.map(\.target), visitCounts: ex.map(\.visitCount))
+                                         truths: ex.map(\.targetMedications), visitCounts: ex.map(\.visitCount))
             }
             do {
                 let t = try scores(.test, test)

@@ -30,7 +30,7 @@ public final class ServingModel: Sendable {
         meta.tensors = []
         checkpoint = meta
         let v = full.vocabularies
-        indexes = [v.diagnoses.index(), v.procedures.index(), v.medications.index()]
+        indexes = [v.diagnoses.ids, v.procedures.ids, v.medications.ids]
         var fields: [String: Int] = [:]
         for (i, f) in full.profile.fields.enumerated() where fields[f.name] == nil { fields[f.name] = i }
         fieldIndex = fields
@@ -38,7 +38,7 @@ public final class ServingModel: Sendable {
     }
 
     /// The vocabulary of `kind` (0 diagnosis, 1 procedure, 2 medication, as `LEADER_KIND_*`), nil otherwise.
-    public func vocabulary(_ kind: Int) -> CodeList? {
+    public func vocabulary(_ kind: Int) -> Vocabulary? {
         switch kind {
         case 0: return checkpoint.vocabularies.diagnoses
         case 1: return checkpoint.vocabularies.procedures

@@ -191,7 +191,7 @@ extension ServingSession {
             guard let o = out.baseAddress else { return }
             try scoreBatch(examples[...], into: o)
         }
-        return try ScoredSamples(medications: m, scores: scores, truths: examples.map(\.target),
+        return try ScoredSamples(medications: m, scores: scores, truths: examples.map(\.targetMedications),
                                  visitCounts: examples.map(\.visitCount))
     }
 }

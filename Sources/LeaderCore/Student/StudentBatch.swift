@@ -71,15 +71,16 @@ public struct StudentExample: Equatable, Sendable {
     /// One set per history visit: `diagnoses.count - 1` sets.
     public var medications: [[Int32]]
     public var profile: [Int32]
-    public var target: [Int32]
+    /// The medication ids of the current visit (the labels); empty when unknown (serving).
+    public var targetMedications: [Int32]
 
     public init(diagnoses: [[Int32]], procedures: [[Int32]], medications: [[Int32]], profile: [Int32],
-                target: [Int32] = []) {
+                targetMedications: [Int32] = []) {
         self.diagnoses = diagnoses
         self.procedures = procedures
         self.medications = medications
         self.profile = profile
-        self.target = target
+        self.targetMedications = targetMedications
     }
 
     public var visitCount: Int { diagnoses.count }
@@ -101,7 +102,7 @@ public struct StudentExample: Equatable, Sendable {
     /// The example of a prepared-dataset sample, keeping the `maxVisits` most recent visits (`HistoryWindow` of
     /// maxVisits - 1 earlier visits, within the sample's own history).
     public init(_ data: PreparedDataset, _ s: Sample, maxVisits: Int) throws(LeaderError) {
-        let p = Int(s.patient), t = Int(s.target), h = Int(s.historyStart)
+        let p = Int(s.patient), t = Int(s.targetVisit), h = Int(s.historyStart)
         guard p >= 0, p < data.cohort.patients.count else { throw .invalidArgument("sample: patient out of range") }
         let visits = data.cohort.patients[p].visits
         guard h >= 0, h <= t, t < visits.count, maxVisits >= 1 else {
@@ -113,7 +114,7 @@ public struct StudentExample: Equatable, Sendable {
         procedures = kept.map(\.procedures)
         medications = kept.dropLast().map(\.medications)
         profile = data.profile(of: s)
-        target = visits[t].medications
+        targetMedications = visits[t].medications
     }
 }
 
@@ -206,7 +207,7 @@ public struct StudentBatch {
         for e in examples { dSets += e.diagnoses; pSets += e.procedures; mSets += e.medications }
         let (dStream, dRowOf) = try pack(dSets, .diagnosis)
         let (pStream, pRowOf) = try pack(pSets, .procedure)
-        let (mStream, mRowOf) = try pack(mSets, extra: withTargets ? examples.map(\.target) : [], .medication)
+        let (mStream, mRowOf) = try pack(mSets, extra: withTargets ? examples.map(\.targetMedications) : [], .medication)
         diagnoses = dStream
         procedures = pStream
         medications = mStream
@@ -245,7 +246,7 @@ public struct StudentBatch {
 
         var lab = [Float](repeating: 0, count: try Checked.product(b, sizes.medications, "student batch labels"))
         for (i, e) in examples.enumerated() {
-            for c in e.target {
+            for c in e.targetMedications {
                 guard c >= 0, Int(c) < sizes.medications else {
                     throw .invalidArgument("student batch: target medication id \(c) outside vocabulary of \(sizes.medications)")
                 }

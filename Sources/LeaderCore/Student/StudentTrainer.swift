@@ -168,7 +168,7 @@ extension StudentModel {
     {
         let scores = try PackedStudent(self, precision: precision).predict(examples, threads: ctx.threads,
                                                                           chunk: config.evalBatchSize)
-        return try ScoredSamples(medications: sizes.medications, scores: scores, truths: examples.map(\.target),
+        return try ScoredSamples(medications: sizes.medications, scores: scores, truths: examples.map(\.targetMedications),
                                  visitCounts: examples.map(\.visitCount))
     }
 }

@@ -24,8 +24,8 @@ public enum TeacherData {
             throw .invalidArgument("sample: patient index \(s.patient) outside the cohort")
         }
         let visits = c.patients[Int(s.patient)].visits
-        guard s.historyStart >= 0, s.historyStart <= s.target, visits.indices.contains(Int(s.target)) else {
-            throw .invalidArgument("sample: visit range \(s.historyStart)...\(s.target) outside the patient's visits")
+        guard s.historyStart >= 0, s.historyStart <= s.targetVisit, visits.indices.contains(Int(s.targetVisit)) else {
+            throw .invalidArgument("sample: visit range \(s.historyStart)...\(s.targetVisit) outside the patient's visits")
         }
         func titles(_ v: Vocabulary, _ ids: [Int32]) -> [String] {
             ids.map { i in
@@ -39,14 +39,14 @@ public enum TeacherData {
                         medications: medications
                             ? titles(c.medications, v.medications).map(PromptBuilder.leaderMedicationName) : [])
         }
-        let history = visits[Int(s.historyStart)..<Int(s.target)].map { visit($0, medications: true) }
+        let history = visits[Int(s.historyStart)..<Int(s.targetVisit)].map { visit($0, medications: true) }
         var profile: [String: String] = [:]
         for (f, label) in zip(c.profile.fields, d.profile(of: s)) {
             let l = Int(label)
             profile[f.name] = f.values.indices.contains(l) ? f.values[l] : ProfileSchema.unknown
         }
-        return PromptInput(history: history, current: visit(visits[Int(s.target)], medications: false),
-                           profile: profile.isEmpty ? nil : profile, previousVisits: Int(s.target))
+        return PromptInput(history: history, current: visit(visits[Int(s.targetVisit)], medications: false),
+                           profile: profile.isEmpty ? nil : profile, previousVisits: Int(s.targetVisit))
     }
 
     /// Every sample of `part` (nil: all) as an example of at most `maxTokens` tokens including the EOS.
@@ -68,10 +68,10 @@ public enum TeacherData {
             if cut { tokens = Array(tokens.suffix(maxTokens - 1)) }
             tokens.append(eos)
             let patient = d.cohort.patients[p]
-            let visit = patient.visits[Int(s.target)]
+            let visit = patient.visits[Int(s.targetVisit)]
             out.append(TeacherExample(id: try d.sampleID(s), split: d.split[p], text: prompt.text,
                                       tokens: tokens, medications: visit.medications.map { Int($0) },
-                                      visitCount: Int(s.target - s.historyStart) + 1, truncated: cut))
+                                      visitCount: Int(s.targetVisit - s.historyStart) + 1, truncated: cut))
         }
         return out
     }
@@ -83,8 +83,8 @@ public enum TeacherData {
             guard d.split.indices.contains(p), d.cohort.patients.indices.contains(p) else { return nil }
             if let part, d.split[p] != part { return nil }
             let visits = d.cohort.patients[p].visits
-            guard visits.indices.contains(Int(s.target)) else { return nil }
-            return visits[Int(s.target)].medications.map { Int($0) }
+            guard visits.indices.contains(Int(s.targetVisit)) else { return nil }
+            return visits[Int(s.targetVisit)].medications.map { Int($0) }
         }
     }
 
