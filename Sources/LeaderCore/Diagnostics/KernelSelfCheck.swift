@@ -1,7 +1,7 @@
 import CLeaderKernels
 
 /// A quick end-to-end check of the GEMM kernels on this machine: each ISA the CPU supports against the
-/// naive reference, at 1 and `threads` threads, plus throughput. Used by `leader demo` and `leader selfcheck`.
+/// naive reference, at 1 and `threads` threads, plus throughput. Used by `leader demo`.
 public struct KernelSelfCheck: Sendable {
     public struct Result: Sendable, Codable {
         public var isa: String
