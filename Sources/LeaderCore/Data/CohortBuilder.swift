@@ -67,15 +67,7 @@ struct CohortBuilder {
     @discardableResult
     mutating func addCode(_ kind: CodeKind, visit: Int32, key: String, system: String) -> Int32 {
         let k = kind.slot
-        let id: Int32
-        if let i = codeIndex[k][key] {
-            id = i
-        } else {
-            id = Int32(codeKeys[k].count)
-            codeKeys[k].append(key)
-            codeSystems[k].append(system)
-            codeIndex[k][key] = id
-        }
+        let id = intern(k, key, system)
         pairs[k].append(UInt64(UInt32(bitPattern: visit)) << 32 | UInt64(UInt32(bitPattern: id)))
         return id
     }
@@ -83,21 +75,22 @@ struct CohortBuilder {
     /// Adds a medication row: the code for `visit`, counted for frequency as LEADER counts it (rows de-duplicated
     /// over visit, start, drug name and code). `drug` is a hash of the drug name (or the drug concept id).
     mutating func addMedicationRow(visit: Int32, key: String, system: String, start: Int64, drug: UInt64) {
-        let k = CodeKind.medication.slot
-        let id: Int32
-        if let i = codeIndex[k][key] {
-            id = i
-        } else {
-            id = Int32(codeKeys[k].count)
-            codeKeys[k].append(key)
-            codeSystems[k].append(system)
-            codeIndex[k][key] = id
-        }
+        let id = intern(CodeKind.medication.slot, key, system)
         var z = UInt64(bitPattern: start) &+ 0x9E37_79B9_7F4A_7C15 &* (drug | 1)
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         z ^= z >> 31
         medRows.append((UInt64(UInt32(bitPattern: visit)) << 32 | UInt64(UInt32(bitPattern: id)), z ^ drug))
+    }
+
+    /// The provisional id of `key` in slot `k`, added with its `system` when new.
+    private mutating func intern(_ k: Int, _ key: String, _ system: String) -> Int32 {
+        if let i = codeIndex[k][key] { return i }
+        let id = Int32(codeKeys[k].count)
+        codeKeys[k].append(key)
+        codeSystems[k].append(system)
+        codeIndex[k][key] = id
+        return id
     }
 
     /// Applies the filters of `config` and returns the cohort (titles empty; loaders fill them).

@@ -68,21 +68,13 @@ enum SyntheticOMOPWriter {
                 }
                 for code in a.diagnoses {
                     summary.diagnosesRows += 1
-                    t.diagnoses.int(summary.diagnosesRows); t.diagnoses.comma()
-                    t.diagnoses.int(personID); t.diagnoses.comma()
-                    t.diagnoses.int(diagnosisBase + code); t.diagnoses.comma()
-                    t.diagnoses.date(day: admitDay); t.diagnoses.text(",32817,")
-                    t.diagnoses.int(hadm); t.diagnoses.comma()
-                    t.diagnoses.bytes(catalog.diagnoses[code].csv); t.diagnoses.newline()
+                    eventRow(&t.diagnoses, id: summary.diagnosesRows, person: personID, concept: diagnosisBase + code,
+                             day: admitDay, visit: hadm, source: catalog.diagnoses[code].csv)
                 }
                 for code in a.procedures {
                     summary.proceduresRows += 1
-                    t.procedures.int(summary.proceduresRows); t.procedures.comma()
-                    t.procedures.int(personID); t.procedures.comma()
-                    t.procedures.int(procedureBase + code); t.procedures.comma()
-                    t.procedures.date(day: admitDay); t.procedures.text(",32817,")
-                    t.procedures.int(hadm); t.procedures.comma()
-                    t.procedures.bytes(catalog.procedures[code].csv); t.procedures.newline()
+                    eventRow(&t.procedures, id: summary.proceduresRows, person: personID, concept: procedureBase + code,
+                             day: admitDay, visit: hadm, source: catalog.procedures[code].csv)
                 }
                 for rx in a.prescriptions {
                     summary.prescriptionsRows += 1
@@ -101,6 +93,18 @@ enum SyntheticOMOPWriter {
     }
 
     /// OMOP race and ethnicity concepts of a profile group.
+    /// One condition_occurrence / procedure_occurrence row: id, person, concept, date, type 32817 (EHR), visit,
+    /// source value.
+    private static func eventRow(_ sink: inout ByteSink, id: Int, person: Int, concept: Int, day: Int, visit: Int,
+                                 source: [UInt8]) {
+        sink.int(id); sink.comma()
+        sink.int(person); sink.comma()
+        sink.int(concept); sink.comma()
+        sink.date(day: day); sink.text(",32817,")
+        sink.int(visit); sink.comma()
+        sink.bytes(source); sink.newline()
+    }
+
     static func raceAndEthnicity(_ e: SyntheticProfile.Ethnic) -> (Int, Int) {
         switch e {
         case .white: return (8527, 38003564)
