@@ -3,7 +3,7 @@
 /// that limits history: `PrepareConfig.maxHistory` (a sample's `historyStart`), `StudentConfig.maxVisits`
 /// (= earlierVisits + 1: the examples of training and evaluation), the serving session's `historyVisits`, and the
 /// prompt template's `historyVisits` (the earlier visits the teacher's prompt shows). Each setting is validated
-/// where it is read.
+/// where it is read; a sample's own visit range is checked in one place, `PreparedDataset.visits(of:)`.
 public struct HistoryWindow: Equatable, Sendable {
     public let earlierVisits: Int
 

@@ -27,6 +27,21 @@ public struct PreparedDataset: Sendable {
     /// The samples of one split part.
     public func samples(in part: SplitPart) -> [Sample] { samples.filter { split[Int($0.patient)] == part } }
 
+    /// The visits of sample `s`, from its history start through its target visit: the one check of a sample's
+    /// indices against the cohort and the split (a `.ldata` file's samples were checked when it was read; this
+    /// guards samples made or changed by hand).
+    public func visits(of s: Sample) throws(LeaderError) -> ArraySlice<Visit> {
+        let p = Int(s.patient)
+        guard cohort.patients.indices.contains(p), split.indices.contains(p) else {
+            throw .invalidArgument("sample: patient index \(s.patient) outside the cohort")
+        }
+        let visits = cohort.patients[p].visits
+        guard s.historyStart >= 0, s.historyStart <= s.targetVisit, visits.indices.contains(Int(s.targetVisit)) else {
+            throw .invalidArgument("sample: visit range \(s.historyStart)...\(s.targetVisit) outside the patient's visits")
+        }
+        return visits[Int(s.historyStart)...Int(s.targetVisit)]
+    }
+
     /// The profile labels of a sample: its target visit's, or the patient's first visit's (`profileVisit`).
     public func profile(of s: Sample) -> [Int32] {
         let visits = cohort.patients[Int(s.patient)].visits
@@ -36,11 +51,8 @@ public struct PreparedDataset: Sendable {
     /// The source id `<patient id>:<target visit id>` of a sample: the key of teacher-features files and of
     /// the prompts `leader prompts` writes (one definition for the student and the teacher side).
     public func sampleID(_ s: Sample) throws(LeaderError) -> String {
-        let p = Int(s.patient), t = Int(s.targetVisit)
-        guard cohort.patients.indices.contains(p), cohort.patients[p].visits.indices.contains(t) else {
-            throw .badFile("dataset: a sample points outside the cohort (patient index \(p), visit index \(t))")
-        }
-        return "\(cohort.patients[p].id):\(cohort.patients[p].visits[t].id)"
+        let window = try visits(of: s)   // never empty: it ends with the target visit
+        return "\(cohort.patients[Int(s.patient)].id):\(window[window.endIndex - 1].id)"
     }
 }
 

@@ -22,17 +22,10 @@ public enum SampleExport {
         enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var out: [UInt8] = []
         for s in d.samples {
-            let p = Int(s.patient)
-            guard d.split.indices.contains(p), c.patients.indices.contains(p) else {
-                throw .badFile("dataset: a sample points outside the cohort (patient index \(p))")
-            }
+            let window = try d.visits(of: s), p = Int(s.patient)
             if let part, d.split[p] != part { continue }
-            let visits = c.patients[p].visits
-            guard s.historyStart >= 0, s.historyStart <= s.targetVisit, visits.indices.contains(Int(s.targetVisit)) else {
-                throw .badFile("dataset: a sample's visit range \(s.historyStart)...\(s.targetVisit) is outside its patient")
-            }
             var rows: [Visit] = []
-            for v in visits[Int(s.historyStart)...Int(s.targetVisit)] {
+            for v in window {
                 rows.append(Visit(diagnoses: try keys(c.diagnoses, v.diagnoses, "diagnosis"),
                                   procedures: try keys(c.procedures, v.procedures, "procedure"),
                                   medications: try keys(c.medications, v.medications, "medication")))

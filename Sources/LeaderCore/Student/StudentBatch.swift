@@ -102,13 +102,9 @@ public struct StudentExample: Equatable, Sendable {
     /// The example of a prepared-dataset sample, keeping the `maxVisits` most recent visits (`HistoryWindow` of
     /// maxVisits - 1 earlier visits, within the sample's own history).
     public init(_ data: PreparedDataset, _ s: Sample, maxVisits: Int) throws(LeaderError) {
-        let p = Int(s.patient), t = Int(s.targetVisit), h = Int(s.historyStart)
-        guard p >= 0, p < data.cohort.patients.count else { throw .invalidArgument("sample: patient out of range") }
-        let visits = data.cohort.patients[p].visits
-        guard h >= 0, h <= t, t < visits.count, maxVisits >= 1 else {
-            throw .invalidArgument("sample: visit range out of range")
-        }
-        let first = HistoryWindow(earlierVisits: maxVisits - 1).firstVisit(target: t, from: h)
+        let visits = try data.visits(of: s)
+        let t = visits.endIndex - 1
+        let first = HistoryWindow(earlierVisits: maxVisits - 1).firstVisit(target: t, from: visits.startIndex)
         let kept = visits[first...t]
         diagnoses = kept.map(\.diagnoses)
         procedures = kept.map(\.procedures)

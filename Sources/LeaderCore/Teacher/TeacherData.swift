@@ -20,13 +20,7 @@ public enum TeacherData {
     /// diagnoses and procedures, the profile of `d.profile(of:)`.
     public static func promptInput(_ d: PreparedDataset, _ s: Sample) throws(LeaderError) -> PromptInput {
         let c = d.cohort
-        guard c.patients.indices.contains(Int(s.patient)) else {
-            throw .invalidArgument("sample: patient index \(s.patient) outside the cohort")
-        }
-        let visits = c.patients[Int(s.patient)].visits
-        guard s.historyStart >= 0, s.historyStart <= s.targetVisit, visits.indices.contains(Int(s.targetVisit)) else {
-            throw .invalidArgument("sample: visit range \(s.historyStart)...\(s.targetVisit) outside the patient's visits")
-        }
+        let window = try d.visits(of: s)
         func titles(_ v: Vocabulary, _ ids: [Int32]) -> [String] {
             ids.map { i in
                 let k = Int(i)
@@ -39,13 +33,13 @@ public enum TeacherData {
                         medications: medications
                             ? titles(c.medications, v.medications).map(PromptBuilder.leaderMedicationName) : [])
         }
-        let history = visits[Int(s.historyStart)..<Int(s.targetVisit)].map { visit($0, medications: true) }
+        let history = window.dropLast().map { visit($0, medications: true) }
         var profile: [String: String] = [:]
         for (f, label) in zip(c.profile.fields, d.profile(of: s)) {
             let l = Int(label)
             profile[f.name] = f.values.indices.contains(l) ? f.values[l] : ProfileSchema.unknown
         }
-        return PromptInput(history: history, current: visit(visits[Int(s.targetVisit)], medications: false),
+        return PromptInput(history: history, current: visit(window[window.endIndex - 1], medications: false),
                            profile: profile.isEmpty ? nil : profile, previousVisits: Int(s.targetVisit))
     }
 
@@ -55,11 +49,8 @@ public enum TeacherData {
         guard maxTokens >= 2 else { throw .invalidArgument("--max-tokens must be >= 2, got \(maxTokens)") }
         guard let eos = tokenizer.eosID else { throw .incompatible("tokenizer: no EOS token id") }
         var out: [TeacherExample] = []
-        for (i, s) in d.samples.enumerated() {
-            let p = Int(s.patient)
-            guard d.split.indices.contains(p), c(d).patients.indices.contains(p) else {
-                throw .invalidArgument("sample \(i): patient index \(p) outside the cohort")
-            }
+        for s in d.samples {
+            let window = try d.visits(of: s), p = Int(s.patient)
             if let part, d.split[p] != part { continue }
             let input = try promptInput(d, s)
             let prompt = try builder.build(input, budget: maxTokens - 1) { tokenizer.encode($0).count }
@@ -67,8 +58,7 @@ public enum TeacherData {
             let cut = tokens.count > maxTokens - 1
             if cut { tokens = Array(tokens.suffix(maxTokens - 1)) }
             tokens.append(eos)
-            let patient = d.cohort.patients[p]
-            let visit = patient.visits[Int(s.targetVisit)]
+            let visit = window[window.endIndex - 1]
             out.append(TeacherExample(id: try d.sampleID(s), split: d.split[p], text: prompt.text,
                                       tokens: tokens, medications: visit.medications.map { Int($0) },
                                       visitCount: Int(s.targetVisit - s.historyStart) + 1, truncated: cut))
@@ -79,14 +69,9 @@ public enum TeacherData {
     /// The target medications of every sample of `part` (nil: all), without building prompts.
     public static func medications(_ d: PreparedDataset, part: SplitPart?) -> [[Int]] {
         d.samples.compactMap { s -> [Int]? in
-            let p = Int(s.patient)
-            guard d.split.indices.contains(p), d.cohort.patients.indices.contains(p) else { return nil }
-            if let part, d.split[p] != part { return nil }
-            let visits = d.cohort.patients[p].visits
-            guard visits.indices.contains(Int(s.targetVisit)) else { return nil }
-            return visits[Int(s.targetVisit)].medications.map { Int($0) }
+            guard let window = try? d.visits(of: s), let target = window.last else { return nil }
+            if let part, d.split[Int(s.patient)] != part { return nil }
+            return target.medications.map { Int($0) }
         }
     }
-
-    private static func c(_ d: PreparedDataset) -> Cohort { d.cohort }
 }
