@@ -24,7 +24,7 @@ public struct CheckpointVocabularies: Encodable, Equatable, Sendable {
     static func read(_ json: String, path: String) throws(LeaderError) -> CheckpointVocabularies {
         let all: StoredAll
         do { all = try JSONDecoder().decode(StoredAll.self, from: Data(json.utf8)) } catch {
-            throw .badFile("\(path): metadata 'vocabularies': \(StudentConfig.describe(error))")
+            throw .badFile("\(path): metadata 'vocabularies': \(StrictJSON.describe(error))")
         }
         func vocabulary(_ s: Stored, _ kind: CodeKind, _ name: String) throws(LeaderError) -> Vocabulary {
             guard s.keys.count == s.titles.count else {
@@ -170,7 +170,7 @@ public struct StudentCheckpoint: Sendable {
         func decode<T: Decodable>(_ k: String, _ t: T.Type) throws(LeaderError) -> T {
             let s = try field(k)
             do { return try JSONDecoder().decode(T.self, from: Data(s.utf8)) } catch {
-                throw .badFile("\(path): metadata '\(k)': \(StudentConfig.describe(error))")
+                throw .badFile("\(path): metadata '\(k)': \(StrictJSON.describe(error))")
             }
         }
         let config: StudentConfig

@@ -12,7 +12,19 @@ enum StrictJSON {
         } catch let e as LeaderError {
             throw e
         } catch {
-            throw .invalidArgument("\(what): \(StudentConfig.describe(error))")
+            throw .invalidArgument("\(what): \(describe(error))")
+        }
+    }
+
+    /// A decoding error in words: what went wrong and at which key path, never the values.
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.typeMismatch(_, let c), DecodingError.valueNotFound(_, let c):
+            return "wrong type at '\(c.codingPath.map(\.stringValue).joined(separator: "."))'"
+        case DecodingError.dataCorrupted(let c):
+            return "invalid JSON\(c.codingPath.isEmpty ? "" : " at '\(c.codingPath.map(\.stringValue).joined(separator: "."))'")"
+        case DecodingError.keyNotFound(let k, _): return "missing key '\(k.stringValue)'"
+        default: return "invalid JSON"
         }
     }
 }

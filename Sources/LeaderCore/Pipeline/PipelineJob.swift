@@ -227,7 +227,7 @@ public struct PipelineJob: Sendable {
         } catch let e as LeaderError {
             throw e
         } catch {
-            throw .badFile("\(statePath): not a pipeline state file (\(StudentConfig.describe(error))); delete it to start over")
+            throw .badFile("\(statePath): not a pipeline state file (\(StrictJSON.describe(error))); delete it to start over")
         }
     }
 

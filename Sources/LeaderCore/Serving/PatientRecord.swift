@@ -55,7 +55,7 @@ public struct PatientRecord: Codable, Sendable {
         do { return try JSONDecoder().decode(PatientRecord.self, from: Data(json.utf8)) } catch let e as LeaderError {
             throw e
         } catch {
-            throw .invalidArgument("patient record: \(StudentConfig.describe(error)) (expected {\"visits\": [{\"diagnoses\", "
+            throw .invalidArgument("patient record: \(StrictJSON.describe(error)) (expected {\"visits\": [{\"diagnoses\", "
                 + "\"procedures\", \"medications\"}], \"current\": {\"diagnoses\", \"procedures\"}, \"profile\": {field: value}})")
         }
     }

@@ -128,14 +128,7 @@ public struct StudentConfig: Codable, Equatable, Sendable {
 
     /// Parses JSON text (strict: unknown keys and wrong types are `.invalidArgument`), then validates.
     public static func decode(json: String) throws(LeaderError) -> StudentConfig {
-        let c: StudentConfig
-        do {
-            c = try JSONDecoder().decode(StudentConfig.self, from: Data(json.utf8))
-        } catch let e as LeaderError {
-            throw e
-        } catch {
-            throw .invalidArgument("student config: \(Self.describe(error))")
-        }
+        let c = try StrictJSON.decode(StudentConfig.self, json, "student config")
         try c.validate()
         return c
     }
@@ -179,16 +172,5 @@ public struct StudentConfig: Codable, Equatable, Sendable {
         try need((0...100_000).contains(epochs), "epochs", epochs, "0...100000")
         try need((1...100_000).contains(patience), "patience", patience, "1...100000")
         try need(threshold >= 0 && threshold <= 1, "threshold", threshold, "[0,1]")
-    }
-
-    static func describe(_ error: any Error) -> String {
-        switch error {
-        case DecodingError.typeMismatch(_, let c), DecodingError.valueNotFound(_, let c):
-            return "wrong type at '\(c.codingPath.map(\.stringValue).joined(separator: "."))'"
-        case DecodingError.dataCorrupted(let c):
-            return "invalid JSON\(c.codingPath.isEmpty ? "" : " at '\(c.codingPath.map(\.stringValue).joined(separator: "."))'")"
-        case DecodingError.keyNotFound(let k, _): return "missing key '\(k.stringValue)'"
-        default: return "invalid JSON"
-        }
     }
 }
