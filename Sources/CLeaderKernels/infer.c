@@ -25,9 +25,9 @@ void lk_linear_pack_isa(int isa, float *packed, const float *W, int64_t N, int64
     }
 }
 
-void lk_linear_packed_forward_isa(int isa, float *Y, int64_t ldy, const float *X, int64_t ldx,
-                                  const float *packed, const float *bias, int64_t M, int64_t N, int64_t K,
-                                  int accumulate, float *scratch) {
+void lk_linear_packed_forward_isa(int isa, float *Y, int64_t ldy, const float *X, int64_t ldx, const float *packed,
+                                  const float *bias, int64_t M, int64_t N, int64_t K, int accumulate,
+                                  float *scratch) {
     const lk_gemm_kernels *g = lk_gemm_kernels_for(isa);
     if (bias) {
         for (int64_t i = 0; i < M; i++) {
@@ -70,9 +70,8 @@ int64_t lk_set_attention_scratch_floats(int64_t max_len, int64_t D) {
 }
 
 void lk_set_attention_forward_isa(int isa, float *out, int64_t ldo, const float *qkv, int64_t ldq,
-                                  const int32_t *rows,
-                              const int32_t *offsets, int64_t n_sets, int64_t H, int64_t D, float scale,
-                              float *scratch) {
+                                  const int32_t *rows, const int32_t *offsets, int64_t n_sets, int64_t H, int64_t D,
+                                  float scale, float *scratch) {
     const ops_rows *r = ops_rows_for(isa);
 #if defined(__x86_64__)
     const int d16 = D == 16 && r == &lk_ops_rows_avx512;   /* the student's head width: register transposes */

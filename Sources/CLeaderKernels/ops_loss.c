@@ -7,7 +7,7 @@
 #include "ops_rows.h"
 
 void lk_bce_logits_forward_isa(int isa, float *loss, const float *logits, const float *targets, const float *weights,
-                           int64_t n, int n_threads) {
+                               int64_t n, int n_threads) {
     if (n <= 0) { *loss = 0.0f; return; }
     const ops_rows *k = ops_rows_for(isa);
     double part[OPS_MAX_CHUNKS];
@@ -24,7 +24,7 @@ void lk_bce_logits_forward_isa(int isa, float *loss, const float *logits, const 
 }
 
 void lk_bce_logits_backward_isa(int isa, float *dlogits, float dloss, const float *logits, const float *targets,
-                            const float *weights, int64_t n, int n_threads) {
+                                const float *weights, int64_t n, int n_threads) {
     if (n <= 0) return;
     const ops_rows *k = ops_rows_for(isa);
     float scale = (float)((double)dloss / (double)n);
@@ -76,7 +76,7 @@ static int64_t ce_chunk_rows(int64_t rows) {
 }
 
 void lk_cross_entropy_forward_isa(int isa, float *loss, float *probs, const float *logits, const int32_t *targets,
-                              int64_t rows, int64_t C, int n_threads) {
+                                  int64_t rows, int64_t C, int n_threads) {
     const ops_rows *k = ops_rows_for(isa);
     double part[OPS_MAX_CHUNKS];
     int64_t ch = ce_chunk_rows(rows), nc = (rows + ch - 1) / ch, n_valid = 0;

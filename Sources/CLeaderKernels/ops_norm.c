@@ -5,7 +5,7 @@
 #include "ops_rows.h"
 
 void lk_layernorm_forward_isa(int isa, float *out, float *mean, float *rstd, const float *in, const float *weight,
-                          const float *bias, int64_t rows, int64_t C, float eps, int n_threads) {
+                              const float *bias, int64_t rows, int64_t C, float eps, int n_threads) {
     const ops_rows *k = ops_rows_for(isa);
     int nt = ops_threads(n_threads, rows * C);
     if (nt == 1) {   /* no OpenMP region: its bookkeeping costs as much as a small call's work */
@@ -19,8 +19,8 @@ void lk_layernorm_forward_isa(int isa, float *out, float *mean, float *rstd, con
 }
 
 void lk_layernorm_backward_isa(int isa, float *din, float *dweight, float *dbias, const float *dout, const float *in,
-                           const float *weight, const float *mean, const float *rstd,
-                           int64_t rows, int64_t C, int n_threads) {
+                               const float *weight, const float *mean, const float *rstd, int64_t rows, int64_t C,
+                               int n_threads) {
     const ops_rows *k = ops_rows_for(isa);
     int nt = ops_threads(n_threads, rows * C);
     int64_t nblk = (C + OPS_COL_BLOCK - 1) / OPS_COL_BLOCK;
@@ -37,8 +37,8 @@ void lk_layernorm_backward_isa(int isa, float *din, float *dweight, float *dbias
     }
 }
 
-void lk_rmsnorm_forward_isa(int isa, float *out, float *rstd, const float *in, const float *weight,
-                        int64_t rows, int64_t C, float eps, int n_threads) {
+void lk_rmsnorm_forward_isa(int isa, float *out, float *rstd, const float *in, const float *weight, int64_t rows,
+                            int64_t C, float eps, int n_threads) {
     const ops_rows *k = ops_rows_for(isa);
     int nt = ops_threads(n_threads, rows * C);
 #pragma omp parallel for num_threads(nt) schedule(static)
@@ -46,8 +46,7 @@ void lk_rmsnorm_forward_isa(int isa, float *out, float *rstd, const float *in, c
 }
 
 void lk_rmsnorm_backward_isa(int isa, float *din, float *dweight, const float *dout, const float *in,
-                             const float *weight,
-                         const float *rstd, int64_t rows, int64_t C, int n_threads) {
+                             const float *weight, const float *rstd, int64_t rows, int64_t C, int n_threads) {
     const ops_rows *k = ops_rows_for(isa);
     int nt = ops_threads(n_threads, rows * C);
     int64_t nblk = dweight ? (C + OPS_COL_BLOCK - 1) / OPS_COL_BLOCK : 0;

@@ -21,8 +21,8 @@ double lk_sum_squares_isa(int isa, const float *x, int64_t n, int n_threads) {
 }
 
 void lk_adam_step_isa(int isa, float *param, float *m, float *v, const float *grad, int64_t n, float lr, float beta1,
-                  float beta2, float eps, float weight_decay, int decoupled, int64_t step, float grad_scale,
-                  int n_threads) {
+                      float beta2, float eps, float weight_decay, int decoupled, int64_t step, float grad_scale,
+                      int n_threads) {
     const ops_rows *k = ops_rows_for(isa);
     double bc1 = 1.0 - pow(beta1, (double)step), bc2 = 1.0 - pow(beta2, (double)step);
     ops_adam_consts c = {

@@ -43,7 +43,7 @@ void lk_swiglu_forward_isa(int isa, float *out, const float *gate, const float *
 }
 
 void lk_swiglu_backward_isa(int isa, float *dgate, float *dup, const float *dout, const float *gate, const float *up,
-                        int64_t n, int n_threads) {
+                            int64_t n, int n_threads) {
     const ops_rows *k = ops_rows_for(isa);
     int nt = ops_threads(n_threads, n);
     int64_t nb = ops_ew_blocks(n);
@@ -55,7 +55,7 @@ void lk_swiglu_backward_isa(int isa, float *dgate, float *dup, const float *dout
 }
 
 void lk_softmax_forward_isa(int isa, float *out, const float *in, const int32_t *row_len, int64_t rows, int64_t n,
-                        float scale, int n_threads) {
+                            float scale, int n_threads) {
     const ops_rows *k = ops_rows_for(isa);
     int nt = ops_threads(n_threads, rows * n);
 #pragma omp parallel for num_threads(nt) schedule(static)
@@ -71,8 +71,7 @@ void lk_softmax_forward_isa(int isa, float *out, const float *in, const int32_t 
 }
 
 void lk_softmax_backward_isa(int isa, float *din, const float *dout, const float *out, int64_t rows, int64_t n,
-                             float scale,
-                         int n_threads) {
+                             float scale, int n_threads) {
     const ops_rows *k = ops_rows_for(isa);
     int nt = ops_threads(n_threads, rows * n);
 #pragma omp parallel for num_threads(nt) schedule(static)

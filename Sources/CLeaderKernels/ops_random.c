@@ -33,8 +33,8 @@ void lk_rng_fill_normal(float *out, int64_t n, float mean, float std, uint64_t s
 }
 
 /* keep iff u >= p; p <= 0 keeps all, p >= 1 drops all */
-static void dropout_run(int isa, float *out, const float *in, int64_t n, float p, uint64_t seed, uint64_t offset, int acc,
-                        int n_threads) {
+static void dropout_run(int isa, float *out, const float *in, int64_t n, float p, uint64_t seed, uint64_t offset,
+                        int acc, int n_threads) {
     const ops_rows *k = ops_rows_for(isa);
     float scale = 1.0f / (1.0f - p);
     int nt = ops_threads(n_threads, n);
@@ -46,8 +46,8 @@ static void dropout_run(int isa, float *out, const float *in, int64_t n, float p
     }
 }
 
-void lk_dropout_forward_isa(int isa, float *out, const float *in, int64_t n, float p, uint64_t seed,
-                            uint64_t offset, int n_threads) {
+void lk_dropout_forward_isa(int isa, float *out, const float *in, int64_t n, float p, uint64_t seed, uint64_t offset,
+                            int n_threads) {
     if (p >= 1.0f) {
         int nt = ops_threads(n_threads, n);
 #pragma omp parallel for num_threads(nt) schedule(static)
