@@ -3,7 +3,8 @@
  * ops_rows_impl.h is compiled three times (ops_rows_avx512.c, ops_rows_avx2.c, ops_rows_generic.c), each
  * under its own `#pragma clang attribute push(target(...))`, and exposes one `ops_rows` table. The OpenMP
  * loops live in baseline code (ops_*.c): each `_isa` kernel picks the table ONCE in the calling thread
- * (ops_rows_for(isa)) and passes the pointer into the parallel region. Never put `#pragma omp` into target-attributed code: the outlined body would be baseline. */
+ * (ops_rows_for(isa)) and passes the pointer into the parallel region. Never put `#pragma omp` into
+ * target-attributed code: the outlined body would be baseline. */
 #ifndef LK_OPS_ROWS_H
 #define LK_OPS_ROWS_H
 #include <stdint.h>

@@ -1,9 +1,9 @@
 import CLeaderKernels
 import Dispatch
 
-/// The student's weights packed for serving: eval-mode LEADER(S), the same function as `StudentModel.forward` + sigmoid with dropout off,
-/// computed on ragged rows (no padding) by the serial kernels of `lk_infer.h`, with everything that depends
-/// only on the weights done once here:
+/// The student's weights packed for serving: eval-mode LEADER(S), the same function as `StudentModel.forward`
+/// + sigmoid with dropout off, computed on ragged rows (no padding) by the serial kernels of `lk_infer.h`, with
+/// everything that depends only on the weights done once here:
 ///
 /// - **Per-code attention inputs.** A set encoder's first operation on a code is `LN1(E[code])` followed by
 ///   the q, k, v projections; it depends on the code alone, so `q|k|v` of every vocabulary entry (through its
@@ -22,9 +22,9 @@ import Dispatch
 ///
 /// Built from a training model's current weights, or straight from a checkpoint's tensors
 /// (`init(checkpoint:precisions:)` in Serving/ServingModel.swift: no training model on the way). The two rewrites
-/// are exact in real arithmetic; in floats the scores agree with `StudentModel` to ~1e-6 (tested). An instance is immutable and shared by threads; each thread scores
-/// through its own `StudentForwardPass` (buffers and the forward computation, `StudentForwardPass.swift`), so
-/// single-patient calls allocate nothing once warm.
+/// are exact in real arithmetic; in floats the scores agree with `StudentModel` to ~1e-6 (tested). An instance
+/// is immutable and shared by threads; each thread scores through its own `StudentForwardPass` (buffers and the
+/// forward computation, `StudentForwardPass.swift`), so single-patient calls allocate nothing once warm.
 public final class PackedStudent: @unchecked Sendable {
     public let config: StudentConfig
     public let sizes: StudentVocabularySizes
