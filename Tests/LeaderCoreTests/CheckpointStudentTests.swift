@@ -154,6 +154,9 @@ func tempPath(_ name: String) -> String { NSTemporaryDirectory() + "leader-\(get
                             m["vocabularies"] = m["vocabularies"]?.replacingOccurrences(of: ",\"M5\"", with: "")
                                 .replacingOccurrences(of: ",\"med 5\"", with: "")
                             return m }, .badFile, "tensor 'embedding.weight' has shape [21, 8], expected [20, 8]")
+        // a key twice: ids would be ambiguous
+        try expectFailure({ var m = $0; m["vocabularies"] = m["vocabularies"]?.replacingOccurrences(of: "\"M5\"", with: "\"M4\""); return m },
+                          .badFile, "vocabulary 'medication': duplicate key at index 5")
     }
 
     @Test func truncatedFileIsBadFile() throws {

@@ -36,6 +36,18 @@ import Testing
         expectError(.invalidArgument, "sample: visit range 0...7 outside the patient's visits") {
             try TeacherData.promptInput(d, bad)
         }
+        // the same one check serves the student's examples, and a window of no visit is refused there
+        expectError(.invalidArgument, "sample: visit range 0...7 outside the patient's visits") {
+            _ = try StudentExample(d, bad, maxVisits: 10)
+        }
+        bad = s
+        bad.patient = Int32(d.cohort.patients.count)
+        expectError(.invalidArgument, "sample: patient index \(d.cohort.patients.count) outside the cohort") {
+            _ = try d.sampleID(bad)
+        }
+        expectError(.invalidArgument, "student examples: maxVisits 0 (expected >= 1)") {
+            _ = try StudentExample(d, s, maxVisits: 0)
+        }
     }
 
     @Test func examplesAreTheSamplesAsTokensWithEOS() throws {

@@ -67,21 +67,16 @@ public struct Vocabulary: Codable, Equatable, Sendable {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        kind = try c.decode(CodeKind.self, forKey: .kind)
-        keys = try c.decode([String].self, forKey: .keys)
-        systems = try c.decode([String].self, forKey: .systems)
-        titles = try c.decode([String].self, forKey: .titles)
+        let kind = try c.decode(CodeKind.self, forKey: .kind)
+        let keys = try c.decode([String].self, forKey: .keys)
+        let systems = try c.decode([String].self, forKey: .systems)
+        let titles = try c.decode([String].self, forKey: .titles)
         guard systems.count == keys.count, titles.count == keys.count else {
             throw LeaderError.badFile("vocabulary '\(kind.rawValue)': keys, systems and titles differ in length")
         }
-        var idx: [String: Int32] = [:]
-        idx.reserveCapacity(keys.count)
-        for (i, k) in keys.enumerated() {
-            guard idx.updateValue(Int32(i), forKey: k) == nil else {
-                throw LeaderError.badFile("vocabulary '\(kind.rawValue)': duplicate key at index \(i)")
-            }
+        do { try self.init(kind: kind, keys: keys, titles: titles, systems: systems) } catch {
+            throw LeaderError.badFile(error.message)   // a file's vocabulary: a repeated key is a bad file
         }
-        index = idx
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -102,6 +102,7 @@ public struct StudentExample: Equatable, Sendable {
     /// The example of a prepared-dataset sample, keeping the `maxVisits` most recent visits (`HistoryWindow` of
     /// maxVisits - 1 earlier visits, within the sample's own history).
     public init(_ data: PreparedDataset, _ s: Sample, maxVisits: Int) throws(LeaderError) {
+        guard maxVisits >= 1 else { throw .invalidArgument("student examples: maxVisits \(maxVisits) (expected >= 1)") }
         let visits = try data.visits(of: s)
         let t = visits.endIndex - 1
         let first = HistoryWindow(earlierVisits: maxVisits - 1).firstVisit(target: t, from: visits.startIndex)

@@ -19,8 +19,12 @@ public enum TeacherData {
     /// The prompt input of sample `s`: the history visits `historyStart ..< target`, the target visit's
     /// diagnoses and procedures, the profile of `d.profile(of:)`.
     public static func promptInput(_ d: PreparedDataset, _ s: Sample) throws(LeaderError) -> PromptInput {
+        promptInput(d, s, window: try d.visits(of: s))
+    }
+
+    /// The same from the sample's checked visits (`PreparedDataset.visits(of:)`).
+    static func promptInput(_ d: PreparedDataset, _ s: Sample, window: ArraySlice<Visit>) -> PromptInput {
         let c = d.cohort
-        let window = try d.visits(of: s)
         func titles(_ v: Vocabulary, _ ids: [Int32]) -> [String] {
             ids.map { i in
                 let k = Int(i)
@@ -52,7 +56,7 @@ public enum TeacherData {
         for s in d.samples {
             let window = try d.visits(of: s), p = Int(s.patient)
             if let part, d.split[p] != part { continue }
-            let input = try promptInput(d, s)
+            let input = promptInput(d, s, window: window)
             let prompt = try builder.build(input, budget: maxTokens - 1) { tokenizer.encode($0).count }
             var tokens = tokenizer.encode(prompt.text)
             let cut = tokens.count > maxTokens - 1
