@@ -15,8 +15,9 @@
  *
  * Debian's OpenBLAS 0.3.21 does not recognise Emerald/Sapphire Rapids and falls back to Prescott (SSE3)
  * kernels. It picks its kernel in a load-time constructor, before main runs, so setting the variable in
- * main is too late: main re-executes itself once with OPENBLAS_CORETYPE=SkylakeX unless the variable is
- * already set (an explicit value from the caller is respected). openblas_core in the JSON shows the result. */
+ * main is too late: on a CPU with AVX-512, main re-executes itself once with OPENBLAS_CORETYPE=SkylakeX unless
+ * the variable is already set (an explicit value from the caller is respected); without AVX-512 OpenBLAS's own
+ * choice stands (Zen or Haswell on AVX2 machines). openblas_core in the JSON shows the result. */
 #define _POSIX_C_SOURCE 200809L
 #include "lk_gemm.h"
 #include "lk_isa.h"
@@ -105,7 +106,7 @@ static float rnd(void) {
 }
 
 int main(int argc, char **argv) {
-    if (getenv("OPENBLAS_CORETYPE") == NULL) {       /* see the header comment */
+    if (getenv("OPENBLAS_CORETYPE") == NULL && __builtin_cpu_supports("avx512f")) {   /* see the header comment */
         setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
         execv("/proc/self/exe", argv);
         fprintf(stderr, "gemm_bench: re-exec failed; OpenBLAS may use its misdetected kernel\n");

@@ -53,6 +53,48 @@ void lk_linear_packed_forward_isa(int isa, float *Y, int64_t ldy, const float *X
     }
 }
 
+/* Scratch: the X panel (K x MAX_MR), then MAX_MR tile rows and one GELU row, each N rounded up to a multiple of
+ * 64 floats (the activation writes to its own row: in place, the vectorised loop's overlap check fails). */
+static int64_t gelu_tile_ld(int64_t N) { return cdiv(N, 64) * 64; }
+int64_t lk_linear_gelu_mean_scratch_floats(int64_t N, int64_t K) {
+    return lk_linear_scratch_floats(K) + (LK_GEMM_MAX_MR + 1) * gelu_tile_ld(N);
+}
+
+void lk_linear_gelu_mean_packed_isa(int isa, float *P, int64_t ldp, const float *X, int64_t ldx, const float *packed,
+                                    const float *bias, const int32_t *offsets, int64_t n_sets, int64_t N, int64_t K,
+                                    float *scratch) {
+    if (n_sets <= 0 || N <= 0) return;
+    const lk_gemm_kernels *g = lk_gemm_kernels_for(isa);
+    const ops_rows *r = ops_rows_for(isa);
+    const int64_t ldt = gelu_tile_ld(N), base = offsets[0], M = offsets[n_sets] - base;
+    float *xp = scratch, *tile = scratch + lk_linear_scratch_floats(K), *act = tile + LK_GEMM_MAX_MR * ldt;
+    for (int64_t s = 0; s < n_sets; s++) memset(P + s * ldp, 0, (size_t)N * sizeof(float));
+    int64_t set = 0;
+    for (int64_t i0 = 0; i0 < M; i0 += g->mr) {
+        const int rows = (int)(M - i0 < g->mr ? M - i0 : g->mr);
+        if (bias)   /* as lk_linear_packed_forward_isa: the bias first, then beta 1 */
+            for (int i = 0; i < rows; i++) {
+                memcpy(tile + i * ldt, bias, (size_t)N * sizeof(float));
+                memset(tile + i * ldt + N, 0, (size_t)(ldt - N) * sizeof(float));
+            }
+        lk_pack_transposed(xp, g->mr, X + i0 * ldx, ldx, rows, K, 1.0f);
+        for (int64_t j0 = 0; j0 < N; j0 += g->nr)   /* full-width tiles: the padding columns take the zero panels */
+            g->ukr(K, xp, packed + (j0 / g->nr) * g->nr * K, g->nr, tile + j0, ldt, rows, g->nr, 1, bias ? 1.0f : 0.0f);
+        for (int i = 0; i < rows; i++) {   /* rows in order: each set's sum in row order, as rows_mean */
+            while (offsets[set + 1] - base <= i0 + i) set++;
+            float *p = P + set * ldp;
+            r->act_fwd(act, tile + i * ldt, N, LK_ACT_GELU_TANH);
+            for (int64_t n = 0; n < N; n++) p[n] += act[n];
+        }
+    }
+    for (int64_t s = 0; s < n_sets; s++) {
+        const int64_t len = offsets[s + 1] - offsets[s];
+        if (len <= 0) continue;
+        const float inv = 1.0f / (float)len;
+        for (int64_t n = 0; n < N; n++) P[s * ldp + n] *= inv;
+    }
+}
+
 void lk_linear_forward_ref(float *Y, int64_t ldy, const float *X, int64_t ldx, const float *W, const float *bias,
                            int64_t M, int64_t N, int64_t K, int accumulate) {
     for (int64_t i = 0; i < M; i++)

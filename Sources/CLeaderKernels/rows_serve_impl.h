@@ -9,7 +9,7 @@
  * so the scores of key j for the whole block are one L-wide vector (st row j). The softmax over keys is then
  * elementwise across rows (no horizontal reductions), and the output is accumulated transposed (ot, D × L) and
  * written back row by row. Per query: s_j = Σ_d (scale·q_d)·k_jd in d order, p_j = exp(s_j − max), out =
- * (Σ_j p_j v_j) / Σ_j p_j with j in order. */
+ * (Σ_j p_j v_j) · (1 / Σ_j p_j) with j in order. */
 static void r_set_attention(float *out, int64_t ldo, const float *qkv, int64_t ldq, const int32_t *rows, int64_t len,
                             int64_t H, int64_t D, float scale, float *scratch) {
 #define ROW(t) ((rows ? (int64_t)rows[t] : (int64_t)(t)) * ldq)
@@ -43,6 +43,8 @@ static void r_set_attention(float *out, int64_t ldo, const float *qkv, int64_t l
                     st[j * L + l] = e;
                     sum[l] += e;
                 }
+            float *inv = sum;   /* one division per query, as the D = 16 kernel */
+            for (int l = 0; l < L; l++) inv[l] = 1.0f / sum[l];
             int64_t d = 0;
             for (; d + 4 <= D; d += 4) {   /* four output columns: independent FMA chains over keys */
                 float a0[L] = {0}, a1[L] = {0}, a2[L] = {0}, a3[L] = {0};
@@ -56,10 +58,10 @@ static void r_set_attention(float *out, int64_t ldo, const float *qkv, int64_t l
                     }
                 }
                 for (int l = 0; l < L; l++) {
-                    ot[d * L + l] = a0[l] / sum[l];
-                    ot[(d + 1) * L + l] = a1[l] / sum[l];
-                    ot[(d + 2) * L + l] = a2[l] / sum[l];
-                    ot[(d + 3) * L + l] = a3[l] / sum[l];
+                    ot[d * L + l] = a0[l] * inv[l];
+                    ot[(d + 1) * L + l] = a1[l] * inv[l];
+                    ot[(d + 2) * L + l] = a2[l] * inv[l];
+                    ot[(d + 3) * L + l] = a3[l] * inv[l];
                 }
             }
             for (; d < D; d++) {
@@ -68,7 +70,7 @@ static void r_set_attention(float *out, int64_t ldo, const float *qkv, int64_t l
                     const float v = vbase[ROW(jj) + d];
                     for (int l = 0; l < L; l++) a[l] += st[jj * L + l] * v;
                 }
-                for (int l = 0; l < L; l++) ot[d * L + l] = a[l] / sum[l];
+                for (int l = 0; l < L; l++) ot[d * L + l] = a[l] * inv[l];
             }
             for (int64_t l = 0; l < nq; l++) {
                 float *o = out + (i0 + l) * ldo + h * D;

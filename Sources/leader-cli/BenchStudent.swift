@@ -45,6 +45,8 @@ struct BenchStudent: ParsableCommand {
     @Option(help: "Inference arithmetic of the linear layers: fp32 or bf16 (AMX tiles where available).")
     var precision = "fp32"
     @Flag(help: "Worst-case uniform distribution instead of the MIMIC-like one.") var uniform = false
+    @Flag(help: "Also time each stage of the single-patient forward pass (a second pass over the same patients).")
+    var stages = false
     @Flag var json = false
 
     /// The single-patient loop discards its first 10 calls (warm-up), so it needs more than that.
@@ -114,6 +116,7 @@ struct BenchStudent: ParsableCommand {
         lat.sort()
         cpu.sort()
         let p50 = lat[lat.count / 2], p90 = lat[lat.count * 9 / 10]
+        let stageTimes = stages ? try stageProfile(packed, precision: p, patients) : nil
 
         // batch inference: one forward pass per thread, `inferBatch` patients per call
         let many = benchExamples(inferBatch * 8, sizes: sizes, maxVisits: maxVisits, maxCodes: maxCodes, seed: 3, uniform: uniform)
@@ -132,6 +135,7 @@ struct BenchStudent: ParsableCommand {
             var singlePatientCPUP50Microseconds: Double
             var batchInferencePatientsPerSecond: Double, inferThreads: Int, inferBatch: Int
             var parameters: Int, isa: String, distribution: String, precision: String, bf16Path: String
+            var stages: [StageTime]?
         }
         let o = Out(trainSamplesPerSecond: trainRate, trainThreads: trainThreads, batch: batch,
                     singlePatientP50Microseconds: p50 * 1e6, singlePatientP90Microseconds: p90 * 1e6,
@@ -139,12 +143,43 @@ struct BenchStudent: ParsableCommand {
                     batchInferencePatientsPerSecond: inferRate, inferThreads: inferThreads, inferBatch: inferBatch,
                     parameters: model.store.parameterCount, isa: Threads.isaName,
                     distribution: uniform ? "uniform" : "mimic", precision: p.rawValue,
-                    bf16Path: StudentPrecision.bf16Path)
+                    bf16Path: StudentPrecision.bf16Path, stages: stageTimes)
         if json { try printJSON(o); return }
         print(String(format: "training (batch %d, %d threads): %.0f samples/s", batch, trainThreads, trainRate))
         if p == .bf16 { print("inference precision: bf16 (\(StudentPrecision.bf16Path))") }
         print(String(format: "single patient (1 thread): p50 %.1f µs, p90 %.1f µs (thread CPU time p50 %.1f µs)",
                      p50 * 1e6, p90 * 1e6, cpu[cpu.count / 2] * 1e6))
         print(String(format: "batch inference (batch %d, %d threads): %.0f patients/s", inferBatch, inferThreads, inferRate))
+        for st in stageTimes ?? [] {
+            print("  " + st.stage.padding(toLength: 44, withPad: " ", startingAt: 0)
+                  + String(format: " mean %6.1f µs, slowest tenth %6.1f µs", st.meanMicroseconds, st.slowestTenthMeanMicroseconds))
+        }
+    }
+
+    struct StageTime: Encodable {
+        var stage: String, meanMicroseconds: Double, slowestTenthMeanMicroseconds: Double
+    }
+
+    /// Each stage's mean time per patient, over all `patients` and over the tenth with the longest passes (one
+    /// forward pass per patient, 1 thread, after the warm-up patients).
+    func stageProfile(_ packed: PackedStudent, precision: StudentPrecision, _ patients: [StudentExample]) throws -> [StageTime] {
+        let pass = try packed.makePass(precision: precision)
+        var out = [Float](repeating: 0, count: packed.sizes.medications)
+        var rows: [[Double]] = []
+        for (i, ex) in patients.enumerated() {
+            pass.stageSeconds = Array(repeating: 0, count: StudentForwardPass.Stage.allCases.count)
+            try out.withUnsafeMutableBufferPointer { o in
+                guard let base = o.baseAddress else { return }
+                try pass.predict([ex][...], into: base)
+            }
+            if i >= Self.latencyWarmUp, let t = pass.stageSeconds { rows.append(t) }
+        }
+        let slow = rows.sorted { $0.reduce(0, +) > $1.reduce(0, +) }.prefix(max(1, rows.count / 10))
+        return StudentForwardPass.Stage.allCases.map { st in
+            func mean<C: Collection>(_ r: C) -> Double where C.Element == [Double] {
+                r.reduce(0) { $0 + $1[st.rawValue] } / Double(r.count) * 1e6
+            }
+            return StageTime(stage: st.name, meanMicroseconds: mean(rows), slowestTenthMeanMicroseconds: mean(slow))
+        }
     }
 }

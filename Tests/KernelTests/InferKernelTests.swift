@@ -26,6 +26,44 @@ func linearPackedMatchesReference(isa: Int32) {
     }
 }
 
+/// The fused W1 → GELU → set mean of serving is, bit for bit, the three kernels it replaces run in turn: ragged
+/// sets (empty ones, a first offset inside X, row counts off the micro-tile), widths off the panel width, with and
+/// without a bias, P's padding columns untouched.
+@Test(arguments: allISAs)
+func linearGeluMeanIsTheUnfusedChain(isa: Int32) {
+    var rng = TestRNG(14)
+    for (n, k, lengths) in [(300, 64, [3, 0, 1, 17, 0, 9, 2] as [Int32]), (7, 5, [1, 6, 0]), (33, 17, [13]), (16, 3, [0])] {
+        let skip: Int32 = 4   // rows of X before the first set
+        var offsets: [Int32] = [skip]
+        for l in lengths { offsets.append(offsets.last! + l) }
+        let rows = Int(offsets.last!), sets = lengths.count
+        let w = rng.floats(n * k), x = rng.floats(rows * (k + 3), -3, 3), bias = rng.floats(n)
+        var packed = [Float](repeating: .nan, count: Int(lk_linear_packed_floats_isa(isa, Int64(n), Int64(k))))
+        lk_linear_pack_isa(isa, &packed, w, Int64(n), Int64(k))
+        for useBias in [true, false] {
+            let b = useBias ? bias : nil
+            var y = [Float](repeating: 0, count: rows * n), g = y
+            var scratch = [Float](repeating: 0, count: Int(lk_linear_scratch_floats(Int64(k))))
+            lk_linear_packed_forward_isa(isa, &y, Int64(n), x, Int64(k + 3), packed, b, Int64(rows), Int64(n), Int64(k), 0,
+                                         &scratch)
+            lk_activation_forward_isa(isa, &g, y, Int64(rows * n), Int32(LK_ACT_GELU_TANH), 1)
+            var want = [Float](repeating: -7, count: sets * (n + 2))
+            for s in 0..<sets {   // lk_segment_mean_forward_isa writes rows n apart: one set at a time into P's rows
+                var row = [Float](repeating: 0, count: n)
+                lk_segment_mean_forward_isa(isa, &row, g, [offsets[s], offsets[s + 1]], 1, Int64(n))
+                for j in 0..<n { want[s * (n + 2) + j] = row[j] }
+            }
+            var got = [Float](repeating: -7, count: sets * (n + 2))
+            var fusedScratch = [Float](repeating: .nan, count: Int(lk_linear_gelu_mean_scratch_floats(Int64(n), Int64(k))))
+            let xFirst = Array(x[(Int(skip) * (k + 3))...])   // X starts at the row of offsets[0]
+            lk_linear_gelu_mean_packed_isa(isa, &got, Int64(n + 2), xFirst, Int64(k + 3), packed, b, offsets, Int64(sets),
+                                           Int64(n), Int64(k), &fusedScratch)
+            let differing = zip(bits(got), bits(want)).filter { $0 != $1 }.count
+            #expect(differing == 0, "\(isaName(isa)) N\(n) K\(k) sets \(lengths) bias \(useBias)")
+        }
+    }
+}
+
 @Test func linearPackedRowsDoNotDependOnTheBatch() {
     // A row's result is the same whether it is computed alone or inside a larger M (serving relies on it).
     var rng = TestRNG(12)

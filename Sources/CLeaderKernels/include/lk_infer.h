@@ -23,6 +23,14 @@ void lk_linear_pack_isa(int isa, float *packed /* lk_linear_packed_floats_isa */
 void lk_linear_packed_forward_isa(int isa, float *Y, int64_t ldy, const float *X, int64_t ldx,
                                   const float *packed, const float *bias, int64_t M, int64_t N, int64_t K,
                                   int accumulate, float *scratch /* lk_linear_scratch_floats(K) */);
+/* P (n_sets, N) (rows ldp apart) = the mean over each set's rows of GELU_tanh(X W^T + bias), the sets given by
+ * n_sets + 1 increasing offsets into X's rows (the first may be nonzero: X is its row); P of an empty set is 0.
+ * Bitwise the same as lk_linear_packed_forward_isa, lk_activation_forward (GELU) and lk_segment_mean_forward_isa
+ * in turn, without the (rows, N) intermediates. */
+int64_t lk_linear_gelu_mean_scratch_floats(int64_t N, int64_t K);
+void lk_linear_gelu_mean_packed_isa(int isa, float *P, int64_t ldp, const float *X, int64_t ldx, const float *packed,
+                                    const float *bias, const int32_t *offsets, int64_t n_sets, int64_t N, int64_t K,
+                                    float *scratch /* lk_linear_gelu_mean_scratch_floats(N, K) */);
 /* Oracle: the same with the unpacked W (N,K), double accumulation. */
 void lk_linear_forward_ref(float *Y, int64_t ldy, const float *X, int64_t ldx, const float *W, const float *bias,
                            int64_t M, int64_t N, int64_t K, int accumulate);

@@ -96,19 +96,26 @@ public final class PackedStudent: @unchecked Sendable {
             }
         }
 
-        /// bf16 weights only: p (sets, n) (rows ldp apart) = the mean over each set's rows of GELU(x Wᵀ + b),
-        /// the sets given by `sets + 1` offsets into x's rows (the first may be nonzero: x is its row).
-        func geluMean(_ p: UnsafeMutablePointer<Float>, ldp: Int, _ x: UnsafePointer<Float>, ldx: Int,
-                      offsets: UnsafePointer<Int32>, sets: Int, scratch: UnsafeMutablePointer<Float>) throws(LeaderError) {
-            guard let w = packedBF16 else { throw .internalError("packed student: fused GELU needs bf16 weights") }
-            lk_bf16_linear_gelu_mean(p, Int64(ldp), x, Int64(ldx), w.base, bias?.base, offsets, Int64(sets), Int64(n),
-                                     Int64(k), scratch)
+        /// p (sets, n) (rows ldp apart) = the mean over each set's rows of GELU(x Wᵀ + b), the sets given by
+        /// `sets + 1` offsets into x's rows (the first may be nonzero: x is its row); bf16 products when `bf16`.
+        func geluMean(_ isa: Int32, bf16: Bool, _ p: UnsafeMutablePointer<Float>, ldp: Int, _ x: UnsafePointer<Float>,
+                      ldx: Int, offsets: UnsafePointer<Int32>, sets: Int, scratch: UnsafeMutablePointer<Float>) {
+            if bf16, let w = packedBF16 {
+                lk_bf16_linear_gelu_mean(p, Int64(ldp), x, Int64(ldx), w.base, bias?.base, offsets, Int64(sets),
+                                         Int64(n), Int64(k), scratch)
+            } else if let w = packed {
+                lk_linear_gelu_mean_packed_isa(isa, p, Int64(ldp), x, Int64(ldx), w.base, bias?.base, offsets, Int64(sets),
+                                               Int64(n), Int64(k), scratch)
+            }
         }
 
         /// Floats of the scratch `forward` needs for `k` inputs (either precision).
         static func scratchFloats(_ k: Int) -> Int {
             max(Int(lk_linear_scratch_floats(Int64(k))), (Int(lk_bf16_scratch_bytes(Int64(k))) + 3) / 4)
         }
+
+        /// Floats of the scratch `geluMean` needs for this layer (either precision).
+        var geluMeanScratchFloats: Int { max(Self.scratchFloats(k), Int(lk_linear_gelu_mean_scratch_floats(Int64(n), Int64(k)))) }
     }
 
     /// Snapshot of `model`'s current weights (later training steps do not change it), packed for `precision`.

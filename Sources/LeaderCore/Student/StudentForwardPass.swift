@@ -14,7 +14,43 @@ public final class StudentForwardPass {
     private var vids: [Int32] = [], voffsets: [Int32] = [0], profileIds: [Int32] = []
     private var buffers: [AlignedBuffer<Float>?] = Array(repeating: nil, count: Buf.allCases.count)
 
-    private enum Buf: Int, CaseIterable { case x, att, h, g, ga, table, pooledG, v, vqkv, vatt, vh, vg, out3, vpooledG, r1, m, m2, logits, prof, stats, attScratch, linScratch }
+    /// Seconds spent in each `Stage` by the `predict` calls since it was set, while non-nil (a profile for
+    /// benchmarks; nil, the default, costs one test per stage).
+    public var stageSeconds: [Double]?
+    private var stageStart: ContinuousClock.Instant?
+
+    /// The steps of `predict`, in order.
+    public enum Stage: Int, CaseIterable, Sendable {
+        case codes, codeAttention, codeOutput, codeFeedForward, codePooledOutput, visits, visitAttention,
+             visitFeedForward, head
+
+        public var name: String {
+            switch self {
+            case .codes: "check and gather the codes"
+            case .codeAttention: "code embeddings and set attention"
+            case .codeOutput: "set attention output projection"
+            case .codeFeedForward: "code LayerNorm, W1, GELU, set means"
+            case .codePooledOutput: "W2 on the set means"
+            case .visits: "prompts and visit rows"
+            case .visitAttention: "visit LayerNorm, QKV, attention, projection"
+            case .visitFeedForward: "visit LayerNorm, W1, GELU, W2, means"
+            case .head: "output MLP and sigmoid"
+            }
+        }
+    }
+
+    /// Closes the stage that ran since the previous mark (the first mark of a call only starts the clock).
+    @inline(__always) private func mark(_ finished: Stage?) {
+        guard stageSeconds != nil else { return }
+        let now = ContinuousClock.now
+        if let finished, let start = stageStart {
+            let d = (now - start).components
+            stageSeconds?[finished.rawValue] += Double(d.seconds) + Double(d.attoseconds) * 1e-18
+        }
+        stageStart = now
+    }
+
+    private enum Buf: Int, CaseIterable { case x, att, h, table, pooledG, v, vqkv, vatt, vh, out3, vpooledG, r1, m, m2, logits, prof, stats, attScratch, linScratch }
 
     init(_ weights: PackedStudent, precision: StudentPrecision) {
         self.weights = weights
@@ -37,6 +73,7 @@ public final class StudentForwardPass {
         guard b > 0 else { return }
         let bf16 = self.bf16
         defer { if bf16 { lk_amx_release() } }   // the pass's bf16 products keep the tiles configured
+        mark(nil)
         try collectCodes(examples)
         let nTok = ids.count, nSets = offsets.count - 1
         let tableRows = try Checked.sum(nSets, b + 1, "packed student table")
@@ -44,7 +81,10 @@ public final class StudentForwardPass {
         let h = try buffer(.h, nTok * c)
         let table = try buffer(.table, try Checked.product(tableRows, c, "packed student table"))
         let pooledG = try buffer(.pooledG, nSets * f)
-        let lin = try buffer(.linScratch, PackedStudent.PackedLinear.scratchFloats(max(f, 3 * c, e.fields * c, e.hidden)))
+        let lin = try buffer(.linScratch, max(PackedStudent.PackedLinear.scratchFloats(max(f, 3 * c, e.fields * c, e.hidden)),
+                                              e.visit.fc1.geluMeanScratchFloats))
+
+        mark(.codes)
 
         // 1. set encoders on the codes (all three streams in one ragged batch); attention reads each code's
         //    q|k|v row from the table in place
@@ -53,6 +93,7 @@ public final class StudentForwardPass {
             lk_embedding_forward(x, e.embedding.base, ip, Int64(nTok), Int64(c), 1)
             try attention(att, e.codeQKV.base, rows: ip, offsets)
         }
+        mark(.codeAttention)
         for s in 0..<3 {
             let t0 = streamTokens[s], tn = streamTokens[s + 1] - t0
             guard tn > 0 else { continue }
@@ -62,40 +103,28 @@ public final class StudentForwardPass {
             guard let op = o.baseAddress else { return }
             lk_segment_mean_forward(table, x, op, Int64(nSets), Int64(c))
         }
-        if bf16 {   // W1, GELU and the pooling in one pass per stream (lk_bf16_linear_gelu_mean)
-            try offsets.withUnsafeBufferPointer { o throws(LeaderError) in
-                guard let op = o.baseAddress else { return }
-                for s in 0..<3 {
-                    let t0 = streamTokens[s], tn = streamTokens[s + 1] - t0
-                    let s0 = streamSets[s], sn = streamSets[s + 1] - s0
-                    guard tn > 0 else { continue }
-                    let blk = e.sets[s]
-                    try layerNorm(h + t0 * c, x + t0 * c, blk.norm2, rows: tn)
-                    try blk.fc1.geluMean(pooledG + s0 * f, ldp: f, h + t0 * c, ldx: c, offsets: op + s0, sets: sn,
-                                         scratch: lin)
-                }
-            }
-        } else {
-            let g = try buffer(.g, nTok * f), ga = try buffer(.ga, nTok * f)
+        mark(.codeOutput)
+        // W1, GELU and the pooling in one pass per stream: the (tokens, F) activations are never stored
+        try offsets.withUnsafeBufferPointer { o throws(LeaderError) in
+            guard let op = o.baseAddress else { return }
             for s in 0..<3 {
                 let t0 = streamTokens[s], tn = streamTokens[s + 1] - t0
+                let s0 = streamSets[s], sn = streamSets[s + 1] - s0
                 guard tn > 0 else { continue }
                 let blk = e.sets[s]
                 try layerNorm(h + t0 * c, x + t0 * c, blk.norm2, rows: tn)
-                blk.fc1.forward(e.isa, bf16: bf16, g + t0 * f, ldy: f, h + t0 * c, ldx: c, rows: tn, accumulate: false, scratch: lin)
-            }
-            lk_activation_forward(ga, g, Int64(nTok * f), ActivationKind.geluTanh.rawValue, 1)
-            offsets.withUnsafeBufferPointer { o in
-                guard let op = o.baseAddress else { return }
-                lk_segment_mean_forward(pooledG, ga, op, Int64(nSets), Int64(f))
+                blk.fc1.geluMean(e.isa, bf16: bf16, pooledG + s0 * f, ldp: f, h + t0 * c, ldx: c, offsets: op + s0,
+                                 sets: sn, scratch: lin)
             }
         }
+        mark(.codeFeedForward)
         for s in 0..<3 {
             let s0 = streamSets[s], sn = streamSets[s + 1] - s0
             guard sn > 0 else { continue }
             e.sets[s].fc2.forward(e.isa, bf16: bf16, table + s0 * c, ldy: c, pooledG + s0 * f, ldx: f, rows: sn, accumulate: true,
                                   scratch: lin)
         }
+        mark(.codePooledOutput)
 
         // 2. prompts (rows nSets..<nSets+b) and the zero row (nSets+b) of the set-vector table
         try collectVisits(examples, nSets: nSets)
@@ -112,6 +141,7 @@ public final class StudentForwardPass {
             for i in 0..<b { Memory.copy(promptRow + i * c, from: e.profileTable.base, count: c) }
         }
         Memory.zero(table + (nSets + b) * c, count: c)
+        mark(.visits)
 
         // 3. the shared visit encoder over 3b sequences ordered (patient, stream): its pooled output is (b, 3C)
         let nV = vids.count, seqs = 3 * b
@@ -126,24 +156,15 @@ public final class StudentForwardPass {
         e.visitQKV.forward(e.isa, bf16: bf16, vqkv, ldy: 3 * c, vh, ldx: c, rows: nV, accumulate: false, scratch: lin)
         try attention(vatt, vqkv, rows: nil, voffsets)
         e.visit.o.forward(e.isa, bf16: bf16, v, ldy: c, vatt, ldx: c, rows: nV, accumulate: true, scratch: lin)
+        mark(.visitAttention)
         try layerNorm(vh, v, e.visit.norm2, rows: nV)
-        if bf16 {
-            try voffsets.withUnsafeBufferPointer { o throws(LeaderError) in
-                guard let op = o.baseAddress else { return }
-                try e.visit.fc1.geluMean(vpooledG, ldp: f, vh, ldx: c, offsets: op, sets: seqs, scratch: lin)
-                lk_segment_mean_forward(out3, v, op, Int64(seqs), Int64(c))
-            }
-        } else {
-            let vg = try buffer(.vg, nV * f), vga = try buffer(.ga, nV * f)   // the code-level GELU output is done
-            e.visit.fc1.forward(e.isa, bf16: bf16, vg, ldy: f, vh, ldx: c, rows: nV, accumulate: false, scratch: lin)
-            lk_activation_forward(vga, vg, Int64(nV * f), ActivationKind.geluTanh.rawValue, 1)
-            voffsets.withUnsafeBufferPointer { o in
-                guard let op = o.baseAddress else { return }
-                lk_segment_mean_forward(out3, v, op, Int64(seqs), Int64(c))
-                lk_segment_mean_forward(vpooledG, vga, op, Int64(seqs), Int64(f))
-            }
+        voffsets.withUnsafeBufferPointer { o in
+            guard let op = o.baseAddress else { return }
+            e.visit.fc1.geluMean(e.isa, bf16: bf16, vpooledG, ldp: f, vh, ldx: c, offsets: op, sets: seqs, scratch: lin)
+            lk_segment_mean_forward(out3, v, op, Int64(seqs), Int64(c))
         }
         e.visit.fc2.forward(e.isa, bf16: bf16, out3, ldy: c, vpooledG, ldx: f, rows: seqs, accumulate: true, scratch: lin)
+        mark(.visitFeedForward)
 
         // 4. head: ReLU → fc1 → ReLU → fc2 → sigmoid, straight into `out`
         let r1 = try buffer(.r1, b * 3 * c), mid = try buffer(.m, b * e.hidden), mid2 = try buffer(.m2, b * e.hidden)
@@ -153,6 +174,7 @@ public final class StudentForwardPass {
         lk_activation_forward(mid2, mid, Int64(b * e.hidden), ActivationKind.relu.rawValue, 1)
         e.fc2.forward(e.isa, bf16: bf16, logits, ldy: sizes.medications, mid2, ldx: e.hidden, rows: b, accumulate: false, scratch: lin)
         lk_activation_forward(out, logits, Int64(b * sizes.medications), ActivationKind.sigmoid.rawValue, 1)
+        mark(.head)
     }
 
     /// LayerNorm of `rows` rows of width C (one thread: the kernel enters no OpenMP region).
