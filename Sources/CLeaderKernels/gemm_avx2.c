@@ -118,34 +118,52 @@ static inline __attribute__((always_inline)) void dot_columns(const int M, int64
     }
 }
 
+/* C[i, j:j+w] (i < M, a constant 1..3; w <= 32) = sum over k of a[i,k] * B[k, j:j+w], k in order. FULL (w == 32):
+ * plain loads and stores; otherwise masked ones (slow on AMD Zen, so only at the strip that needs them). */
+static inline __attribute__((always_inline)) void axpy_strip(const int M, const int FULL, int64_t K,
+                                                             const float *restrict a, const float *restrict B,
+                                                             int64_t ldb, float *restrict C, int64_t ldc, int64_t j,
+                                                             int w, float beta) {
+    __m256i mk[4];
+    for (int v = 0; v < 4; v++) mk[v] = lane_mask(w - 8 * v);
+    __m256 acc[3][4];
+    for (int i = 0; i < M; i++)
+        for (int v = 0; v < 4; v++) acc[i][v] = _mm256_setzero_ps();
+    for (int64_t k = 0; k < K; k++) {
+        const float *b = B + k * ldb + j;
+        __m256 bv[4];
+        for (int v = 0; v < 4; v++) bv[v] = FULL ? _mm256_loadu_ps(b + 8 * v) : _mm256_maskload_ps(b + 8 * v, mk[v]);
+        for (int i = 0; i < M; i++) {
+            const __m256 ai = _mm256_broadcast_ss(a + i * K + k);
+            for (int v = 0; v < 4; v++) acc[i][v] = _mm256_fmadd_ps(ai, bv[v], acc[i][v]);
+        }
+    }
+    const __m256 vb = _mm256_set1_ps(beta);
+    for (int i = 0; i < M; i++)
+        for (int v = 0; v < 4; v++) {
+            float *p = C + i * ldc + j + 8 * v;
+            __m256 r = acc[i][v];
+            if (beta != 0.0f) r = _mm256_fmadd_ps(vb, FULL ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, mk[v]), r);
+            if (FULL) _mm256_storeu_ps(p, r);
+            else _mm256_maskstore_ps(p, mk[v], r);
+        }
+}
+
 /* C (m,·) columns [j0,j1) = a (m,K) * B. See lk_gemv_fn. */
 static void gemv_rows(int m, int64_t K, const float *restrict a, const float *restrict B, int64_t ldb,
                       int trans_b, float *restrict C, int64_t ldc, int64_t j0, int64_t j1, float beta) {
-    const __m256 vb = _mm256_set1_ps(beta);
     if (!trans_b) {   /* C row i += a[i,k] * B row k, 32 columns at a time */
         for (int64_t j = j0; j < j1; j += 32) {
-            int w = (int)(j1 - j < 32 ? j1 - j : 32);
-            __m256i mk[4];
-            for (int v = 0; v < 4; v++) mk[v] = lane_mask(w - 8 * v);
-            __m256 acc[3][4];
-            for (int i = 0; i < 3; i++)
-                for (int v = 0; v < 4; v++) acc[i][v] = _mm256_setzero_ps();
-            for (int64_t k = 0; k < K; k++) {
-                const float *b = B + k * ldb + j;
-                __m256 bv[4];
-                for (int v = 0; v < 4; v++) bv[v] = _mm256_maskload_ps(b + 8 * v, mk[v]);
-                for (int i = 0; i < m; i++) {
-                    __m256 ai = _mm256_broadcast_ss(a + i * K + k);
-                    for (int v = 0; v < 4; v++) acc[i][v] = _mm256_fmadd_ps(ai, bv[v], acc[i][v]);
-                }
+            const int w = (int)(j1 - j < 32 ? j1 - j : 32);
+            if (w == 32) {
+                if (m == 1) axpy_strip(1, 1, K, a, B, ldb, C, ldc, j, w, beta);
+                else if (m == 2) axpy_strip(2, 1, K, a, B, ldb, C, ldc, j, w, beta);
+                else axpy_strip(3, 1, K, a, B, ldb, C, ldc, j, w, beta);
+            } else {
+                if (m == 1) axpy_strip(1, 0, K, a, B, ldb, C, ldc, j, w, beta);
+                else if (m == 2) axpy_strip(2, 0, K, a, B, ldb, C, ldc, j, w, beta);
+                else axpy_strip(3, 0, K, a, B, ldb, C, ldc, j, w, beta);
             }
-            for (int i = 0; i < m; i++)
-                for (int v = 0; v < 4; v++) {
-                    float *p = C + i * ldc + j + 8 * v;
-                    __m256 r = acc[i][v];
-                    if (beta != 0.0f) r = _mm256_fmadd_ps(vb, _mm256_maskload_ps(p, mk[v]), r);
-                    _mm256_maskstore_ps(p, mk[v], r);
-                }
         }
         return;
     }

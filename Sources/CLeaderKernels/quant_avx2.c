@@ -74,5 +74,73 @@ void lk_dequantize_row_avx2(float *out, const void *in, int64_t n, int dtype) {
     }
 }
 
+/* Codes [8h, 8h+8) of one Q8_0/Q4_0/Q4_1 block (p: its bytes) as floats: q for Q8_0, the nibble for Q4_1, the
+ * nibble - 8 for Q4_0 (so the block's values are d*q, d*q and d*q + m). */
+static inline __attribute__((always_inline)) __m256 block_codes(const uint8_t *p, int dtype, int h) {
+    if (dtype == LK_DTYPE_Q8_0)
+        return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p + 2 + 8 * h))));
+    if (dtype == LK_DTYPE_Q4_0) return _mm256_sub_ps(nibbles8(p + 2 + 8 * (h & 1), h >> 1), _mm256_set1_ps(8.0f));
+    return nibbles8(p + 4 + 8 * (h & 1), h >> 1);
+}
+
+/* Y[i, j] (i < M, a constant 1..3) for four W rows j at a time, without dequantising: per block,
+ * Σ x·(d·q + m) = d·(Σ x·q) + m·(Σ x), with the 8-lane partial sums Σ x·q and Σ x formed in registers (the codes
+ * are exact small integers), folded into one 8-lane accumulator per element in K order, and reduced by the
+ * hadd tree of gemm_avx2.c's dot products (an element's value does not depend on its neighbours). */
+static inline __attribute__((always_inline)) void qdot_columns(const int M, int64_t K, const float *restrict x,
+                                                               const uint8_t *W, int64_t row_bytes, int dtype,
+                                                               float *restrict Y, int64_t ldy, int64_t j0,
+                                                               int64_t j1, float beta) {
+    const int64_t bb = lk_dtype_block_bytes(dtype);
+    const int has_min = dtype == LK_DTYPE_Q4_1;
+    for (int64_t j = j0; j < j1; j += 4) {
+        const int nc = (int)(j1 - j < 4 ? j1 - j : 4);
+        const uint8_t *b[4];
+        for (int c = 0; c < 4; c++) b[c] = W + (j + (c < nc ? c : nc - 1)) * row_bytes;   /* edge: repeat the last */
+        __m256 acc[3][4];
+        for (int i = 0; i < M; i++)
+            for (int c = 0; c < 4; c++) acc[i][c] = _mm256_setzero_ps();
+        for (int64_t k = 0; k < K; k += QK) {
+            __m256 xs[3];   /* Σ x over the block, 8 lanes */
+            if (has_min)
+                for (int i = 0; i < M; i++) {
+                    const float *xr = x + i * K + k;
+                    xs[i] = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(xr), _mm256_loadu_ps(xr + 8)),
+                                          _mm256_add_ps(_mm256_loadu_ps(xr + 16), _mm256_loadu_ps(xr + 24)));
+                }
+            for (int c = 0; c < 4; c++) {
+                const uint8_t *blk = b[c] + (k / QK) * bb;
+                const __m256 q0 = block_codes(blk, dtype, 0), q1 = block_codes(blk, dtype, 1),
+                             q2 = block_codes(blk, dtype, 2), q3 = block_codes(blk, dtype, 3);
+                const __m256 d = _mm256_set1_ps(h2f(blk)), mn = _mm256_set1_ps(has_min ? h2f(blk + 2) : 0.0f);
+                for (int i = 0; i < M; i++) {
+                    const float *xr = x + i * K + k;
+                    __m256 t = _mm256_mul_ps(_mm256_loadu_ps(xr), q0);
+                    t = _mm256_fmadd_ps(_mm256_loadu_ps(xr + 8), q1, t);
+                    t = _mm256_fmadd_ps(_mm256_loadu_ps(xr + 16), q2, t);
+                    t = _mm256_fmadd_ps(_mm256_loadu_ps(xr + 24), q3, t);
+                    acc[i][c] = _mm256_fmadd_ps(d, t, acc[i][c]);
+                    if (has_min) acc[i][c] = _mm256_fmadd_ps(mn, xs[i], acc[i][c]);
+                }
+            }
+        }
+        for (int i = 0; i < M; i++) {
+            const __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(acc[i][0], acc[i][1]), _mm256_hadd_ps(acc[i][2], acc[i][3]));
+            float s[4], *p = Y + i * ldy + j;
+            _mm_storeu_ps(s, _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1)));
+            for (int c = 0; c < nc; c++) p[c] = beta != 0.0f ? __builtin_fmaf(beta, p[c], s[c]) : s[c];
+        }
+    }
+}
+
+int lk_qdot_rows_avx2(int m, int64_t K, const float *x, const void *W, int64_t row_bytes, int dtype, float *Y,
+                      int64_t ldy, int64_t j0, int64_t j1, float beta) {
+    if (dtype != LK_DTYPE_Q8_0 && dtype != LK_DTYPE_Q4_0 && dtype != LK_DTYPE_Q4_1) return 0;
+    if (m == 1) qdot_columns(1, K, x, W, row_bytes, dtype, Y, ldy, j0, j1, beta);
+    else if (m == 2) qdot_columns(2, K, x, W, row_bytes, dtype, Y, ldy, j0, j1, beta);
+    else qdot_columns(3, K, x, W, row_bytes, dtype, Y, ldy, j0, j1, beta);
+    return 1;
+}
+
 #pragma clang attribute pop
 #endif

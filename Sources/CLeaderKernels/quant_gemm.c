@@ -3,7 +3,8 @@
  *
  * Forward  Y (M,N) = X (M,K) * W^T + beta*Y, W (N,K) in dtype:
  *   M < 4:   threads split W rows; each dequantises 16 rows at a time into a tile (16,K) and takes the
- *            GEMV leaf's dot products against the (at most 3) X rows.
+ *            GEMV leaf's dot products against the (at most 3) X rows. On AVX2, Q8_0/Q4_0/Q4_1 rows are
+ *            taken block by block from their codes instead (lk_qdot_rows_avx2: no tile; decoding).
  *   M >= 4:  X is packed once (MR panels, shared; blocks of QM rows); threads split W into NR-row panels;
  *            each panel is dequantised (NR,K), transposed to a packed B panel (K,NR), and multiplied by
  *            every X panel with the micro-kernel (K split evenly into blocks of at most KC, the first applying beta).
@@ -72,12 +73,17 @@ void lk_qgemm_backward_input_ref(float *dX, int64_t lddx, const float *dY, int64
 typedef struct {
     const lk_gemm_kernels *kn;
     lk_dequant_row_fn deq;
+    lk_qdot_rows_fn qdot;   /* M < 4 without a tile (AVX2 only; NULL elsewhere) */
     int dtype;
     int64_t row_bytes;
 } qctx;
 
 static qctx make_ctx(int isa, int64_t K, int dtype) {
-    qctx c = {lk_gemm_kernels_for(isa), lk_dequant_row_for(isa), dtype, lk_row_bytes(K, dtype)};
+    lk_qdot_rows_fn qdot = NULL;
+#if defined(__x86_64__) || defined(__i386__)
+    if (lk_isa_clamp(isa) == LK_ISA_AVX2) qdot = lk_qdot_rows_avx2;
+#endif
+    qctx c = {lk_gemm_kernels_for(isa), lk_dequant_row_for(isa), qdot, dtype, lk_row_bytes(K, dtype)};
     return c;
 }
 
@@ -136,6 +142,9 @@ static void fwd_gemv_run(const qfwd *q, float *ws, int tid, int nt) {
     const int64_t groups = cdiv(q->N, GEMV_ROWS);
     for (int64_t gidx = tid * groups / nt; gidx < (tid + 1) * groups / nt; gidx++) {
         const int64_t n0 = gidx * GEMV_ROWS, rows = min64(GEMV_ROWS, q->N - n0);
+        if (q->c.qdot && q->c.qdot((int)q->M, q->K, xa, (const uint8_t *)q->W + n0 * q->c.row_bytes, q->c.row_bytes,
+                                   q->c.dtype, q->Y + n0, q->ldy, 0, rows, q->beta))
+            continue;
         for (int64_t r = 0; r < rows; r++) deq_segment(&q->c, q->W, n0 + r, 0, q->K, tile + r * q->K);
         q->c.kn->gemv((int)q->M, q->K, xa, tile, q->K, 1, q->Y + n0, q->ldy, 0, rows, q->beta);
     }

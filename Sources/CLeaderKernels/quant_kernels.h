@@ -29,6 +29,13 @@ typedef void (*lk_dequant_row_fn)(float *out, const void *in, int64_t n, int dty
 void lk_dequantize_row_avx512(float *out, const void *in, int64_t n, int dtype);
 void lk_dequantize_row_avx2(float *out, const void *in, int64_t n, int dtype);
 lk_dequant_row_fn lk_dequant_row_for(int isa);   /* clamped; generic is lk_dequantize_row_ref */
+/* Y[i, j] (i < m <= 3, j in [j0, j1)) = dot(x row i (K contiguous), W row j) + beta*Y (beta 0: Y not read) for
+ * W rows row_bytes apart in Q8_0, Q4_0 or Q4_1, block by block from the codes (d·Σ x·q + m·Σ x, nothing
+ * dequantised to memory); returns 0 (and does nothing) for other dtypes. */
+typedef int (*lk_qdot_rows_fn)(int m, int64_t K, const float *x, const void *W, int64_t row_bytes, int dtype,
+                               float *Y, int64_t ldy, int64_t j0, int64_t j1, float beta);
+int lk_qdot_rows_avx2(int m, int64_t K, const float *x, const void *W, int64_t row_bytes, int dtype, float *Y,
+                      int64_t ldy, int64_t j0, int64_t j1, float beta);
 
 /* Bytes of one row of n values (n a multiple of the block size). */
 static inline int64_t lk_row_bytes(int64_t n, int dtype) {
