@@ -7,6 +7,7 @@
 #include <immintrin.h>
 
 #pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#include "avx2_sums.h"
 
 enum { MR = 6, NR = 16 };
 
@@ -108,13 +109,7 @@ static inline __attribute__((always_inline)) void dot_columns(const int M, int64
                 for (int c = 0; c < 4; c++) acc[i][c] = _mm256_fmadd_ps(av, bv[c], acc[i][c]);
             }
         }
-        for (int i = 0; i < M; i++) {
-            const __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(acc[i][0], acc[i][1]), _mm256_hadd_ps(acc[i][2], acc[i][3]));
-            __m128 r = _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));   /* columns 0..3 */
-            float s[4], *p = C + i * ldc + j;
-            _mm_storeu_ps(s, r);
-            for (int c = 0; c < nc; c++) p[c] = beta != 0.0f ? __builtin_fmaf(beta, p[c], s[c]) : s[c];
-        }
+        for (int i = 0; i < M; i++) avx2_store_sums4(acc[i], C + i * ldc + j, nc, beta);
     }
 }
 

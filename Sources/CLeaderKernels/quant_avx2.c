@@ -7,6 +7,7 @@
 #include <immintrin.h>
 
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
+#include "avx2_sums.h"
 
 /* One f16 scale to f32 with F16C (exact, like lk_f16_to_f32; a signalling-NaN scale would come back
  * quietened). The scalar converter is a function call with a loop; per block it cost more than the block. */
@@ -124,12 +125,7 @@ static inline __attribute__((always_inline)) void qdot_columns(const int M, int6
                 }
             }
         }
-        for (int i = 0; i < M; i++) {
-            const __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(acc[i][0], acc[i][1]), _mm256_hadd_ps(acc[i][2], acc[i][3]));
-            float s[4], *p = Y + i * ldy + j;
-            _mm_storeu_ps(s, _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1)));
-            for (int c = 0; c < nc; c++) p[c] = beta != 0.0f ? __builtin_fmaf(beta, p[c], s[c]) : s[c];
-        }
+        for (int i = 0; i < M; i++) avx2_store_sums4(acc[i], Y + i * ldy + j, nc, beta);
     }
 }
 
