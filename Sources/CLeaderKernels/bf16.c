@@ -9,6 +9,7 @@
 #include "gemm_kernels.h"
 #include "quant_kernels.h"
 #include "bf16_kernels.h"
+#include "infer_kernels.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,23 +219,18 @@ void lk_bf16_linear_gelu_mean_path(int amx, float *P, int64_t ldp, const float *
     uint16_t *A = (uint16_t *)scratch;
     float *cbuf = (float *)(A + 32 * Kp);
     float **rowp = (float **)(cbuf + 32 * 32);
-    for (int64_t s = 0; s < n_sets; s++) memset(P + s * ldp, 0, (size_t)N * sizeof(float));
+    set_sums_zero(P, ldp, n_sets, N);
     int64_t set = 0;
     for (int64_t i0 = 0; i0 < M; i0 += 32) {
         const int rows = (int)min64(32, M - i0);
-        for (int r = 0; r < rows; r++) {
-            while (offsets[set + 1] - base <= i0 + r) set++;   /* rows in order: the set of row i0 + r */
+        for (int r = 0; r < rows; r++) {   /* rows in order: the set of row i0 + r */
+            set = set_of_row(offsets, i0 + r, set);
             rowp[r] = P + set * ldp;
         }
         round_block(amx, A, Kp, X + i0 * ldx, ldx, rows, K);
         run_block(amx, NULL, 0, A, Kp, rows, packed, npan, N, Kp, bias, 0.0f, 1, rowp, cbuf);
     }
-    for (int64_t s = 0; s < n_sets; s++) {   /* as lk_segment_mean_forward: sum in row order, then × 1/len */
-        const int64_t len = offsets[s + 1] - offsets[s];
-        if (len <= 0) continue;
-        const float inv = 1.0f / (float)len;
-        for (int64_t n = 0; n < N; n++) P[s * ldp + n] *= inv;
-    }
+    set_sums_to_means(P, ldp, offsets, n_sets, N);
 }
 
 void lk_bf16_linear_gelu_mean(float *P, int64_t ldp, const float *X, int64_t ldx, const uint16_t *packed,

@@ -66,9 +66,9 @@ void lk_linear_gelu_mean_packed_isa(int isa, float *P, int64_t ldp, const float 
     if (n_sets <= 0 || N <= 0) return;
     const lk_gemm_kernels *g = lk_gemm_kernels_for(isa);
     const ops_rows *r = ops_rows_for(isa);
-    const int64_t ldt = gelu_tile_ld(N), base = offsets[0], M = offsets[n_sets] - base;
+    const int64_t ldt = gelu_tile_ld(N), M = offsets[n_sets] - offsets[0];
     float *xp = scratch, *tile = scratch + lk_linear_scratch_floats(K), *act = tile + LK_GEMM_MAX_MR * ldt;
-    for (int64_t s = 0; s < n_sets; s++) memset(P + s * ldp, 0, (size_t)N * sizeof(float));
+    set_sums_zero(P, ldp, n_sets, N);
     int64_t set = 0;
     for (int64_t i0 = 0; i0 < M; i0 += g->mr) {
         const int rows = (int)(M - i0 < g->mr ? M - i0 : g->mr);
@@ -81,18 +81,13 @@ void lk_linear_gelu_mean_packed_isa(int isa, float *P, int64_t ldp, const float 
         for (int64_t j0 = 0; j0 < N; j0 += g->nr)   /* full-width tiles: the padding columns take the zero panels */
             g->ukr(K, xp, packed + (j0 / g->nr) * g->nr * K, g->nr, tile + j0, ldt, rows, g->nr, 1, bias ? 1.0f : 0.0f);
         for (int i = 0; i < rows; i++) {   /* rows in order: each set's sum in row order, as rows_mean */
-            while (offsets[set + 1] - base <= i0 + i) set++;
+            set = set_of_row(offsets, i0 + i, set);
             float *p = P + set * ldp;
             r->act_fwd(act, tile + i * ldt, N, LK_ACT_GELU_TANH);
             for (int64_t n = 0; n < N; n++) p[n] += act[n];
         }
     }
-    for (int64_t s = 0; s < n_sets; s++) {
-        const int64_t len = offsets[s + 1] - offsets[s];
-        if (len <= 0) continue;
-        const float inv = 1.0f / (float)len;
-        for (int64_t n = 0; n < N; n++) P[s * ldp + n] *= inv;
-    }
+    set_sums_to_means(P, ldp, offsets, n_sets, N);
 }
 
 void lk_linear_forward_ref(float *Y, int64_t ldy, const float *X, int64_t ldx, const float *W, const float *bias,
