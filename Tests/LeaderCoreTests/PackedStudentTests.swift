@@ -69,6 +69,25 @@ private func modelScores(_ model: StudentModel, _ examples: [StudentExample]) th
         #expect(row.map(\.bitPattern) == one[(12 * 11)..<(13 * 11)].map(\.bitPattern))
     }
 
+    /// The stage profile of a forward pass: off by default, every stage timed once it is set, the scores bitwise
+    /// those of an unprofiled pass.
+    @Test func stageProfileTimesEveryStageAndChangesNothing() throws {
+        let model = try StudentModel(config: config(profile: true), sizes: sizes)
+        let examples = servingExamples(9, sizes: sizes, maxCodes: 6, seed: 6)
+        let packed = try PackedStudent(model)
+        let plain = try packed.makePass(), profiled = try packed.makePass()
+        #expect(plain.stageSeconds == nil)
+        profiled.stageSeconds = Array(repeating: 0, count: StudentForwardPass.Stage.allCases.count)
+        var a = [Float](repeating: 0, count: examples.count * sizes.medications), b = a
+        try a.withUnsafeMutableBufferPointer { try plain.predict(examples[...], into: $0.baseAddress!) }
+        try b.withUnsafeMutableBufferPointer { try profiled.predict(examples[...], into: $0.baseAddress!) }
+        #expect(a.map(\.bitPattern) == b.map(\.bitPattern))
+        #expect(plain.stageSeconds == nil)
+        let t = try #require(profiled.stageSeconds)
+        #expect(t.count == StudentForwardPass.Stage.allCases.count)
+        #expect(t.allSatisfy { $0 > 0 }, "\(t)")
+    }
+
     /// `precision: .bf16` (linear layers on bf16 operands): close to fp32, not equal to it, and as reproducible
     /// (bitwise independent of threads, chunks and batch neighbours). int8 is refused.
     @Test func bf16IsCloseToFP32AndReproducible() throws {

@@ -81,6 +81,7 @@ public final class StudentForwardPass {
         let h = try buffer(.h, nTok * c)
         let table = try buffer(.table, try Checked.product(tableRows, c, "packed student table"))
         let pooledG = try buffer(.pooledG, nSets * f)
+        // every W1 (the three set encoders' and the visit encoder's) is (F, C): one fused-pass size serves all
         let lin = try buffer(.linScratch, max(PackedStudent.PackedLinear.scratchFloats(max(f, 3 * c, e.fields * c, e.hidden)),
                                               e.visit.fc1.geluMeanScratchFloats))
 
