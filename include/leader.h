@@ -101,7 +101,7 @@ int32_t leader_abi_version(void);
 const char *leader_version_string(void);
 
 /* Build details as a JSON object: version, ABI, active kernel ISA (avx512|avx2|generic), OpenMP, the bf16
- * path (amx|portable). Borrowed: static storage, never NULL. */
+ * path (amx|avx512-bf16|portable). Borrowed: static storage, never NULL. */
 const char *leader_build_info(void);
 
 /* A fixed English name for a status code ("ok", "invalid argument", ...; "unknown status" otherwise).
@@ -175,8 +175,8 @@ leader_status leader_model_code_id(const leader_model *model, int32_t kind, cons
 
 /* A serving state for one thread. options_json (NULL or "" = defaults), unknown keys are errors:
  *   "threads": worker threads of the batch calls (default 1; 0 = all online CPUs);
- *   "precision": "fp32" (default), "bf16" (bf16 operands, f32 sums; AMX tiles where the CPU has them) or
- *                "auto" (bf16 where the CPU has a fast bf16 path, else fp32);
+ *   "precision": "fp32" (default), "bf16" (bf16 operands, f32 sums; AMX tiles or AVX512-BF16 where the CPU has
+ *                them) or "auto" (bf16 where the CPU has one of those fast bf16 paths, else fp32);
  *   "historyVisits": earlier visits used, the most recent ones (default: the checkpoint's maxVisits - 1);
  *   "ddiFilter": path of a DDI pair CSV (atc3_a,atc3_b): recommendations drop the lower-scored drug of every
  *                interacting pair (scores are unchanged).

@@ -1,6 +1,6 @@
-/* bf16 products (lk_bf16.h; page docs/kernels/bf16-amx.md): AMX detection, weight packing, the portable
- * path, the oracle and the two drivers (serial linear layers for inference sessions; OpenMP over panels of a
- * quantised weight for the teacher). The tile code itself is in bf16_amx.c. */
+/* bf16 products (lk_bf16.h; page docs/kernels/bf16-amx.md): path detection, weight packing, the portable
+ * path, the oracle and the drivers (serial linear layers for inference sessions; OpenMP over panels of a
+ * quantised weight for the teacher). The fast leaves are in bf16_amx.c (tiles) and bf16_dpbf16.c (VDPBF16PS). */
 #define _GNU_SOURCE
 #include "lk_bf16.h"
 #include "lk_isa.h"
@@ -63,7 +63,43 @@ int lk_amx_available(void) {
     return s;
 }
 
-const char *lk_bf16_path_name(void) { return lk_amx_available() ? "amx" : "portable"; }
+static int detect_avx512_bf16(void) {
+#if defined(__x86_64__)
+    return lk_isa_active() == LK_ISA_AVX512 && __builtin_cpu_supports("avx512bf16");
+#else
+    return 0;
+#endif
+}
+
+static int avx512_bf16_available(void) {
+    static _Atomic int state = -1;
+    int s = state;
+    if (s < 0) {
+        s = detect_avx512_bf16();
+        state = s;
+    }
+    return s;
+}
+
+int lk_bf16_path_clamp(int path) {
+    if (path == LK_BF16_PATH_AMX && lk_amx_available()) return path;
+    if (path == LK_BF16_PATH_AVX512_BF16 && avx512_bf16_available()) return path;
+    return LK_BF16_PATH_PORTABLE;
+}
+
+int lk_bf16_path_active(void) {
+    if (lk_amx_available()) return LK_BF16_PATH_AMX;
+    if (avx512_bf16_available()) return LK_BF16_PATH_AVX512_BF16;
+    return LK_BF16_PATH_PORTABLE;
+}
+
+const char *lk_bf16_path_name(int path) {
+    switch (path) {
+    case LK_BF16_PATH_AMX: return "amx";
+    case LK_BF16_PATH_AVX512_BF16: return "avx512-bf16";
+    default: return "portable";
+    }
+}
 
 void lk_amx_release(void) {
 #if defined(__x86_64__)
@@ -105,14 +141,14 @@ void lk_bf16_pack(uint16_t *packed, const float *W, int64_t ldw, int64_t N, int6
 
 /* ---- portable path ------------------------------------------------------------------------------ */
 
-static void convert_rows(int amx, uint16_t *A, int64_t lda, const float *X, int64_t ldx, int rows, int64_t K) {
+static void convert_rows(int path, uint16_t *A, int64_t lda, const float *X, int64_t ldx, int rows, int64_t K) {
 #if defined(__x86_64__)
-    if (amx) {
+    if (path != LK_BF16_PATH_PORTABLE) {   /* both fast paths need AVX-512 */
         lk_bf16_convert_rows_avx512(A, lda, X, ldx, rows, K);
         return;
     }
 #else
-    (void)amx;
+    (void)path;
 #endif
     for (int r = 0; r < rows; r++) {
         for (int64_t k = 0; k < K; k++) A[r * lda + k] = lk_f32_to_bf16(X[r * ldx + k]);
@@ -120,20 +156,22 @@ static void convert_rows(int amx, uint16_t *A, int64_t lda, const float *X, int6
     }
 }
 
-/* Rounds `rows` (1..32) rows of X into the 32-row block A (lda apart) and zeroes the rows past them that the
- * tiles read (up to 16 or 32), so no stale values enter a tile. */
-static void round_block(int amx, uint16_t *A, int64_t lda, const float *X, int64_t ldx, int rows, int64_t K) {
-    convert_rows(amx, A, lda, X, ldx, rows, K);
+/* Rounds `rows` (1..32) rows of X into the 32-row block A (lda apart); for the AMX tiles, also zeroes the rows
+ * past them that the tiles read (up to 16 or 32), so no stale values enter a tile (the other paths read only
+ * `rows` rows). */
+static void round_block(int path, uint16_t *A, int64_t lda, const float *X, int64_t ldx, int rows, int64_t K) {
+    convert_rows(path, A, lda, X, ldx, rows, K);
     const int tile_rows = rows <= 16 ? 16 : 32;
-    if (rows < tile_rows) memset(A + rows * lda, 0, (size_t)((tile_rows - rows) * lda) * sizeof(uint16_t));
+    if (path == LK_BF16_PATH_AMX && rows < tile_rows)
+        memset(A + rows * lda, 0, (size_t)((tile_rows - rows) * lda) * sizeof(uint16_t));
 }
 
 /* Thread tid's share (of nt) of the 32-row blocks of X (M rows), rounded into the shared A (rows lda apart). */
-static void round_share(int amx, uint16_t *A, int64_t lda, const float *X, int64_t ldx, int64_t M, int64_t K, int tid,
+static void round_share(int path, uint16_t *A, int64_t lda, const float *X, int64_t ldx, int64_t M, int64_t K, int tid,
                         int nt) {
     const int64_t blocks = cdiv(M, 32);
     for (int64_t b = tid * blocks / nt; b < (tid + 1) * blocks / nt; b++)
-        round_block(amx, A + b * 32 * lda, lda, X + b * 32 * ldx, ldx, (int)min64(32, M - b * 32), K);
+        round_block(path, A + b * 32 * lda, lda, X + b * 32 * ldx, ldx, (int)min64(32, M - b * 32), K);
 }
 
 /* The tile computation in plain C: per element one f32 sum over k in order (pairs as the tile does). */
@@ -170,13 +208,17 @@ static void portable_block(float *Y, int64_t ldy, const uint16_t *A, int64_t lda
     }
 }
 
-static void run_block(int amx, float *Y, int64_t ldy, const uint16_t *A, int64_t lda, int rows,
+static void run_block(int path, float *Y, int64_t ldy, const uint16_t *A, int64_t lda, int rows,
                       const uint16_t *panels, int64_t npan, int64_t ncols, int64_t Kp, const float *bias, float beta,
                       int gelu, float *const *rowp, float *cbuf) {
-    kpath_note(LK_KFAM_BF16, amx ? 1 : 0);
+    kpath_note(LK_KFAM_BF16, path);
 #if defined(__x86_64__)
-    if (amx) {
+    if (path == LK_BF16_PATH_AMX) {
         lk_bf16_amx_block(Y, ldy, A, lda, rows, panels, npan, ncols, Kp, bias, beta, gelu, rowp, cbuf);
+        return;
+    }
+    if (path == LK_BF16_PATH_AVX512_BF16) {
+        lk_bf16_dp_block(Y, ldy, A, lda, rows, panels, npan, ncols, Kp, bias, beta, gelu, rowp);
         return;
     }
 #endif
@@ -190,31 +232,31 @@ static void run_block(int amx, float *Y, int64_t ldy, const uint16_t *A, int64_t
  * row pointers (lk_bf16_linear_gelu_mean). */
 int64_t lk_bf16_scratch_bytes(int64_t K) { return 32 * lk_bf16_padded_k(K) * 2 + 32 * 32 * 4 + 32 * (int64_t)sizeof(float *); }
 
-void lk_bf16_linear_forward_path(int amx, float *Y, int64_t ldy, const float *X, int64_t ldx,
+void lk_bf16_linear_forward_path(int path, float *Y, int64_t ldy, const float *X, int64_t ldx,
                                  const uint16_t *packed, const float *bias, int64_t M, int64_t N, int64_t K,
                                  float beta, int gelu, void *scratch) {
     if (M <= 0 || N <= 0) return;
-    amx = amx && lk_amx_available();
+    path = lk_bf16_path_clamp(path);
     const int64_t Kp = lk_bf16_padded_k(K), npan = cdiv(N, 16);
     uint16_t *A = (uint16_t *)scratch;
     float *cbuf = (float *)(A + 32 * Kp);
     for (int64_t i0 = 0; i0 < M; i0 += 32) {
         const int rows = (int)min64(32, M - i0);
-        round_block(amx, A, Kp, X + i0 * ldx, ldx, rows, K);
-        run_block(amx, Y + i0 * ldy, ldy, A, Kp, rows, packed, npan, N, Kp, bias, beta, gelu, NULL, cbuf);
+        round_block(path, A, Kp, X + i0 * ldx, ldx, rows, K);
+        run_block(path, Y + i0 * ldy, ldy, A, Kp, rows, packed, npan, N, Kp, bias, beta, gelu, NULL, cbuf);
     }
 }
 
 void lk_bf16_linear_forward(float *Y, int64_t ldy, const float *X, int64_t ldx, const uint16_t *packed,
                             const float *bias, int64_t M, int64_t N, int64_t K, float beta, int gelu, void *scratch) {
-    lk_bf16_linear_forward_path(1, Y, ldy, X, ldx, packed, bias, M, N, K, beta, gelu, scratch);
+    lk_bf16_linear_forward_path(lk_bf16_path_active(), Y, ldy, X, ldx, packed, bias, M, N, K, beta, gelu, scratch);
 }
 
-void lk_bf16_linear_gelu_mean_path(int amx, float *P, int64_t ldp, const float *X, int64_t ldx, const uint16_t *packed,
+void lk_bf16_linear_gelu_mean_path(int path, float *P, int64_t ldp, const float *X, int64_t ldx, const uint16_t *packed,
                                    const float *bias, const int32_t *offsets, int64_t n_sets, int64_t N, int64_t K,
                                    void *scratch) {
     if (n_sets <= 0 || N <= 0) return;
-    amx = amx && lk_amx_available();
+    path = lk_bf16_path_clamp(path);
     const int64_t Kp = lk_bf16_padded_k(K), npan = cdiv(N, 16), base = offsets[0], M = offsets[n_sets] - base;
     uint16_t *A = (uint16_t *)scratch;
     float *cbuf = (float *)(A + 32 * Kp);
@@ -227,8 +269,8 @@ void lk_bf16_linear_gelu_mean_path(int amx, float *P, int64_t ldp, const float *
             set = set_of_row(offsets, i0 + r, set);
             rowp[r] = P + set * ldp;
         }
-        round_block(amx, A, Kp, X + i0 * ldx, ldx, rows, K);
-        run_block(amx, NULL, 0, A, Kp, rows, packed, npan, N, Kp, bias, 0.0f, 1, rowp, cbuf);
+        round_block(path, A, Kp, X + i0 * ldx, ldx, rows, K);
+        run_block(path, NULL, 0, A, Kp, rows, packed, npan, N, Kp, bias, 0.0f, 1, rowp, cbuf);
     }
     set_sums_to_means(P, ldp, offsets, n_sets, N);
 }
@@ -236,7 +278,7 @@ void lk_bf16_linear_gelu_mean_path(int amx, float *P, int64_t ldp, const float *
 void lk_bf16_linear_gelu_mean(float *P, int64_t ldp, const float *X, int64_t ldx, const uint16_t *packed,
                               const float *bias, const int32_t *offsets, int64_t n_sets, int64_t N, int64_t K,
                               void *scratch) {
-    lk_bf16_linear_gelu_mean_path(1, P, ldp, X, ldx, packed, bias, offsets, n_sets, N, K, scratch);
+    lk_bf16_linear_gelu_mean_path(lk_bf16_path_active(), P, ldp, X, ldx, packed, bias, offsets, n_sets, N, K, scratch);
 }
 
 void lk_bf16_linear_forward_ref(float *Y, int64_t ldy, const float *X, int64_t ldx, const float *W, int64_t ldw,
@@ -254,10 +296,10 @@ void lk_bf16_linear_forward_ref(float *Y, int64_t ldy, const float *X, int64_t l
 
 /* ---- quantised weights, OpenMP over panels ------------------------------------------------------ */
 
-void lk_qgemm_bf16_path(int amx, float *Y, int64_t ldy, const float *X, int64_t ldx, const void *W, int64_t M,
+void lk_qgemm_bf16_path(int path, float *Y, int64_t ldy, const float *X, int64_t ldx, const void *W, int64_t M,
                         int64_t N, int64_t K, int dtype, float beta, int n_threads) {
     if (M <= 0 || N <= 0 || lk_dtype_block_size(dtype) == 0) return;
-    amx = amx && lk_amx_available();
+    path = lk_bf16_path_clamp(path);
     const int64_t Kp = lk_bf16_padded_k(K), npan = cdiv(N, 16), wrb = lk_row_bytes(K, dtype), Mp = cdiv(M, 32) * 32;
     const int nt = lk_quant_threads(n_threads, (double)M * (double)N * (double)K);
     const int64_t per = cdiv(npan, nt);
@@ -273,7 +315,7 @@ void lk_qgemm_bf16_path(int amx, float *Y, int64_t ldy, const float *X, int64_t 
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         const int tid = nt > 1 ? omp_get_thread_num() : 0;
-        round_share(amx, A, Kp, X, ldx, M, K, tid, nt);
+        round_share(path, A, Kp, X, ldx, M, K, tid, nt);
         uint8_t *base = (uint8_t *)ws + a_b + (size_t)tid * slice;
         uint16_t *panels = (uint16_t *)base;
         float *rows_f = (float *)(base + panels_b);
@@ -288,15 +330,15 @@ void lk_qgemm_bf16_path(int amx, float *Y, int64_t ldy, const float *X, int64_t 
 #pragma omp barrier
         if (p1 > p0)
             for (int64_t i0 = 0; i0 < M; i0 += 32)
-                run_block(amx, Y + i0 * ldy + p0 * 16, ldy, A + i0 * Kp, Kp, (int)min64(32, M - i0), panels, p1 - p0,
+                run_block(path, Y + i0 * ldy + p0 * 16, ldy, A + i0 * Kp, Kp, (int)min64(32, M - i0), panels, p1 - p0,
                           N - p0 * 16, Kp, NULL, beta, 0, NULL, cbuf);
-        if (amx) lk_amx_release();
+        if (path == LK_BF16_PATH_AMX) lk_amx_release();
     }
 }
 
 void lk_qgemm_bf16(float *Y, int64_t ldy, const float *X, int64_t ldx, const void *W, int64_t M, int64_t N,
                    int64_t K, int dtype, float beta, int n_threads) {
-    lk_qgemm_bf16_path(1, Y, ldy, X, ldx, W, M, N, K, dtype, beta, n_threads);
+    lk_qgemm_bf16_path(lk_bf16_path_active(), Y, ldy, X, ldx, W, M, N, K, dtype, beta, n_threads);
 }
 
 /* ---- input gradient through a quantised weight ------------------------------------------------- */
@@ -314,10 +356,10 @@ static void pack_tile_t_portable(uint16_t *panels, int64_t panel_stride, const f
                 }
 }
 
-void lk_qgemm_bf16_backward_input_path(int amx, float *dX, int64_t lddx, const float *dY, int64_t lddy, const void *W,
+void lk_qgemm_bf16_backward_input_path(int path, float *dX, int64_t lddx, const float *dY, int64_t lddy, const void *W,
                                        int64_t M, int64_t N, int64_t K, int dtype, int n_threads) {
     if (M <= 0 || K <= 0 || N <= 0 || lk_dtype_block_size(dtype) == 0) return;
-    amx = amx && lk_amx_available();
+    path = lk_bf16_path_clamp(path);
     /* dX (M,K) += dY (M,N) · W (N,K): the reduction runs over N, so W's rows are the tiles' depth. */
     const int64_t Np = lk_bf16_padded_k(N), kpan = cdiv(K, 16), wrb = lk_row_bytes(K, dtype), Mp = cdiv(M, 32) * 32;
     const int64_t groups = Np / 32, ps = 16 * Np;   /* 32-row groups of W; one panel of Wᵀ: 16 columns × Np */
@@ -336,7 +378,7 @@ void lk_qgemm_bf16_backward_input_path(int amx, float *dX, int64_t lddx, const f
         const int tid = nt > 1 ? omp_get_thread_num() : 0;
         uint8_t *base = (uint8_t *)ws + a_b + w_b + (size_t)tid * slice;
         float *rows_f = (float *)base, *cbuf = (float *)(base + rows_b);
-        round_share(amx, A, Np, dY, lddy, M, N, tid, nt);
+        round_share(path, A, Np, dY, lddy, M, N, tid, nt);
         for (int64_t g = tid * groups / nt; g < (tid + 1) * groups / nt; g++) {
             const int rows = (int)min64(32, N - g * 32);
             for (int r = 0; r < rows; r++)
@@ -351,13 +393,13 @@ void lk_qgemm_bf16_backward_input_path(int amx, float *dX, int64_t lddx, const f
         const int64_t p0 = tid * kpan / nt, p1 = (tid + 1) * kpan / nt;
         if (p1 > p0)
             for (int64_t i0 = 0; i0 < M; i0 += 32)
-                run_block(amx, dX + i0 * lddx + p0 * 16, lddx, A + i0 * Np, Np, (int)min64(32, M - i0), Bt + p0 * ps,
+                run_block(path, dX + i0 * lddx + p0 * 16, lddx, A + i0 * Np, Np, (int)min64(32, M - i0), Bt + p0 * ps,
                           p1 - p0, K - p0 * 16, Np, NULL, 1.0f, 0, NULL, cbuf);
-        if (amx) lk_amx_release();
+        if (path == LK_BF16_PATH_AMX) lk_amx_release();
     }
 }
 
 void lk_qgemm_bf16_backward_input(float *dX, int64_t lddx, const float *dY, int64_t lddy, const void *W, int64_t M,
                                   int64_t N, int64_t K, int dtype, int n_threads) {
-    lk_qgemm_bf16_backward_input_path(1, dX, lddx, dY, lddy, W, M, N, K, dtype, n_threads);
+    lk_qgemm_bf16_backward_input_path(lk_bf16_path_active(), dX, lddx, dY, lddy, W, M, N, K, dtype, n_threads);
 }

@@ -1,5 +1,6 @@
-/* Internal to the bf16 products (lk_bf16.h): the AMX leaf functions in bf16_amx.c, reached only from bf16.c
- * after lk_amx_available() said yes. */
+/* Internal to the bf16 products (lk_bf16.h): the AVX-512 conversions (bf16_avx512.c), the AMX leaf functions
+ * (bf16_amx.c) and the VDPBF16PS leaf (bf16_dpbf16.c), each reached from bf16.c only once the CPU was checked
+ * for it (lk_bf16_path_clamp). */
 #ifndef LK_BF16_KERNELS_H
 #define LK_BF16_KERNELS_H
 #include <stdint.h>
@@ -26,6 +27,11 @@ void lk_bf16_pack_tile_t_avx512(uint16_t *panels, int64_t panel_stride, const fl
 void lk_bf16_amx_block(float *Y, int64_t ldy, const uint16_t *A, int64_t lda, int rows, const uint16_t *panels,
                        int64_t npan, int64_t ncols, int64_t Kp, const float *bias, float beta, int gelu,
                        float *const *rowp, float *cbuf);
+/* The same block on AVX512-BF16 (VDPBF16PS; no tile state, no cbuf): any number of rows (they are taken 6 at a
+ * time; A holds exactly `rows` rows). */
+void lk_bf16_dp_block(float *Y, int64_t ldy, const uint16_t *A, int64_t lda, int rows, const uint16_t *panels,
+                      int64_t npan, int64_t ncols, int64_t Kp, const float *bias, float beta, int gelu,
+                      float *const *rowp);
 /* TILERELEASE: the thread's tile registers back to their initial state. */
 void lk_bf16_amx_release(void);
 #endif

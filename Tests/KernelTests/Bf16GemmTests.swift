@@ -1,11 +1,13 @@
-// bf16 products (lk_bf16.h): packing layout, the AMX and portable paths against the oracle with an error
-// bound, and the quantised-weight driver. The AMX checks run where lk_amx_available() (they are skipped, not
-// faked, elsewhere: the portable path is then checked alone).
+// bf16 products (lk_bf16.h): packing layout, every path (portable, AMX tiles, AVX512-BF16) against the oracle
+// with an error bound, and the quantised-weight driver. A fast path is checked where this CPU can run it
+// (lk_bf16_path_clamp; it is skipped, not faked, elsewhere: the portable path always runs).
 import CLeaderKernels
 import Testing
 
 private let u = Double(Float.ulpOfOne) / 2   // f32 unit roundoff 2^-24
-private let amxPaths: [Int32] = lk_amx_available() != 0 ? [0, 1] : [0]
+/// The bf16 paths this process can run (LK_BF16_PATH_*: 0 portable, 1 AMX, 2 AVX512-BF16).
+let bf16Paths: [Int32] = [Int32(LK_BF16_PATH_PORTABLE), Int32(LK_BF16_PATH_AMX), Int32(LK_BF16_PATH_AVX512_BF16)]
+    .filter { lk_bf16_path_clamp($0) == $0 }
 
 private func bf(_ v: Float) -> Double { Double(lk_bf16_to_f32(lk_f32_to_bf16(v))) }
 
@@ -49,8 +51,8 @@ private func bounds(_ x: [Float], ldx: Int, _ w: [Float], bias: [Float]?, m: Int
     }
 }
 
-@Test(arguments: amxPaths)
-func bf16LinearMatchesReference(amx: Int32) {
+@Test(arguments: bf16Paths)
+func bf16LinearMatchesReference(path: Int32) {
     var rng = TestRNG(32)
     // Rows around the 16/32-row tiles, columns around the 16-column panels, K around the 32-deep tile step.
     let shapes = [(1, 1, 1), (5, 15, 31), (16, 16, 32), (17, 17, 33), (33, 40, 64), (70, 131, 128), (3, 64, 300), (40, 300, 64)]
@@ -64,7 +66,7 @@ func bf16LinearMatchesReference(amx: Int32) {
             let start = rng.floats(m * (n + 2))
             var got = start, want = start
             // ldx = k + 3 and ldy = n + 2: strided rows; the two columns past N must stay untouched.
-            lk_bf16_linear_forward_path(amx, &got, Int64(n + 2), x, Int64(k + 3), packed, useBias ? bias : nil,
+            lk_bf16_linear_forward_path(path, &got, Int64(n + 2), x, Int64(k + 3), packed, useBias ? bias : nil,
                                         Int64(m), Int64(n), Int64(k), beta, gelu, &scratch)
             lk_bf16_linear_forward_ref(&want, Int64(n + 2), x, Int64(k + 3), w, Int64(k), useBias ? bias : nil,
                                        Int64(m), Int64(n), Int64(k), beta, gelu)
@@ -81,8 +83,8 @@ func bf16LinearMatchesReference(amx: Int32) {
                     worst = max(worst, abs(Double(got[o]) - Double(want[o])) / allowed)
                 }
             }
-            #expect(worst <= 1, "amx \(amx) M\(m) N\(n) K\(k) bias \(useBias) beta \(beta) gelu \(gelu): error/bound \(worst)")
-            #expect(untouched, "amx \(amx) M\(m) N\(n) K\(k): columns past N written")
+            #expect(worst <= 1, "path \(path) M\(m) N\(n) K\(k) bias \(useBias) beta \(beta) gelu \(gelu): error/bound \(worst)")
+            #expect(untouched, "path \(path) M\(m) N\(n) K\(k): columns past N written")
         }
     }
 }
@@ -114,8 +116,8 @@ func bf16LinearMatchesReference(amx: Int32) {
     #expect(meanErr > 1e-4, "mean |bf16 − f32| = \(meanErr): the operands were not rounded")
 }
 
-@Test(arguments: amxPaths)
-func bf16QuantisedProductMatchesReference(amx: Int32) {
+@Test(arguments: bf16Paths)
+func bf16QuantisedProductMatchesReference(path: Int32) {
     var rng = TestRNG(34)
     let dtypes: [Int32] = [LK_DTYPE_F32, LK_DTYPE_F16, LK_DTYPE_BF16, LK_DTYPE_Q8_0, LK_DTYPE_Q4_0, LK_DTYPE_Q4_1]
         .map { Int32($0) }
@@ -131,16 +133,16 @@ func bf16QuantisedProductMatchesReference(amx: Int32) {
             var results: [[Float]] = []
             for threads: Int32 in [1, 2, 3] {
                 var got = start
-                lk_qgemm_bf16_path(amx, &got, Int64(n), x, Int64(k + 1), wq, Int64(m), Int64(n), Int64(k), dtype, 1, threads)
+                lk_qgemm_bf16_path(path, &got, Int64(n), x, Int64(k + 1), wq, Int64(m), Int64(n), Int64(k), dtype, 1, threads)
                 results.append(got)
             }
             var worst = 0.0
             for o in 0..<(m * n) {
                 worst = max(worst, abs(Double(results[0][o]) - Double(want[o])) / (bound[o] + 2 * u * abs(Double(start[o]))))
             }
-            #expect(worst <= 1, "amx \(amx) dtype \(dtype) M\(m) N\(n) K\(k): error/bound \(worst)")
+            #expect(worst <= 1, "path \(path) dtype \(dtype) M\(m) N\(n) K\(k): error/bound \(worst)")
             #expect(bits(results[0]) == bits(results[1]) && bits(results[0]) == bits(results[2]),
-                    "amx \(amx) dtype \(dtype) M\(m) N\(n) K\(k): result depends on the thread count")
+                    "path \(path) dtype \(dtype) M\(m) N\(n) K\(k): result depends on the thread count")
         }
     }
 }
@@ -153,22 +155,22 @@ func bf16QuantisedProductMatchesReference(amx: Int32) {
     var packed = [UInt16](repeating: 0, count: Int(lk_bf16_packed_elems(Int64(n), Int64(k))))
     lk_bf16_pack(&packed, w, Int64(k), Int64(n), Int64(k))
     var scratch = [UInt8](repeating: 0, count: Int(lk_bf16_scratch_bytes(Int64(k))))
-    for amx in amxPaths {
+    for path in bf16Paths {
         var all = [Float](repeating: 0, count: 37 * n)
-        lk_bf16_linear_forward_path(amx, &all, Int64(n), x, Int64(k), packed, bias, 37, Int64(n), Int64(k), 0, 1, &scratch)
+        lk_bf16_linear_forward_path(path, &all, Int64(n), x, Int64(k), packed, bias, 37, Int64(n), Int64(k), 0, 1, &scratch)
         for r in [0, 16, 31, 36] {
             var one = [Float](repeating: 0, count: n)
             Array(x[(r * k)..<((r + 1) * k)]).withUnsafeBufferPointer { xr in
-                lk_bf16_linear_forward_path(amx, &one, Int64(n), xr.baseAddress, Int64(k), packed, bias, 1, Int64(n),
+                lk_bf16_linear_forward_path(path, &one, Int64(n), xr.baseAddress, Int64(k), packed, bias, 1, Int64(n),
                                             Int64(k), 0, 1, &scratch)
             }
-            #expect(bits(one) == bits(Array(all[(r * n)..<((r + 1) * n)])), "amx \(amx) row \(r)")
+            #expect(bits(one) == bits(Array(all[(r * n)..<((r + 1) * n)])), "path \(path) row \(r)")
         }
     }
 }
 
-@Test(arguments: amxPaths)
-func bf16InputGradientMatchesReference(amx: Int32) {
+@Test(arguments: bf16Paths)
+func bf16InputGradientMatchesReference(path: Int32) {
     // dX (M,K) += dY (M,N) · W (N,K): the oracle is the forward oracle with Wᵀ as the weight and beta 1.
     var rng = TestRNG(36)
     let dtypes: [Int32] = [LK_DTYPE_F32, LK_DTYPE_Q8_0, LK_DTYPE_Q4_1].map { Int32($0) }
@@ -186,7 +188,7 @@ func bf16InputGradientMatchesReference(amx: Int32) {
             var results: [[Float]] = []
             for threads: Int32 in [1, 2, 3] {
                 var got = start
-                lk_qgemm_bf16_backward_input_path(amx, &got, Int64(k + 2), dy, Int64(n + 1), wq, Int64(m), Int64(n),
+                lk_qgemm_bf16_backward_input_path(path, &got, Int64(k + 2), dy, Int64(n + 1), wq, Int64(m), Int64(n),
                                                   Int64(k), dtype, threads)
                 results.append(got)
             }
@@ -201,16 +203,16 @@ func bf16InputGradientMatchesReference(amx: Int32) {
                     worst = max(worst, abs(Double(results[0][o]) - Double(want[o])) / bound)
                 }
             }
-            #expect(worst <= 1, "amx \(amx) dtype \(dtype) M\(m) N\(n) K\(k): error/bound \(worst)")
-            #expect(untouched, "amx \(amx) dtype \(dtype) M\(m) N\(n) K\(k): columns past K written")
+            #expect(worst <= 1, "path \(path) dtype \(dtype) M\(m) N\(n) K\(k): error/bound \(worst)")
+            #expect(untouched, "path \(path) dtype \(dtype) M\(m) N\(n) K\(k): columns past K written")
             #expect(bits(results[0]) == bits(results[1]) && bits(results[0]) == bits(results[2]),
-                    "amx \(amx) dtype \(dtype) M\(m) N\(n) K\(k): result depends on the thread count")
+                    "path \(path) dtype \(dtype) M\(m) N\(n) K\(k): result depends on the thread count")
         }
     }
 }
 
-@Test(arguments: amxPaths)
-func bf16GeluMeanIsTheUnfusedComposition(amx: Int32) {
+@Test(arguments: bf16Paths)
+func bf16GeluMeanIsTheUnfusedComposition(path: Int32) {
     // lk_bf16_linear_gelu_mean = lk_bf16_linear_forward(gelu) then lk_segment_mean_forward, bit for bit, on
     // ragged sets (empty ones, sets across the 32-row blocks) given as a slice of a larger offsets array.
     var rng = TestRNG(37)
@@ -225,16 +227,16 @@ func bf16GeluMeanIsTheUnfusedComposition(amx: Int32) {
     var full = [Float](repeating: 0, count: rows * n), want = [Float](repeating: .nan, count: sets * n)
     x.withUnsafeBufferPointer { xb in
         let xs = xb.baseAddress! + first * k
-        lk_bf16_linear_forward_path(amx, &full, Int64(n), xs, Int64(k), packed, bias, Int64(rows), Int64(n), Int64(k), 0, 1,
+        lk_bf16_linear_forward_path(path, &full, Int64(n), xs, Int64(k), packed, bias, Int64(rows), Int64(n), Int64(k), 0, 1,
                                     &scratch)
         let rel = all[1...].map { $0 - all[1] }
         lk_segment_mean_forward_isa(testISA, &want, full, Array(rel), Int64(sets), Int64(n))
         var got = [Float](repeating: .nan, count: sets * n)
         all.withUnsafeBufferPointer { ob in
-            lk_bf16_linear_gelu_mean_path(amx, &got, Int64(n), xs, Int64(k), packed, bias, ob.baseAddress! + 1, Int64(sets),
+            lk_bf16_linear_gelu_mean_path(path, &got, Int64(n), xs, Int64(k), packed, bias, ob.baseAddress! + 1, Int64(sets),
                                           Int64(n), Int64(k), &scratch)
         }
-        #expect(bits(got) == bits(want), "amx \(amx)")
+        #expect(bits(got) == bits(want), "path \(path)")
         // sets 0 (rows 5..<5) and 4 (50..<50) are empty
         #expect(got[0..<n].allSatisfy { $0 == 0 } && got[(4 * n)..<(5 * n)].allSatisfy { $0 == 0 }, "an empty set pools to 0")
         #expect(got[n..<(2 * n)].contains { $0 != 0 })

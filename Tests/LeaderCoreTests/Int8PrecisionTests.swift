@@ -15,7 +15,7 @@ import Testing
         #expect(try QuantPrecision(parsing: "int8") == .int8 && QuantPrecision(parsing: "fp32") == .fp32)
         #expect(try QuantPrecision(parsing: "bf16") == .bf16)
         expectError(.invalidArgument, "precision: expected fp32, int8 or bf16, got 'fp16'") { _ = try QuantPrecision(parsing: "fp16") }
-        #expect(["amx", "portable"].contains(QuantPrecision.bf16Path))
+        #expect(["amx", "avx512-bf16", "portable"].contains(QuantPrecision.bf16Path))
         #expect(["avx512-vnni", "avx-vnni", "avx2", "generic"].contains(QuantPrecision.int8Path))
     }
 

@@ -265,7 +265,7 @@ private func patients(_ n: Int, seed: UInt64) -> [PatientCodes] {
         #expect(d.threads == 1 && d.precision == .fp32 && d.historyVisits == 3)
         let o = try ServingSession(model: model, options: try .parse(#"{"threads": 2, "precision": "auto", "historyVisits": 0}"#))
         #expect(o.threads == 2 && o.historyVisits == 0)
-        #expect(o.precision == (StudentPrecision.bf16Path == "amx" ? .bf16 : .fp32))
+        #expect(o.precision == (StudentPrecision.bf16Path == "portable" ? .fp32 : .bf16))
         for (bad, message) in [(#"{"thread": 2}"#, "session options: unknown key 'thread'"),
                                (#"{"precision": "int8"}"#, "session options: precision 'int8' (expected fp32, bf16 or auto)"),
                                (#"{"historyVisits": -1}"#, "session options: historyVisits -1 (expected 0...100000)"),

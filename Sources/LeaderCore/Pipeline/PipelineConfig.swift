@@ -67,7 +67,8 @@ public struct PipelineConfig: Decodable, Sendable {
             profile = try c.decodeIfPresent(Bool.self, forKey: .init("profile")) ?? true
         }
 
-        /// The precision this CPU runs.
+        /// The precision this CPU runs: for "auto", bf16 on AMX tiles, else int8 (on AVX512-BF16 without AMX,
+        /// int8's VNNI products ran the teacher 1.4× faster than VDPBF16PS: docs/benchmarks-teacher.md).
         public func resolvedPrecision() throws(LeaderError) -> QuantPrecision {
             if precision == "auto" { return QuantPrecision.bf16Path == "amx" ? .bf16 : .int8 }
             return try QuantPrecision(parsing: precision)

@@ -8,8 +8,8 @@ import CLeaderKernels
 ///   quantised matrices. Only for Q8_0 / Q4_0 / Q4_1 weights; other dtypes stay on the fp32 path. The input
 ///   gradient (`lk_qgemm_backward_input`) and the LoRA adapter products stay fp32 in both modes.
 /// - `bf16`: input and weight rounded to bfloat16, products summed in f32 (`lk_qgemm_bf16`; PyTorch's bf16
-///   autocast arithmetic) on AMX tiles where the CPU has them (`lk_amx_available`), else on a slow portable loop
-///   with the same rounding. Any weight dtype. The input gradient through W (`lk_qgemm_bf16_backward_input`)
+///   autocast arithmetic) on AMX tiles where the CPU has them (`lk_amx_available`), else with AVX512-BF16 dot
+///   products (`VDPBF16PS`; int8 is faster there), else on a slow portable loop with the same rounding. Any weight dtype. The input gradient through W (`lk_qgemm_bf16_backward_input`)
 ///   is bf16 too; the LoRA adapter products stay fp32. Products with fewer than 16 rows (decoding) stay fp32:
 ///   converting the weight per call would dominate.
 /// The student's serving precision is its own type (`StudentPrecision`: no int8).
@@ -28,8 +28,8 @@ public enum QuantPrecision: String, Codable, Sendable, CaseIterable {
     /// The integer code path `int8` takes on this CPU (`avx512-vnni`, `avx-vnni`, `avx2`, `generic`).
     public static var int8Path: String { String(cString: lk_qgemm_q8_path_name(lk_qgemm_q8_path_active())) }
 
-    /// The path `bf16` takes in this process (`amx` or `portable`).
-    public static var bf16Path: String { String(cString: lk_bf16_path_name()) }
+    /// The path `bf16` takes in this process (`amx`, `avx512-bf16` or `portable`).
+    public static var bf16Path: String { String(cString: lk_bf16_path_name(lk_bf16_path_active())) }
 }
 
 /// An input (rows, in) already quantised to int8 blocks (`lk_quantize_q8a`), shared by the linears that read the
