@@ -17,7 +17,7 @@ all of them alike. --torch-bf16 adds PyTorch's forward under bf16 autocast as a 
 
 Prints a JSON object and, with --markdown FILE, writes the table used in docs/benchmarks-teacher.md.
 Usage: python bench/teacher_bench.py [--leader .build/release/leader-cli] [--threads 2] [--rounds 2] [--markdown F]
-       [--precisions fp32,int8,bf16] [--torch-bf16] [--skip-memory]
+       [--precisions fp32,int8,bf16] [--torch-bf16] [--skip-memory] [--forward-only]
 Needs: torch (CPU), transformers, gguf, accelerate, peft.
 """
 import argparse, json, os, resource, subprocess, sys, time
@@ -94,6 +94,8 @@ def main():
     ap.add_argument("--skip-memory", action="store_true")
     ap.add_argument("--torch-bf16", action="store_true",
                     help="also time PyTorch's forward under bf16 autocast (a reference for --precision bf16)")
+    ap.add_argument("--forward-only", action="store_true",
+                    help="only the frozen forward (ours per precision, PyTorch, and with --torch-bf16 its autocast)")
     ap.add_argument("--markdown")
     a = ap.parse_args()
     if not os.path.exists(GGUF):
@@ -107,8 +109,9 @@ def main():
     m = AutoModelForCausalLM.from_pretrained(os.path.dirname(GGUF), gguf_file=os.path.basename(GGUF),
                                              dtype=torch.float32).eval()
     runs = {k: [] for k in ["torch_forward", "torch_train", "torch_forward_bf16"]}
+    kinds = ["forward"] if a.forward_only else ["forward", "train", "train_top", "decode"]
     for p in precs:
-        for k in ["forward", "train", "train_top", "decode"]:
+        for k in kinds:
             runs[f"ours_{k}_{p}"] = []
     import copy
     for rnd in range(a.rounds):
@@ -117,6 +120,8 @@ def main():
         runs["torch_forward"].append(torch_forward(m, a.batch, a.tokens, a.repeats))
         if a.torch_bf16:
             runs["torch_forward_bf16"].append(torch_forward(m, a.batch, a.tokens, a.repeats, bf16=True))
+        if a.forward_only:
+            continue
         for p in precs:
             runs[f"ours_train_{p}"].append(ours(a.leader, "--mode", "train", "--precision", p, "--recompute", "off",
                                                 *common))
@@ -129,14 +134,15 @@ def main():
                                                  str(a.repeats)))
     res["runs"] = runs
     for p in precs:
-        for k in ["forward", "train", "train_top", "decode"]:
+        for k in kinds:
             res[f"ours_{k}_{p}"] = best(runs[f"ours_{k}_{p}"])
     res["torch_forward_tps"] = max(t for t, _ in runs["torch_forward"])
-    res["torch_train_tps"] = max(t for t, _ in runs["torch_train"])
+    if not a.forward_only:
+        res["torch_train_tps"] = max(t for t, _ in runs["torch_train"])
     if a.torch_bf16:
         res["torch_forward_bf16_tps"] = max(t for t, _ in runs["torch_forward_bf16"])
     res["torch_peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    if not a.skip_memory:
+    if not a.skip_memory and not a.forward_only:
         for p in precs:
             res[f"ours_train_8x256_{p}"] = ours(a.leader, "--mode", "train", "--precision", p, "--threads",
                                                 str(a.threads), "--batch", "8", "--tokens", "256", "--repeats", "1")
@@ -148,16 +154,19 @@ def main():
                                                     "1", "--top-layers", str(a.top_layers))
     for p in precs:
         res[f"forward_speedup_{p}"] = res[f"ours_forward_{p}"]["tokensPerSecond"] / res["torch_forward_tps"]
-        res[f"train_speedup_{p}"] = res[f"ours_train_{p}"]["tokensPerSecond"] / res["torch_train_tps"]
+        if not a.forward_only:
+            res[f"train_speedup_{p}"] = res[f"ours_train_{p}"]["tokensPerSecond"] / res["torch_train_tps"]
 
     print(json.dumps(res, indent=1))
     if a.markdown:
         f = res
         rows = []
         for p in precs:
+            rows.append((f"frozen forward, B {a.batch} x T {a.tokens}, {p}", f[f"ours_forward_{p}"]["tokensPerSecond"],
+                         f["torch_forward_tps"]))
+            if a.forward_only:
+                continue
             rows += [
-                (f"frozen forward, B {a.batch} x T {a.tokens}, {p}", f[f"ours_forward_{p}"]["tokensPerSecond"],
-                 f["torch_forward_tps"]),
                 (f"LoRA step, all 30 layers, {p}", f[f"ours_train_{p}"]["tokensPerSecond"], f["torch_train_tps"]),
                 (f"LoRA step, top {a.top_layers} layers (ours only), {p}", f[f"ours_train_top_{p}"]["tokensPerSecond"], None),
                 (f"decode (M = 1, greedy, after 32 tokens; ours only), {p}", f[f"ours_decode_{p}"]["tokensPerSecond"], None),
@@ -170,7 +179,7 @@ def main():
             out.write("| measurement | leader tok/s | PyTorch tok/s | ratio |\n|---|---|---|---|\n")
             for name, o, t in rows:
                 out.write(f"| {name} | {o:.0f} | {'' if t is None else f'{t:.0f}'} | {'' if t is None else f'{o / t:.2f}x'} |\n")
-            if not a.skip_memory:
+            if not a.skip_memory and not a.forward_only:
                 for p in precs:
                     out.write(f"\nPeak RSS of our LoRA step at batch 8 x 256 ({p}, all layers, recomputation on): "
                               f"{f[f'ours_train_8x256_{p}']['peakRSSBytes'] / 2**20:.0f} MiB, "
@@ -179,7 +188,8 @@ def main():
                               f"{f[f'ours_train_8x256_off_{p}']['tokensPerSecond']:.0f} tok/s; "
                               f"with --top-layers {a.top_layers}: "
                               f"{f[f'ours_train_8x256_top_{p}']['peakRSSBytes'] / 2**20:.0f} MiB.\n")
-            out.write(f"\nPyTorch process peak RSS (model + PEFT step at B {a.batch} x T {a.tokens}): "
+            work = "forward" if a.forward_only else "PEFT step"
+            out.write(f"\nPyTorch process peak RSS (model + {work} at B {a.batch} x T {a.tokens}): "
                       f"{f['torch_peak_rss_bytes'] / 2**20:.0f} MiB.\n")
 
 

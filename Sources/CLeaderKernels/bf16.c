@@ -1,4 +1,4 @@
-/* bf16 products (lk_bf16.h; page docs/kernels/bf16-amx.md): path detection, weight packing, the portable
+/* bf16 products (lk_bf16.h; page docs/kernels/bf16.md): path detection, weight packing, the portable
  * path, the oracle and the drivers (serial linear layers for inference sessions; OpenMP over panels of a
  * quantised weight for the teacher). The fast leaves are in bf16_amx.c (tiles) and bf16_dpbf16.c (VDPBF16PS). */
 #define _GNU_SOURCE
@@ -226,6 +226,11 @@ static void run_block(int path, float *Y, int64_t ldy, const uint16_t *A, int64_
     portable_block(Y, ldy, A, lda, rows, panels, npan, ncols, Kp, bias, beta, gelu, rowp);
 }
 
+/* Rows of X per run_block call in the OpenMP drivers, whose A holds every row: the tiles' 32, else 1024, so
+ * that VDPBF16PS takes each group of 4 panels (L2-resident) through many rows before the next (the panels of
+ * a thread may not all fit in L2). */
+static int64_t rows_per_call(int path) { return path == LK_BF16_PATH_AVX512_BF16 ? 1024 : 32; }
+
 /* ---- serial linear layers ----------------------------------------------------------------------- */
 
 /* Scratch: A block (32 × Kp bf16), the 32 × 32 f32 tile buffer (A's size is a multiple of 64 bytes), then 32
@@ -329,9 +334,9 @@ void lk_qgemm_bf16_path(int path, float *Y, int64_t ldy, const float *X, int64_t
         }
 #pragma omp barrier
         if (p1 > p0)
-            for (int64_t i0 = 0; i0 < M; i0 += 32)
-                run_block(path, Y + i0 * ldy + p0 * 16, ldy, A + i0 * Kp, Kp, (int)min64(32, M - i0), panels, p1 - p0,
-                          N - p0 * 16, Kp, NULL, beta, 0, NULL, cbuf);
+            for (int64_t i0 = 0; i0 < M; i0 += rows_per_call(path))
+                run_block(path, Y + i0 * ldy + p0 * 16, ldy, A + i0 * Kp, Kp, (int)min64(rows_per_call(path), M - i0),
+                          panels, p1 - p0, N - p0 * 16, Kp, NULL, beta, 0, NULL, cbuf);
         if (path == LK_BF16_PATH_AMX) lk_amx_release();
     }
 }
@@ -392,9 +397,9 @@ void lk_qgemm_bf16_backward_input_path(int path, float *dX, int64_t lddx, const 
 #pragma omp barrier
         const int64_t p0 = tid * kpan / nt, p1 = (tid + 1) * kpan / nt;
         if (p1 > p0)
-            for (int64_t i0 = 0; i0 < M; i0 += 32)
-                run_block(path, dX + i0 * lddx + p0 * 16, lddx, A + i0 * Np, Np, (int)min64(32, M - i0), Bt + p0 * ps,
-                          p1 - p0, K - p0 * 16, Np, NULL, 1.0f, 0, NULL, cbuf);
+            for (int64_t i0 = 0; i0 < M; i0 += rows_per_call(path))
+                run_block(path, dX + i0 * lddx + p0 * 16, lddx, A + i0 * Np, Np, (int)min64(rows_per_call(path), M - i0),
+                          Bt + p0 * ps, p1 - p0, K - p0 * 16, Np, NULL, 1.0f, 0, NULL, cbuf);
         if (path == LK_BF16_PATH_AMX) lk_amx_release();
     }
 }

@@ -1,4 +1,4 @@
-/* AMX-BF16 leaf functions of the bf16 products (bf16_kernels.h, page docs/kernels/bf16-amx.md): for 32 rows,
+/* AMX-BF16 leaf functions of the bf16 products (bf16_kernels.h, page docs/kernels/bf16.md): for 32 rows,
  * tile registers 0-3 hold a 32 × 32 block of f32 sums, 4-5 two 16-row slices of A, 6-7 two 16-column panels of
  * B; for up to 16 rows, 0-1 hold the sums and the k-steps alternate between (4; 6, 7) and (5; 2, 3). One
  * TDPBF16PS multiplies a 16 × 32 slice of A by a 32 × 16 tile of B (16 pairs per row). The rest of the target

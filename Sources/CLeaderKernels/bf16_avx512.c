@@ -1,4 +1,4 @@
-/* The AVX-512 conversions of the bf16 products (bf16_kernels.h, page docs/kernels/bf16-amx.md): rounding rows of
+/* The AVX-512 conversions of the bf16 products (bf16_kernels.h, page docs/kernels/bf16.md): rounding rows of
  * X to bf16 and packing weights into bf16 panels, bitwise the portable loops of bf16.c. Plain AVX-512 (F, BW, VL,
  * DQ): used by every bf16 path on a CPU with AVX-512, whichever multiplies. */
 #include "bf16_kernels.h"

@@ -1,4 +1,4 @@
-/* AVX512-BF16 leaf of the bf16 products (bf16_kernels.h, page docs/kernels/bf16-amx.md): VDPBF16PS on the same
+/* AVX512-BF16 leaf of the bf16 products (bf16_kernels.h, page docs/kernels/bf16.md): VDPBF16PS on the same
  * bf16 panels the AMX tiles read, for CPUs with AVX512-BF16 and no AMX (AMD Zen 4 and later, Intel Cooper Lake).
  * A panel row of 64 bytes is one k-pair of 16 columns, (W[n][2q], W[n][2q + 1]) for n < 16, so a panel is Kp/2
  * such rows in order: one VDPBF16PS adds, for 16 columns at once, the two products of a broadcast pair of X to

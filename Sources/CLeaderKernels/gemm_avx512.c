@@ -1,4 +1,5 @@
-/* AVX-512 leaves of the SGEMM: 8 x 32 micro-kernel (16 zmm accumulators) and the GEMV-like rows.
+/* AVX-512 leaves of the SGEMM: 8 x 32 micro-kernel (16 zmm accumulators; edge tiles compute only their rows)
+ * and the GEMV-like rows.
  * Everything in this file is compiled for AVX-512 through the pragma below; the rest of the target stays
  * baseline x86-64 and only reaches these functions through lk_gemm_kernels_avx512 (gemm.c checks the CPU). */
 #include "gemm_kernels.h"
@@ -15,19 +16,22 @@ static inline __mmask16 lane_mask(int n) {     /* first n (0..16) lanes */
     return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n < 0 ? 0 : n)) - 1u);
 }
 
-/* C (mr,nr; ldc) op= Ap (kc,8) * Bp (kc,32; ldbp). See lk_gemm_ukr_fn for the store rule. */
-static void ukr_8x32(int64_t kc, const float *restrict Ap, const float *restrict Bp, int64_t ldbp,
-                     float *restrict C, int64_t ldc, int mr, int nr, int first, float beta) {
+/* C (R,nr; ldc) op= Ap (kc,8) * Bp (kc,32; ldbp) for a constant R <= 8: an edge tile of R rows computes only
+ * those rows (the same FMAs per element as the full tile, so an element does not depend on R; a single row
+ * costs an eighth of a full tile). See lk_gemm_ukr_fn for the store rule. */
+static inline __attribute__((always_inline)) void ukr_rows(const int R, int64_t kc, const float *restrict Ap,
+                                                           const float *restrict Bp, int64_t ldbp, float *restrict C,
+                                                           int64_t ldc, int nr, int first, float beta) {
     __m512 c0[MR], c1[MR];
-    for (int i = 0; i < MR; i++) { c0[i] = _mm512_setzero_ps(); c1[i] = _mm512_setzero_ps(); }
-    for (int i = 0; i < mr; i++) {
+    for (int i = 0; i < R; i++) { c0[i] = _mm512_setzero_ps(); c1[i] = _mm512_setzero_ps(); }
+    for (int i = 0; i < R; i++) {
         _mm_prefetch((const char *)(C + i * ldc), _MM_HINT_T0);
         _mm_prefetch((const char *)(C + i * ldc + NR - 1), _MM_HINT_T0);
     }
 #define UKR_STEP                                                                                           \
     do {                                                                                                   \
         __m512 b0 = _mm512_loadu_ps(Bp), b1 = _mm512_loadu_ps(Bp + 16);                                    \
-        for (int i = 0; i < MR; i++) {                                                                     \
+        for (int i = 0; i < R; i++) {                                                                      \
             __m512 a = _mm512_set1_ps(Ap[i]);                                                              \
             c0[i] = _mm512_fmadd_ps(a, b0, c0[i]);                                                         \
             c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);                                                         \
@@ -47,7 +51,7 @@ static void ukr_8x32(int64_t kc, const float *restrict Ap, const float *restrict
 #undef UKR_STEP
     const __mmask16 m0 = lane_mask(nr), m1 = lane_mask(nr - 16);
     const __m512 vb = _mm512_set1_ps(beta);
-    for (int i = 0; i < mr; i++) {
+    for (int i = 0; i < R; i++) {
         float *p = C + i * ldc;
         if (!first) {
             c0[i] = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, p), c0[i]);
@@ -58,6 +62,21 @@ static void ukr_8x32(int64_t kc, const float *restrict Ap, const float *restrict
         }
         _mm512_mask_storeu_ps(p, m0, c0[i]);
         _mm512_mask_storeu_ps(p + 16, m1, c1[i]);
+    }
+}
+
+/* C (mr,nr; ldc) op= Ap (kc,8) * Bp (kc,32; ldbp). See lk_gemm_ukr_fn for the store rule. */
+static void ukr_8x32(int64_t kc, const float *restrict Ap, const float *restrict Bp, int64_t ldbp,
+                     float *restrict C, int64_t ldc, int mr, int nr, int first, float beta) {
+    switch (mr) {
+    case 1: ukr_rows(1, kc, Ap, Bp, ldbp, C, ldc, nr, first, beta); return;
+    case 2: ukr_rows(2, kc, Ap, Bp, ldbp, C, ldc, nr, first, beta); return;
+    case 3: ukr_rows(3, kc, Ap, Bp, ldbp, C, ldc, nr, first, beta); return;
+    case 4: ukr_rows(4, kc, Ap, Bp, ldbp, C, ldc, nr, first, beta); return;
+    case 5: ukr_rows(5, kc, Ap, Bp, ldbp, C, ldc, nr, first, beta); return;
+    case 6: ukr_rows(6, kc, Ap, Bp, ldbp, C, ldc, nr, first, beta); return;
+    case 7: ukr_rows(7, kc, Ap, Bp, ldbp, C, ldc, nr, first, beta); return;
+    default: ukr_rows(MR, kc, Ap, Bp, ldbp, C, ldc, nr, first, beta); return;
     }
 }
 

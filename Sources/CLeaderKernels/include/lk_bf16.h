@@ -2,7 +2,7 @@
  * PyTorch's bf16 autocast on CPU), on Intel AMX tiles (TDPBF16PS) where the CPU and the kernel allow it, else
  * with AVX512-BF16 dot products (VDPBF16PS) where the CPU has them, else on a portable loop with the same
  * rounding of the operands. An opt-in precision: the fp32 kernels stay the default. Page:
- * docs/kernels/bf16-amx.md.
+ * docs/kernels/bf16.md.
  *
  * bf16(v) is lk_f32_to_bf16 (lk_quant.h: nearest even; inputs must be finite). Each output element is
  * one dot product over K in a fixed order whatever M, N or n_threads are, so results are reproducible; the
