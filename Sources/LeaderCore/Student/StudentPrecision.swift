@@ -11,9 +11,9 @@ import CLeaderKernels
 public enum StudentPrecision: String, Codable, Sendable, CaseIterable {
     case fp32, bf16
 
-    /// `"fp32"`, `"bf16"`, or `"auto"` (bf16 where the CPU has a fast bf16 path, AMX tiles or AVX512-BF16:
-    /// 2.2× faster than fp32 per patient on AMD Zen 4, docs/benchmarks-student.md; else fp32); nil for anything
-    /// else.
+    /// `"fp32"`, `"bf16"`, or `"auto"` (bf16 where the CPU has a fast bf16 path, AMX tiles or AVX512-BF16: on
+    /// AMD Zen 4 1.3–1.6× faster than fp32 per patient and 1.7× in batches, docs/benchmarks-student.md; else
+    /// fp32); nil for anything else.
     public static func resolving(_ s: String) -> StudentPrecision? {
         s == "auto" ? (bf16Path == "portable" ? .fp32 : .bf16) : StudentPrecision(rawValue: s)
     }
