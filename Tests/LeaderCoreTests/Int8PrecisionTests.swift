@@ -23,14 +23,14 @@ import Testing
     func top(_ x: [Float], _ n: Int) -> [Int] { Array(x.indices.sorted { x[$0] > x[$1] }.prefix(n)) }
 
     /// Last-position logits of each golden sentence (alone and as a right-padded batch), int8 vs fp32 and vs an
-    /// independent PyTorch simulation of the int8 arithmetic (tools/make_int8_fixture.py: every projection's
-    /// input replaced by its Q8A rounding, fp32 weights). Measured on the dev machine (AVX512-VNNI):
-    /// int8 vs fp32 max |Δlogit| 1.185, max |Δlogit| / max |logit| 0.047 (the simulation gives 1.28 on the same
-    /// sentences: this is the int8 rounding itself, not the kernel); int8 vs the simulation's top-10: max
-    /// |Δ| 0.17 / 0.17 / 0.56 per sentence, same top-3 sets. The two are not closer because codes that sit on a
-    /// rounding boundary flip with the f32 summation-order noise between PyTorch and us (~1e-6) and the flips
-    /// compound over 30 layers; the fp32 paths agree to 2e-5. Bounds: int8 vs fp32 |Δ| < 1.4 and relative
-    /// < 0.055; vs the simulation < 0.7 and the same top-3; an argmax that differs from fp32 must be a near tie
+    /// independent PyTorch simulation of the int8 arithmetic (tools/make_int8_fixture.py: the input of every
+    /// projection and of the LM head replaced by its Q8A rounding, fp32 weights). Measured on the dev machine
+    /// (AVX512-VNNI): int8 vs fp32 max |Δlogit| 1.185, max |Δlogit| / max |logit| 0.047 while the LM head was
+    /// fp32; with the head in int8 too (it adds its input's rounding to every logit) 1.33 and 0.0525, and int8
+    /// vs the simulation's top-10 max |Δ| 0.50 (same top-3 sets). The two are not closer because codes that sit
+    /// on a rounding boundary flip with the f32 summation-order noise between PyTorch and us (~1e-6) and the
+    /// flips compound over 30 layers; the fp32 paths agree to 2e-5. Bounds: int8 vs fp32 |Δ| < 1.6 and relative
+    /// < 0.065; vs the simulation < 0.7 and the same top-3; an argmax that differs from fp32 must be a near tie
     /// in fp32 (< 0.25 apart; the 37-token chat prompt's "The" vs "A" are 0.08 apart).
     @Test(.enabled(if: TeacherFixtures.runsModelTests, TeacherFixtures.skipMessage))
     func smolLMInt8LogitsNearFP32() throws {
@@ -72,13 +72,14 @@ import Testing
         print("SmolLM2 int8 (\(QuantPrecision.int8Path)) vs fp32: max |Δlogit| = \(worstAbs), relative = \(worstRel); "
             + "vs the PyTorch int8 simulation (top 10): \(worstSim)")
         #expect(worstAbs > 0, "int8 did not run (identical to fp32)")
-        #expect(worstAbs < 1.4 && worstRel < 0.055)
+        #expect(worstAbs < 1.6 && worstRel < 0.065)
         #expect(worstSim < 0.7)
     }
 
     /// Greedy generation in int8 is exactly the int8 simulation's (12 tokens). It is NOT the fp32 answer: the
     /// first step's fp32 top-2 ("The" 25.325, "A" 25.243) are a near tie that any int8 activation rounding flips
-    /// (the simulation flips it with blocks of 32, 16 and 8); the test pins that this is the only reason.
+    /// (the simulation flips it with blocks of 32, 16 and 8); the test pins that this is the only reason. Step 7
+    /// is a near tie in the simulation itself (2.695 vs 2.670): a failure there names the step and its top-2.
     @Test(.enabled(if: TeacherFixtures.runsModelTests, TeacherFixtures.skipMessage))
     func smolLMInt8GreedyAnswer() throws {
         let path = try #require(TeacherFixtures.smolLM)
@@ -90,6 +91,10 @@ import Testing
         dec.precision = .int8
         let got = try dec.generate(prompt, maxNewTokens: want.count, try Context(threads: 2))
         #expect(got == want)
+        let top2 = try #require(chat["int8_step_top2_logits"] as? [[Double]])
+        if let step = zip(got, want).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset {
+            Issue.record("first differing step \(step); the simulation's top-2 logits there: \(top2[step])")
+        }
         #expect(got.first == fp32Top[1], "int8's first token is fp32's runner-up")
         dec.precision = .fp32
         #expect(try dec.generate(prompt, maxNewTokens: 1, try Context(threads: 2)).first == fp32Top[0])

@@ -5,8 +5,9 @@ import CLeaderKernels
 ///   of the stored weights; the golden tests against transformers use it.
 /// - `int8`: the input rows are quantised to int8 blocks of 32 (`lk_quantize_q8a`, scale max|x|/127) and
 ///   multiplied with integer dot products (`lk_qgemm_q8`, AVX512-VNNI where available), as llama.cpp does for its
-///   quantised matrices. Only for Q8_0 / Q4_0 / Q4_1 weights; other dtypes stay on the fp32 path. The input
-///   gradient (`lk_qgemm_backward_input`) and the LoRA adapter products stay fp32 in both modes.
+///   quantised matrices. Only for Q8_0 / Q4_0 / Q4_1 weights; other dtypes stay on the fp32 path. The LM head
+///   (`LlamaDecoder.logits`, greedy decoding) follows it. The input gradient (`lk_qgemm_backward_input`) and the
+///   LoRA adapter products stay fp32 in both modes.
 /// - `bf16`: input and weight rounded to bfloat16, products summed in f32 (`lk_qgemm_bf16`; PyTorch's bf16
 ///   autocast arithmetic) on AMX tiles where the CPU has them (`lk_amx_available`), else with AVX512-BF16 dot
 ///   products (`VDPBF16PS`; int8 is faster there), else on a slow portable loop with the same rounding. Any weight dtype. The input gradient through W (`lk_qgemm_bf16_backward_input`)
