@@ -119,48 +119,39 @@ static void teacher_f32(void *p) {
     __asm__ volatile("" : "+v"(a12), "+v"(a13), "+v"(a14), "+v"(a15), "+v"(a16), "+v"(a17), "+v"(a18), "+v"(a19),   \
                      "+v"(a20), "+v"(a21), "+v"(a22), "+v"(a23));
 
+/* The timed loop of a peak measurement: 24 accumulators a0..a23 start at 0..23, STEP(i) updates a_i once per
+ * iteration; evaluates to the seconds taken (the sums go to a volatile sink so nothing is dropped). */
+#define DECL(i) __m512 a##i = _mm512_set1_ps((float)(i));
+#define SUM(i) sink += _mm512_reduce_add_ps(a##i);
+#define TIMED_CHAINS(STEP, seconds)                                                                                \
+    CHAINS(DECL)                                                                                                   \
+    const double t0 = now_s();                                                                                     \
+    for (long it = 0; it < iters; it++) {                                                                          \
+        CHAINS(STEP)                                                                                               \
+        OPAQUE_ACCUMULATORS                                                                                        \
+    }                                                                                                              \
+    const double seconds = now_s() - t0;                                                                           \
+    volatile float sink = 0;                                                                                       \
+    CHAINS(SUM)
+
 /* GFLOP/s of `iters` × 24 independent VDPBF16PS (32 multiply-adds each). */
 __attribute__((target("avx512bf16,avx512f"))) static double dpbf16_peak(long iters) {
-#define DECL(i) __m512 a##i = _mm512_set1_ps((float)(i));
-    CHAINS(DECL)
-#undef DECL
     __m512i xi = _mm512_set1_epi32(0x3f803f80), wi = _mm512_set1_epi32(0x00010001);
     __asm__ volatile("" : "+v"(xi), "+v"(wi));
     const __m512bh x = (__m512bh)xi, w = (__m512bh)wi;
-    const double t0 = now_s();
-    for (long it = 0; it < iters; it++) {
 #define STEP(i) a##i = _mm512_dpbf16_ps(a##i, x, w);
-        CHAINS(STEP)
+    TIMED_CHAINS(STEP, dt)
 #undef STEP
-        OPAQUE_ACCUMULATORS
-    }
-    const double dt = now_s() - t0;
-    volatile float sink = 0;
-#define SUM(i) sink += _mm512_reduce_add_ps(a##i);
-    CHAINS(SUM)
-#undef SUM
     return (double)iters * 24 * 32 * 2 / dt * 1e-9;
 }
 
 /* GFLOP/s of `iters` × 24 independent VFMADD231PS (16 multiply-adds each). */
 __attribute__((target("avx512f"))) static double fma_peak(long iters) {
-#define DECL(i) __m512 a##i = _mm512_set1_ps((float)(i));
-    CHAINS(DECL)
-#undef DECL
     __m512 x = _mm512_set1_ps(1.0f), w = _mm512_set1_ps(1e-8f);
     __asm__ volatile("" : "+v"(x), "+v"(w));
-    const double t0 = now_s();
-    for (long it = 0; it < iters; it++) {
 #define STEP(i) a##i = _mm512_fmadd_ps(x, w, a##i);
-        CHAINS(STEP)
+    TIMED_CHAINS(STEP, dt)
 #undef STEP
-        OPAQUE_ACCUMULATORS
-    }
-    const double dt = now_s() - t0;
-    volatile float sink = 0;
-#define SUM(i) sink += _mm512_reduce_add_ps(a##i);
-    CHAINS(SUM)
-#undef SUM
     return (double)iters * 24 * 16 * 2 / dt * 1e-9;
 }
 #endif
