@@ -37,7 +37,8 @@ func cliStudentPrecision(_ s: String) throws -> StudentPrecision {
 
 private func warnIfPortableBF16() {
     if StudentPrecision.bf16Path == "portable" {
-        stderr("leader: warning: --precision bf16 without AMX or AVX512-BF16 runs a slow portable loop here; fp32 is faster\n")
+        stderr("leader: warning: --precision bf16 without AMX or AVX512-BF16 runs a slow portable loop here; "
+            + "fp32 is faster\n")
     }
 }
 

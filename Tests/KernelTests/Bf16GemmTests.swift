@@ -5,9 +5,9 @@ import CLeaderKernels
 import Testing
 
 private let u = Double(Float.ulpOfOne) / 2   // f32 unit roundoff 2^-24
-/// The bf16 paths this process can run (LK_BF16_PATH_*: 0 portable, 1 AMX, 2 AVX512-BF16).
-let bf16Paths: [Int32] = [Int32(LK_BF16_PATH_PORTABLE), Int32(LK_BF16_PATH_AMX), Int32(LK_BF16_PATH_AVX512_BF16)]
-    .filter { lk_bf16_path_clamp($0) == $0 }
+/// Every bf16 path (LK_BF16_PATH_*: 0 portable, 1 AMX, 2 AVX512-BF16), and those this process can run.
+let allBf16Paths: [Int32] = [Int32(LK_BF16_PATH_PORTABLE), Int32(LK_BF16_PATH_AMX), Int32(LK_BF16_PATH_AVX512_BF16)]
+private let bf16Paths = allBf16Paths.filter { lk_bf16_path_clamp($0) == $0 }
 
 private func bf(_ v: Float) -> Double { Double(lk_bf16_to_f32(lk_f32_to_bf16(v))) }
 

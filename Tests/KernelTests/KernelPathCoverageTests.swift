@@ -33,7 +33,7 @@ private func families() -> [Family] { [
                 { int8GemmMatchesReference(path: p) })
            }),
     Family(id: Int32(LK_KFAM_BF16), name: "bf16",
-           paths: [Int32(LK_BF16_PATH_PORTABLE), Int32(LK_BF16_PATH_AMX), Int32(LK_BF16_PATH_AVX512_BF16)].map { p in
+           paths: allBf16Paths.map { p in
                (p, String(cString: lk_bf16_path_name(p)), lk_bf16_path_clamp(p) == p, { bf16LinearMatchesReference(path: p) })
            }),
 ] }

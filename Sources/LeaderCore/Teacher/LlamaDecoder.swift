@@ -243,11 +243,11 @@ public final class LlamaDecoder {
         let y = try Workspace.ensure(&logitsBuffer, [rows, config.vocabSize])
         let (m, n, k, dt) = (Int64(rows), Int64(config.vocabSize), Int64(config.dModel), lmHead.dtype.kernelDType)
         if precision == .int8 && lk_qgemm_q8_supports(dt) != 0 && config.dModel % 32 == 0 {
-            let rowBytes = try Checked.product(config.dModel / 32, Int(LK_Q8A_BLOCK_BYTES), "LM head int8 row")
-            let bytes = try Checked.product(rows, rowBytes, "LM head int8 input")
-            let q = try Workspace.ensure(&quantizedHidden, [max(1, (bytes + 3) / 4)])
-            lk_quantize_q8a(q.pointer, hidden.pointer, k, m, k, ctx.t32)
-            lmHead.withUnsafeBytes { w in lk_qgemm_q8(y.pointer, n, q.pointer, w.baseAddress, m, n, k, dt, 0, ctx.t32) }
+            let q = try QuantizedInput(hidden, rows: rows, width: config.dModel, into: &quantizedHidden,
+                                       name: "LM head", ctx)
+            lmHead.withUnsafeBytes { w in
+                lk_qgemm_q8(y.pointer, n, q.blocks.pointer, w.baseAddress, m, n, k, dt, 0, ctx.t32)
+            }
         } else {
             lmHead.withUnsafeBytes { w in lk_qgemm(y.pointer, n, hidden.pointer, k, w.baseAddress, m, n, k, dt, 0, ctx.t32) }
         }

@@ -79,11 +79,7 @@ public final class QuantLinear {
     public func quantizedInput(_ x: Tensor, _ ctx: Context) throws(LeaderError) -> QuantizedInput? {
         guard usesInt8 else { return nil }
         let rows = try Checks.rows(x, lastDim: inFeatures, weight.name)
-        let rowBytes = try Checked.product(inFeatures / 32, Int(LK_Q8A_BLOCK_BYTES), "\(weight.name) int8 row")
-        let bytes = try Checked.product(rows, rowBytes, "\(weight.name) int8 input")
-        let q = try Workspace.ensure(&grads.quantized, [max(1, (bytes + 3) / 4)])
-        lk_quantize_q8a(q.pointer, x.pointer, Int64(inFeatures), Int64(rows), Int64(inFeatures), ctx.t32)
-        return QuantizedInput(source: x.pointer, blocks: q, rows: rows, width: inFeatures)
+        return try QuantizedInput(x, rows: rows, width: inFeatures, into: &grads.quantized, name: weight.name, ctx)
     }
 
     /// x (..., in) → (..., out). Caches x for backward (it must stay unchanged until then). `quantized`: x as

@@ -10,9 +10,10 @@ import CLeaderKernels
 ///   LoRA adapter products stay fp32 in both modes.
 /// - `bf16`: input and weight rounded to bfloat16, products summed in f32 (`lk_qgemm_bf16`; PyTorch's bf16
 ///   autocast arithmetic) on AMX tiles where the CPU has them (`lk_amx_available`), else with AVX512-BF16 dot
-///   products (`VDPBF16PS`; int8 is faster there), else on a slow portable loop with the same rounding. Any weight dtype. The input gradient through W (`lk_qgemm_bf16_backward_input`)
-///   is bf16 too; the LoRA adapter products stay fp32. Products with fewer than 16 rows (decoding) stay fp32:
-///   converting the weight per call would dominate.
+///   products (`VDPBF16PS`; int8 is faster there), else on a slow portable loop with the same rounding. Any
+///   weight dtype. The input gradient through W (`lk_qgemm_bf16_backward_input`) is bf16 too; the LoRA adapter
+///   products stay fp32. Products with fewer than 16 rows (decoding) stay fp32: converting the weight per call
+///   would dominate.
 /// The student's serving precision is its own type (`StudentPrecision`: no int8).
 /// JSON / CLI spelling: `"fp32"`, `"int8"`, `"bf16"`.
 public enum QuantPrecision: String, Codable, Sendable, CaseIterable {
@@ -39,4 +40,16 @@ public struct QuantizedInput {
     let source: UnsafeMutablePointer<Float>   // the x it was made from (identity check only)
     let blocks: Tensor                         // Q8A bytes, stored in f32 slots
     let rows: Int, width: Int
+
+    /// x (rows, width; width a multiple of 32) quantised into `buffer` (grown as needed); `name` labels the
+    /// size errors.
+    init(_ x: Tensor, rows: Int, width: Int, into buffer: inout Tensor?, name: String, _ ctx: Context)
+        throws(LeaderError)
+    {
+        let rowBytes = try Checked.product(width / 32, Int(LK_Q8A_BLOCK_BYTES), "\(name) int8 row")
+        let bytes = try Checked.product(rows, rowBytes, "\(name) int8 input")
+        let q = try Workspace.ensure(&buffer, [max(1, (bytes + 3) / 4)])
+        lk_quantize_q8a(q.pointer, x.pointer, Int64(width), Int64(rows), Int64(width), ctx.t32)
+        (source, blocks, self.rows, self.width) = (x.pointer, q, rows, width)
+    }
 }
