@@ -77,6 +77,36 @@ import Testing
         #expect(worstSim < 0.7)
     }
 
+    /// In int8 precision the LM head takes int8 activations too: `logits` is bitwise the integer product of the
+    /// hidden rows' Q8A rounding with the head weight (Q8_0 here), and differs from the fp32 product; in fp32
+    /// precision it is the fp32 product.
+    @Test(.enabled(if: TeacherFixtures.runsModelTests, TeacherFixtures.skipMessage))
+    func smolLMInt8LMHeadIsTheIntegerProduct() throws {
+        let path = try #require(TeacherFixtures.smolLM)
+        let dec = try LlamaDecoder(try LlamaModelFile(gguf: path), threads: 2)
+        let ctx = try Context(threads: 2)
+        let (rows, c, v) = (3, dec.config.dModel, dec.config.vocabSize)
+        let hidden = try Tensor(shape: [rows, c], values: testValues(rows * c, seed: 5, scale: 2))
+        let dt = dec.lmHead.dtype.kernelDType
+        #expect(lk_qgemm_q8_supports(dt) != 0, "the head is not a Q type: the test would not reach the int8 path")
+        var xq = [UInt8](repeating: 0, count: rows * c / 32 * Int(LK_Q8A_BLOCK_BYTES))
+        var int8 = [Float](repeating: 0, count: rows * v), fp32 = int8
+        let h = try hidden.toArray()
+        lk_quantize_q8a(&xq, h, Int64(c), Int64(rows), Int64(c), 1)
+        dec.lmHead.withUnsafeBytes { w in
+            lk_qgemm_q8(&int8, Int64(v), xq, w.baseAddress, Int64(rows), Int64(v), Int64(c), dt, 0, 1)
+            lk_qgemm(&fp32, Int64(v), h, Int64(c), w.baseAddress, Int64(rows), Int64(v), Int64(c), dt, 0, 1)
+        }
+        dec.precision = .int8
+        let got = try dec.logits(hidden, ctx).toArray()
+        // counts, not the arrays: a failure message would print 147,456 logits
+        func differing(_ a: [Float], _ b: [Float]) -> Int { zip(a, b).filter { $0.bitPattern != $1.bitPattern }.count }
+        #expect(got.count == int8.count && differing(got, int8) == 0, "int8 head: logits differ from the integer product")
+        #expect(differing(got, fp32) > 0, "int8 head: logits are the fp32 product")
+        dec.precision = .fp32
+        #expect(differing(try dec.logits(hidden, ctx).toArray(), fp32) == 0, "fp32 head: logits differ from lk_qgemm")
+    }
+
     /// Greedy generation in int8 is exactly the int8 simulation's (12 tokens). It is NOT the fp32 answer: the
     /// first step's fp32 top-2 ("The" 25.325, "A" 25.243) are a near tie that any int8 activation rounding flips
     /// (the simulation flips it with blocks of 32, 16 and 8); the test pins that this is the only reason. Step 7
