@@ -383,6 +383,22 @@ def test_demo_without_teacher(tmp_path):
 
 # ---- bench -------------------------------------------------------------------------------------------------
 
+def test_bf16_warns_only_on_the_portable_loop(tmp_path):
+    """--precision bf16 warns on stderr exactly when the CPU's bf16 path is the slow portable loop (LEADER_ISA=avx2
+    forces it: both fast paths need AVX-512); on AMX or AVX512-BF16 it runs quietly."""
+    args = [cli(), "bench", "student", "--steps", "2", "--latency-samples", "20", "--infer-batch", "16",
+            "--medications", "20", "--diagnoses", "50", "--procedures", "30", "--precision", "bf16", "--json"]
+    for isa in [None, "avx2"]:
+        env = {k: v for k, v in os.environ.items() if k != "LEADER_ISA"}
+        if isa:
+            env["LEADER_ISA"] = isa
+        p = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600)
+        assert p.returncode == 0, p.stderr[-2000:]
+        path = json.loads(p.stdout)["bf16Path"]
+        assert path in ("amx", "avx512-bf16", "portable") and (isa is None or path == "portable")
+        assert ("runs a slow portable loop" in p.stderr) == (path == "portable"), (isa, path, p.stderr[-500:])
+
+
 def test_bench_commands_run_small(tmp_path):
     r = run_json(tmp_path, "bench", "csv", "--rows", 2000, "--repeats", 1, "--json")
     assert all(x["rows"] == 2000 for x in r["results"]) and r["bytes"] > 0
