@@ -269,11 +269,18 @@ void lk_qgemm_q8_path(int path, float *Y, int64_t ldy, const void *Xq, const voi
     else if (p == LK_Q8_PATH_AVX2) fn = lk_q8_panel_avx2;
 #endif
 #if defined(__x86_64__) || defined(__i386__)
-    if (p == LK_Q8_PATH_AVX512_VNNI && M < 4) {   /* decoding: no packing (see lk_q8_gemv_avx512vnni) */
-#pragma omp parallel num_threads(nt) if (nt > 1)
+    /* Decoding: no weight packing (see lk_q8_gemv_avx512vnni); the activations are laid out once, here. A GEMV
+     * streams W once, so it is worth a second thread from 32K products on. */
+    float *xp = p == LK_Q8_PATH_AVX512_VNNI && M < 4
+                    ? lk_thread_workspace(LK_WS_QUANT, (size_t)(M * lk_q8_gemv_x_bytes(nb)) / 4) : NULL;
+    if (xp != NULL) {
+        lk_q8_gemv_pack_x_avx512((uint8_t *)xp, (const uint8_t *)Xq, xrb, M, nb, dtype);
+        const int gt = lk_quant_threads(n_threads, (double)M * (double)N * (double)K * 8.0);
+#pragma omp parallel num_threads(gt) if (gt > 1)
         {
-            const int tid = nt > 1 ? omp_get_thread_num() : 0;
-            lk_q8_gemv_avx512vnni(Y, ldy, Xq, xrb, M, W, wrb, tid * N / nt, (tid + 1) * N / nt, nb, dtype, beta);
+            const int tid = gt > 1 ? omp_get_thread_num() : 0;
+            lk_q8_gemv_avx512vnni(Y, ldy, (const uint8_t *)xp, M, W, wrb, tid * N / gt, (tid + 1) * N / gt, nb, dtype,
+                                  beta);
         }
         return;
     }

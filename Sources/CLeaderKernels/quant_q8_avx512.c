@@ -102,72 +102,119 @@ void lk_q8_panel_avx512vnni(float *Y, int64_t ldy, const uint8_t *Xq, int64_t xr
     }
 }
 
-/* M < 4 (decoding): no packing; per W row and block the 32 codes are unpacked in a ymm straight from the file
- * (low nibbles in bytes 0-15, high in 16-31: the element order) and one 256-bit vpdpbusd against the row's
- * activation codes gives 8 int32 partial sums; acc8 += cvt(partial) * (dw*dx) per lane, accc += c*s; at the
- * end y = sum(acc8) + accc. Q4_0 / Q4_1 rows are taken four per pass (R = 4, the last ones 1 at a time): they
- * share the activation loads and give four independent accumulator chains (on AMD Zen 4 2-2.5x faster than one
- * row at a time for the teacher's layer shapes, 1.5x for a 49152-row weight streamed from memory; eight per pass
- * was 8 % faster in cache but slower streaming). Q8_0 rows go one at a time: four or eight per pass were 2x
- * slower on its 49152-row LM head. Each output's arithmetic is the same whatever R is. Rows [n_lo, n_hi) of W. */
-static inline float h2f_scale(const uint8_t *p) {
-    return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128((int)lk_load_u16(p))));
+/* M < 4 (decoding): no weight packing. The caller lays the activation rows out once per call
+ * (lk_q8_gemv_pack_x_avx512); then per W row and pair of blocks the 64 codes go from the file into one zmm (Q4:
+ * [lo(b), lo(b+1), hi(b), hi(b+1)], Q8_0: [b, b+1]), one 512-bit vpdpbusd against the matching activation codes
+ * gives 16 int32 partial sums, and acc += cvt(partial) * (dw*dx) per lane, the per-lane scales spread from the two
+ * blocks' f16 scales by one vpermps; the c*s terms of the pair go into a 4-lane accumulator (Q4_1: the file's
+ * [d, m] pairs converted together, m in lanes 1 and 3; Q4_0 / Q8_0: dw in lanes 0 and 1 against (-8 or -128)*s).
+ * At the end y = sum(acc) + sum(accc). W rows go one at a time: measured on AMD Zen 4 for the SmolLM2-135M
+ * decoding shapes, 2 or 4 rows per pass were 1.5-2.5x slower (the weight streams from memory; one row is one
+ * sequential read). An odd last block pairs with zeros. Each output's arithmetic depends only on its W row. */
+enum { GX = 192 };   /* packed activations per block pair: 64 codes, 64 dx lanes, 16 s lanes, padding */
+
+int64_t lk_q8_gemv_x_bytes(int64_t nb) { return (nb + 1) / 2 * GX; }
+
+void lk_q8_gemv_pack_x_avx512(uint8_t *Xp, const uint8_t *Xq, int64_t xrb, int64_t rows, int64_t nb, int dtype) {
+    const int64_t pb = lk_q8_gemv_x_bytes(nb);
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t p = 0; p < (nb + 1) / 2; p++) {
+            uint8_t *o = Xp + i * pb + p * GX;
+            float dx[2] = {0.0f, 0.0f}, s[2] = {0.0f, 0.0f};
+            memset(o, 0, GX);
+            for (int h = 0; h < 2 && 2 * p + h < nb; h++) {
+                const uint8_t *xb = Xq + i * xrb + (2 * p + h) * LK_Q8A_BLOCK_BYTES;
+                dx[h] = load_f(xb + Q8A_D);
+                s[h] = load_f(xb + Q8A_S);
+                if (dtype == LK_DTYPE_Q8_0) memcpy(o + 32 * h, xb + Q8A_Q, 32);
+                else {
+                    memcpy(o + 16 * h, xb + Q8A_Q, 16);
+                    memcpy(o + 32 + 16 * h, xb + Q8A_Q + 16, 16);
+                }
+            }
+            float lanes[16], sl[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+            for (int l = 0; l < 16; l++) lanes[l] = dtype == LK_DTYPE_Q8_0 ? dx[l / 8] : dx[(l / 4) & 1];
+            if (dtype == LK_DTYPE_Q4_1) { sl[1] = s[0]; sl[3] = s[1]; }
+            else {
+                const float k = dtype == LK_DTYPE_Q8_0 ? -128.0f : -8.0f;   /* c = k*dw; k*s is exact */
+                sl[0] = k * s[0];
+                sl[1] = k * s[1];
+            }
+            memcpy(o + 64, lanes, sizeof lanes);
+            memcpy(o + 128, sl, sizeof sl);
+        }
 }
 
-static inline __attribute__((always_inline)) void gemv_rows(const int R, float *Y, int64_t ldy, const uint8_t *Xq,
-                                                            int64_t xrb, int64_t rows, const uint8_t *W, int64_t wrb,
-                                                            int64_t n, int64_t nb, int dtype, float beta) {
-    const int64_t bb = dtype == LK_DTYPE_Q8_0 ? 34 : (dtype == LK_DTYPE_Q4_0 ? 18 : 20);
-    const int qoff = dtype == LK_DTYPE_Q4_1 ? 4 : 2;
-    const __m256i low4 = _mm256_set1_epi8(15), flip = _mm256_set1_epi8((char)0x80);
-    __m256 acc8[3][4];
-    float accc[3][4];
-    for (int64_t i = 0; i < rows; i++)
-        for (int r = 0; r < R; r++) { acc8[i][r] = _mm256_setzero_ps(); accc[i][r] = 0.0f; }
-    for (int64_t b = 0; b < nb; b++) {
-        __m256i codes[4];
-        float dw[4], c[4];
-        for (int r = 0; r < R; r++) {
-            const uint8_t *wb = W + (n + r) * wrb + b * bb;
-            dw[r] = h2f_scale(wb);
-            if (dtype == LK_DTYPE_Q8_0) {
-                codes[r] = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(wb + 2)), flip);
-                c[r] = -128.0f * dw[r];
-            } else {
-                const __m128i qs = _mm_loadu_si128((const __m128i *)(wb + qoff));
-                const __m256i both = _mm256_inserti128_si256(_mm256_castsi128_si256(qs), _mm_srli_epi16(qs, 4), 1);
-                codes[r] = _mm256_and_si256(both, low4);
-                c[r] = dtype == LK_DTYPE_Q4_1 ? h2f_scale(wb + 2) : -8.0f * dw[r];
-            }
-        }
-        for (int64_t i = 0; i < rows; i++) {
-            const uint8_t *xb = Xq + i * xrb + b * LK_Q8A_BLOCK_BYTES;
-            const __m256i q = _mm256_loadu_si256((const __m256i *)(xb + Q8A_Q));
-            const float dx = load_f(xb + Q8A_D), sx = load_f(xb + Q8A_S);
-            for (int r = 0; r < R; r++) {
-                const __m256i part = _mm256_dpbusd_epi32(_mm256_setzero_si256(), codes[r], q);
-                acc8[i][r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(part), _mm256_set1_ps(dw[r] * dx), acc8[i][r]);
-                accc[i][r] += c[r] * sx;
-            }
+/* One W row's pair of blocks (w1 NULL: an odd last block, its partner all zero): codes and the f16 scales. */
+static inline __attribute__((always_inline)) __m512i pair_codes(const int dt, const uint8_t *w0, const uint8_t *w1) {
+    const int qoff = dt == LK_DTYPE_Q4_1 ? 4 : 2;
+    if (dt == LK_DTYPE_Q8_0) {
+        const __m256i b = w1 ? _mm256_loadu_si256((const __m256i *)(w1 + 2)) : _mm256_set1_epi8((char)0x80);
+        const __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(w0 + 2))), b, 1);
+        return _mm512_xor_si512(z, _mm512_set1_epi8((char)0x80));
+    }
+    const __m128i q1 = w1 ? _mm_loadu_si128((const __m128i *)(w1 + qoff)) : _mm_setzero_si128();
+    const __m256i t = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(w0 + qoff))), q1, 1);
+    return _mm512_and_si512(_mm512_inserti64x4(_mm512_castsi256_si512(t), _mm256_srli_epi16(t, 4), 1), _mm512_set1_epi8(15));
+}
+
+static inline __attribute__((always_inline)) __m128 pair_scales(const int dt, const uint8_t *w0, const uint8_t *w1) {
+    if (dt == LK_DTYPE_Q4_1)   /* [d0, m0, d1, m1] */
+        return _mm_cvtph_ps(_mm_insert_epi32(_mm_cvtsi32_si128(load_i32(w0)), w1 ? load_i32(w1) : 0, 1));
+    return _mm_cvtph_ps(_mm_insert_epi16(_mm_cvtsi32_si128(lk_load_u16(w0)), w1 ? lk_load_u16(w1) : 0, 1));   /* [d0, d1] */
+}
+
+static inline __attribute__((always_inline)) void gemv_row(const int MR, const int dt, float *Y, int64_t ldy,
+                                                           const uint8_t *Xp, const uint8_t *w, int64_t nb,
+                                                           float beta) {
+    const int64_t bb = dt == LK_DTYPE_Q8_0 ? 34 : (dt == LK_DTYPE_Q4_0 ? 18 : 20), pb = lk_q8_gemv_x_bytes(nb);
+    const __m512i idx = dt == LK_DTYPE_Q8_0   ? _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0)
+                        : dt == LK_DTYPE_Q4_1 ? _mm512_set_epi32(2, 2, 2, 2, 0, 0, 0, 0, 2, 2, 2, 2, 0, 0, 0, 0)
+                                              : _mm512_set_epi32(1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0);
+    __m512 acc[3];
+    __m128 accc[3];
+    for (int i = 0; i < MR; i++) { acc[i] = _mm512_setzero_ps(); accc[i] = _mm_setzero_ps(); }
+    for (int64_t p = 0; 2 * p < nb; p++) {
+        const uint8_t *w0 = w + 2 * p * bb, *w1 = 2 * p + 1 < nb ? w0 + bb : NULL;
+        const __m512i z = pair_codes(dt, w0, w1);
+        const __m128 sc = pair_scales(dt, w0, w1);
+        const __m512 dw = _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(sc));
+        for (int i = 0; i < MR; i++) {
+            const uint8_t *xp = Xp + i * pb + p * GX;
+            const __m512i part = _mm512_dpbusd_epi32(_mm512_setzero_si512(), z, _mm512_load_si512((const void *)xp));
+            const __m512 s = _mm512_mul_ps(dw, _mm512_load_ps((const float *)(xp + 64)));
+            acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(part), s, acc[i]);
+            accc[i] = _mm_fmadd_ps(sc, _mm_load_ps((const float *)(xp + 128)), accc[i]);
         }
     }
-    for (int64_t i = 0; i < rows; i++)
-        for (int r = 0; r < R; r++) {
-            __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc8[i][r]), _mm256_extractf128_ps(acc8[i][r], 1));
-            h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-            h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
-            const float acc = _mm_cvtss_f32(h) + accc[i][r];
-            float *y = Y + i * ldy + n + r;
-            *y = beta == 0.0f ? acc : acc + beta * *y;
-        }
+    for (int i = 0; i < MR; i++) {
+        __m128 c = _mm_add_ps(accc[i], _mm_movehl_ps(accc[i], accc[i]));
+        c = _mm_add_ss(c, _mm_shuffle_ps(c, c, 1));
+        const float v = _mm512_reduce_add_ps(acc[i]) + _mm_cvtss_f32(c);
+        float *y = Y + i * ldy;
+        *y = beta == 0.0f ? v : v + beta * *y;
+    }
 }
 
-void lk_q8_gemv_avx512vnni(float *Y, int64_t ldy, const uint8_t *Xq, int64_t xrb, int64_t rows, const uint8_t *W,
-                           int64_t wrb, int64_t n_lo, int64_t n_hi, int64_t nb, int dtype, float beta) {
-    int64_t n = n_lo;
-    if (dtype != LK_DTYPE_Q8_0)   /* Q8_0 (34-byte blocks): one row at a time measured 2x faster (the LM head) */
-        for (; n + 4 <= n_hi; n += 4) gemv_rows(4, Y, ldy, Xq, xrb, rows, W, wrb, n, nb, dtype, beta);
-    for (; n < n_hi; n++) gemv_rows(1, Y, ldy, Xq, xrb, rows, W, wrb, n, nb, dtype, beta);
+static inline __attribute__((always_inline)) void gemv_dtype(const int dt, float *Y, int64_t ldy, const uint8_t *Xp,
+                                                             int64_t rows, const uint8_t *W, int64_t wrb,
+                                                             int64_t n_lo, int64_t n_hi, int64_t nb, float beta) {
+    for (int64_t n = n_lo; n < n_hi; n++) {
+        if (rows == 1) gemv_row(1, dt, Y + n, ldy, Xp, W + n * wrb, nb, beta);
+        else if (rows == 2) gemv_row(2, dt, Y + n, ldy, Xp, W + n * wrb, nb, beta);
+        else gemv_row(3, dt, Y + n, ldy, Xp, W + n * wrb, nb, beta);
+    }
+}
+
+void lk_q8_gemv_avx512vnni(float *Y, int64_t ldy, const uint8_t *Xp, int64_t rows, const uint8_t *W, int64_t wrb,
+                           int64_t n_lo, int64_t n_hi, int64_t nb, int dtype, float beta) {
+    if (dtype == LK_DTYPE_Q4_1) gemv_dtype(LK_DTYPE_Q4_1, Y, ldy, Xp, rows, W, wrb, n_lo, n_hi, nb, beta);
+    else if (dtype == LK_DTYPE_Q4_0) gemv_dtype(LK_DTYPE_Q4_0, Y, ldy, Xp, rows, W, wrb, n_lo, n_hi, nb, beta);
+    else gemv_dtype(LK_DTYPE_Q8_0, Y, ldy, Xp, rows, W, wrb, n_lo, n_hi, nb, beta);
+}
+
+static inline float h2f_scale(const uint8_t *p) {
+    return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128((int)lk_load_u16(p))));
 }
 
 /* Panel packing (lk_q8_pack_panel's layout): per column and block, the 32 unsigned codes go out as eight 4-byte
