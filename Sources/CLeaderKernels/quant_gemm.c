@@ -82,7 +82,8 @@ typedef struct {
 static qctx make_ctx(int isa, int64_t K, int dtype) {
     lk_qdot_rows_fn qdot = NULL;
 #if defined(__x86_64__) || defined(__i386__)
-    if (lk_isa_clamp(isa) >= LK_ISA_AVX2) qdot = lk_qdot_rows_avx2;
+    if (lk_isa_clamp(isa) == LK_ISA_AVX512) qdot = lk_qdot_rows_avx512;
+    else if (lk_isa_clamp(isa) == LK_ISA_AVX2) qdot = lk_qdot_rows_avx2;
 #endif
     qctx c = {lk_gemm_kernels_for(isa), lk_dequant_row_for(isa), qdot, dtype, lk_row_bytes(K, dtype)};
     return c;

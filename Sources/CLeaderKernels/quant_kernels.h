@@ -36,6 +36,8 @@ typedef int (*lk_qdot_rows_fn)(int m, int64_t K, const float *x, const void *W, 
                                float *Y, int64_t ldy, int64_t j0, int64_t j1, float beta);
 int lk_qdot_rows_avx2(int m, int64_t K, const float *x, const void *W, int64_t row_bytes, int dtype, float *Y,
                       int64_t ldy, int64_t j0, int64_t j1, float beta);
+int lk_qdot_rows_avx512(int m, int64_t K, const float *x, const void *W, int64_t row_bytes, int dtype, float *Y,
+                        int64_t ldy, int64_t j0, int64_t j1, float beta);
 
 /* Bytes of one row of n values (n a multiple of the block size). */
 static inline int64_t lk_row_bytes(int64_t n, int dtype) {

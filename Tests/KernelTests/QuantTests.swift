@@ -215,7 +215,7 @@ private func qbackward(isa: Int32?, _ dx0: [Float], _ dy: [Float], _ w: [UInt8],
     return dx
 }
 
-private let qshapes: [(Int, Int, Int)] = [(1, 37, 64), (3, 50, 96), (4, 33, 32), (9, 70, 320), (130, 65, 288),
+private let qshapes: [(Int, Int, Int)] = [(1, 37, 64), (3, 50, 96), (2, 45, 576), (4, 33, 32), (9, 70, 320), (130, 65, 288),
                                           (20, 300, 576)]
 
 @Test(arguments: allISAs)
