@@ -4,8 +4,7 @@
  * Forward  Y (M,N) = X (M,K) * W^T + beta*Y, W (N,K) in dtype:
  *   M < 4:   threads split W rows; each dequantises 16 rows at a time into a tile (16,K) and takes the
  *            GEMV leaf's dot products against the (at most 3) X rows. On AVX2 and AVX-512, Q8_0/Q4_0/Q4_1
- *            rows are taken block by block from their codes instead (lk_qdot_rows_avx2, 256-bit: no tile;
- *            decoding; on AMD Zen 4 it decodes 1.25-1.6x faster than the AVX-512 tile + GEMV leaf).
+ *            rows are taken block by block from their codes instead (lk_qdot_rows_avx2 / _avx512: no tile).
  *   M >= 4:  X is packed once (MR panels, shared; blocks of QM rows); threads split W into NR-row panels;
  *            each panel is dequantised (NR,K), transposed to a packed B panel (K,NR), and multiplied by
  *            every X panel with the micro-kernel (K split evenly into blocks of at most KC, the first applying beta).
