@@ -10,8 +10,9 @@ For each golden sentence (smollm2_golden.json): the top-10 last-position logits 
 fp32; for the reference chat prompt: the int8 simulation's greedy tokens (12) and the fp32 top-3 of the first step
 (the fp32 answer "The" leads "A" by 0.08 logits there, so int8 rounding flips it), and the simulation's top-2
 logits at every greedy step. Step 7 is a near tie (2.695 vs 2.670): PyTorch on 2 threads sums in another order
-and flips it, so the simulation runs on 1 thread; our kernels pick its token there, which another summation
-order could flip too (the test then names the step).
+and flips it, so the simulation runs on 1 thread; our kernels may flip it, or step 9 (19.49 vs 19.18, flipped by
+`LEADER_ISA=avx2`), too: int8's logits sit up to ~0.8 from the simulation's, so the test lets the greedy
+sequences part only at a step whose top-2 are less than 1.0 apart (and names the step otherwise).
 
 Usage: python tools/make_int8_fixture.py
 Needs: pip install "torch==2.13.0+cpu" transformers gguf accelerate

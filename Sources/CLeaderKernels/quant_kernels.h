@@ -81,6 +81,10 @@ int64_t lk_q8_gemv_x_bytes(int64_t nb);
 void lk_q8_gemv_pack_x_avx512(uint8_t *Xp, const uint8_t *Xq, int64_t xrb, int64_t rows, int64_t nb, int dtype);
 void lk_q8_gemv_avx512vnni(float *Y, int64_t ldy, const uint8_t *Xp, int64_t rows, const uint8_t *W, int64_t wrb,
                            int64_t n_lo, int64_t n_hi, int64_t nb, int dtype, float beta);
+/* M < 4 without packing on the 256-bit paths (AVX2 instructions; Q8_0 too, exactly): rows [n_lo, n_hi) of W
+ * against the rows (<= 3) of Xq. */
+void lk_q8_gemv_avx2(float *Y, int64_t ldy, const uint8_t *Xq, int64_t xrb, int64_t rows, const uint8_t *W,
+                     int64_t wrb, int64_t n_lo, int64_t n_hi, int64_t nb, int dtype, float beta);
 void lk_quantize_q8a_rows_avx512(uint8_t *Xq, const float *X, int64_t ldx, int64_t r0, int64_t r1, int64_t K);
 void lk_quantize_q8a_rows_avx2(uint8_t *Xq, const float *X, int64_t ldx, int64_t r0, int64_t r1, int64_t K);
 #endif

@@ -257,9 +257,32 @@ void lk_qgemm_q8_path(int path, float *Y, int64_t ldy, const void *Xq, const voi
         return;
     }
     int p = lk_qgemm_q8_path_clamp(path);
+    const int64_t nb = K / QK, wrb = lk_row_bytes(K, dtype), xrb = lk_q8a_row_bytes(K);
+#if defined(__x86_64__) || defined(__i386__)
+    /* Decoding (M < 4): no weight packing, W rows straight from the file (lk_q8_gemv_avx512vnni, whose activations
+     * are laid out once here; lk_q8_gemv_avx2 on the 256-bit paths, Q8_0 included). A GEMV streams W once, so it
+     * is worth a second thread from 32K products on. */
+    if (M < 4 && p != LK_Q8_PATH_GENERIC) {
+        float *xp = p == LK_Q8_PATH_AVX512_VNNI
+                        ? lk_thread_workspace(LK_WS_QUANT, (size_t)(M * lk_q8_gemv_x_bytes(nb)) / 4) : NULL;
+        if (xp != NULL || p != LK_Q8_PATH_AVX512_VNNI) {
+            kpath_note(LK_KFAM_Q8, p);
+            if (xp != NULL) lk_q8_gemv_pack_x_avx512((uint8_t *)xp, (const uint8_t *)Xq, xrb, M, nb, dtype);
+            const int gt = lk_quant_threads(n_threads, (double)M * (double)N * (double)K * 8.0);
+#pragma omp parallel num_threads(gt) if (gt > 1)
+            {
+                const int tid = gt > 1 ? omp_get_thread_num() : 0;
+                const int64_t n0 = tid * N / gt, n1 = (tid + 1) * N / gt;
+                if (xp != NULL) lk_q8_gemv_avx512vnni(Y, ldy, (const uint8_t *)xp, M, W, wrb, n0, n1, nb, dtype, beta);
+                else lk_q8_gemv_avx2(Y, ldy, (const uint8_t *)Xq, xrb, M, (const uint8_t *)W, wrb, n0, n1, nb, dtype,
+                                     beta);
+            }
+            return;
+        }
+    }
+#endif
     if (p == LK_Q8_PATH_AVX2 && dtype == LK_DTYPE_Q8_0) p = LK_Q8_PATH_GENERIC;   /* vpmaddubsw would saturate */
     kpath_note(LK_KFAM_Q8, p);
-    const int64_t nb = K / QK, wrb = lk_row_bytes(K, dtype), xrb = lk_q8a_row_bytes(K);
     const int nt = lk_quant_threads(n_threads, (double)M * (double)N * (double)K);
     lk_q8_panel_fn fn = NULL;
     int pw = 16;
@@ -267,23 +290,6 @@ void lk_qgemm_q8_path(int path, float *Y, int64_t ldy, const void *Xq, const voi
     if (p == LK_Q8_PATH_AVX512_VNNI) { fn = lk_q8_panel_avx512vnni; pw = 32; }
     else if (p == LK_Q8_PATH_AVX_VNNI) fn = lk_q8_panel_avxvnni;
     else if (p == LK_Q8_PATH_AVX2) fn = lk_q8_panel_avx2;
-#endif
-#if defined(__x86_64__) || defined(__i386__)
-    /* Decoding: no weight packing (see lk_q8_gemv_avx512vnni); the activations are laid out once, here. A GEMV
-     * streams W once, so it is worth a second thread from 32K products on. */
-    float *xp = p == LK_Q8_PATH_AVX512_VNNI && M < 4
-                    ? lk_thread_workspace(LK_WS_QUANT, (size_t)(M * lk_q8_gemv_x_bytes(nb)) / 4) : NULL;
-    if (xp != NULL) {
-        lk_q8_gemv_pack_x_avx512((uint8_t *)xp, (const uint8_t *)Xq, xrb, M, nb, dtype);
-        const int gt = lk_quant_threads(n_threads, (double)M * (double)N * (double)K * 8.0);
-#pragma omp parallel num_threads(gt) if (gt > 1)
-        {
-            const int tid = gt > 1 ? omp_get_thread_num() : 0;
-            lk_q8_gemv_avx512vnni(Y, ldy, (const uint8_t *)xp, M, W, wrb, tid * N / gt, (tid + 1) * N / gt, nb, dtype,
-                                  beta);
-        }
-        return;
-    }
 #endif
     const size_t slice = align16((size_t)(nb * q8_panel_block_bytes(pw) / 4));   /* floats, 64-byte multiple */
     float *ws = fn == NULL ? NULL : lk_thread_workspace(LK_WS_QUANT, (size_t)nt * slice);

@@ -130,4 +130,82 @@ void lk_q8_panel_avxvnni(float *Y, int64_t ldy, const uint8_t *Xq, int64_t xrb, 
 }
 
 #pragma clang attribute pop
+/* M < 4 (decoding) on AVX2: no panel packing (at M = 1 it was most of the call). Per W row and block, the 32
+ * codes go from the file into one ymm (Q4: low nibbles then high, the element order) and are multiplied with the
+ * activation codes by vpmaddubsw + vpmaddwd into 8 int32 sums; acc8 += cvt(sums) * (dw*dx) per lane and, for
+ * Q4, accc += c*s. Q8_0 codes are signed: llama.cpp's sign trick (|w| against x carrying w's sign, pairs at most
+ * 2*128*127 < 2^15) gives sum w*x exactly, so the c term is not needed. One W row per pass (the weights stream
+ * from memory, as for lk_q8_gemv_avx512vnni). Rows [n_lo, n_hi) of W against the rows (<= 3) of Xq. */
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
+
+static inline float h2f_avx2(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h)));
+}
+
+static inline float hsum8(__m256 v) {
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    return _mm_cvtss_f32(_mm_add_ss(h, _mm_shuffle_ps(h, h, 1)));
+}
+
+static inline __attribute__((always_inline)) void gemv_row_avx2(const int MR, const int dt, float *Y, int64_t ldy,
+                                                                const uint8_t *Xq, int64_t xrb, const uint8_t *w,
+                                                                int64_t nb, float beta) {
+    const int64_t bb = dt == LK_DTYPE_Q8_0 ? 34 : (dt == LK_DTYPE_Q4_0 ? 18 : 20);
+    const int qoff = dt == LK_DTYPE_Q4_1 ? 4 : 2;
+    const __m256i low4 = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
+    __m256 acc[3];
+    float accc[3];
+    for (int i = 0; i < MR; i++) { acc[i] = _mm256_setzero_ps(); accc[i] = 0.0f; }
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *wb = w + b * bb;
+        const float dw = h2f_avx2(wb);
+        __m256i u;
+        float c = 0.0f;
+        if (dt == LK_DTYPE_Q8_0) {
+            u = _mm256_loadu_si256((const __m256i *)(wb + 2));
+        } else {
+            const __m128i qs = _mm_loadu_si128((const __m128i *)(wb + qoff));
+            u = _mm256_and_si256(_mm256_inserti128_si256(_mm256_castsi128_si256(qs), _mm_srli_epi16(qs, 4), 1), low4);
+            c = dt == LK_DTYPE_Q4_1 ? h2f_avx2(wb + 2) : -8.0f * dw;
+        }
+        for (int i = 0; i < MR; i++) {
+            const uint8_t *xb = Xq + i * xrb + b * LK_Q8A_BLOCK_BYTES;
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(xb + Q8A_Q));
+            const __m256i pairs = dt == LK_DTYPE_Q8_0
+                                      ? _mm256_maddubs_epi16(_mm256_sign_epi8(u, u), _mm256_sign_epi8(q, u))
+                                      : _mm256_maddubs_epi16(u, q);
+            const __m256 sums = _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, ones));
+            acc[i] = _mm256_fmadd_ps(sums, _mm256_set1_ps(dw * load_f(xb + Q8A_D)), acc[i]);
+            if (dt != LK_DTYPE_Q8_0) accc[i] += c * load_f(xb + Q8A_S);
+        }
+    }
+    for (int i = 0; i < MR; i++) {
+        const float v = hsum8(acc[i]) + accc[i];
+        float *y = Y + i * ldy;
+        *y = beta == 0.0f ? v : v + beta * *y;
+    }
+}
+
+static inline __attribute__((always_inline)) void gemv_avx2_dtype(const int dt, float *Y, int64_t ldy,
+                                                                  const uint8_t *Xq, int64_t xrb, int64_t rows,
+                                                                  const uint8_t *W, int64_t wrb, int64_t n_lo,
+                                                                  int64_t n_hi, int64_t nb, float beta) {
+    for (int64_t n = n_lo; n < n_hi; n++) {
+        if (rows == 1) gemv_row_avx2(1, dt, Y + n, ldy, Xq, xrb, W + n * wrb, nb, beta);
+        else if (rows == 2) gemv_row_avx2(2, dt, Y + n, ldy, Xq, xrb, W + n * wrb, nb, beta);
+        else gemv_row_avx2(3, dt, Y + n, ldy, Xq, xrb, W + n * wrb, nb, beta);
+    }
+}
+
+void lk_q8_gemv_avx2(float *Y, int64_t ldy, const uint8_t *Xq, int64_t xrb, int64_t rows, const uint8_t *W,
+                     int64_t wrb, int64_t n_lo, int64_t n_hi, int64_t nb, int dtype, float beta) {
+    if (dtype == LK_DTYPE_Q4_1) gemv_avx2_dtype(LK_DTYPE_Q4_1, Y, ldy, Xq, xrb, rows, W, wrb, n_lo, n_hi, nb, beta);
+    else if (dtype == LK_DTYPE_Q4_0) gemv_avx2_dtype(LK_DTYPE_Q4_0, Y, ldy, Xq, xrb, rows, W, wrb, n_lo, n_hi, nb, beta);
+    else gemv_avx2_dtype(LK_DTYPE_Q8_0, Y, ldy, Xq, xrb, rows, W, wrb, n_lo, n_hi, nb, beta);
+}
+
+#pragma clang attribute pop
 #endif

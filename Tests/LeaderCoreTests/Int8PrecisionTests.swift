@@ -108,10 +108,13 @@ import Testing
         #expect(differing(try dec.logits(hidden, ctx).toArray(), fp32) == 0, "fp32 head: logits differ from lk_qgemm")
     }
 
-    /// Greedy generation in int8 is exactly the int8 simulation's (12 tokens). It is NOT the fp32 answer: the
-    /// first step's fp32 top-2 ("The" 25.325, "A" 25.243) are a near tie that any int8 activation rounding flips
-    /// (the simulation flips it with blocks of 32, 16 and 8); the test pins that this is the only reason. Step 7
-    /// is a near tie in the simulation itself (2.695 vs 2.670): a failure there names the step and its top-2.
+    /// Greedy generation in int8 follows the int8 simulation's 12 tokens, up to the first step where the
+    /// simulation's top-2 are closer than int8's own logit noise against it (< 1.0: `smolLMInt8LogitsNearFP32`'s
+    /// bound; measured 0.50-0.81 by path); there either token may win, and the rest of the sequences may then
+    /// differ. The first step is such a near tie ("The" 25.325 vs "A" 25.243 in fp32) that any int8 activation
+    /// rounding flips (the simulation flips it with blocks of 32, 16 and 8): int8 must take fp32's runner-up
+    /// there. Other near ties in the simulation: step 7 (2.695 vs 2.670) and step 9 (19.49 vs 19.18, which
+    /// `LEADER_ISA=avx2` flips). A divergence at a step with a clear margin fails and names the step.
     @Test(.enabled(if: TeacherFixtures.runsModelTests, TeacherFixtures.skipMessage))
     func smolLMInt8GreedyAnswer() throws {
         let path = try #require(TeacherFixtures.smolLM)
@@ -122,10 +125,12 @@ import Testing
         let dec = try LlamaDecoder(file, threads: 2)
         dec.precision = .int8
         let got = try dec.generate(prompt, maxNewTokens: want.count, try Context(threads: 2))
-        #expect(got == want)
         let top2 = try #require(chat["int8_step_top2_logits"] as? [[Double]])
+        #expect(got.count == want.count && top2.count == want.count)
         if let step = zip(got, want).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset {
-            Issue.record("first differing step \(step); the simulation's top-2 logits there: \(top2[step])")
+            let margin = top2[step][0] - top2[step][1]
+            #expect(margin < 1.0,
+                    "int8 left the simulation's tokens at step \(step), where its top-2 \(top2[step]) are \(margin) apart")
         }
         #expect(got.first == fp32Top[1], "int8's first token is fp32's runner-up")
         dec.precision = .fp32
