@@ -84,57 +84,64 @@ static inline __attribute__((always_inline)) __m256 block_codes(const uint8_t *p
     return nibbles8(p + 4 + 8 * (h & 1), h >> 1);
 }
 
-/* Y[i, j] (i < M, a constant 1..3) for four W rows j at a time, without dequantising: per block,
+/* Y[i, j] (i < M, a constant 1..3) for R (a constant) W rows j at a time, without dequantising: per block,
  * Σ x·(d·q + m) = d·(Σ x·q) + m·(Σ x), with the 8-lane partial sums Σ x·q and Σ x formed in registers (the codes
  * are exact small integers), folded into one 8-lane accumulator per element in K order, and reduced by the
- * hadd tree of gemm_avx2.c's dot products (an element's value does not depend on its neighbours). */
-static inline __attribute__((always_inline)) void qdot_columns(const int M, int64_t K, const float *restrict x,
-                                                               const uint8_t *W, int64_t row_bytes, int dtype,
-                                                               float *restrict Y, int64_t ldy, int64_t j0,
-                                                               int64_t j1, float beta) {
+ * hadd tree of gemm_avx2.c's dot products (an element's value does not depend on its neighbours or on R).
+ * Q4_0 / Q4_1 rows go four per pass (shared x loads), Q8_0 rows one: on AMD Zen 4 under LEADER_ISA=avx2, for
+ * SmolLM2-135M's shapes, four Q4_1 rows per pass were 0-10 % faster than one, and four rows of its 49,152-row
+ * Q8_0 head 3x slower (read from memory; one row is one sequential stream). */
+static inline __attribute__((always_inline)) void qdot_columns(const int M, const int R, int64_t K,
+                                                               const float *restrict x, const uint8_t *W,
+                                                               int64_t row_bytes, int dtype, float *restrict Y,
+                                                               int64_t ldy, int64_t j, float beta) {
     const int64_t bb = lk_dtype_block_bytes(dtype);
     const int has_min = dtype == LK_DTYPE_Q4_1;
-    for (int64_t j = j0; j < j1; j += 4) {
-        const int nc = (int)(j1 - j < 4 ? j1 - j : 4);
-        const uint8_t *b[4];
-        for (int c = 0; c < 4; c++) b[c] = W + (j + (c < nc ? c : nc - 1)) * row_bytes;   /* edge: repeat the last */
-        __m256 acc[3][4];
-        for (int i = 0; i < M; i++)
-            for (int c = 0; c < 4; c++) acc[i][c] = _mm256_setzero_ps();
-        for (int64_t k = 0; k < K; k += QK) {
-            __m256 xs[3];   /* Σ x over the block, 8 lanes */
-            if (has_min)
-                for (int i = 0; i < M; i++) {
-                    const float *xr = x + i * K + k;
-                    xs[i] = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(xr), _mm256_loadu_ps(xr + 8)),
-                                          _mm256_add_ps(_mm256_loadu_ps(xr + 16), _mm256_loadu_ps(xr + 24)));
-                }
-            for (int c = 0; c < 4; c++) {
-                const uint8_t *blk = b[c] + (k / QK) * bb;
-                const __m256 q0 = block_codes(blk, dtype, 0), q1 = block_codes(blk, dtype, 1),
-                             q2 = block_codes(blk, dtype, 2), q3 = block_codes(blk, dtype, 3);
-                const __m256 d = _mm256_set1_ps(h2f(blk)), mn = _mm256_set1_ps(has_min ? h2f(blk + 2) : 0.0f);
-                for (int i = 0; i < M; i++) {
-                    const float *xr = x + i * K + k;
-                    __m256 t = _mm256_mul_ps(_mm256_loadu_ps(xr), q0);
-                    t = _mm256_fmadd_ps(_mm256_loadu_ps(xr + 8), q1, t);
-                    t = _mm256_fmadd_ps(_mm256_loadu_ps(xr + 16), q2, t);
-                    t = _mm256_fmadd_ps(_mm256_loadu_ps(xr + 24), q3, t);
-                    acc[i][c] = _mm256_fmadd_ps(d, t, acc[i][c]);
-                    if (has_min) acc[i][c] = _mm256_fmadd_ps(mn, xs[i], acc[i][c]);
-                }
+    __m256 acc[3][4];
+    for (int i = 0; i < M; i++)
+        for (int c = 0; c < 4; c++) acc[i][c] = _mm256_setzero_ps();
+    for (int64_t k = 0; k < K; k += QK) {
+        __m256 xs[3];   /* Σ x over the block, 8 lanes */
+        if (has_min)
+            for (int i = 0; i < M; i++) {
+                const float *xr = x + i * K + k;
+                xs[i] = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(xr), _mm256_loadu_ps(xr + 8)),
+                                      _mm256_add_ps(_mm256_loadu_ps(xr + 16), _mm256_loadu_ps(xr + 24)));
+            }
+        for (int c = 0; c < R; c++) {
+            const uint8_t *blk = W + (j + c) * row_bytes + (k / QK) * bb;
+            const __m256 q0 = block_codes(blk, dtype, 0), q1 = block_codes(blk, dtype, 1),
+                         q2 = block_codes(blk, dtype, 2), q3 = block_codes(blk, dtype, 3);
+            const __m256 d = _mm256_set1_ps(h2f(blk)), mn = _mm256_set1_ps(has_min ? h2f(blk + 2) : 0.0f);
+            for (int i = 0; i < M; i++) {
+                const float *xr = x + i * K + k;
+                __m256 t = _mm256_mul_ps(_mm256_loadu_ps(xr), q0);
+                t = _mm256_fmadd_ps(_mm256_loadu_ps(xr + 8), q1, t);
+                t = _mm256_fmadd_ps(_mm256_loadu_ps(xr + 16), q2, t);
+                t = _mm256_fmadd_ps(_mm256_loadu_ps(xr + 24), q3, t);
+                acc[i][c] = _mm256_fmadd_ps(d, t, acc[i][c]);
+                if (has_min) acc[i][c] = _mm256_fmadd_ps(mn, xs[i], acc[i][c]);
             }
         }
-        for (int i = 0; i < M; i++) avx2_store_sums4(acc[i], Y + i * ldy + j, nc, beta);
     }
+    for (int i = 0; i < M; i++) avx2_store_sums4(acc[i], Y + i * ldy + j, R, beta);
+}
+
+static inline __attribute__((always_inline)) void qdot_m(const int M, int64_t K, const float *x, const uint8_t *W,
+                                                         int64_t row_bytes, int dtype, float *Y, int64_t ldy,
+                                                         int64_t j0, int64_t j1, float beta) {
+    int64_t j = j0;
+    if (dtype != LK_DTYPE_Q8_0)
+        for (; j + 4 <= j1; j += 4) qdot_columns(M, 4, K, x, W, row_bytes, dtype, Y, ldy, j, beta);
+    for (; j < j1; j++) qdot_columns(M, 1, K, x, W, row_bytes, dtype, Y, ldy, j, beta);
 }
 
 int lk_qdot_rows_avx2(int m, int64_t K, const float *x, const void *W, int64_t row_bytes, int dtype, float *Y,
                       int64_t ldy, int64_t j0, int64_t j1, float beta) {
     if (dtype != LK_DTYPE_Q8_0 && dtype != LK_DTYPE_Q4_0 && dtype != LK_DTYPE_Q4_1) return 0;
-    if (m == 1) qdot_columns(1, K, x, W, row_bytes, dtype, Y, ldy, j0, j1, beta);
-    else if (m == 2) qdot_columns(2, K, x, W, row_bytes, dtype, Y, ldy, j0, j1, beta);
-    else qdot_columns(3, K, x, W, row_bytes, dtype, Y, ldy, j0, j1, beta);
+    if (m == 1) qdot_m(1, K, x, W, row_bytes, dtype, Y, ldy, j0, j1, beta);
+    else if (m == 2) qdot_m(2, K, x, W, row_bytes, dtype, Y, ldy, j0, j1, beta);
+    else qdot_m(3, K, x, W, row_bytes, dtype, Y, ldy, j0, j1, beta);
     return 1;
 }
 
