@@ -106,6 +106,13 @@ static void pack_a_panel(const gemm_args *g, int64_t i0, int64_t pc, int64_t kc,
 }
 
 void lk_pack_transposed(float *dst, int width, const float *src, int64_t lds, int rows, int64_t kc, float scale) {
+    lk_pack_transposed_rows(dst, width, src, lds, rows, kc, scale);
+    for (int i = rows; i < width; i++)
+        for (int64_t k = 0; k < kc; k++) dst[k * width + i] = 0.0f;
+}
+
+void lk_pack_transposed_rows(float *dst, int width, const float *src, int64_t lds, int rows, int64_t kc,
+                             float scale) {
     int i = 0;
 #if defined(__SSE2__)
     const __m128 va = _mm_set1_ps(scale);
@@ -133,8 +140,6 @@ void lk_pack_transposed(float *dst, int width, const float *src, int64_t lds, in
         const float *s0 = src + i * lds;
         for (int64_t k = 0; k < kc; k++) dst[k * width + i] = scale * s0[k];
     }
-    for (i = rows; i < width; i++)
-        for (int64_t k = 0; k < kc; k++) dst[k * width + i] = 0.0f;
 }
 
 /* dst (kc, NR): columns [j0, j0+NR) of op(B), rows [pc, pc+kc); columns >= N are zero. */

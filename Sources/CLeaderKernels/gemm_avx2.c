@@ -170,5 +170,5 @@ static void gemv_rows(int m, int64_t K, const float *restrict a, const float *re
 
 #pragma clang attribute pop
 
-const lk_gemm_kernels lk_gemm_kernels_avx2 = {MR, NR, ukr_6x16, gemv_rows};
+const lk_gemm_kernels lk_gemm_kernels_avx2 = {MR, NR, ukr_6x16, gemv_rows, 1};
 #endif

@@ -161,5 +161,5 @@ static void gemv_rows(int m, int64_t K, const float *restrict a, const float *re
 
 #pragma clang attribute pop
 
-const lk_gemm_kernels lk_gemm_kernels_avx512 = {MR, NR, ukr_8x32, gemv_rows};
+const lk_gemm_kernels lk_gemm_kernels_avx512 = {MR, NR, ukr_8x32, gemv_rows, 1};
 #endif

@@ -66,4 +66,4 @@ static void gemv_rows(int m, int64_t K, const float *restrict a, const float *re
     }
 }
 
-const lk_gemm_kernels lk_gemm_kernels_generic = {MR, NR, ukr_4x16, gemv_rows};
+const lk_gemm_kernels lk_gemm_kernels_generic = {MR, NR, ukr_4x16, gemv_rows, 0};

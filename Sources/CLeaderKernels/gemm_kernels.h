@@ -31,6 +31,7 @@ typedef struct {
     int mr, nr;          /* register tile */
     lk_gemm_ukr_fn ukr;
     lk_gemv_fn gemv;
+    int edge_rows_only;  /* 1: an edge tile of mr < MR rows reads only those rows of Ap (the rest need no zeros) */
 } lk_gemm_kernels;
 
 extern const lk_gemm_kernels lk_gemm_kernels_avx512;   /* 8 x 32, zmm */
@@ -44,6 +45,8 @@ extern const lk_gemm_kernels lk_gemm_kernels_generic;  /* 4 x 16, portable C */
  * for j < rows, 0 for rows <= j < width. Baseline code (4x4 SSE transposes on x86-64). Packs transposed
  * operands of the SGEMM and dequantised weight rows of lk_qgemm. */
 void lk_pack_transposed(float *dst, int width, const float *src, int64_t lds, int rows, int64_t kc, float scale);
+/* The same without the zero rows: dst[k*width + j] for j < rows only (for a micro-kernel with edge_rows_only). */
+void lk_pack_transposed_rows(float *dst, int width, const float *src, int64_t lds, int rows, int64_t kc, float scale);
 
 /* The leaf table for an ISA (clamped to what the CPU supports). */
 const lk_gemm_kernels *lk_gemm_kernels_for(int isa);

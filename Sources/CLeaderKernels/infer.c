@@ -10,6 +10,13 @@
 
 static inline int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+/* A panel of rows (< mr at an edge) of X; the missing rows are zeroed only for a micro-kernel that reads them (a
+ * single patient's layers mostly run edge tiles: the zeroing was most of the packing there). */
+static void pack_x(const lk_gemm_kernels *g, float *dst, const float *X, int64_t ldx, int rows, int64_t K) {
+    if (g->edge_rows_only) lk_pack_transposed_rows(dst, g->mr, X, ldx, rows, K, 1.0f);
+    else lk_pack_transposed(dst, g->mr, X, ldx, rows, K, 1.0f);
+}
+
 int64_t lk_linear_packed_floats_isa(int isa, int64_t N, int64_t K) {
     const lk_gemm_kernels *g = lk_gemm_kernels_for(isa);
     return cdiv(N, g->nr) * g->nr * K;
@@ -44,7 +51,7 @@ void lk_linear_packed_forward_isa(int isa, float *Y, int64_t ldy, const float *X
     const float beta = (bias || accumulate) ? 1.0f : 0.0f;
     for (int64_t i0 = 0; i0 < M; i0 += g->mr) {
         int rows = (int)(M - i0 < g->mr ? M - i0 : g->mr);
-        lk_pack_transposed(scratch, g->mr, X + i0 * ldx, ldx, rows, K, 1.0f);
+        pack_x(g, scratch, X + i0 * ldx, ldx, rows, K);
         for (int64_t j0 = 0; j0 < N; j0 += g->nr) {
             int cols = (int)(N - j0 < g->nr ? N - j0 : g->nr);
             g->ukr(K, scratch, packed + (j0 / g->nr) * g->nr * K, g->nr, Y + i0 * ldy + j0, ldy, rows, cols, 1,
@@ -77,7 +84,7 @@ void lk_linear_gelu_mean_packed_isa(int isa, float *P, int64_t ldp, const float 
                 memcpy(tile + i * ldt, bias, (size_t)N * sizeof(float));
                 memset(tile + i * ldt + N, 0, (size_t)(ldt - N) * sizeof(float));
             }
-        lk_pack_transposed(xp, g->mr, X + i0 * ldx, ldx, rows, K, 1.0f);
+        pack_x(g, xp, X + i0 * ldx, ldx, rows, K);
         for (int64_t j0 = 0; j0 < N; j0 += g->nr)   /* full-width tiles: the padding columns take the zero panels */
             g->ukr(K, xp, packed + (j0 / g->nr) * g->nr * K, g->nr, tile + j0, ldt, rows, g->nr, 1, bias ? 1.0f : 0.0f);
         for (int i = 0; i < rows; i++) {   /* rows in order: each set's sum in row order, as rows_mean */
