@@ -74,6 +74,8 @@ void lk_q8_panel_avxvnni(float *Y, int64_t ldy, const uint8_t *Xq, int64_t xrow_
                          const uint8_t *panel, int64_t nb, int cols, float beta);
 void lk_q8_panel_avx2(float *Y, int64_t ldy, const uint8_t *Xq, int64_t xrow_bytes, int64_t rows,
                       const uint8_t *panel, int64_t nb, int cols, float beta);
+void lk_q8_panel_avx2_q8_0(float *Y, int64_t ldy, const uint8_t *Xq, int64_t xrow_bytes, int64_t rows,
+                           const uint8_t *panel, int64_t nb, int cols, float beta);   /* Q8_0 panels (sign trick) */
 /* M < 4 without weight packing (AVX512-VNNI, 512-bit over pairs of blocks): the rows (<= 3) of Xq laid out by
  * lk_q8_gemv_pack_x_avx512 into Xp (rows * lk_q8_gemv_x_bytes(nb) bytes, 64-byte aligned; the layout depends on
  * dtype), then rows [n_lo, n_hi) of W against them. */

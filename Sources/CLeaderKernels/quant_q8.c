@@ -281,7 +281,6 @@ void lk_qgemm_q8_path(int path, float *Y, int64_t ldy, const void *Xq, const voi
         }
     }
 #endif
-    if (p == LK_Q8_PATH_AVX2 && dtype == LK_DTYPE_Q8_0) p = LK_Q8_PATH_GENERIC;   /* vpmaddubsw would saturate */
     kpath_note(LK_KFAM_Q8, p);
     const int nt = lk_quant_threads(n_threads, (double)M * (double)N * (double)K);
     lk_q8_panel_fn fn = NULL;
@@ -289,7 +288,7 @@ void lk_qgemm_q8_path(int path, float *Y, int64_t ldy, const void *Xq, const voi
 #if defined(__x86_64__) || defined(__i386__)
     if (p == LK_Q8_PATH_AVX512_VNNI) { fn = lk_q8_panel_avx512vnni; pw = 32; }
     else if (p == LK_Q8_PATH_AVX_VNNI) fn = lk_q8_panel_avxvnni;
-    else if (p == LK_Q8_PATH_AVX2) fn = lk_q8_panel_avx2;
+    else if (p == LK_Q8_PATH_AVX2) fn = dtype == LK_DTYPE_Q8_0 ? lk_q8_panel_avx2_q8_0 : lk_q8_panel_avx2;
 #endif
     const size_t slice = align16((size_t)(nb * q8_panel_block_bytes(pw) / 4));   /* floats, 64-byte multiple */
     float *ws = fn == NULL ? NULL : lk_thread_workspace(LK_WS_QUANT, (size_t)nt * slice);

@@ -1,7 +1,7 @@
 /* 256-bit pieces of the int8 products: the Q8A row quantiser (AVX2, bit-identical to lk_quantize_q8a_ref) and
- * two panel kernels over panels of 16 columns: AVX-VNNI (vpdpbusd ymm) and plain AVX2 (vpmaddubsw + vpmaddwd;
- * exact for the 4-bit codes, |u*q| pairs <= 2*15*127; quant_q8.c never sends Q8_0 here). Reached only through
- * quant_q8.c, which checks the CPU. */
+ * panel kernels over panels of 16 columns: AVX-VNNI (vpdpbusd ymm) and plain AVX2 (vpmaddubsw + vpmaddwd;
+ * exact for the 4-bit codes, |u*q| pairs <= 2*15*127; Q8_0 has its own kernel, with the sign trick), and the
+ * GEMV of M < 4. Reached only through quant_q8.c, which checks the CPU. */
 #include "lk_quant.h"
 #include "quant_kernels.h"
 #include <string.h>
@@ -56,8 +56,11 @@ void lk_quantize_q8a_rows_avx2(uint8_t *Xq, const float *X, int64_t ldx, int64_t
         }
 }
 
-/* The f32 combine and store shared by both kernels: acc += cvt(idot)*(dw*dx) + c*s per block. */
-#define Q8_TILE_BODY(DOT)                                                                                        \
+/* The f32 combine and store shared by the kernels: acc += cvt(idot)*(dw*dx) + c*s per block. SIGNED (Q8_0 on
+ * plain AVX2): the panel's codes u = w + 128 go back to w = u ^ 0x80, and vpmaddubsw takes |w| against x with
+ * w's sign (llama.cpp's sign trick: pairs at most 2*128*127 < 2^15, where u*x pairs would saturate); idot is
+ * then sum w*x itself, so the c*s term (c = -128 dw) is left out. */
+#define Q8_TILE_BODY(DOT, SIGNED)                                                                                \
     __m256 acc[MR][2];                                                                                           \
     for (int i = 0; i < mr; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();                                    \
     for (int64_t b = 0; b < nb; b++) {                                                                           \
@@ -66,12 +69,19 @@ void lk_quantize_q8a_rows_avx2(uint8_t *Xq, const float *X, int64_t ldx, int64_t
         __m256i ia[MR][2];                                                                                       \
         for (int i = 0; i < mr; i++) ia[i][0] = ia[i][1] = _mm256_setzero_si256();                               \
         for (int t = 0; t < 8; t++) {                                                                            \
-            const __m256i w0 = _mm256_load_si256((const __m256i *)(rec + t * 64));                               \
-            const __m256i w1 = _mm256_load_si256((const __m256i *)(rec + t * 64 + 32));                          \
+            __m256i w0 = _mm256_load_si256((const __m256i *)(rec + t * 64));                                     \
+            __m256i w1 = _mm256_load_si256((const __m256i *)(rec + t * 64 + 32));                                \
+            __m256i s0 = w0, s1 = w1;                                                                            \
+            if (SIGNED) {                                                                                        \
+                s0 = _mm256_xor_si256(w0, _mm256_set1_epi8((char)0x80));                                         \
+                s1 = _mm256_xor_si256(w1, _mm256_set1_epi8((char)0x80));                                         \
+                w0 = _mm256_abs_epi8(s0);                                                                        \
+                w1 = _mm256_abs_epi8(s1);                                                                        \
+            }                                                                                                    \
             for (int i = 0; i < mr; i++) {                                                                       \
                 const __m256i a = _mm256_set1_epi32(load_i32(xb + i * xrb + Q8A_Q + 4 * t));                     \
-                ia[i][0] = DOT(ia[i][0], w0, a);                                                                 \
-                ia[i][1] = DOT(ia[i][1], w1, a);                                                                 \
+                ia[i][0] = DOT(ia[i][0], w0, SIGNED ? _mm256_sign_epi8(a, s0) : a);                              \
+                ia[i][1] = DOT(ia[i][1], w1, SIGNED ? _mm256_sign_epi8(a, s1) : a);                              \
             }                                                                                                    \
         }                                                                                                        \
         const __m256 d0 = _mm256_load_ps((const float *)(rec + 512)), d1 = _mm256_load_ps((const float *)(rec + 544)); \
@@ -81,8 +91,10 @@ void lk_quantize_q8a_rows_avx2(uint8_t *Xq, const float *X, int64_t ldx, int64_t
             const __m256 s = _mm256_set1_ps(load_f(xb + i * xrb + Q8A_S));                                       \
             acc[i][0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ia[i][0]), _mm256_mul_ps(d0, dx), acc[i][0]);         \
             acc[i][1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ia[i][1]), _mm256_mul_ps(d1, dx), acc[i][1]);         \
-            acc[i][0] = _mm256_fmadd_ps(c0, s, acc[i][0]);                                                       \
-            acc[i][1] = _mm256_fmadd_ps(c1, s, acc[i][1]);                                                       \
+            if (!SIGNED) {                                                                                       \
+                acc[i][0] = _mm256_fmadd_ps(c0, s, acc[i][0]);                                                   \
+                acc[i][1] = _mm256_fmadd_ps(c1, s, acc[i][1]);                                                   \
+            }                                                                                                    \
         }                                                                                                        \
     }                                                                                                            \
     for (int i = 0; i < mr; i++) {                                                                               \
@@ -100,7 +112,7 @@ static inline __m256i dot_maddubs(__m256i acc, __m256i u, __m256i q) {
 static inline __attribute__((always_inline)) void tile_avx2(int mr, float *Y, int64_t ldy, const uint8_t *X,
                                                             int64_t xrb, const uint8_t *panel, int64_t nb, int cols,
                                                             float beta) {
-    Q8_TILE_BODY(dot_maddubs)
+    Q8_TILE_BODY(dot_maddubs, 0)
 }
 
 void lk_q8_panel_avx2(float *Y, int64_t ldy, const uint8_t *Xq, int64_t xrb, int64_t rows,
@@ -108,6 +120,19 @@ void lk_q8_panel_avx2(float *Y, int64_t ldy, const uint8_t *Xq, int64_t xrb, int
     int64_t i = 0;
     for (; i + MR <= rows; i += MR) tile_avx2(MR, Y + i * ldy, ldy, Xq + i * xrb, xrb, panel, nb, cols, beta);
     if (i < rows) tile_avx2(1, Y + i * ldy, ldy, Xq + i * xrb, xrb, panel, nb, cols, beta);
+}
+
+static inline __attribute__((always_inline)) void tile_avx2_q8_0(int mr, float *Y, int64_t ldy, const uint8_t *X,
+                                                                 int64_t xrb, const uint8_t *panel, int64_t nb,
+                                                                 int cols, float beta) {
+    Q8_TILE_BODY(dot_maddubs, 1)
+}
+
+void lk_q8_panel_avx2_q8_0(float *Y, int64_t ldy, const uint8_t *Xq, int64_t xrb, int64_t rows,
+                           const uint8_t *panel, int64_t nb, int cols, float beta) {
+    int64_t i = 0;
+    for (; i + MR <= rows; i += MR) tile_avx2_q8_0(MR, Y + i * ldy, ldy, Xq + i * xrb, xrb, panel, nb, cols, beta);
+    if (i < rows) tile_avx2_q8_0(1, Y + i * ldy, ldy, Xq + i * xrb, xrb, panel, nb, cols, beta);
 }
 
 #pragma clang attribute pop
@@ -119,7 +144,7 @@ static inline __m256i dot_vnni(__m256i acc, __m256i u, __m256i q) { return _mm25
 static inline __attribute__((always_inline)) void tile_vnni(int mr, float *Y, int64_t ldy, const uint8_t *X,
                                                             int64_t xrb, const uint8_t *panel, int64_t nb, int cols,
                                                             float beta) {
-    Q8_TILE_BODY(dot_vnni)
+    Q8_TILE_BODY(dot_vnni, 0)
 }
 
 void lk_q8_panel_avxvnni(float *Y, int64_t ldy, const uint8_t *Xq, int64_t xrb, int64_t rows,
