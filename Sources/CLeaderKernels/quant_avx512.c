@@ -82,7 +82,7 @@ void lk_dequantize_row_avx512(float *out, const void *in, int64_t n, int dtype) 
  * k and k + 16 (for Q4 the low and the high nibble of byte k: vpmovzxbd, then vpermps from a 16-entry table of
  * the codes' values, which reads only an index's low 4 bits) and Σ x is formed once per block; folded into one
  * 16-lane accumulator per element in K order, then summed by a fixed tree. One W row per call: on AMD Zen 4, for
- * the SmolLM2-135M decoding shapes, 2 or 4 rows per pass (sharing the x loads) were 1.2-2.7x slower, as for
+ * the SmolLM2-135M decoding shapes, 2 or 4 rows per pass (sharing the x loads) were 1.2-2.0x slower, as for
  * lk_q8_gemv_avx512vnni (the weight streams from memory, and one row is one sequential read). */
 static inline __attribute__((always_inline)) void qdot16(const int M, int64_t K, const float *restrict x,
                                                          const uint8_t *w, const int dtype, float *restrict y,

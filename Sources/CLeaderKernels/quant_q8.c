@@ -5,8 +5,10 @@
  * Threads split W into panels of PW columns (32 for AVX512-VNNI, 16 for the 256-bit paths); each thread unpacks
  * its panel's blocks into the vpdpbusd-ready layout (codes as u8 groups of 4 per column, dw and c as f32) in its
  * slice of lk_thread_workspace, then the path's panel kernel runs every row of Xq against it. Each output
- * element belongs to one panel and sees the blocks in K order, so results do not depend on n_threads. The
- * generic path (and the fallback when no workspace could be had) unpacks one W row at a time and loops. */
+ * element belongs to one panel and sees the blocks in K order, so results do not depend on n_threads. With fewer
+ * than 4 rows (decoding) the SIMD paths skip the panels: threads split W's rows and a GEMV kernel reads each row
+ * from the file (lk_q8_gemv_avx512vnni, lk_q8_gemv_avx2). The generic path (and the fallback when no workspace
+ * could be had) unpacks one W row at a time and loops. */
 #include "lk_quant.h"
 #include "lk_isa.h"
 #include "kpath.h"
