@@ -109,7 +109,7 @@ void lk_q8_panel_avx512vnni(float *Y, int64_t ldy, const uint8_t *Xq, int64_t xr
  * blocks' f16 scales by one vpermps; the c*s terms of the pair go into a 4-lane accumulator (Q4_1: the file's
  * [d, m] pairs converted together, m in lanes 1 and 3; Q4_0 / Q8_0: dw in lanes 0 and 1 against (-8 or -128)*s).
  * At the end y = sum(acc) + sum(accc). W rows go one at a time: measured on AMD Zen 4 for the SmolLM2-135M
- * decoding shapes, 2 or 4 rows per pass were 1.5-2.5x slower (the weight streams from memory; one row is one
+ * decoding shapes, 2 or 4 rows per pass were 1.5-2.3x slower (the weight streams from memory; one row is one
  * sequential read). An odd last block pairs with zeros. Each output's arithmetic depends only on its W row. */
 enum { GX = 192 };   /* packed activations per block pair: 64 codes, 64 dx lanes, 16 s lanes, padding */
 
