@@ -109,30 +109,29 @@ static inline __m256i dot_maddubs(__m256i acc, __m256i u, __m256i q) {
     return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, q), _mm256_set1_epi16(1)));
 }
 
-static inline __attribute__((always_inline)) void tile_avx2(int mr, float *Y, int64_t ldy, const uint8_t *X,
-                                                            int64_t xrb, const uint8_t *panel, int64_t nb, int cols,
-                                                            float beta) {
-    Q8_TILE_BODY(dot_maddubs, 0)
+static inline __attribute__((always_inline)) void tile_avx2(int mr, int signed_codes, float *Y, int64_t ldy,
+                                                            const uint8_t *X, int64_t xrb, const uint8_t *panel,
+                                                            int64_t nb, int cols, float beta) {
+    Q8_TILE_BODY(dot_maddubs, signed_codes)
+}
+
+static inline __attribute__((always_inline)) void panel_avx2(int signed_codes, float *Y, int64_t ldy,
+                                                             const uint8_t *Xq, int64_t xrb, int64_t rows,
+                                                             const uint8_t *panel, int64_t nb, int cols, float beta) {
+    int64_t i = 0;
+    for (; i + MR <= rows; i += MR)
+        tile_avx2(MR, signed_codes, Y + i * ldy, ldy, Xq + i * xrb, xrb, panel, nb, cols, beta);
+    if (i < rows) tile_avx2(1, signed_codes, Y + i * ldy, ldy, Xq + i * xrb, xrb, panel, nb, cols, beta);
 }
 
 void lk_q8_panel_avx2(float *Y, int64_t ldy, const uint8_t *Xq, int64_t xrb, int64_t rows,
                       const uint8_t *panel, int64_t nb, int cols, float beta) {
-    int64_t i = 0;
-    for (; i + MR <= rows; i += MR) tile_avx2(MR, Y + i * ldy, ldy, Xq + i * xrb, xrb, panel, nb, cols, beta);
-    if (i < rows) tile_avx2(1, Y + i * ldy, ldy, Xq + i * xrb, xrb, panel, nb, cols, beta);
-}
-
-static inline __attribute__((always_inline)) void tile_avx2_q8_0(int mr, float *Y, int64_t ldy, const uint8_t *X,
-                                                                 int64_t xrb, const uint8_t *panel, int64_t nb,
-                                                                 int cols, float beta) {
-    Q8_TILE_BODY(dot_maddubs, 1)
+    panel_avx2(0, Y, ldy, Xq, xrb, rows, panel, nb, cols, beta);
 }
 
 void lk_q8_panel_avx2_q8_0(float *Y, int64_t ldy, const uint8_t *Xq, int64_t xrb, int64_t rows,
                            const uint8_t *panel, int64_t nb, int cols, float beta) {
-    int64_t i = 0;
-    for (; i + MR <= rows; i += MR) tile_avx2_q8_0(MR, Y + i * ldy, ldy, Xq + i * xrb, xrb, panel, nb, cols, beta);
-    if (i < rows) tile_avx2_q8_0(1, Y + i * ldy, ldy, Xq + i * xrb, xrb, panel, nb, cols, beta);
+    panel_avx2(1, Y, ldy, Xq, xrb, rows, panel, nb, cols, beta);
 }
 
 #pragma clang attribute pop
