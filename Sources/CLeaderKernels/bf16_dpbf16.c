@@ -37,6 +37,12 @@ static inline __attribute__((always_inline)) void dp_tile(int R, int P, float *Y
             for (int p = 0; p < P; p++) acc[r][p] = _mm512_dpbf16_ps(acc[r][p], a, b[p]);
         }
     }
+    /* The epilogue indexes its sums at run time, so they go to memory once here; the sums of the loop above are
+     * only ever indexed by constants and stay in registers (one array for both had the compiler keep the sums
+     * on the stack: cleared by memset and loaded before the loop). */
+    __m512 sums[MAX_R][MAX_P];
+    for (int r = 0; r < R; r++)
+        for (int p = 0; p < P; p++) sums[r][p] = acc[r][p];
     __mmask16 m[MAX_P];
     __m512 vb[MAX_P];
     for (int p = 0; p < P; p++) {
@@ -46,7 +52,7 @@ static inline __attribute__((always_inline)) void dp_tile(int R, int P, float *Y
     for (int r = 0; r < R; r++) {   /* rows in order: with rowp, several rows may add to one destination */
         float *y = (rowp ? rowp[r] : Y + r * ldy) + col0;
         for (int p = 0; p < P; p++)
-            if (m[p]) bf16_finish16(y + 16 * p, m[p], acc[r][p], vb[p], beta, gelu, rowp != NULL);
+            if (m[p]) bf16_finish16(y + 16 * p, m[p], sums[r][p], vb[p], beta, gelu, rowp != NULL);
     }
 }
 
